@@ -1,0 +1,92 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+
+from accounts.forms import PhoneField
+from accounts.models import Patient, User
+
+
+class StaffUserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+
+
+class StaffUserChangeForm(UserChangeForm):
+    phone = PhoneField(required=False)
+
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = StaffUserChangeForm
+    add_form = StaffUserCreationForm
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Personal details", {"fields": ("full_name", "phone")}),
+        (
+            "Roles and access",
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        ("Important dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "full_name", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+    list_display = ("email", "full_name", "role_names", "is_staff", "is_active", "last_login")
+    list_filter = ("groups", "is_staff", "is_active", "is_superuser")
+    search_fields = ("email", "full_name")
+    ordering = ("email",)
+    readonly_fields = ("last_login", "date_joined")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="Roles")
+    def role_names(self, user):
+        return ", ".join(group.name for group in user.groups.all()) or "—"
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        # Only a superuser may hand out superuser status or individual permissions.
+        if not request.user.is_superuser:
+            readonly += ["is_superuser", "user_permissions"]
+        return readonly
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = ("full_name", "date_of_birth", "sex", "phone", "email", "has_account")
+    list_filter = ("sex",)
+    search_fields = ("full_name", "phone", "email")
+    autocomplete_fields = ("user",)
+    readonly_fields = ("created_by", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("full_name", "date_of_birth", "sex")}),
+        ("Contact", {"fields": ("phone", "email")}),
+        ("Login", {"fields": ("user",)}),
+        ("Record", {"fields": ("created_by", "created_at", "updated_at")}),
+    )
+
+    @admin.display(boolean=True, description="Has login")
+    def has_account(self, patient):
+        return patient.has_account
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "phone":
+            return PhoneField(required=False)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,80 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
+
+from accounts.models import Patient, User, validate_date_of_birth
+from accounts.phone import E164_HELP, normalize_phone
+
+
+class PhoneField(forms.CharField):
+    """Accepts the separators people type and hands the model an E.164 string to validate."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 24)
+        kwargs.setdefault("help_text", E164_HELP)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        return normalize_phone(super().to_python(value))
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.update({"type": "tel", "autocomplete": "tel"})
+        return attrs
+
+
+class DateOfBirthInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"autocomplete": "bday", **(attrs or {})}, format="%Y-%m-%d")
+
+
+class PatientSignupForm(BaseUserCreationForm):
+    """Sign-up for patients: a login plus the details the clinic needs to see them."""
+
+    # Not fields of User, so the model's validators must be named here.
+    date_of_birth = forms.DateField(widget=DateOfBirthInput, validators=[validate_date_of_birth])
+    sex = Patient._meta.get_field("sex").formfield()
+    phone = PhoneField(required=False)
+
+    class Meta:
+        model = User
+        fields = ("full_name", "email", "phone")
+        widgets = {
+            "full_name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+        }
+        labels = {"full_name": "Full name"}
+
+    field_order = ["full_name", "email", "date_of_birth", "sex", "phone", "password1", "password2"]
+
+
+class EmailLoginForm(AuthenticationForm):
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].widget.input_type = "email"
+
+
+class PatientProfileForm(forms.ModelForm):
+    phone = PhoneField(required=False)
+
+    class Meta:
+        model = Patient
+        fields = ("full_name", "date_of_birth", "sex", "phone")
+        widgets = {
+            "full_name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "date_of_birth": DateOfBirthInput,
+        }
+        labels = {"full_name": "Full name"}
+
+
+class AccountDetailsForm(forms.ModelForm):
+    """For staff and doctors, who have a login but no patient record."""
+
+    phone = PhoneField(required=False)
+
+    class Meta:
+        model = User
+        fields = ("full_name", "phone")
+        widgets = {"full_name": forms.TextInput(attrs={"autocomplete": "name"})}
+        labels = {"full_name": "Full name"}

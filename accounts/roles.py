@@ -1,0 +1,52 @@
+"""The portal's roles. Each is a Django group (created by a data migration) holding permissions."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    PATIENT = "Patient"
+    DOCTOR = "Doctor"
+    FRONT_DESK = "Front desk"
+    CLINIC_ADMIN = "Clinic admin"
+
+
+@dataclass(frozen=True)
+class VisitorRoles:
+    """What the templates need to know about who is looking."""
+
+    names: frozenset
+
+    @property
+    def is_patient(self):
+        return Role.PATIENT in self.names
+
+    @property
+    def is_doctor(self):
+        return Role.DOCTOR in self.names
+
+    @property
+    def is_front_desk(self):
+        return Role.FRONT_DESK in self.names
+
+    @property
+    def is_clinic_admin(self):
+        return Role.CLINIC_ADMIN in self.names
+
+
+NO_ROLES = VisitorRoles(frozenset())
+
+
+def roles_of(user):
+    """The visitor's roles, read once per request and remembered on the user object."""
+    if user is None or not user.is_authenticated:
+        return NO_ROLES
+    cached = getattr(user, "_visitor_roles", None)
+    if cached is None:
+        cached = VisitorRoles(frozenset(user.groups.values_list("name", flat=True)))
+        user._visitor_roles = cached
+    return cached
+
+
+def has_role(user, role):
+    return role in roles_of(user).names

@@ -1,0 +1,49 @@
+"""State changes for people: sign-up and profile updates."""
+
+from django.contrib.auth.models import Group
+from django.db import IntegrityError, transaction
+
+from accounts.models import Patient, User
+from accounts.roles import Role
+
+
+class EmailAlreadyRegistered(Exception):
+    """Another account took this email address (possibly a moment ago, in a parallel sign-up)."""
+
+
+def register_patient(*, email, password, full_name, date_of_birth, sex, phone=""):
+    """Creates a login, its directory entry and the Patient role, all or nothing."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    email=email, password=password, full_name=full_name, phone=phone
+                )
+        except IntegrityError as exc:
+            raise EmailAlreadyRegistered from exc
+        user.groups.add(Group.objects.get(name=Role.PATIENT))
+        Patient.objects.create(
+            user=user,
+            full_name=full_name,
+            date_of_birth=date_of_birth,
+            sex=sex,
+            phone=phone,
+            email=user.email,
+            created_by=user,
+        )
+    return user
+
+
+def update_patient_profile(*, patient, full_name, date_of_birth, sex, phone):
+    """Saves a patient's own details and keeps their login's name and phone in step."""
+    with transaction.atomic():
+        patient.full_name = full_name
+        patient.date_of_birth = date_of_birth
+        patient.sex = sex
+        patient.phone = phone
+        patient.save(update_fields=["full_name", "date_of_birth", "sex", "phone", "updated_at"])
+        if patient.user_id:
+            patient.user.full_name = full_name
+            patient.user.phone = phone
+            patient.user.save(update_fields=["full_name", "phone"])
+    return patient

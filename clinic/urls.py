@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from clinic.views import HomeView
+
+urlpatterns = [
+    path("", HomeView.as_view(), name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("", include("doctors.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,168 @@
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import AdminTimeWidget
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from accounts.forms import PhoneField
+from doctors.models import (
+    Clinic,
+    Department,
+    Doctor,
+    Holiday,
+    TimeOff,
+    WorkingHours,
+    timezone_choices,
+)
+
+# Opening hours and working hours are entered and shown as HH:MM, never with seconds.
+HH_MM_TIME_FIELDS = {models.TimeField: {"widget": AdminTimeWidget(format="%H:%M")}}
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ("name", "opens_at", "closes_at", "active_doctors", "updated_at")
+    search_fields = ("name",)
+    readonly_fields = ("created_at", "updated_at")
+    formfield_overrides = HH_MM_TIME_FIELDS
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            active_doctor_count=models.Count(
+                "doctors", filter=models.Q(doctors__is_active=True)
+            )
+        )
+
+    @admin.display(description="Active doctors", ordering="active_doctor_count")
+    def active_doctors(self, department):
+        return department.active_doctor_count
+
+
+class ClinicAdminForm(forms.ModelForm):
+    timezone = forms.ChoiceField(choices=timezone_choices, label="Time zone")
+    phone = PhoneField(required=False)
+
+    class Meta:
+        model = Clinic
+        fields = "__all__"
+
+
+@admin.register(Clinic)
+class ClinicAdmin(admin.ModelAdmin):
+    form = ClinicAdminForm
+    list_display = ("name", "timezone", "phone", "email")
+    list_filter = ("timezone",)
+    search_fields = ("name", "address")
+    readonly_fields = ("created_at", "updated_at")
+
+
+class WorkingHoursFormSet(forms.BaseInlineFormSet):
+    """Catches new rows that overlap each other, which no row can see in the database yet."""
+
+    def clean(self):
+        super().clean()
+        rows = [
+            form.instance
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and form.instance.starts_at
+            and form.instance.ends_at
+            and form.instance.weekday is not None
+        ]
+        for index, row in enumerate(rows):
+            if any(row.overlaps(other) for other in rows[index + 1 :]):
+                raise ValidationError(
+                    f"Working hours on {row.get_weekday_display()} overlap each other."
+                )
+
+
+class WorkingHoursInline(admin.TabularInline):
+    model = WorkingHours
+    formset = WorkingHoursFormSet
+    extra = 1
+    autocomplete_fields = ("clinic",)
+    formfield_overrides = HH_MM_TIME_FIELDS
+
+
+class RegistrationStatusFilter(admin.SimpleListFilter):
+    title = "registration"
+    parameter_name = "registration"
+
+    def lookups(self, request, model_admin):
+        return [("valid", "Valid"), ("expired", "Expired")]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "valid":
+            return queryset.filter(registration_expires_on__gte=today)
+        if self.value() == "expired":
+            return queryset.filter(registration_expires_on__lt=today)
+        return queryset
+
+
+@admin.register(Doctor)
+class DoctorAdmin(admin.ModelAdmin):
+    list_display = (
+        "full_name",
+        "department",
+        "registration_number",
+        "registration_expires_on",
+        "registration_valid",
+        "consultation_fee",
+        "slot_minutes",
+        "is_active",
+    )
+    list_filter = ("department", "is_active", RegistrationStatusFilter)
+    list_select_related = ("department",)
+    search_fields = ("full_name", "registration_number", "user__email")
+    autocomplete_fields = ("department", "user")
+    readonly_fields = ("created_at", "updated_at")
+    inlines = [WorkingHoursInline]
+    fieldsets = (
+        (None, {"fields": ("full_name", "department", "qualifications", "bio", "is_active")}),
+        ("Registration", {"fields": ("registration_number", "registration_expires_on")}),
+        ("Consultations", {"fields": ("consultation_fee", "slot_minutes")}),
+        ("Login", {"fields": ("user",)}),
+        ("Record", {"fields": ("created_at", "updated_at")}),
+    )
+
+    @admin.display(boolean=True, description="Registration valid")
+    def registration_valid(self, doctor):
+        return doctor.registration_is_valid
+
+
+@admin.register(WorkingHours)
+class WorkingHoursAdmin(admin.ModelAdmin):
+    list_display = ("doctor", "clinic", "weekday", "starts_at", "ends_at")
+    list_filter = ("weekday", "clinic", "doctor__department")
+    list_select_related = ("doctor", "clinic")
+    search_fields = ("doctor__full_name",)
+    autocomplete_fields = ("doctor", "clinic")
+    formfield_overrides = HH_MM_TIME_FIELDS
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ("date", "name", "clinic_or_all")
+    list_filter = ("clinic",)
+    list_select_related = ("clinic",)
+    search_fields = ("name",)
+    date_hierarchy = "date"
+    autocomplete_fields = ("clinic",)
+
+    @admin.display(description="Clinic", ordering="clinic__name")
+    def clinic_or_all(self, holiday):
+        return holiday.clinic or "All clinics"
+
+
+@admin.register(TimeOff)
+class TimeOffAdmin(admin.ModelAdmin):
+    list_display = ("doctor", "starts_at", "ends_at", "reason")
+    list_filter = ("doctor__department",)
+    list_select_related = ("doctor",)
+    search_fields = ("doctor__full_name", "reason")
+    date_hierarchy = "starts_at"
+    autocomplete_fields = ("doctor",)
+    readonly_fields = ("created_at",)

@@ -1,0 +1,313 @@
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.phone import E164_HELP, validate_e164
+
+
+def validate_timezone(value):
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            "Choose a time zone from the list (an IANA name such as Asia/Kolkata).",
+            code="invalid_timezone",
+        )
+
+
+def timezone_choices():
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class Department(models.Model):
+    """A speciality with its operating hours; slots are never offered outside them."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    opens_at = models.TimeField(help_text="Opening time, 24-hour HH:MM.")
+    closes_at = models.TimeField(help_text="Closing time, 24-hour HH:MM; after the opening time.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=F("opens_at")),
+                name="doctors_department_closes_after_opens",
+                violation_error_message="The closing time must be after the opening time.",
+            ),
+            models.UniqueConstraint(
+                Lower("name"),
+                name="doctors_department_name_ci_unique",
+                violation_error_message="A department with this name already exists.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            raise ValidationError(
+                {"closes_at": "The closing time must be after the opening time."},
+                code="closes_before_opens",
+            )
+
+
+class Clinic(models.Model):
+    """A location. Its time zone is the one patients and doctors see its times in."""
+
+    name = models.CharField(max_length=100, unique=True)
+    address = models.TextField()
+    phone = models.CharField(
+        max_length=16, blank=True, validators=[validate_e164], help_text=E164_HELP
+    )
+    email = models.EmailField(blank=True)
+    # No model-level choices: the zone list comes from the machine's tz database, and would
+    # make migrations differ between machines. The admin form offers the list instead.
+    timezone = models.CharField(
+        max_length=64,
+        validators=[validate_timezone],
+        help_text="IANA time zone, for example Asia/Kolkata or Europe/London.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def zone(self):
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class DoctorQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def bookable_on(self, day):
+        """Doctors who may take new bookings: active, with a registration valid that day."""
+        return self.active().filter(registration_expires_on__gte=day)
+
+
+class Doctor(models.Model):
+    full_name = models.CharField(max_length=150)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="doctor",
+        help_text="The doctor's own login, which gives them their schedule pages.",
+    )
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="doctors")
+    qualifications = models.CharField(max_length=200, blank=True, help_text="e.g. MBBS, MD")
+    bio = models.TextField(blank=True)
+    registration_number = models.CharField(
+        max_length=50,
+        unique=True,
+        help_text="Medical council registration number.",
+    )
+    registration_expires_on = models.DateField(
+        help_text="An expired registration cannot take new bookings."
+    )
+    consultation_fee = models.DecimalField(max_digits=10, decimal_places=2)
+    slot_minutes = models.PositiveSmallIntegerField(
+        default=15,
+        validators=[MinValueValidator(5), MaxValueValidator(240)],
+        help_text="Length of one appointment slot, in minutes.",
+    )
+    is_active = models.BooleanField(
+        default=True, help_text="Inactive doctors are hidden and cannot be booked."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DoctorQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["full_name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(consultation_fee__gte=0),
+                name="doctors_doctor_fee_not_negative",
+                violation_error_message="The consultation fee cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=5) & Q(slot_minutes__lte=240),
+                name="doctors_doctor_slot_minutes_range",
+                violation_error_message="A slot lasts between 5 and 240 minutes.",
+            ),
+        ]
+        indexes = [models.Index(Lower("full_name"), name="doctors_doctor_name_idx")]
+
+    def __str__(self):
+        return self.full_name
+
+    def clean(self):
+        super().clean()
+        # Registration numbers are compared without regard to case or surrounding spaces.
+        if self.registration_number:
+            self.registration_number = self.registration_number.strip().upper()
+
+    def registration_valid_on(self, day):
+        return self.registration_expires_on >= day
+
+    @property
+    def registration_is_valid(self):
+        return self.registration_valid_on(timezone.localdate())
+
+    @property
+    def accepts_bookings(self):
+        return self.is_active and self.registration_is_valid
+
+
+class Weekday(models.IntegerChoices):
+    """Numbered as `date.weekday()` numbers them, so the slot engine needs no translation."""
+
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class WorkingHours(models.Model):
+    """One stretch of a doctor's week at one clinic; several on a day leave breaks between."""
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="working_hours")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    starts_at = models.TimeField(help_text="24-hour HH:MM, in the clinic's local time.")
+    ends_at = models.TimeField(help_text="24-hour HH:MM, in the clinic's local time.")
+
+    class Meta:
+        ordering = ["doctor", "weekday", "starts_at"]
+        verbose_name_plural = "working hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="doctors_workinghours_ends_after_starts",
+                violation_error_message="The end time must be after the start time.",
+            ),
+            models.UniqueConstraint(
+                fields=["doctor", "weekday", "starts_at"],
+                name="doctors_workinghours_unique_start",
+                violation_error_message="These working hours start at the same time as others.",
+            ),
+        ]
+        indexes = [models.Index(fields=["clinic", "weekday"], name="doctors_wh_clinic_day_idx")]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
+
+    def overlaps(self, other):
+        return (
+            self.weekday == other.weekday
+            and self.starts_at < other.ends_at
+            and other.starts_at < self.ends_at
+        )
+
+    def clean(self):
+        super().clean()
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError(
+                {"ends_at": "The end time must be after the start time."}, code="ends_before_starts"
+            )
+        if self.doctor_id and self.starts_at and self.ends_at and self.weekday is not None:
+            # A doctor is in one place at a time, whichever clinic the other hours are at.
+            clashes = (
+                WorkingHours.objects.filter(
+                    doctor_id=self.doctor_id,
+                    weekday=self.weekday,
+                    starts_at__lt=self.ends_at,
+                    ends_at__gt=self.starts_at,
+                )
+                .exclude(pk=self.pk)
+                .exists()
+            )
+            if clashes:
+                raise ValidationError(
+                    "These hours overlap other working hours of the same doctor on that day.",
+                    code="overlapping_hours",
+                )
+
+
+class Holiday(models.Model):
+    """A day a clinic is closed; with no clinic, every clinic is closed."""
+
+    date = models.DateField()
+    name = models.CharField(max_length=100)
+    clinic = models.ForeignKey(
+        Clinic,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="holidays",
+        help_text="Leave empty when all clinics are closed.",
+    )
+
+    class Meta:
+        ordering = ["date", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["date", "clinic"],
+                name="doctors_holiday_unique_clinic_day",
+                violation_error_message="This clinic already has a holiday on that day.",
+            ),
+            models.UniqueConstraint(
+                fields=["date"],
+                condition=Q(clinic__isnull=True),
+                name="doctors_holiday_unique_all_clinics_day",
+                violation_error_message="There is already a holiday for all clinics on that day.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.date:%d %b %Y})"
+
+
+class TimeOff(models.Model):
+    """A doctor's absence; slots inside it are not offered."""
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="time_off")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(
+        max_length=200, blank=True, help_text="Shown to staff only, e.g. conference or leave."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        verbose_name = "time off"
+        verbose_name_plural = "time off"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="doctors_timeoff_ends_after_starts",
+                violation_error_message="The time off must end after it starts.",
+            ),
+        ]
+        indexes = [models.Index(fields=["doctor", "ends_at"], name="doctors_timeoff_doctor_end")]
+
+    def __str__(self):
+        return f"{self.doctor}: {self.starts_at:%d %b %Y %H:%M} – {self.ends_at:%d %b %Y %H:%M}"
+
+    def clean(self):
+        super().clean()
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError(
+                {"ends_at": "The time off must end after it starts."}, code="ends_before_starts"
+            )

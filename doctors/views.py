@@ -1,0 +1,46 @@
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+
+from doctors import selectors
+from doctors.forms import DoctorFilterForm
+from doctors.models import Doctor
+
+DOCTORS_PER_PAGE = 20
+
+
+def department_list(request):
+    departments = selectors.departments_with_doctor_counts()
+    return render(request, "doctors/department_list.html", {"departments": departments})
+
+
+def doctor_list(request):
+    form = DoctorFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    doctors = selectors.doctor_directory(
+        department=filters.get("department"), name=filters.get("name", "")
+    )
+    page = Paginator(doctors, DOCTORS_PER_PAGE).get_page(request.GET.get("page"))
+    querystring = request.GET.copy()
+    querystring.pop("page", None)
+    return render(
+        request,
+        "doctors/doctor_list.html",
+        {"form": form, "page": page, "filter_querystring": querystring.urlencode()},
+    )
+
+
+def doctor_detail(request, pk):
+    try:
+        doctor = selectors.public_doctor(pk)
+    except Doctor.DoesNotExist:
+        raise Http404("No such doctor.")
+    return render(
+        request,
+        "doctors/doctor_detail.html",
+        {
+            "doctor": doctor,
+            "schedule": selectors.weekly_schedule(doctor),
+            "clinics": selectors.clinics_of(doctor),
+        },
+    )
