@@ -1,0 +1,46 @@
+# Two commands do everything: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install migrate seed check clean
+
+run: install .env migrate seed
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Tests run with DEBUG off, like production; the key below exists only for the test run.
+test: export SECRET_KEY ?= insecure-key-for-the-test-suite-only
+test: export DEBUG = False
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# A development .env with a fresh secret key, made once; edit it freely afterwards.
+.env:
+	sed "s/^SECRET_KEY=.*/SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')/" .env.example > $@
+
+migrate: install .env
+	$(BIN)/python manage.py migrate --noinput
+
+seed: install .env
+	$(BIN)/python manage.py seed_demo
+
+check: install .env
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles

@@ -1,0 +1,99 @@
+"""Fixtures shared by every app's tests: role users, a headless browser, CI strictness."""
+
+import os
+import shutil
+
+import pytest
+from django.test.utils import override_settings
+
+from accounts.roles import Role
+from accounts.tests.factories import PatientFactory, UserFactory
+from doctors.tests.factories import DoctorFactory
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI nothing is skipped silently: a skip (no PostgreSQL, no Chromium...) is a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"Skipped in CI, which must run everything: {report.longrepr}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_and_self_contained_settings():
+    # Production hashes with Argon2 (deliberately slow) and serves hashed static files after
+    # collectstatic; the suite needs neither to test the portal's behaviour.
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+        WHITENOISE_AUTOREFRESH=True,
+        WHITENOISE_USE_FINDERS=True,
+    ):
+        yield
+
+
+@pytest.fixture
+def patient_user(db):
+    return PatientFactory(with_account=True).user
+
+
+@pytest.fixture
+def other_patient_user(db):
+    return PatientFactory(with_account=True).user
+
+
+@pytest.fixture
+def doctor_user(db):
+    return DoctorFactory(with_account=True).user
+
+
+@pytest.fixture
+def front_desk_user(db):
+    return UserFactory(roles=[Role.FRONT_DESK], is_staff=True)
+
+
+@pytest.fixture
+def clinic_admin_user(db):
+    return UserFactory(roles=[Role.CLINIC_ADMIN], is_staff=True)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium through Debian's chromedriver; one for the whole run."""
+    if not (shutil.which(CHROMEDRIVER) and shutil.which(CHROMIUM)):
+        pytest.skip("Chromium and chromium-driver are not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1000",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def fresh_browser(browser):
+    """The shared browser with no cookies left over from the previous test."""
+    browser.delete_all_cookies()
+    yield browser
+    browser.delete_all_cookies()
