@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.urls import reverse
+
 
 class Role(StrEnum):
     PATIENT = "Patient"
@@ -50,3 +52,13 @@ def roles_of(user):
 
 def has_role(user, role):
     return role in roles_of(user).names
+
+
+def landing_url(user):
+    """Where a user starts after logging in: staff in the admin, everyone else on the home page."""
+    roles = roles_of(user)
+    if roles.is_clinic_admin:
+        return reverse("admin:index")
+    if roles.is_front_desk:
+        return reverse("admin:accounts_patient_changelist")
+    return reverse("home")

@@ -15,6 +15,7 @@ from accounts.forms import (
     PatientSignupForm,
 )
 from accounts.models import Patient
+from accounts.roles import landing_url
 
 
 class SignupView(FormView):
@@ -49,6 +50,10 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = EmailLoginForm
     redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        """Without a ?next=, each role lands where its work starts."""
+        return landing_url(self.request.user)
 
 
 class LogoutView(auth_views.LogoutView):
