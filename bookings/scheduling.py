@@ -1,0 +1,160 @@
+"""The slot engine: which appointment times a doctor has free at one clinic.
+
+Pure functions over plain data, no database: the selectors fetch the inputs (a fixed number of
+queries whatever the range) and the booking services ask the same function whether a requested time
+is still free, so what a patient is offered and what the server accepts can never disagree.
+
+Times: working hours and operating hours are wall-clock times in the clinic's zone. Each working
+stretch is turned into an absolute (UTC) interval for its date and slots are laid end to end from its
+start in absolute time, so a slot always lasts exactly its length, even on a daylight-saving day.
+"""
+
+import bisect
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+UTC = dt.timezone.utc
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    start: dt.datetime  # aware, UTC
+    end: dt.datetime  # aware, UTC
+
+    def local_start(self, zone):
+        return self.start.astimezone(zone)
+
+    def overlaps(self, start, end):
+        return self.start < end and start < self.end
+
+
+@dataclass(frozen=True)
+class WeeklyStretch:
+    """One row of working hours: a weekday (Monday is 0) and a wall-clock span."""
+
+    weekday: int
+    starts_at: dt.time
+    ends_at: dt.time
+
+
+@dataclass(frozen=True)
+class BookingRules:
+    minimum_notice: dt.timedelta
+    window_days: int
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Everything the engine needs about one doctor at one clinic."""
+
+    zone: ZoneInfo
+    slot_length: dt.timedelta
+    weekly_hours: tuple  # of WeeklyStretch, this doctor at this clinic
+    opens_at: dt.time  # the department's operating hours, in the clinic's wall-clock time
+    closes_at: dt.time
+    closed_days: frozenset  # local dates: holidays of this clinic and of all clinics
+    busy: tuple  # of (start, end) aware datetimes: time off and active appointments, any clinic
+
+
+def at(day, wall_time, zone):
+    """The absolute instant a wall-clock time on a local date names, as UTC."""
+    return dt.datetime.combine(day, wall_time, tzinfo=zone).astimezone(UTC)
+
+
+def bookable_range(now, zone, rules):
+    """First and last local dates open for booking: today up to `window_days` ahead."""
+    today = now.astimezone(zone).date()
+    return today, today + dt.timedelta(days=rules.window_days)
+
+
+def _merged(intervals):
+    """Sorted, non-overlapping (start, end) pairs covering the same time."""
+    merged = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+class _BusyTimes:
+    """Answers "does [start, end) touch any busy interval?" in logarithmic time."""
+
+    def __init__(self, intervals):
+        merged = _merged(intervals)
+        self._starts = [start for start, _ in merged]
+        self._ends = [end for _, end in merged]
+
+    def clashes(self, start, end):
+        # The only candidate is the last busy interval starting before `end`.
+        index = bisect.bisect_left(self._starts, end) - 1
+        return index >= 0 and self._ends[index] > start
+
+
+def _stretches_on(day, availability):
+    """The day's working stretches, clipped to operating hours, as absolute intervals."""
+    zone = availability.zone
+    for stretch in availability.weekly_hours:
+        if stretch.weekday != day.weekday():
+            continue
+        starts_at = max(stretch.starts_at, availability.opens_at)
+        ends_at = min(stretch.ends_at, availability.closes_at)
+        if starts_at < ends_at:
+            yield at(day, starts_at, zone), at(day, ends_at, zone)
+
+
+def free_slots(availability, *, first_day, last_day, now, rules):
+    """Free slots from `first_day` to `last_day` (local dates, inclusive), in time order.
+
+    A slot is free when it lies inside a working stretch and the operating hours, on a day the
+    clinic is open, starts no sooner than the minimum notice and no later than the booking window
+    allows, and touches no busy interval (time off or an active appointment).
+    """
+    zone = availability.zone
+    today, last_bookable_day = bookable_range(now, zone, rules)
+    first_day = max(first_day, today)
+    last_day = min(last_day, last_bookable_day)
+    earliest_start = now + rules.minimum_notice
+    length = availability.slot_length
+    busy = _BusyTimes(availability.busy)
+
+    slots = []
+    day = first_day
+    while day <= last_day:
+        if day not in availability.closed_days:
+            for stretch_start, stretch_end in sorted(_stretches_on(day, availability)):
+                start = stretch_start
+                while start + length <= stretch_end:
+                    end = start + length
+                    # Overlapping rows of working hours (refused by validation, but not by the
+                    # database) must not offer the same time twice.
+                    overlaps_previous = slots and start < slots[-1].end
+                    if (
+                        start >= earliest_start
+                        and not overlaps_previous
+                        and not busy.clashes(start, end)
+                    ):
+                        slots.append(Slot(start, end))
+                    start = end
+        day += dt.timedelta(days=1)
+    return slots
+
+
+def slots_by_day(slots, zone):
+    """{local date: [slots]} in date order, for date pickers and day pages."""
+    days = {}
+    for slot in slots:
+        days.setdefault(slot.local_start(zone).date(), []).append(slot)
+    return days
+
+
+def is_free(availability, *, start, now, rules):
+    """Whether a slot starting at `start` (aware) is on offer right now."""
+    day = start.astimezone(availability.zone).date()
+    return any(
+        slot.start == start
+        for slot in free_slots(availability, first_day=day, last_day=day, now=now, rules=rules)
+    )
