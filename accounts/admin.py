@@ -55,6 +55,12 @@ class UserAdmin(DjangoUserAdmin):
     def role_names(self, user):
         return ", ".join(group.name for group in user.groups.all()) or "—"
 
+    def has_change_permission(self, request, obj=None):
+        # Otherwise a clinic admin could reset a superuser's password and take the account over.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
         # Only a superuser may hand out superuser status or individual permissions.

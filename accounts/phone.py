@@ -4,7 +4,9 @@ import re
 
 from django.core.exceptions import ValidationError
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# ASCII digits only (\d also takes other scripts' digits); used with fullmatch, because $ would
+# let a trailing newline through.
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # Separators people type between digit groups; they carry no meaning.
 _SEPARATORS = re.compile(r"[\s\-().]")
 
@@ -20,7 +22,7 @@ def normalize_phone(raw):
 
 
 def validate_e164(value):
-    if not E164.match(value):
+    if not E164.fullmatch(value):
         raise ValidationError(
             "Enter the phone number with its country code, for example +919812345678.",
             code="invalid_phone",

@@ -57,8 +57,16 @@ class ClinicAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
 
 
+class WorkingHoursInlineForm(forms.ModelForm):
+    def _post_clean(self):
+        # The formset compares every row of the doctor's week, edits included; comparing one
+        # row with the saved versions of the others would refuse valid rearrangements.
+        self.instance.overlap_checked_with_siblings = True
+        super()._post_clean()
+
+
 class WorkingHoursFormSet(forms.BaseInlineFormSet):
-    """Catches new rows that overlap each other, which no row can see in the database yet."""
+    """Checks the doctor's whole week as submitted: every row, saved or new, against the others."""
 
     def clean(self):
         super().clean()
@@ -80,6 +88,7 @@ class WorkingHoursFormSet(forms.BaseInlineFormSet):
 
 class WorkingHoursInline(admin.TabularInline):
     model = WorkingHours
+    form = WorkingHoursInlineForm
     formset = WorkingHoursFormSet
     extra = 1
     autocomplete_fields = ("clinic",)

@@ -209,6 +209,10 @@ class WorkingHours(models.Model):
         ]
         indexes = [models.Index(fields=["clinic", "weekday"], name="doctors_wh_clinic_day_idx")]
 
+    # Set by a form that validates all of a doctor's rows together (the admin's inline), whose
+    # check sees unsaved edits that the saved rows compared here would not.
+    overlap_checked_with_siblings = False
+
     def __str__(self):
         return f"{self.get_weekday_display()} {self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
 
@@ -225,7 +229,13 @@ class WorkingHours(models.Model):
             raise ValidationError(
                 {"ends_at": "The end time must be after the start time."}, code="ends_before_starts"
             )
-        if self.doctor_id and self.starts_at and self.ends_at and self.weekday is not None:
+        if (
+            not self.overlap_checked_with_siblings
+            and self.doctor_id
+            and self.starts_at
+            and self.ends_at
+            and self.weekday is not None
+        ):
             # A doctor is in one place at a time, whichever clinic the other hours are at.
             clashes = (
                 WorkingHours.objects.filter(

@@ -16,7 +16,12 @@ def department_list(request):
 
 def doctor_list(request):
     form = DoctorFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
+    filters = {}
+    if form.is_bound:
+        # A bad filter is reported on the form and left out; the valid ones still apply, as
+        # the page shows them in the form.
+        form.is_valid()
+        filters = form.cleaned_data
     doctors = selectors.doctor_directory(
         department=filters.get("department"), name=filters.get("name", "")
     )
