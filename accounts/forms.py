@@ -4,6 +4,8 @@ from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 from accounts.models import Patient, User, validate_date_of_birth
 from accounts.phone import E164_HELP, normalize_phone
 
+DUPLICATE_EMAIL = "An account with this email address already exists."
+
 
 class PhoneField(forms.CharField):
     """Accepts the separators people type and hands the model an E.164 string to validate."""
@@ -47,6 +49,14 @@ class PatientSignupForm(BaseUserCreationForm):
         labels = {"full_name": "Full name"}
 
     field_order = ["full_name", "email", "date_of_birth", "sex", "phone", "password1", "password2"]
+
+    def clean_email(self):
+        # Checked here, in any letter case, so the address gets one clear error by its field
+        # (otherwise the model's unique check and its case-insensitive constraint both report it).
+        email = User.objects.normalize_email(self.cleaned_data["email"])
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(DUPLICATE_EMAIL, code="unique")
+        return email
 
 
 class EmailLoginForm(AuthenticationForm):

@@ -9,6 +9,7 @@ from django.views.generic import FormView
 
 from accounts import services
 from accounts.forms import (
+    DUPLICATE_EMAIL,
     AccountDetailsForm,
     EmailLoginForm,
     PatientProfileForm,
@@ -39,7 +40,7 @@ class SignupView(FormView):
                 phone=data["phone"],
             )
         except services.EmailAlreadyRegistered:
-            form.add_error("email", "An account with this email address already exists.")
+            form.add_error("email", DUPLICATE_EMAIL)
             return self.form_invalid(form)
         login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(self.request, "Welcome! Your account is ready.")
