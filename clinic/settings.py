@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "clinic.apps.ClinicConfig",
     "accounts",
     "doctors",
+    "bookings",
 ]
 
 MIDDLEWARE = [
@@ -141,6 +142,14 @@ STORAGES = {
         ),
     },
 }
+
+# Booking rules (bookings.rules reads them).
+BOOKING_WINDOW_DAYS = env.int("BOOKING_WINDOW_DAYS", default=30)
+BOOKING_MINIMUM_NOTICE_MINUTES = env.int("BOOKING_MINIMUM_NOTICE_MINUTES", default=60)
+BOOKING_MAX_OPEN_PER_PATIENT = env.int("BOOKING_MAX_OPEN_PER_PATIENT", default=4)
+BOOKING_PATIENT_CANCELLATION_CUTOFF_HOURS = env.int(
+    "BOOKING_PATIENT_CANCELLATION_CUTOFF_HOURS", default=4
+)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -1,0 +1,151 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from accounts.models import Patient
+from doctors.models import Clinic, Doctor
+
+
+class AppointmentType(models.TextChoices):
+    CONSULTATION = "consultation", "Consultation"
+    FOLLOW_UP = "follow_up", "Follow-up"
+    HEALTH_CHECK = "health_check", "Health check"
+    REPORT_REVIEW = "report_review", "Review of test results"
+
+
+class PaymentMode(models.TextChoices):
+    AT_CLINIC = "at_clinic", "Pay at the clinic"
+    ONLINE = "online", "Pay online"
+
+
+class Status(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    CHECKED_IN = "checked_in", "Checked in"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+
+
+# booked -> checked_in -> completed; booked -> cancelled; booked -> no_show. Nothing else.
+ALLOWED_TRANSITIONS = {
+    Status.BOOKED: {Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
+    Status.CHECKED_IN: {Status.COMPLETED},
+    Status.COMPLETED: set(),
+    Status.CANCELLED: set(),
+    Status.NO_SHOW: set(),
+}
+
+# Every status but cancelled holds on to its time: only a cancellation frees a slot.
+HOLDS_SLOT = ~Q(status=Status.CANCELLED)
+
+
+def _upcoming(now):
+    """Still ahead of the patient: not finished, not cancelled, not over."""
+    return Q(end__gt=now, status__in=[Status.BOOKED, Status.CHECKED_IN])
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def holding_slots(self):
+        return self.filter(HOLDS_SLOT)
+
+    def overlapping(self, start, end):
+        return self.filter(start__lt=end, end__gt=start)
+
+    def upcoming(self, now):
+        return self.filter(_upcoming(now))
+
+    def past(self, now):
+        return self.exclude(_upcoming(now))
+
+
+class Appointment(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="appointments")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    appointment_type = models.CharField(
+        "type", max_length=20, choices=AppointmentType.choices, default=AppointmentType.CONSULTATION
+    )
+    payment_mode = models.CharField(
+        max_length=20, choices=PaymentMode.choices, default=PaymentMode.AT_CLINIC
+    )
+    reason = models.TextField(
+        "reason for the visit",
+        max_length=500,
+        blank=True,
+        help_text="Optional. Seen only by the clinic's staff and your doctor.",
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED)
+    rescheduled_from = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rescheduled_to",
+        help_text="The appointment this one replaced when it was moved to a new time.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    no_show_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cancellation_reason = models.CharField(max_length=200, blank=True)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start", "pk"]
+        constraints = [
+            # The database itself refuses a second appointment at the same start.
+            models.UniqueConstraint(
+                fields=["doctor", "start"],
+                condition=HOLDS_SLOT,
+                name="bookings_one_active_appointment_per_doctor_start",
+                violation_error_message="That time has just been taken.",
+            ),
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")),
+                name="bookings_appointment_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values),
+                name="bookings_appointment_status_known",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["doctor", "start"], name="bookings_doctor_start_idx"),
+            models.Index(fields=["patient", "start"], name="bookings_patient_start_idx"),
+            models.Index(fields=["clinic", "start"], name="bookings_clinic_start_idx"),
+        ]
+
+    def __str__(self):
+        return f"Appointment {self.pk} with {self.doctor} at {self.start:%Y-%m-%d %H:%M} UTC"
+
+    def can_become(self, status):
+        return status in ALLOWED_TRANSITIONS[Status(self.status)]
+
+    @property
+    def holds_slot(self):
+        return self.status != Status.CANCELLED
+
+    @property
+    def was_rescheduled(self):
+        return self.status == Status.CANCELLED and hasattr(self, "rescheduled_to")
+
+    def local_start(self):
+        return self.start.astimezone(self.clinic.zone)
+
+    def local_end(self):
+        return self.end.astimezone(self.clinic.zone)

@@ -1,0 +1,22 @@
+"""The clinic's booking rules, read from settings each time so that tests can change them."""
+
+import datetime as dt
+
+from django.conf import settings
+
+from bookings.scheduling import BookingRules
+
+
+def booking_rules():
+    return BookingRules(
+        minimum_notice=dt.timedelta(minutes=settings.BOOKING_MINIMUM_NOTICE_MINUTES),
+        window_days=settings.BOOKING_WINDOW_DAYS,
+    )
+
+
+def patient_cancellation_cutoff():
+    return dt.timedelta(hours=settings.BOOKING_PATIENT_CANCELLATION_CUTOFF_HOURS)
+
+
+def max_open_appointments_per_patient():
+    return settings.BOOKING_MAX_OPEN_PER_PATIENT

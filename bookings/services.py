@@ -1,0 +1,180 @@
+"""State changes of appointments. Each runs in one transaction and raises a BookingError that
+views show as a message; none leaves anything half done."""
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Patient
+from bookings.models import Appointment, Status
+from bookings.rules import booking_rules, max_open_appointments_per_patient, patient_cancellation_cutoff
+from bookings.scheduling import bookable_range, is_free
+from bookings.selectors import availability_for
+from doctors.models import Doctor
+
+
+class BookingError(Exception):
+    """A booking rule said no; the message is written for the person at the screen."""
+
+
+class SlotUnavailable(BookingError):
+    def __init__(self, message="Sorry, that time was just taken. Please choose another time."):
+        super().__init__(message)
+
+
+class NotAllowed(BookingError):
+    pass
+
+
+def _acting_patient(appointment, by):
+    """True when the patient themselves acts, whom the cancellation cut-off applies to."""
+    return appointment.patient.user_id is not None and appointment.patient.user_id == by.pk
+
+
+def _check_doctor_takes_bookings(doctor, clinic, start):
+    day = start.astimezone(clinic.zone).date()
+    if not doctor.is_active:
+        raise NotAllowed(f"{doctor} is not taking appointments.")
+    if not doctor.registration_valid_on(day):
+        raise NotAllowed(f"{doctor} is not taking appointments on that date.")
+    if not doctor.working_hours.filter(clinic=clinic).exists():
+        raise NotAllowed(f"{doctor} does not see patients at {clinic}.")
+
+
+def _check_start_is_bookable(start, clinic, now):
+    rules = booking_rules()
+    if start <= now:
+        raise NotAllowed("That time has already passed. Please choose a time in the future.")
+    _, last_day = bookable_range(now, clinic.zone, rules)
+    if start.astimezone(clinic.zone).date() > last_day:
+        raise NotAllowed(f"Appointments can be booked up to {rules.window_days} days ahead.")
+    if start < now + rules.minimum_notice:
+        minutes = int(rules.minimum_notice.total_seconds() // 60)
+        raise NotAllowed(f"Appointments must be booked at least {minutes} minutes ahead.")
+
+
+def _secure_slot(*, doctor, clinic, start, now, ignoring=None):
+    """Checks, under the doctor's row lock, that `start` is a free slot; returns its end."""
+    _check_start_is_bookable(start, clinic, now)
+    day = start.astimezone(clinic.zone).date()
+    availability = availability_for(
+        doctor=doctor, clinic=clinic, first_day=day, last_day=day, ignoring=ignoring
+    )
+    if not is_free(availability, start=start, now=now, rules=booking_rules()):
+        end = start + availability.slot_length
+        taken = any(busy_start < end and start < busy_end for busy_start, busy_end in availability.busy)
+        if taken:
+            raise SlotUnavailable()
+        raise NotAllowed("That time is not one of the doctor's appointment times. Please pick one from the list.")
+    return start + availability.slot_length
+
+
+def _lock(patient, doctor):
+    """Locks in one order everywhere (patient, then doctor), so two bookings never deadlock."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    doctor = Doctor.objects.select_for_update().select_related("department").get(pk=doctor.pk)
+    return patient, doctor
+
+
+def _create(**fields):
+    # The unique constraint is the last line of defence; a lost race becomes a friendly message.
+    try:
+        with transaction.atomic():
+            return Appointment.objects.create(**fields)
+    except IntegrityError as exc:
+        raise SlotUnavailable() from exc
+
+
+def book_appointment(
+    *, patient, doctor, clinic, start, appointment_type, payment_mode, reason="", by, now=None
+):
+    now = now or timezone.now()
+    with transaction.atomic():
+        patient, doctor = _lock(patient, doctor)
+        _check_doctor_takes_bookings(doctor, clinic, start)
+        cap = max_open_appointments_per_patient()
+        if Appointment.objects.filter(patient=patient).upcoming(now).count() >= cap:
+            raise NotAllowed(
+                f"You already have {cap} upcoming appointments, the most the clinic allows. "
+                "Please cancel one before booking another."
+            )
+        end = _secure_slot(doctor=doctor, clinic=clinic, start=start, now=now)
+        return _create(
+            patient=patient,
+            doctor=doctor,
+            clinic=clinic,
+            start=start,
+            end=end,
+            appointment_type=appointment_type,
+            payment_mode=payment_mode,
+            reason=reason,
+            created_by=by,
+        )
+
+
+def _check_patient_may_still_change(appointment, by, now, action):
+    if _acting_patient(appointment, by) and appointment.start - now < patient_cancellation_cutoff():
+        hours = int(patient_cancellation_cutoff().total_seconds() // 3600)
+        raise NotAllowed(
+            f"Appointments can be {action} online up to {hours} hours before they start. "
+            "Please call the clinic."
+        )
+
+
+def cancel_appointment(*, appointment, by, reason="", now=None):
+    now = now or timezone.now()
+    with transaction.atomic():
+        appointment = (
+            Appointment.objects.select_for_update().select_related("patient").get(pk=appointment.pk)
+        )
+        if not appointment.can_become(Status.CANCELLED):
+            raise NotAllowed("This appointment can no longer be cancelled.")
+        if appointment.start <= now:
+            raise NotAllowed("This appointment has already started and can no longer be cancelled.")
+        _check_patient_may_still_change(appointment, by, now, "cancelled")
+        appointment.status = Status.CANCELLED
+        appointment.cancelled_at = now
+        appointment.cancelled_by = by
+        appointment.cancellation_reason = reason
+        appointment.save(
+            update_fields=["status", "cancelled_at", "cancelled_by", "cancellation_reason", "updated_at"]
+        )
+    return appointment
+
+
+def reschedule_appointment(*, appointment, start, by, now=None):
+    """Moves an appointment to a new time of the same doctor at the same clinic, atomically:
+    the old time is released only if the new one is secured."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        patient, doctor = _lock(appointment.patient, appointment.doctor)
+        old = Appointment.objects.select_for_update().select_related("clinic").get(pk=appointment.pk)
+        if old.status != Status.BOOKED:
+            raise NotAllowed("Only a booked appointment can be moved.")
+        if old.start <= now:
+            raise NotAllowed("This appointment has already started and can no longer be moved.")
+        _check_patient_may_still_change(old, by, now, "moved")
+        if start == old.start:
+            raise NotAllowed("That is the appointment's current time. Please choose another.")
+        _check_doctor_takes_bookings(doctor, old.clinic, start)
+        end = _secure_slot(doctor=doctor, clinic=old.clinic, start=start, now=now, ignoring=old)
+        old.status = Status.CANCELLED
+        old.cancelled_at = now
+        old.cancelled_by = by
+        old.cancellation_reason = "Moved to a new time"
+        old.save(
+            update_fields=["status", "cancelled_at", "cancelled_by", "cancellation_reason", "updated_at"]
+        )
+        return _create(
+            patient=patient,
+            doctor=doctor,
+            clinic=old.clinic,
+            start=start,
+            end=end,
+            appointment_type=old.appointment_type,
+            payment_mode=old.payment_mode,
+            reason=old.reason,
+            created_by=by,
+            rescheduled_from=old,
+        )
