@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.conf import settings
 
+from bookings.models import Status
 from bookings.scheduling import BookingRules
 
 
@@ -20,3 +21,15 @@ def patient_cancellation_cutoff():
 
 def max_open_appointments_per_patient():
     return settings.BOOKING_MAX_OPEN_PER_PATIENT
+
+
+def patient_may_change(appointment, now):
+    """Whether a patient may still cancel or move `appointment` online themselves.
+
+    The services enforce the same rule; the pages use this to offer only what will be accepted.
+    """
+    return (
+        appointment.status == Status.BOOKED
+        and appointment.start > now
+        and appointment.start - now >= patient_cancellation_cutoff()
+    )

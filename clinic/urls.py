@@ -7,5 +7,6 @@ urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("accounts/", include("accounts.urls")),
     path("", include("doctors.urls")),
+    path("", include("bookings.urls")),
     path("admin/", admin.site.urls),
 ]

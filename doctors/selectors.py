@@ -4,7 +4,7 @@ from itertools import groupby
 
 from django.db.models import Count, Prefetch, Q
 
-from doctors.models import Department, Doctor, Weekday, WorkingHours
+from doctors.models import Clinic, Department, Doctor, Weekday, WorkingHours
 
 
 def departments_with_doctor_counts():
@@ -49,3 +49,13 @@ def clinics_of(doctor):
     """The clinics a doctor works at, from the prefetched working hours, in name order."""
     clinics = {row.clinic_id: row.clinic for row in doctor.working_hours.all()}
     return sorted(clinics.values(), key=lambda clinic: clinic.name)
+
+
+def clinics_where_works(doctor):
+    """The clinics where the doctor has working hours, in name order (one query)."""
+    return list(Clinic.objects.filter(working_hours__doctor=doctor).distinct().order_by("name"))
+
+
+def clinic_where_works(doctor, clinic_id):
+    """The clinic `clinic_id` if the doctor has working hours there, else None (one query)."""
+    return Clinic.objects.filter(pk=clinic_id, working_hours__doctor=doctor).distinct().first()

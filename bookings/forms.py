@@ -1,0 +1,88 @@
+"""Forms of the patient booking pages. They parse input; the services decide what is allowed."""
+
+import datetime as dt
+
+from django import forms
+
+from bookings.models import AppointmentType, PaymentMode
+
+# A slot's start as it travels in links and hidden fields: UTC, to the minute, unambiguous.
+SLOT_FORMAT = "%Y-%m-%dT%H:%MZ"
+
+
+def slot_token(start):
+    return start.astimezone(dt.timezone.utc).strftime(SLOT_FORMAT)
+
+
+def parse_slot_token(value):
+    """The aware UTC datetime a slot token names; ValueError for anything else."""
+    return dt.datetime.strptime(value, SLOT_FORMAT).replace(tzinfo=dt.timezone.utc)
+
+
+class SlotStartField(forms.CharField):
+    widget = forms.HiddenInput
+
+    default_error_messages = {
+        "invalid": "That appointment time could not be read. Please pick a time from the list.",
+    }
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_slot_token(value)
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+    def prepare_value(self, value):
+        if isinstance(value, dt.datetime):
+            return slot_token(value)
+        return value
+
+
+class SlotForm(forms.Form):
+    """The time a patient picked, from the query string of a confirm page."""
+
+    start = SlotStartField(
+        error_messages={"required": "Please pick an appointment time from the list."}
+    )
+
+
+# Online payment needs a payment provider (the billing app's work); until one is set up the portal
+# offers only what it can honour instead of pretending to take money.
+AVAILABLE_PAYMENT_MODES = [(PaymentMode.AT_CLINIC.value, PaymentMode.AT_CLINIC.label)]
+
+
+class BookingForm(SlotForm):
+    appointment_type = forms.ChoiceField(
+        label="Type of visit",
+        choices=AppointmentType.choices,
+        initial=AppointmentType.CONSULTATION,
+    )
+    payment_mode = forms.ChoiceField(
+        label="Payment",
+        choices=AVAILABLE_PAYMENT_MODES,
+        initial=PaymentMode.AT_CLINIC,
+        help_text="Online payment is not available yet; you pay at the clinic's reception.",
+    )
+    reason = forms.CharField(
+        label="Reason for the visit",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional, up to 500 characters. Seen only by the clinic's staff and your doctor.",
+    )
+
+
+class RescheduleForm(SlotForm):
+    pass
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for cancelling",
+        required=False,
+        max_length=200,
+        help_text="Optional, up to 200 characters. It helps the clinic plan.",
+    )

@@ -1,0 +1,438 @@
+"""The patient's booking pages: department -> doctor -> clinic -> date -> time -> confirm, and
+"My appointments" with details, cancel and reschedule.
+
+Browsing free times is open to anyone (nothing personal is shown); confirming, and everything
+about an appointment, needs a patient's login. A patient reaches only their own appointments:
+another's answers 404.
+"""
+
+import datetime as dt
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import Patient
+from bookings import selectors, services
+from bookings.datepicker import WEEKDAY_NAMES, picker_months
+from bookings.models import Status
+from bookings.forms import BookingForm, CancelForm, RescheduleForm, SlotForm, slot_token
+from bookings.rules import booking_rules, patient_cancellation_cutoff, patient_may_change
+from bookings.scheduling import bookable_range, slots_by_day
+from doctors.models import Department, Doctor
+from doctors.selectors import (
+    clinic_where_works,
+    clinics_where_works,
+    departments_with_doctor_counts,
+)
+
+
+def patient_required(view):
+    """Logged in, with an entry in the patient directory (passed to the view as `patient`)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        patient = Patient.objects.filter(user=request.user).first()
+        if patient is None:
+            raise PermissionDenied("Only patients book and manage appointments on these pages.")
+        return view(request, *args, patient=patient, **kwargs)
+
+    return wrapper
+
+
+# Choosing a doctor -------------------------------------------------------------------------------
+
+
+def choose_department(request):
+    return render(
+        request,
+        "bookings/choose_department.html",
+        {"departments": departments_with_doctor_counts()},
+    )
+
+
+def choose_doctor(request, department_id):
+    department = get_object_or_404(Department, pk=department_id)
+    doctors = Doctor.objects.bookable_on(timezone.localdate()).filter(department=department)
+    return render(
+        request,
+        "bookings/choose_doctor.html",
+        {"department": department, "doctors": doctors.order_by("full_name", "pk")},
+    )
+
+
+def _bookable_doctor(doctor_id):
+    return get_object_or_404(Doctor.objects.active().select_related("department"), pk=doctor_id)
+
+
+def choose_clinic(request, doctor_id):
+    doctor = _bookable_doctor(doctor_id)
+    clinics = clinics_where_works(doctor)
+    if doctor.accepts_bookings and len(clinics) == 1:
+        return redirect("bookings:calendar", doctor_id=doctor.pk, clinic_id=clinics[0].pk)
+    return render(request, "bookings/choose_clinic.html", {"doctor": doctor, "clinics": clinics})
+
+
+def _doctor_and_clinic(doctor_id, clinic_id):
+    doctor = _bookable_doctor(doctor_id)
+    clinic = clinic_where_works(doctor, clinic_id)
+    if clinic is None:
+        raise Http404("The doctor does not work at that clinic.")
+    return doctor, clinic
+
+
+# Picking a time ----------------------------------------------------------------------------------
+
+
+def _window(clinic, now):
+    return bookable_range(now, clinic.zone, booking_rules())
+
+
+def _calendar_page(request, *, doctor, clinic, now, day_url, ignoring=None, extra=None):
+    slots = selectors.open_slots(doctor=doctor, clinic=clinic, now=now, ignoring=ignoring)
+    by_day = slots_by_day(slots, clinic.zone)
+    first_day, last_day = _window(clinic, now)
+    context = {
+        "doctor": doctor,
+        "clinic": clinic,
+        "months": picker_months(
+            first_day=first_day,
+            last_day=last_day,
+            free_counts={day: len(day_slots) for day, day_slots in by_day.items()},
+            day_url=day_url,
+        ),
+        "weekday_names": WEEKDAY_NAMES,
+        "has_free_times": bool(slots),
+        "window_days": booking_rules().window_days,
+        **(extra or {}),
+    }
+    return render(request, "bookings/calendar.html", context)
+
+
+def _day_page(request, *, doctor, clinic, day, now, day_url, time_url, ignoring=None, extra=None):
+    first_day, last_day = _window(clinic, now)
+    slots = selectors.open_slots(
+        doctor=doctor, clinic=clinic, now=now, first_day=day, last_day=day, ignoring=ignoring
+    )
+    previous_day = day - dt.timedelta(days=1)
+    next_day = day + dt.timedelta(days=1)
+    context = {
+        "doctor": doctor,
+        "clinic": clinic,
+        "day": day,
+        "times": [(slot, time_url(slot_token(slot.start))) for slot in slots],
+        "previous_day_url": day_url(previous_day) if previous_day >= first_day else "",
+        "next_day_url": day_url(next_day) if next_day <= last_day else "",
+        **(extra or {}),
+    }
+    return render(request, "bookings/day.html", context)
+
+
+def _outside_window(request, clinic, day, now):
+    first_day, last_day = _window(clinic, now)
+    if first_day <= day <= last_day:
+        return False
+    if day < first_day:
+        messages.error(request, "That date has passed. Please choose a date from the calendar.")
+    else:
+        messages.error(
+            request,
+            f"Appointments can be booked up to {booking_rules().window_days} days ahead. "
+            "Please choose a date from the calendar.",
+        )
+    return True
+
+
+def calendar(request, doctor_id, clinic_id):
+    doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
+    if not doctor.accepts_bookings:
+        return redirect("bookings:clinics", doctor_id=doctor.pk)
+    return _calendar_page(
+        request,
+        doctor=doctor,
+        clinic=clinic,
+        now=timezone.now(),
+        day_url=lambda day: reverse(
+            "bookings:day", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk, "day": day}
+        ),
+    )
+
+
+def day(request, doctor_id, clinic_id, day):
+    doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
+    now = timezone.now()
+    if not doctor.accepts_bookings or _outside_window(request, clinic, day, now):
+        return redirect("bookings:calendar", doctor_id=doctor.pk, clinic_id=clinic.pk)
+    confirm_url = reverse("bookings:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk})
+    return _day_page(
+        request,
+        doctor=doctor,
+        clinic=clinic,
+        day=day,
+        now=now,
+        day_url=lambda other: reverse(
+            "bookings:day", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk, "day": other}
+        ),
+        time_url=lambda token: f"{confirm_url}?start={token}",
+    )
+
+
+def _day_url_of(doctor, clinic, start, now):
+    """The day page for the date of `start`, or the calendar when that date is not bookable."""
+    local_day = start.astimezone(clinic.zone).date()
+    first_day, last_day = _window(clinic, now)
+    if first_day <= local_day <= last_day:
+        return reverse(
+            "bookings:day", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk, "day": local_day}
+        )
+    return reverse("bookings:calendar", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk})
+
+
+# Confirming --------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@patient_required
+def confirm(request, doctor_id, clinic_id, patient):
+    doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
+    now = timezone.now()
+    calendar_url = reverse(
+        "bookings:calendar", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk}
+    )
+    if request.method == "POST":
+        form = BookingForm(request.POST)
+    else:
+        picked = SlotForm(request.GET)
+        if not picked.is_valid():
+            messages.error(request, picked.errors["start"][0])
+            return redirect(calendar_url)
+        start = picked.cleaned_data["start"]
+        if not selectors.slot_is_open(doctor=doctor, clinic=clinic, start=start, now=now):
+            messages.error(
+                request, "Sorry, that time is no longer available. Please choose another time."
+            )
+            return redirect(_day_url_of(doctor, clinic, start, now))
+        form = BookingForm(initial={"start": start})
+
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        try:
+            appointment = services.book_appointment(
+                patient=patient,
+                doctor=doctor,
+                clinic=clinic,
+                start=data["start"],
+                appointment_type=data["appointment_type"],
+                payment_mode=data["payment_mode"],
+                reason=data["reason"],
+                by=request.user,
+                now=now,
+            )
+        except services.SlotUnavailable as error:
+            messages.error(request, str(error))
+            return redirect(_day_url_of(doctor, clinic, data["start"], now))
+        except services.BookingError as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("bookings:booked", pk=appointment.pk)
+
+    start = form.cleaned_data.get("start") if form.is_bound else form.initial["start"]
+    if start is None:
+        # Without a readable time there is nothing to confirm: back to picking one.
+        messages.error(request, "Please pick an appointment time from the list.")
+        return redirect(calendar_url)
+    return render(
+        request,
+        "bookings/confirm.html",
+        {
+            "form": form,
+            "doctor": doctor,
+            "clinic": clinic,
+            "start": start,
+            "end": start + dt.timedelta(minutes=doctor.slot_minutes),
+            "change_url": _day_url_of(doctor, clinic, start, now),
+        },
+    )
+
+
+@patient_required
+def booked(request, pk, patient):
+    appointment = get_object_or_404(selectors.appointments_of_patient(patient), pk=pk)
+    if appointment.status != Status.BOOKED:
+        # A bookmarked confirmation of an appointment since cancelled or seen must not say "booked".
+        return redirect("bookings:detail", pk=appointment.pk)
+    return render(request, "bookings/booked.html", {"appointment": appointment})
+
+
+# My appointments ---------------------------------------------------------------------------------
+
+
+@patient_required
+def my_appointments(request, patient):
+    now = timezone.now()
+    appointments = selectors.appointments_of_patient(patient)
+    return render(
+        request,
+        "bookings/my_appointments.html",
+        {
+            "upcoming": appointments.upcoming(now),
+            "past": appointments.past(now).order_by("-start", "-pk"),
+        },
+    )
+
+
+def _own_appointment(patient, pk):
+    return get_object_or_404(selectors.appointments_of_patient(patient), pk=pk)
+
+
+@patient_required
+def detail(request, pk, patient):
+    appointment = _own_appointment(patient, pk)
+    now = timezone.now()
+    return render(
+        request,
+        "bookings/detail.html",
+        {
+            "appointment": appointment,
+            "may_change": patient_may_change(appointment, now),
+            "cutoff_hours": int(patient_cancellation_cutoff().total_seconds() // 3600),
+        },
+    )
+
+
+def _refuse_change(request, appointment, now):
+    """Redirects to the details with the reason when the patient can no longer change it."""
+    if patient_may_change(appointment, now):
+        return None
+    if appointment.status != Status.BOOKED or appointment.start <= now:
+        messages.error(request, "This appointment can no longer be changed.")
+    else:
+        hours = int(patient_cancellation_cutoff().total_seconds() // 3600)
+        messages.error(
+            request,
+            f"Appointments can be changed online up to {hours} hours before they start. "
+            "Please call the clinic.",
+        )
+    return redirect("bookings:detail", pk=appointment.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@patient_required
+def cancel(request, pk, patient):
+    appointment = _own_appointment(patient, pk)
+    now = timezone.now()
+    refused = _refuse_change(request, appointment, now)
+    if refused:
+        return refused
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.cancel_appointment(
+                appointment=appointment, by=request.user, reason=form.cleaned_data["reason"], now=now
+            )
+        except services.BookingError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Your appointment is cancelled.")
+            return redirect("bookings:mine")
+    return render(request, "bookings/cancel.html", {"appointment": appointment, "form": form})
+
+
+# Rescheduling ------------------------------------------------------------------------------------
+
+
+def _reschedule_day_url(appointment):
+    return lambda day: reverse("bookings:reschedule_day", kwargs={"pk": appointment.pk, "day": day})
+
+
+@patient_required
+def reschedule(request, pk, patient):
+    appointment = _own_appointment(patient, pk)
+    now = timezone.now()
+    refused = _refuse_change(request, appointment, now)
+    if refused:
+        return refused
+    return _calendar_page(
+        request,
+        doctor=appointment.doctor,
+        clinic=appointment.clinic,
+        now=now,
+        day_url=_reschedule_day_url(appointment),
+        ignoring=appointment,
+        extra={"rescheduling": appointment},
+    )
+
+
+@patient_required
+def reschedule_day(request, pk, day, patient):
+    appointment = _own_appointment(patient, pk)
+    now = timezone.now()
+    refused = _refuse_change(request, appointment, now)
+    if refused:
+        return refused
+    if _outside_window(request, appointment.clinic, day, now):
+        return redirect("bookings:reschedule", pk=appointment.pk)
+    confirm_url = reverse("bookings:reschedule_confirm", kwargs={"pk": appointment.pk})
+    return _day_page(
+        request,
+        doctor=appointment.doctor,
+        clinic=appointment.clinic,
+        day=day,
+        now=now,
+        day_url=_reschedule_day_url(appointment),
+        time_url=lambda token: f"{confirm_url}?start={token}",
+        ignoring=appointment,
+        extra={"rescheduling": appointment},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@patient_required
+def reschedule_confirm(request, pk, patient):
+    appointment = _own_appointment(patient, pk)
+    now = timezone.now()
+    refused = _refuse_change(request, appointment, now)
+    if refused:
+        return refused
+    pick_again = reverse("bookings:reschedule", kwargs={"pk": appointment.pk})
+    form = RescheduleForm(request.POST if request.method == "POST" else request.GET)
+    if not form.is_valid():
+        messages.error(request, form.errors["start"][0])
+        return redirect(pick_again)
+    start = form.cleaned_data["start"]
+    if request.method == "POST":
+        try:
+            moved = services.reschedule_appointment(
+                appointment=appointment, start=start, by=request.user, now=now
+            )
+        except services.BookingError as error:
+            messages.error(request, str(error))
+            return redirect(pick_again)
+        messages.success(request, "Your appointment has been moved. The old time is released.")
+        return redirect("bookings:detail", pk=moved.pk)
+    if not selectors.slot_is_open(
+        doctor=appointment.doctor,
+        clinic=appointment.clinic,
+        start=start,
+        now=now,
+        ignoring=appointment,
+    ):
+        messages.error(request, "Sorry, that time is no longer available. Please choose another time.")
+        return redirect(pick_again)
+    return render(
+        request,
+        "bookings/reschedule_confirm.html",
+        {
+            "appointment": appointment,
+            "form": form,
+            "start": start,
+            "end": start + dt.timedelta(minutes=appointment.doctor.slot_minutes),
+        },
+    )
