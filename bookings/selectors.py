@@ -6,7 +6,14 @@ from django.db.models import Q
 
 from bookings.models import Appointment
 from bookings.rules import booking_rules
-from bookings.scheduling import Availability, WeeklyStretch, at, bookable_range, free_slots
+from bookings.scheduling import (
+    Availability,
+    WeeklyStretch,
+    at,
+    bookable_range,
+    free_slots,
+    is_free,
+)
 from doctors.models import Holiday, TimeOff, WorkingHours
 
 
@@ -72,3 +79,16 @@ def appointments_of_patient(patient):
         .select_related("doctor__department", "clinic", "rescheduled_to")
         .order_by("start", "pk")
     )
+
+
+def slot_is_open(*, doctor, clinic, start, now, ignoring=None):
+    """Whether `start` is one of the free times offered right now (for a confirm page)."""
+    rules = booking_rules()
+    day = start.astimezone(clinic.zone).date()
+    window_first, window_last = bookable_range(now, clinic.zone, rules)
+    if not window_first <= day <= window_last:
+        return False
+    availability = availability_for(
+        doctor=doctor, clinic=clinic, first_day=day, last_day=day, ignoring=ignoring
+    )
+    return is_free(availability, start=start, now=now, rules=rules)
