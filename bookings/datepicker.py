@@ -35,7 +35,9 @@ def picker_months(*, first_day, last_day, free_counts, day_url):
     while (year, month) <= (last_day.year, last_day.month):
         weeks = []
         for week in month_calendar.monthdatescalendar(year, month):
-            weeks.append([_day(day, month, first_day, last_day, free_counts, day_url) for day in week])
+            weeks.append(
+                [_day(day, month, first_day, last_day, free_counts, day_url) for day in week]
+            )
         months.append(PickerMonth(first_day=dt.date(year, month, 1), weeks=weeks))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months

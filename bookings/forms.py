@@ -71,7 +71,9 @@ class BookingForm(SlotForm):
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Optional, up to 500 characters. Seen only by the clinic's staff and your doctor.",
+        help_text=(
+            "Optional, up to 500 characters. Seen only by the clinic's staff and your doctor."
+        ),
     )
 
 

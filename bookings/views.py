@@ -21,8 +21,8 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import Patient
 from bookings import selectors, services
 from bookings.datepicker import WEEKDAY_NAMES, picker_months
-from bookings.models import Status
 from bookings.forms import BookingForm, CancelForm, RescheduleForm, SlotForm, slot_token
+from bookings.models import Status
 from bookings.rules import booking_rules, patient_cancellation_cutoff, patient_may_change
 from bookings.scheduling import bookable_range, slots_by_day
 from doctors.models import Department, Doctor
@@ -95,8 +95,17 @@ def _window(clinic, now):
     return bookable_range(now, clinic.zone, booking_rules())
 
 
+def _offered(slots, ignoring):
+    # A moved appointment's own time is not offered back: "move" to it would change nothing.
+    if ignoring is None:
+        return slots
+    return [slot for slot in slots if slot.start != ignoring.start]
+
+
 def _calendar_page(request, *, doctor, clinic, now, day_url, ignoring=None, extra=None):
-    slots = selectors.open_slots(doctor=doctor, clinic=clinic, now=now, ignoring=ignoring)
+    slots = _offered(
+        selectors.open_slots(doctor=doctor, clinic=clinic, now=now, ignoring=ignoring), ignoring
+    )
     by_day = slots_by_day(slots, clinic.zone)
     first_day, last_day = _window(clinic, now)
     context = {
@@ -118,8 +127,11 @@ def _calendar_page(request, *, doctor, clinic, now, day_url, ignoring=None, extr
 
 def _day_page(request, *, doctor, clinic, day, now, day_url, time_url, ignoring=None, extra=None):
     first_day, last_day = _window(clinic, now)
-    slots = selectors.open_slots(
-        doctor=doctor, clinic=clinic, now=now, first_day=day, last_day=day, ignoring=ignoring
+    slots = _offered(
+        selectors.open_slots(
+            doctor=doctor, clinic=clinic, now=now, first_day=day, last_day=day, ignoring=ignoring
+        ),
+        ignoring,
     )
     previous_day = day - dt.timedelta(days=1)
     next_day = day + dt.timedelta(days=1)
@@ -170,7 +182,9 @@ def day(request, doctor_id, clinic_id, day):
     now = timezone.now()
     if not doctor.accepts_bookings or _outside_window(request, clinic, day, now):
         return redirect("bookings:calendar", doctor_id=doctor.pk, clinic_id=clinic.pk)
-    confirm_url = reverse("bookings:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk})
+    confirm_url = reverse(
+        "bookings:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk}
+    )
     return _day_page(
         request,
         doctor=doctor,
@@ -190,7 +204,8 @@ def _day_url_of(doctor, clinic, start, now):
     first_day, last_day = _window(clinic, now)
     if first_day <= local_day <= last_day:
         return reverse(
-            "bookings:day", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk, "day": local_day}
+            "bookings:day",
+            kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk, "day": local_day},
         )
     return reverse("bookings:calendar", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk})
 
@@ -335,7 +350,10 @@ def cancel(request, pk, patient):
     if request.method == "POST" and form.is_valid():
         try:
             services.cancel_appointment(
-                appointment=appointment, by=request.user, reason=form.cleaned_data["reason"], now=now
+                appointment=appointment,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                now=now,
             )
         except services.BookingError as error:
             form.add_error(None, str(error))
@@ -424,7 +442,9 @@ def reschedule_confirm(request, pk, patient):
         now=now,
         ignoring=appointment,
     ):
-        messages.error(request, "Sorry, that time is no longer available. Please choose another time.")
+        messages.error(
+            request, "Sorry, that time is no longer available. Please choose another time."
+        )
         return redirect(pick_again)
     return render(
         request,
