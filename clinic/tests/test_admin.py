@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import Patient, User
 from accounts.roles import Role
 from accounts.tests.factories import PatientFactory, UserFactory
+from bookings.tests.factories import AppointmentFactory
 from doctors.models import Clinic, Department, Doctor, WorkingHours
 from doctors.tests.factories import (
     ClinicFactory,
@@ -75,6 +76,7 @@ def sample_objects(db):
         "doctors.WorkingHours": WorkingHoursFactory(doctor=doctor),
         "doctors.Holiday": HolidayFactory(),
         "doctors.TimeOff": TimeOffFactory(doctor=doctor),
+        "bookings.Appointment": AppointmentFactory(doctor=doctor),
     }
 
 
