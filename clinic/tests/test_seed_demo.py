@@ -7,9 +7,20 @@ from django.core.management import CommandError, call_command
 from accounts.models import Patient, User
 from accounts.roles import Role, has_role
 from clinic.management.commands.seed_demo import DEMO_LOGINS, DEMO_PASSWORD
+from bookings.models import Appointment, Status
 from doctors.models import Clinic, Department, Doctor, Holiday, TimeOff, WorkingHours
 
-SEEDED_MODELS = [User, Patient, Department, Clinic, Doctor, WorkingHours, Holiday, TimeOff]
+SEEDED_MODELS = [
+    User,
+    Patient,
+    Department,
+    Clinic,
+    Doctor,
+    WorkingHours,
+    Holiday,
+    TimeOff,
+    Appointment,
+]
 
 
 def seed():
@@ -68,3 +79,20 @@ def test_seed_refuses_to_run_without_debug_unless_told(settings):
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("seed_demo", stdout=io.StringIO())
     assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_each_demo_patient_has_a_past_visit_and_one_they_may_still_change():
+    from django.utils import timezone
+
+    from bookings.rules import patient_may_change
+
+    seed()
+    now = timezone.now()
+    for login in DEMO_LOGINS:
+        if login.role != Role.PATIENT:
+            continue
+        appointments = Appointment.objects.filter(patient__user__email=login.email)
+        assert appointments.past(now).filter(status=Status.COMPLETED).count() == 1
+        upcoming = appointments.upcoming(now).get()
+        assert patient_may_change(upcoming, now)

@@ -15,6 +15,9 @@ from django.utils import timezone
 
 from accounts.models import Patient, User
 from accounts.roles import Role
+from bookings.models import Appointment, AppointmentType, PaymentMode, Status
+from bookings.selectors import open_slots
+from bookings.services import book_appointment
 from doctors.models import Clinic, Department, Doctor, Holiday, TimeOff, Weekday, WorkingHours
 
 DEMO_PASSWORD = "demo-clinic-2026"
@@ -200,6 +203,7 @@ class Command(BaseCommand):
             self.seed_holidays(clinics)
             self.seed_time_off()
             self.seed_patients(users)
+            self.seed_appointments(users)
         self.print_logins()
 
     def seed_logins(self):
@@ -316,6 +320,63 @@ class Command(BaseCommand):
                 user=None,
                 defaults={"sex": sex, "phone": f"+447700900{400 + number}"},
             )
+
+    def seed_appointments(self, users):
+        """Each demo patient with a login has a visit behind them and one ahead, booked through the
+        booking service like any other. Patients who already have appointments are left alone."""
+        now = timezone.now()
+        plans = [
+            # The demo doctor's patient, and one at the London clinic to show another time zone.
+            ("patient@example.com", DOCTORS[0], AppointmentType.CONSULTATION, "Recurring headaches"),
+            ("patient2@example.com", DOCTORS[2], AppointmentType.FOLLOW_UP, ""),
+        ]
+        for email, demo_doctor, appointment_type, reason in plans:
+            patient = Patient.objects.get(user=users[email])
+            if Appointment.objects.filter(patient=patient).exists():
+                continue
+            doctor = Doctor.objects.select_related("department").get(
+                registration_number=demo_doctor.registration_number
+            )
+            clinic = doctor.working_hours.select_related("clinic").first().clinic
+            self.seed_past_visit(patient, doctor, clinic, now, users["frontdesk@example.com"])
+            # Two days out, so the demo patient can still move or cancel it online.
+            slots = open_slots(
+                doctor=doctor, clinic=clinic, now=now + datetime.timedelta(days=2)
+            )
+            if slots:
+                book_appointment(
+                    patient=patient,
+                    doctor=doctor,
+                    clinic=clinic,
+                    start=slots[0].start,
+                    appointment_type=appointment_type,
+                    payment_mode=PaymentMode.AT_CLINIC,
+                    reason=reason,
+                    by=users[email],
+                    now=now,
+                )
+
+    def seed_past_visit(self, patient, doctor, clinic, now, front_desk):
+        """A completed visit about three weeks ago, at the doctor's first hour that day."""
+        day = (now - datetime.timedelta(days=21)).astimezone(clinic.zone).date()
+        hours = doctor.working_hours.filter(clinic=clinic).order_by("weekday", "starts_at")
+        first = hours.first()
+        day -= datetime.timedelta(days=(day.weekday() - first.weekday) % 7)
+        start = datetime.datetime.combine(day, first.starts_at, tzinfo=clinic.zone)
+        end = start + datetime.timedelta(minutes=doctor.slot_minutes)
+        Appointment.objects.create(
+            patient=patient,
+            doctor=doctor,
+            clinic=clinic,
+            start=start,
+            end=end,
+            appointment_type=AppointmentType.CONSULTATION,
+            payment_mode=PaymentMode.AT_CLINIC,
+            status=Status.COMPLETED,
+            checked_in_at=start - datetime.timedelta(minutes=10),
+            completed_at=end,
+            created_by=front_desk,
+        )
 
     def print_logins(self):
         self.stdout.write(self.style.SUCCESS("Demo clinic ready. Log in at /accounts/login/ with:"))
