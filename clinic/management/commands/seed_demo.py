@@ -327,7 +327,7 @@ class Command(BaseCommand):
         now = timezone.now()
         plans = [
             # The demo doctor's patient, and one at the London clinic to show another time zone.
-            ("patient@example.com", DOCTORS[0], AppointmentType.CONSULTATION, "Recurring headaches"),
+            ("patient@example.com", DOCTORS[0], AppointmentType.CONSULTATION, "Headaches"),
             ("patient2@example.com", DOCTORS[2], AppointmentType.FOLLOW_UP, ""),
         ]
         for email, demo_doctor, appointment_type, reason in plans:
