@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate seed check clean
+.PHONY: run test install migrate seed check clean bench
 
 run: install .env migrate seed
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -15,6 +15,15 @@ test: export SECRET_KEY ?= insecure-key-for-the-test-suite-only
 test: export DEBUG = False
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Performance benchmark on PostgreSQL (bench/README.md): builds the large clinic once, reusing it
+# while it is fresh (BENCH_BUILD_ARGS=--rebuild to start over), then times the booking paths.
+bench: export SECRET_KEY ?= insecure-key-for-the-benchmark-only
+bench: export DEBUG = False
+bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic_bench
+bench: install
+	$(BIN)/python -m bench.build $(BENCH_BUILD_ARGS)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 install: $(VENV)/.installed node_modules/.installed
 

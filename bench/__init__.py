@@ -1,0 +1,1 @@
+"""Performance benchmark of the booking paths on a large PostgreSQL clinic (see README.md)."""

@@ -1,0 +1,378 @@
+"""Measures the booking paths on the benchmark clinic that bench/build.py made.
+
+For the busiest bookable doctor (most appointments in the coming month) it times, over repeated
+runs after a warm-up:
+
+1. the slot search over the whole 30-day booking window (bookings.selectors.open_slots);
+2. the day's free-times page, GET bookings:day, as a logged-in patient through django.test.Client;
+3. a booking, POST bookings:confirm, each run on a different free slot; the appointment it makes is
+   deleted afterwards (untimed) so that every run, and every `make bench`, sees the same data.
+
+While the booking views do not exist yet (NoReverseMatch), 2 and 3 measure what they will call:
+open_slots for one day and bookings.services.book_appointment, and say so.
+
+Prints median and p95 wall time and queries per call, and writes them as JSON to
+bench/results/<UTC timestamp>.json. Nothing here asserts: the targets are reported, not enforced.
+
+    python -m bench.run [--runs 50] [--warmup 5]
+"""
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from bench.environment import configure_django, describe_database
+
+configure_django()
+
+import django  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+from django.db import IntegrityError, connection  # noqa: E402
+from django.db.migrations.executor import MigrationExecutor  # noqa: E402
+from django.db.models import Count, ProtectedError, Q  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
+from django.urls import NoReverseMatch, reverse  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from accounts.models import Patient  # noqa: E402
+from accounts.roles import Role  # noqa: E402
+from bench.build import row_counts  # noqa: E402
+from bookings.models import Appointment, Status  # noqa: E402
+from bookings.selectors import open_slots  # noqa: E402
+from bookings.services import book_appointment, cancel_appointment  # noqa: E402
+from doctors.models import Clinic, Doctor  # noqa: E402
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# WhiteNoise looks for collectstatic's output, which the benchmark does not need.
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
+UTC = dt.timezone.utc
+# Bookings are made this far ahead at least, well clear of the minimum notice during the run.
+BOOKING_LEAD = dt.timedelta(hours=24)
+
+
+@dataclass
+class Operation:
+    name: str
+    via: str  # "selector", "view" or "service"
+    run: Callable[[int], None]  # the measured call, given the run's number
+    after: Callable[[int], None] = lambda number: None  # untimed clean-up
+    target: str = ""
+    meets_target: Callable[[dict], bool] = None
+    note: str = ""
+
+
+@dataclass
+class Target:
+    """The doctor, clinic, patient and times the runs use, chosen once."""
+
+    doctor: Doctor
+    clinic: Clinic
+    patient: Patient
+    staff_user: object
+    day: dt.date
+    booking_slots: list = field(default_factory=list)
+
+
+def choose_target(now):
+    window_end = now + dt.timedelta(days=settings.BOOKING_WINDOW_DAYS + 1)
+    upcoming = Q(appointments__start__gte=now, appointments__start__lt=window_end) & ~Q(
+        appointments__status=Status.CANCELLED
+    )
+    doctor = (
+        Doctor.objects.bookable_on(timezone.localdate(now))
+        .filter(working_hours__isnull=False)
+        .select_related("department")
+        .annotate(upcoming=Count("appointments", filter=upcoming, distinct=True))
+        .order_by("-upcoming", "pk")
+        .first()
+    )
+    if doctor is None:
+        sys.exit("No bookable doctor in the benchmark database: run `python -m bench.build`.")
+    clinic = Clinic.objects.filter(working_hours__doctor=doctor).distinct().first()
+    patient = (
+        Patient.objects.filter(user__isnull=False, user__is_active=True)
+        .annotate(
+            upcoming=Count(
+                "appointments",
+                filter=Q(appointments__end__gt=now,
+                         appointments__status__in=[Status.BOOKED, Status.CHECKED_IN]),
+            )
+        )
+        .select_related("user")
+        .order_by("upcoming", "pk")
+        .first()
+    )
+    staff_user = Group.objects.get(name=Role.FRONT_DESK).user_set.order_by("pk").first()
+    slots = [
+        slot for slot in open_slots(doctor=doctor, clinic=clinic, now=now)
+        if slot.start >= now + BOOKING_LEAD
+    ]
+    if not slots:
+        sys.exit(f"{doctor} has no free slot a day or more ahead; rebuild the data.")
+    day = slots[0].local_start(clinic.zone).date()
+    return Target(doctor, clinic, patient, staff_user, day, booking_slots=slots)
+
+
+def release(target, start):
+    """Removes the appointment a booking run made, so the next runs see the same data."""
+    made = Appointment.objects.filter(
+        doctor=target.doctor, start=start, patient=target.patient
+    ).exclude(status=Status.CANCELLED)
+    for appointment in made:
+        try:
+            appointment.delete()
+        except (ProtectedError, IntegrityError):
+            # Something now refers to appointments (an outbox, a payment): cancel it instead.
+            cancel_appointment(appointment=appointment, by=target.staff_user)
+
+
+def operations(target, now):
+    doctor, clinic, patient = target.doctor, target.clinic, target.patient
+    slots = target.booking_slots
+
+    def slot_for(number):
+        return slots[number % len(slots)]
+
+    search = Operation(
+        name=f"slot search, {settings.BOOKING_WINDOW_DAYS}-day window",
+        via="selector",
+        run=lambda number: open_slots(doctor=doctor, clinic=clinic, now=now),
+        target="median < 50 ms, <= 6 queries",
+        meets_target=lambda r: r["median_ms"] < 50 and r["queries_max"] <= 6,
+    )
+
+    client = Client()
+    client.force_login(patient.user)
+    try:
+        day_url = reverse("bookings:day", kwargs={
+            "doctor_id": doctor.pk, "clinic_id": clinic.pk, "day": target.day.isoformat()
+        })
+    except NoReverseMatch:
+        day_page = Operation(
+            name="day's free times (open_slots, 1 day)",
+            via="selector",
+            run=lambda number: open_slots(
+                doctor=doctor, clinic=clinic, now=now, first_day=target.day, last_day=target.day
+            ),
+            note="bookings:day does not exist yet; measured the selector the page will call",
+        )
+    else:
+        def get_day_page(number):
+            response = client.get(day_url)
+            if response.status_code != 200:
+                raise RuntimeError(f"GET {day_url} answered {response.status_code}, not 200")
+
+        day_page = Operation(name="day's free-times page GET", via="view", run=get_day_page)
+
+    try:
+        confirm_url = reverse("bookings:confirm", kwargs={
+            "doctor_id": doctor.pk, "clinic_id": clinic.pk
+        })
+    except NoReverseMatch:
+        def book(number):
+            book_appointment(
+                patient=patient, doctor=doctor, clinic=clinic, start=slot_for(number).start,
+                appointment_type="consultation", payment_mode="at_clinic", reason="",
+                by=patient.user,
+            )
+
+        booking = Operation(
+            name="booking (book_appointment)",
+            via="service",
+            run=book,
+            note="bookings:confirm does not exist yet; measured the service the view will call",
+        )
+    else:
+        def post_booking(number):
+            start = slot_for(number).start.astimezone(UTC)
+            response = client.post(confirm_url, {
+                "start": start.strftime("%Y-%m-%dT%H:%MZ"),
+                "appointment_type": "consultation",
+                "payment_mode": "at_clinic",
+                "reason": "",
+            })
+            if response.status_code != 302:
+                raise RuntimeError(
+                    f"POST {confirm_url} for {start:%Y-%m-%d %H:%M} UTC answered "
+                    f"{response.status_code}, not a 302 redirect"
+                )
+
+        booking = Operation(name="booking POST", via="view", run=post_booking)
+    booking.after = lambda number: release(target, slot_for(number).start)
+    booking.target = "median < 30 ms"
+    booking.meets_target = lambda r: r["median_ms"] < 30
+    return [search, day_page, booking]
+
+
+def percentile(values, share):
+    """Nearest-rank percentile: the smallest value with `share` of the values at or below it."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def measure(operation, runs, warmup):
+    timings, query_counts = [], []
+    captured = None
+    for number in range(warmup + runs):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            operation.run(number)
+            elapsed = time.perf_counter() - started
+        operation.after(number)
+        if number >= warmup:
+            timings.append(elapsed * 1000)
+            query_counts.append(len(captured))
+    result = {
+        "operation": operation.name,
+        "via": operation.via,
+        "runs": runs,
+        "median_ms": round(statistics.median(timings), 2),
+        "p95_ms": round(percentile(timings, 0.95), 2),
+        "min_ms": round(min(timings), 2),
+        "max_ms": round(max(timings), 2),
+        "queries_median": statistics.median(query_counts),
+        "queries_max": max(query_counts),
+        "target": operation.target,
+        "note": operation.note,
+        "sql_of_last_run": [query["sql"] for query in captured.captured_queries],
+    }
+    result["target_met"] = operation.meets_target(result) if operation.meets_target else None
+    return result
+
+
+def print_table(results):
+    headers = ["operation", "via", "runs", "median ms", "p95 ms", "queries", "target"]
+    rows = []
+    for r in results:
+        queries = (f"{r['queries_max']}" if r["queries_median"] == r["queries_max"]
+                   else f"{r['queries_median']:g}-{r['queries_max']}")
+        verdict = "" if r["target_met"] is None else (" met" if r["target_met"] else " MISSED")
+        target = f"{r['target']}{verdict}" if r["target"] else ""
+        rows.append([r["operation"], r["via"], str(r["runs"]), f"{r['median_ms']:.1f}",
+                     f"{r['p95_ms']:.1f}", queries, target])
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+    numeric = {2, 3, 4, 5}
+
+    def line(cells):
+        return "  ".join(
+            cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
+            for i, cell in enumerate(cells)
+        ).rstrip()
+
+    print(line(headers))
+    print(line(["-" * width for width in widths]))
+    for row in rows:
+        print(line(row))
+    for r in results:
+        if r["note"]:
+            print(f"Note: {r['note']}.")
+
+
+def print_queries(results):
+    for r in results:
+        print(f"\n{r['operation']}: {len(r['sql_of_last_run'])} queries in the last run")
+        for number, query in enumerate(r["sql_of_last_run"], 1):
+            print(f"{number:>3}. {query if len(query) <= 200 else query[:197] + '...'}")
+
+
+def git_commit():
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+            cwd=RESULTS_DIR.parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Measure the booking paths (see bench/README.md).")
+    parser.add_argument("--runs", type=int, default=50, help="measured runs of each (default 50)")
+    parser.add_argument("--warmup", type=int, default=5, help="unmeasured runs first (default 5)")
+    parser.add_argument("--show-queries", action="store_true",
+                        help="also print the SQL of each operation's last run")
+    args = parser.parse_args(argv)
+    if args.runs < 1 or args.warmup < 0:
+        parser.error("--runs must be at least 1 and --warmup at least 0")
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        sys.exit("The benchmark database lacks migrations: run `python -m bench.build` first.")
+    if not Doctor.objects.exists():
+        sys.exit("The benchmark database is empty: run `python -m bench.build` first.")
+    now = timezone.now()
+    target = choose_target(now)
+    # As the test suite does: plain static file URLs (production's manifest needs collectstatic),
+    # and the test client's host name.
+    with override_settings(
+        ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"],
+        STORAGES={
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    ):
+        results = [measure(op, args.runs, args.warmup) for op in operations(target, now)]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        postgres_version = cursor.fetchone()[0]
+    rows = row_counts()
+    report = {
+        "measured_at": now.isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "database": describe_database(),
+        "postgresql": postgres_version,
+        "django": django.get_version(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "debug": settings.DEBUG,
+        "runs": args.runs,
+        "warmup": args.warmup,
+        "rows": rows,
+        "rows_total": sum(rows.values()),
+        "subject": {
+            "doctor_id": target.doctor.pk,
+            "clinic_id": target.clinic.pk,
+            "clinic_timezone": target.clinic.timezone,
+            "slot_minutes": target.doctor.slot_minutes,
+            "appointments_in_window": target.doctor.upcoming,
+            "free_slots_in_window": len(open_slots(doctor=target.doctor, clinic=target.clinic,
+                                                   now=now)),
+            "day": target.day.isoformat(),
+            "patient_id": target.patient.pk,
+        },
+        "results": results,
+    }
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+
+    subject = report["subject"]
+    print(
+        f"{report['rows_total']:,} rows in {report['database']}; doctor {subject['doctor_id']} "
+        f"({subject['slot_minutes']}-minute slots, {subject['appointments_in_window']} "
+        f"appointments and {subject['free_slots_in_window']} free slots in the window) at "
+        f"clinic {subject['clinic_id']} ({subject['clinic_timezone']}); day page for "
+        f"{subject['day']}. {args.runs} runs each after {args.warmup} warm-up runs."
+    )
+    print_table(results)
+    if args.show_queries:
+        print_queries(results)
+    print(f"Written to {path.relative_to(RESULTS_DIR.parent.parent)}")
+
+
+if __name__ == "__main__":
+    main()
