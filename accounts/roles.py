@@ -55,10 +55,12 @@ def has_role(user, role):
 
 
 def landing_url(user):
-    """Where a user starts after logging in: staff in the admin, everyone else on the home page."""
+    """Where a user starts after logging in: where their role's work starts."""
     roles = roles_of(user)
     if roles.is_clinic_admin:
         return reverse("admin:index")
     if roles.is_front_desk:
         return reverse("admin:accounts_patient_changelist")
+    if roles.is_doctor and hasattr(user, "doctor"):
+        return reverse("schedule:today")
     return reverse("home")

@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django import forms
+from django.utils import timezone
 
 from bookings.models import AppointmentType, PaymentMode
 
@@ -87,4 +88,44 @@ class CancelForm(forms.Form):
         required=False,
         max_length=200,
         help_text="Optional, up to 200 characters. It helps the clinic plan.",
+    )
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class TimeOffForm(forms.Form):
+    """A doctor's absence, in the wall-clock time of the zone the view activates."""
+
+    starts_at = forms.DateTimeField(label="From", widget=LocalDateTimeInput())
+    ends_at = forms.DateTimeField(label="Until", widget=LocalDateTimeInput())
+    reason = forms.CharField(
+        required=False,
+        max_length=200,
+        help_text="Optional, up to 200 characters; seen by the clinic's staff only.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if starts_at and ends_at:
+            if ends_at <= starts_at:
+                self.add_error("ends_at", "The time off must end after it starts.")
+            elif ends_at <= timezone.now():
+                self.add_error("ends_at", "This time off is already over. Enter future times.")
+        return cleaned
+
+
+class CalendarPrivacyForm(forms.Form):
+    shows_patient_names = forms.BooleanField(
+        label="Show patients' names in my calendar feed",
+        required=False,
+        help_text=(
+            "Your calendar app and anyone you share that calendar with will see them. "
+            "Off, the feed shows only the times and the type of visit."
+        ),
     )

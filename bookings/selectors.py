@@ -1,10 +1,11 @@
 """Reads for booking pages: availability in a fixed number of queries, appointment lists."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
-from bookings.models import Appointment
+from bookings.models import Appointment, Status
 from bookings.rules import booking_rules
 from bookings.scheduling import (
     Availability,
@@ -14,14 +15,15 @@ from bookings.scheduling import (
     free_slots,
     is_free,
 )
-from doctors.models import Holiday, TimeOff, WorkingHours
+from doctors.models import Clinic, Holiday, TimeOff, WorkingHours
 
 
-def availability_for(*, doctor, clinic, first_day, last_day, ignoring=None):
+def availability_for(*, doctor, clinic, first_day, last_day, ignoring=None, appointments=True):
     """The slot engine's inputs for one doctor at one clinic: four queries, whatever the range.
 
     `doctor` must come with its department loaded (select_related). `ignoring` is an appointment
-    to treat as already released, for a reschedule.
+    to treat as already released, for a reschedule. With `appointments=False` only time off
+    counts as busy: what the doctor would offer if nobody had booked yet.
     """
     zone = clinic.zone
     range_start = at(first_day, dt.time.min, zone)
@@ -41,13 +43,14 @@ def availability_for(*, doctor, clinic, first_day, last_day, ignoring=None):
         doctor=doctor, starts_at__lt=range_end, ends_at__gt=range_start
     ).values_list("starts_at", "ends_at")
     # Any clinic's appointments count: a doctor is in one place at a time.
-    appointments = (
+    booked = (
         Appointment.objects.holding_slots()
         .filter(doctor=doctor)
         .overlapping(range_start, range_end)
     )
     if ignoring is not None:
-        appointments = appointments.exclude(pk=ignoring.pk)
+        booked = booked.exclude(pk=ignoring.pk)
+    booked_times = tuple(booked.values_list("start", "end")) if appointments else ()
     return Availability(
         zone=zone,
         slot_length=dt.timedelta(minutes=doctor.slot_minutes),
@@ -55,7 +58,7 @@ def availability_for(*, doctor, clinic, first_day, last_day, ignoring=None):
         opens_at=doctor.department.opens_at,
         closes_at=doctor.department.closes_at,
         closed_days=closed_days,
-        busy=tuple(time_off) + tuple(appointments.values_list("start", "end")),
+        busy=tuple(time_off) + booked_times,
     )
 
 
@@ -92,3 +95,53 @@ def slot_is_open(*, doctor, clinic, start, now, ignoring=None):
         doctor=doctor, clinic=clinic, first_day=day, last_day=day, ignoring=ignoring
     )
     return is_free(availability, start=start, now=now, rules=rules)
+
+
+def _on_local_days(first_day, last_day):
+    """Appointments starting on the local dates `first_day`..`last_day` of their own clinic.
+
+    A day is a different span of absolute time in each clinic's zone, so there is one condition
+    per zone in use (one query to list them; clinics are few).
+    """
+    condition = Q(pk__in=[])
+    for name in Clinic.objects.values_list("timezone", flat=True).distinct():
+        zone = ZoneInfo(name)
+        condition |= Q(
+            clinic__timezone=name,
+            start__gte=at(first_day, dt.time.min, zone),
+            start__lt=at(last_day + dt.timedelta(days=1), dt.time.min, zone),
+        )
+    return condition
+
+
+def doctor_schedule(doctor, *, first_day, last_day):
+    """The doctor's appointments on those local dates (cancelled ones too), in time order."""
+    return (
+        Appointment.objects.filter(doctor=doctor)
+        .filter(_on_local_days(first_day, last_day))
+        .select_related("patient", "clinic")
+        .order_by("start", "pk")
+    )
+
+
+def doctor_appointment(doctor, pk):
+    """One of the doctor's own appointments; Appointment.DoesNotExist for anyone else's."""
+    return Appointment.objects.select_related(
+        "patient", "clinic", "doctor__department", "rescheduled_from", "rescheduled_to"
+    ).get(doctor=doctor, pk=pk)
+
+
+def arrivals_queue(*, day, clinic=None, department=None):
+    """The day's appointments across doctors, for the front desk: still to arrive or in the
+    building (booked or checked in), in time order."""
+    appointments = (
+        Appointment.objects.filter(status__in=[Status.BOOKED, Status.CHECKED_IN])
+        .filter(_on_local_days(day, day))
+        .select_related("patient", "clinic", "doctor__department")
+        .order_by("start", "doctor__full_name", "pk")
+    )
+    if clinic is not None:
+        appointments = appointments.filter(clinic=clinic)
+    if department is not None:
+        appointments = appointments.filter(doctor__department=department)
+    return appointments

@@ -1,8 +1,6 @@
 """State changes of appointments. Each runs in one transaction and raises a BookingError that
 views show as a message; none leaves anything half done."""
 
-import datetime as dt
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -11,7 +9,7 @@ from bookings.models import Appointment, Status
 from bookings.rules import booking_rules, max_open_appointments_per_patient, patient_cancellation_cutoff
 from bookings.scheduling import bookable_range, is_free
 from bookings.selectors import availability_for
-from doctors.models import Doctor
+from doctors.models import Doctor, TimeOff
 
 
 class BookingError(Exception):
@@ -61,19 +59,32 @@ def _secure_slot(*, doctor, clinic, start, now, ignoring=None):
     availability = availability_for(
         doctor=doctor, clinic=clinic, first_day=day, last_day=day, ignoring=ignoring
     )
-    if not is_free(availability, start=start, now=now, rules=booking_rules()):
-        end = start + availability.slot_length
-        taken = any(busy_start < end and start < busy_end for busy_start, busy_end in availability.busy)
-        if taken:
-            raise SlotUnavailable()
-        raise NotAllowed("That time is not one of the doctor's appointment times. Please pick one from the list.")
-    return start + availability.slot_length
+    if is_free(availability, start=start, now=now, rules=booking_rules()):
+        return start + availability.slot_length
+    # "Taken" only when another appointment is the reason: a time off the grid, outside the hours
+    # or in the doctor's time off would not be free even with nobody booked.
+    unbooked = availability_for(
+        doctor=doctor, clinic=clinic, first_day=day, last_day=day, appointments=False
+    )
+    if is_free(unbooked, start=start, now=now, rules=booking_rules()):
+        raise SlotUnavailable()
+    raise NotAllowed(
+        "That time is not one of the doctor's appointment times. Please pick one from the list."
+    )
 
 
 def _lock(patient, doctor):
-    """Locks in one order everywhere (patient, then doctor), so two bookings never deadlock."""
+    """Locks in one order everywhere (patient, then doctor), so two bookings never deadlock.
+
+    Only the doctor's own row: FOR UPDATE without `of` would also lock the joined department,
+    queueing every booking in the department behind one another.
+    """
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
-    doctor = Doctor.objects.select_for_update().select_related("department").get(pk=doctor.pk)
+    doctor = (
+        Doctor.objects.select_for_update(of=("self",))
+        .select_related("department")
+        .get(pk=doctor.pk)
+    )
     return patient, doctor
 
 
@@ -125,8 +136,12 @@ def _check_patient_may_still_change(appointment, by, now, action):
 def cancel_appointment(*, appointment, by, reason="", now=None):
     now = now or timezone.now()
     with transaction.atomic():
+        # The appointment's row only: also locking the joined patient, after the appointment,
+        # would take the two in the opposite order to a reschedule and could deadlock with it.
         appointment = (
-            Appointment.objects.select_for_update().select_related("patient").get(pk=appointment.pk)
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("patient")
+            .get(pk=appointment.pk)
         )
         if not appointment.can_become(Status.CANCELLED):
             raise NotAllowed("This appointment can no longer be cancelled.")
@@ -149,7 +164,13 @@ def reschedule_appointment(*, appointment, start, by, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         patient, doctor = _lock(appointment.patient, appointment.doctor)
-        old = Appointment.objects.select_for_update().select_related("clinic").get(pk=appointment.pk)
+        # Not the joined clinic's row: that would hold up every booking at the clinic, whose
+        # inserts need a key-share lock on it.
+        old = (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("clinic")
+            .get(pk=appointment.pk)
+        )
         if old.status != Status.BOOKED:
             raise NotAllowed("Only a booked appointment can be moved.")
         if old.start <= now:
@@ -178,3 +199,97 @@ def reschedule_appointment(*, appointment, start, by, now=None):
             created_by=by,
             rescheduled_from=old,
         )
+
+
+# Visits on the day: check-in, completion, no-show ------------------------------------------------
+
+
+def _transition(*, appointment, to, stamp_field, now, refusal):
+    with transaction.atomic():
+        appointment = Appointment.objects.select_for_update(of=("self",)).get(pk=appointment.pk)
+        if not appointment.can_become(to):
+            raise NotAllowed(refusal)
+        appointment.status = to
+        setattr(appointment, stamp_field, now)
+        appointment.save(update_fields=["status", stamp_field, "updated_at"])
+    return appointment
+
+
+def check_in_appointment(*, appointment, by, now=None):
+    """The patient has arrived (front desk or the doctor marks it)."""
+    return _transition(
+        appointment=appointment,
+        to=Status.CHECKED_IN,
+        stamp_field="checked_in_at",
+        now=now or timezone.now(),
+        refusal="Only a booked appointment can be checked in.",
+    )
+
+
+def complete_appointment(*, appointment, by, now=None):
+    return _transition(
+        appointment=appointment,
+        to=Status.COMPLETED,
+        stamp_field="completed_at",
+        now=now or timezone.now(),
+        refusal="Only a checked-in appointment can be completed. Check the patient in first.",
+    )
+
+
+def mark_no_show(*, appointment, by, now=None):
+    now = now or timezone.now()
+    if appointment.start > now:
+        raise NotAllowed("A no-show can be marked only after the appointment's start time.")
+    return _transition(
+        appointment=appointment,
+        to=Status.NO_SHOW,
+        stamp_field="no_show_at",
+        now=now,
+        refusal="Only a booked appointment that nobody checked in can be marked as a no-show.",
+    )
+
+
+# A doctor's time off -----------------------------------------------------------------------------
+
+
+class TimeOffClashes(NotAllowed):
+    """Time off asked for over booked appointments; `appointments` lists them."""
+
+    def __init__(self, appointments):
+        self.appointments = appointments
+        count = len(appointments)
+        super().__init__(
+            f"You have {count} appointment{'s' if count != 1 else ''} in that time. "
+            "They must be moved or cancelled first."
+        )
+
+
+def add_time_off(*, doctor, starts_at, ends_at, reason="", by, now=None):
+    """Records the doctor's absence, unless patients are booked in it (never orphans them).
+
+    Under the doctor's row lock, so no booking can slip into the time while it is checked.
+    """
+    now = now or timezone.now()
+    if ends_at <= starts_at:
+        raise NotAllowed("The time off must end after it starts.")
+    if ends_at <= now:
+        raise NotAllowed("This time off is already over. Enter future times.")
+    with transaction.atomic():
+        Doctor.objects.select_for_update(of=("self",)).get(pk=doctor.pk)
+        clashes = list(
+            Appointment.objects.filter(
+                doctor=doctor, status__in=[Status.BOOKED, Status.CHECKED_IN]
+            )
+            .overlapping(starts_at, ends_at)
+            .select_related("patient", "clinic")
+            .order_by("start")
+        )
+        if clashes:
+            raise TimeOffClashes(clashes)
+        return TimeOff.objects.create(
+            doctor=doctor, starts_at=starts_at, ends_at=ends_at, reason=reason
+        )
+
+
+def remove_time_off(*, time_off, by):
+    time_off.delete()

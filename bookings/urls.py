@@ -44,6 +44,7 @@ urlpatterns = [
     path("appointments/<int:pk>/", views.detail, name="detail"),
     path("appointments/<int:pk>/booked/", views.booked, name="booked"),
     path("appointments/<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("appointments/<int:pk>/calendar.ics", views.calendar_file, name="calendar_file"),
     path("appointments/<int:pk>/reschedule/", views.reschedule, name="reschedule"),
     path(
         "appointments/<int:pk>/reschedule/<isodate:day>/",

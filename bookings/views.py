@@ -12,14 +12,14 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Patient
-from bookings import selectors, services
+from bookings import ical, selectors, services
 from bookings.datepicker import WEEKDAY_NAMES, picker_months
 from bookings.forms import BookingForm, CancelForm, RescheduleForm, SlotForm, slot_token
 from bookings.models import Status
@@ -320,6 +320,20 @@ def detail(request, pk, patient):
             "cutoff_hours": int(patient_cancellation_cutoff().total_seconds() // 3600),
         },
     )
+
+
+@patient_required
+def calendar_file(request, pk, patient):
+    """The appointment as an .ics file for the patient's own calendar."""
+    appointment = _own_appointment(patient, pk)
+    if appointment.status != Status.BOOKED:
+        raise Http404("Only a booked appointment can be added to a calendar.")
+    response = HttpResponse(
+        ical.appointment_ics(appointment, now=timezone.now()), content_type=ical.CONTENT_TYPE
+    )
+    # A neutral file name: downloads folders and browser histories are not private.
+    response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
+    return response
 
 
 def _refuse_change(request, appointment, now):

@@ -8,5 +8,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("doctors.urls")),
     path("", include("bookings.urls")),
+    path("schedule/", include("bookings.schedule_urls")),
     path("admin/", admin.site.urls),
 ]

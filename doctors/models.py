@@ -129,6 +129,15 @@ class Doctor(models.Model):
     is_active = models.BooleanField(
         default=True, help_text="Inactive doctors are hidden and cannot be booked."
     )
+    # The secret in the doctor's private calendar feed URL; no feed until the doctor turns it on.
+    calendar_token = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
+    calendar_shows_patient_names = models.BooleanField(
+        "show patients' names in the calendar feed",
+        default=False,
+        help_text="Off: the feed shows only the times and the type of visit.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

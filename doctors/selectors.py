@@ -38,7 +38,12 @@ def weekly_schedule(doctor):
 
     Reads the prefetched `working_hours`, so it costs no queries after `public_doctor`.
     """
-    rows = sorted(doctor.working_hours.all(), key=lambda row: (row.weekday, row.starts_at))
+    return schedule_by_weekday(doctor.working_hours.all())
+
+
+def schedule_by_weekday(hours):
+    """[(weekday label, [working hours...]), ...] from rows of working hours, Monday first."""
+    rows = sorted(hours, key=lambda row: (row.weekday, row.starts_at))
     return [
         (Weekday(weekday).label, list(day_rows))
         for weekday, day_rows in groupby(rows, key=lambda row: row.weekday)

@@ -1,0 +1,82 @@
+"""iCalendar files: one appointment for a patient's calendar, and a doctor's subscription feed.
+
+What goes in is deliberate: calendars are synced to phones and third-party services, so a patient's
+file names the doctor, the place and the time but never the reason for the visit, and a doctor's
+feed shows patients' names only when the doctor has chosen that.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from icalendar import Calendar, Event
+
+PRODUCT_ID = "-//Clinic Portal//Appointments//EN"
+CONTENT_TYPE = "text/calendar; charset=utf-8"
+
+
+def _calendar(name):
+    calendar = Calendar()
+    calendar.add("prodid", PRODUCT_ID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    return calendar
+
+
+def _event(appointment, *, summary, description, stamp):
+    event = Event()
+    # Stable across downloads and feed refreshes, so calendars update an event instead of
+    # adding a copy.
+    event.add("uid", f"appointment-{appointment.pk}@clinic-portal")
+    event.add("dtstamp", stamp)
+    event.add("last-modified", appointment.updated_at.astimezone(dt.timezone.utc))
+    event.add("dtstart", appointment.start.astimezone(dt.timezone.utc))
+    event.add("dtend", appointment.end.astimezone(dt.timezone.utc))
+    event.add("summary", summary)
+    event.add("description", description)
+    clinic = appointment.clinic
+    event.add("location", ", ".join([clinic.name, *clinic.address.splitlines()]))
+    event.add("status", "CONFIRMED")
+    return event
+
+
+def appointment_ics(appointment, *, now):
+    """A patient's copy of one appointment, to add to their own calendar."""
+    calendar = _calendar(settings.CLINIC_NAME)
+    clinic = appointment.clinic
+    description = (
+        f"{appointment.get_appointment_type_display()} with {appointment.doctor.full_name} "
+        f"({appointment.doctor.department.name}) at {clinic.name}."
+    )
+    if clinic.phone:
+        description += f" To change it, use the portal or call {clinic.phone}."
+    calendar.add_component(
+        _event(
+            appointment,
+            summary=f"Appointment with {appointment.doctor.full_name}",
+            description=description,
+            stamp=now,
+        )
+    )
+    return calendar.to_ical()
+
+
+def doctor_feed(doctor, appointments, *, now):
+    """The doctor's appointments as a subscription feed (cancelled ones left out)."""
+    calendar = _calendar(f"{doctor.full_name} · {settings.CLINIC_NAME}")
+    for appointment in appointments:
+        visit = appointment.get_appointment_type_display()
+        if doctor.calendar_shows_patient_names:
+            summary = f"{visit}: {appointment.patient.full_name}"
+        else:
+            summary = f"{visit} (patient)"
+        calendar.add_component(
+            _event(
+                appointment,
+                summary=summary,
+                description="Details are in the clinic portal.",
+                stamp=now,
+            )
+        )
+    return calendar.to_ical()
