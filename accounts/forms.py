@@ -88,3 +88,33 @@ class AccountDetailsForm(forms.ModelForm):
         fields = ("full_name", "phone")
         widgets = {"full_name": forms.TextInput(attrs={"autocomplete": "name"})}
         labels = {"full_name": "Full name"}
+
+
+class DirectoryPatientForm(forms.ModelForm):
+    """A patient added or corrected by the front desk (walk-in and phone patients need no login)."""
+
+    phone = PhoneField(required=False)
+
+    class Meta:
+        model = Patient
+        fields = ("full_name", "date_of_birth", "sex", "phone", "email")
+        widgets = {"date_of_birth": DateOfBirthInput}
+        labels = {"full_name": "Full name"}
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("phone") and not cleaned.get("email"):
+            raise forms.ValidationError(
+                "Give a phone number or an email address, so the clinic can reach the patient.",
+                code="no_contact",
+            )
+        return cleaned
+
+
+class PatientSearchForm(forms.Form):
+    query = forms.CharField(
+        label="Name, phone or email",
+        min_length=2,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )

@@ -60,7 +60,7 @@ def landing_url(user):
     if roles.is_clinic_admin:
         return reverse("admin:index")
     if roles.is_front_desk:
-        return reverse("admin:accounts_patient_changelist")
+        return reverse("desk:queue")
     if roles.is_doctor and hasattr(user, "doctor"):
         return reverse("schedule:today")
     return reverse("home")

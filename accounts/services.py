@@ -47,3 +47,30 @@ def update_patient_profile(*, patient, full_name, date_of_birth, sex, phone):
             patient.user.phone = phone
             patient.user.save(update_fields=["full_name", "phone"])
     return patient
+
+
+def add_directory_patient(*, by, full_name, date_of_birth, sex, phone="", email=""):
+    """A patient without a login, added by the front desk."""
+    return Patient.objects.create(
+        full_name=full_name,
+        date_of_birth=date_of_birth,
+        sex=sex,
+        phone=phone,
+        email=email,
+        created_by=by,
+    )
+
+
+def update_directory_patient(*, patient, full_name, date_of_birth, sex, phone="", email=""):
+    """Corrects a patient's details; patients with a login keep them up to date themselves."""
+    if patient.user_id is not None:
+        raise PermissionError("Patients with a login edit their own details.")
+    patient.full_name = full_name
+    patient.date_of_birth = date_of_birth
+    patient.sex = sex
+    patient.phone = phone
+    patient.email = email
+    patient.save(
+        update_fields=["full_name", "date_of_birth", "sex", "phone", "email", "updated_at"]
+    )
+    return patient

@@ -5,7 +5,9 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
+from accounts.models import Patient
 from bookings.models import AppointmentType, PaymentMode
+from doctors.models import Clinic, Department
 
 # A slot's start as it travels in links and hidden fields: UTC, to the minute, unambiguous.
 SLOT_FORMAT = "%Y-%m-%dT%H:%MZ"
@@ -128,4 +130,42 @@ class CalendarPrivacyForm(forms.Form):
             "Your calendar app and anyone you share that calendar with will see them. "
             "Off, the feed shows only the times and the type of visit."
         ),
+    )
+
+
+class DeskBookingForm(BookingForm):
+    """The front desk books for a patient chosen on the page."""
+
+    patient = forms.ModelChoiceField(
+        queryset=Patient.objects.all(),
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "Choose the patient first: search the directory or add a new patient.",
+            "invalid_choice": "That patient is not in the directory. Please search again.",
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].help_text = "Optional, up to 500 characters, as the patient gave it."
+        self.fields["payment_mode"].help_text = "Online payment is not available yet."
+
+
+class DeskCancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for cancelling",
+        max_length=200,
+        help_text="Required, up to 200 characters; kept with the appointment's history.",
+        error_messages={"required": "Say why the appointment is cancelled."},
+    )
+
+
+class QueueFilterForm(forms.Form):
+    clinic = forms.ModelChoiceField(
+        queryset=Clinic.objects.order_by("name"), required=False, empty_label="All clinics"
+    )
+    department = forms.ModelChoiceField(
+        queryset=Department.objects.order_by("name"),
+        required=False,
+        empty_label="All departments",
     )

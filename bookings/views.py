@@ -19,12 +19,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Patient
-from bookings import ical, selectors, services
-from bookings.datepicker import WEEKDAY_NAMES, picker_months
-from bookings.forms import BookingForm, CancelForm, RescheduleForm, SlotForm, slot_token
+from bookings import ical, selectors, services, slot_pages
+from bookings.forms import BookingForm, CancelForm, RescheduleForm, SlotForm
 from bookings.models import Status
-from bookings.rules import booking_rules, patient_cancellation_cutoff, patient_may_change
-from bookings.scheduling import bookable_range, slots_by_day
+from bookings.rules import (
+    patient_cancellation_cutoff,
+    patient_may_change,
+)
 from doctors.models import Department, Doctor
 from doctors.selectors import (
     clinic_where_works,
@@ -91,82 +92,11 @@ def _doctor_and_clinic(doctor_id, clinic_id):
 # Picking a time ----------------------------------------------------------------------------------
 
 
-def _window(clinic, now):
-    return bookable_range(now, clinic.zone, booking_rules())
-
-
-def _offered(slots, ignoring):
-    # A moved appointment's own time is not offered back: "move" to it would change nothing.
-    if ignoring is None:
-        return slots
-    return [slot for slot in slots if slot.start != ignoring.start]
-
-
-def _calendar_page(request, *, doctor, clinic, now, day_url, ignoring=None, extra=None):
-    slots = _offered(
-        selectors.open_slots(doctor=doctor, clinic=clinic, now=now, ignoring=ignoring), ignoring
-    )
-    by_day = slots_by_day(slots, clinic.zone)
-    first_day, last_day = _window(clinic, now)
-    context = {
-        "doctor": doctor,
-        "clinic": clinic,
-        "months": picker_months(
-            first_day=first_day,
-            last_day=last_day,
-            free_counts={day: len(day_slots) for day, day_slots in by_day.items()},
-            day_url=day_url,
-        ),
-        "weekday_names": WEEKDAY_NAMES,
-        "has_free_times": bool(slots),
-        "window_days": booking_rules().window_days,
-        **(extra or {}),
-    }
-    return render(request, "bookings/calendar.html", context)
-
-
-def _day_page(request, *, doctor, clinic, day, now, day_url, time_url, ignoring=None, extra=None):
-    first_day, last_day = _window(clinic, now)
-    slots = _offered(
-        selectors.open_slots(
-            doctor=doctor, clinic=clinic, now=now, first_day=day, last_day=day, ignoring=ignoring
-        ),
-        ignoring,
-    )
-    previous_day = day - dt.timedelta(days=1)
-    next_day = day + dt.timedelta(days=1)
-    context = {
-        "doctor": doctor,
-        "clinic": clinic,
-        "day": day,
-        "times": [(slot, time_url(slot_token(slot.start))) for slot in slots],
-        "previous_day_url": day_url(previous_day) if previous_day >= first_day else "",
-        "next_day_url": day_url(next_day) if next_day <= last_day else "",
-        **(extra or {}),
-    }
-    return render(request, "bookings/day.html", context)
-
-
-def _outside_window(request, clinic, day, now):
-    first_day, last_day = _window(clinic, now)
-    if first_day <= day <= last_day:
-        return False
-    if day < first_day:
-        messages.error(request, "That date has passed. Please choose a date from the calendar.")
-    else:
-        messages.error(
-            request,
-            f"Appointments can be booked up to {booking_rules().window_days} days ahead. "
-            "Please choose a date from the calendar.",
-        )
-    return True
-
-
 def calendar(request, doctor_id, clinic_id):
     doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
     if not doctor.accepts_bookings:
         return redirect("bookings:clinics", doctor_id=doctor.pk)
-    return _calendar_page(
+    return slot_pages.calendar_page(
         request,
         doctor=doctor,
         clinic=clinic,
@@ -180,12 +110,12 @@ def calendar(request, doctor_id, clinic_id):
 def day(request, doctor_id, clinic_id, day):
     doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
     now = timezone.now()
-    if not doctor.accepts_bookings or _outside_window(request, clinic, day, now):
+    if not doctor.accepts_bookings or slot_pages.outside_window(request, clinic, day, now):
         return redirect("bookings:calendar", doctor_id=doctor.pk, clinic_id=clinic.pk)
     confirm_url = reverse(
         "bookings:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk}
     )
-    return _day_page(
+    return slot_pages.day_page(
         request,
         doctor=doctor,
         clinic=clinic,
@@ -201,7 +131,7 @@ def day(request, doctor_id, clinic_id, day):
 def _day_url_of(doctor, clinic, start, now):
     """The day page for the date of `start`, or the calendar when that date is not bookable."""
     local_day = start.astimezone(clinic.zone).date()
-    first_day, last_day = _window(clinic, now)
+    first_day, last_day = slot_pages.window(clinic, now)
     if first_day <= local_day <= last_day:
         return reverse(
             "bookings:day",
@@ -391,7 +321,7 @@ def reschedule(request, pk, patient):
     refused = _refuse_change(request, appointment, now)
     if refused:
         return refused
-    return _calendar_page(
+    return slot_pages.calendar_page(
         request,
         doctor=appointment.doctor,
         clinic=appointment.clinic,
@@ -409,10 +339,10 @@ def reschedule_day(request, pk, day, patient):
     refused = _refuse_change(request, appointment, now)
     if refused:
         return refused
-    if _outside_window(request, appointment.clinic, day, now):
+    if slot_pages.outside_window(request, appointment.clinic, day, now):
         return redirect("bookings:reschedule", pk=appointment.pk)
     confirm_url = reverse("bookings:reschedule_confirm", kwargs={"pk": appointment.pk})
-    return _day_page(
+    return slot_pages.day_page(
         request,
         doctor=appointment.doctor,
         clinic=appointment.clinic,

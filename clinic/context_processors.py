@@ -2,6 +2,11 @@ from django.conf import settings
 
 from accounts.roles import roles_of
 
+# The pages of choosing a new appointment, which the navigation files under "Book an appointment".
+BOOKING_FLOW_PAGES = frozenset(
+    f"bookings:{name}" for name in ("start", "doctors", "clinics", "calendar", "day", "confirm")
+)
+
 
 def portal(request):
     """The clinic's name and the visitor's roles, which pick the navigation in base.html."""
@@ -10,4 +15,5 @@ def portal(request):
         "clinic_name": settings.CLINIC_NAME,
         "currency": settings.CURRENCY,
         "roles": roles_of(user),
+        "booking_flow_pages": BOOKING_FLOW_PAGES,
     }

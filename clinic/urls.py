@@ -9,5 +9,6 @@ urlpatterns = [
     path("", include("doctors.urls")),
     path("", include("bookings.urls")),
     path("schedule/", include("bookings.schedule_urls")),
+    path("desk/", include("bookings.desk_urls")),
     path("admin/", admin.site.urls),
 ]

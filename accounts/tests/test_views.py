@@ -117,7 +117,7 @@ def test_login_page_is_offered_to_an_anonymous_visitor(client):
 ROLE_LANDINGS = [
     ("patient_user", "home"),
     ("doctor_user", "schedule:today"),
-    ("front_desk_user", "admin:accounts_patient_changelist"),
+    ("front_desk_user", "desk:queue"),
     ("clinic_admin_user", "admin:index"),
 ]
 

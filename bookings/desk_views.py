@@ -1,0 +1,499 @@
+"""The front desk's pages: today's arrivals, the patient directory, and booking, moving and
+cancelling on a patient's behalf through the same services patients use.
+
+Front desk and clinic admins get in; other logins get 404, visitors the login page. Patient
+searches are POSTed, so names and phone numbers never land in URLs or server logs.
+"""
+
+import datetime as dt
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import services as patient_services
+from accounts.forms import DirectoryPatientForm, PatientSearchForm
+from accounts.models import Patient
+from accounts.roles import roles_of
+from accounts.selectors import SEARCH_LIMIT, search_patients
+from bookings import selectors, services, slot_pages
+from bookings.forms import (
+    DeskBookingForm,
+    DeskCancelForm,
+    QueueFilterForm,
+    RescheduleForm,
+    SlotForm,
+)
+from bookings.models import Appointment, Status
+from doctors.models import Department, Doctor, WorkingHours
+from doctors.selectors import clinic_where_works
+
+
+def desk_required(view):
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        roles = roles_of(request.user)
+        if not (roles.is_front_desk or roles.is_clinic_admin):
+            raise Http404("The front desk's pages are for the clinic's staff.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _safe_next(request, fallback):
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/desk/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def _with_query(url, **params):
+    params = {key: value for key, value in params.items() if value not in (None, "")}
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+# Arrivals ----------------------------------------------------------------------------------------
+
+
+@desk_required
+def queue(request):
+    form = QueueFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    clinic, department = filters.get("clinic"), filters.get("department")
+    zone = clinic.zone if clinic else timezone.get_current_timezone()
+    day = timezone.now().astimezone(zone).date()
+    appointments = selectors.arrivals_queue(day=day, clinic=clinic, department=department)
+    return render(
+        request,
+        "bookings/desk/queue.html",
+        {"form": form, "day": day, "appointments": appointments, "now": timezone.now()},
+    )
+
+
+@require_POST
+@desk_required
+def check_in(request, pk):
+    appointment = get_object_or_404(Appointment.objects.select_related("patient"), pk=pk)
+    try:
+        services.check_in_appointment(appointment=appointment, by=request.user)
+    except services.BookingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{appointment.patient.full_name} is checked in.")
+    return redirect(_safe_next(request, reverse("desk:appointment", kwargs={"pk": pk})))
+
+
+# The patient directory ---------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@desk_required
+def patients(request):
+    form = PatientSearchForm(request.POST or None)
+    results = None
+    if request.method == "POST" and form.is_valid():
+        results = search_patients(form.cleaned_data["query"])
+    return render(
+        request,
+        "bookings/desk/patients.html",
+        {
+            "form": form,
+            "results": results[:SEARCH_LIMIT] if results is not None else None,
+            "truncated": results is not None and len(results) > SEARCH_LIMIT,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@desk_required
+def patient_new(request):
+    form = DirectoryPatientForm(request.POST or None)
+    next_url = _safe_next(request, "")
+    if request.method == "POST" and form.is_valid():
+        patient = patient_services.add_directory_patient(by=request.user, **form.cleaned_data)
+        messages.success(request, f"{patient.full_name} is added to the directory.")
+        if next_url:
+            separator = "&" if "?" in next_url else "?"
+            return redirect(f"{next_url}{separator}{urlencode({'patient': patient.pk})}")
+        return redirect("desk:patient", pk=patient.pk)
+    return render(request, "bookings/desk/patient_form.html", {"form": form, "next": next_url})
+
+
+@desk_required
+def patient(request, pk):
+    patient = get_object_or_404(Patient.objects.select_related("user"), pk=pk)
+    now = timezone.now()
+    appointments = selectors.appointments_of_patient(patient)
+    return render(
+        request,
+        "bookings/desk/patient.html",
+        {
+            "patient": patient,
+            "upcoming": appointments.upcoming(now),
+            "past": appointments.past(now).order_by("-start", "-pk"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@desk_required
+def patient_edit(request, pk):
+    patient = get_object_or_404(Patient, pk=pk)
+    if patient.has_account:
+        messages.info(request, "This patient has a login and keeps their own details up to date.")
+        return redirect("desk:patient", pk=patient.pk)
+    form = DirectoryPatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        patient_services.update_directory_patient(patient=patient, **form.cleaned_data)
+        messages.success(request, "The patient's details are saved.")
+        return redirect("desk:patient", pk=patient.pk)
+    return render(
+        request, "bookings/desk/patient_form.html", {"form": form, "patient": patient, "next": ""}
+    )
+
+
+# Booking for a patient ---------------------------------------------------------------------------
+
+
+def _patient_param(request):
+    """The patient carried through the booking pages, if one was chosen (None otherwise)."""
+    value = request.GET.get("patient", "")
+    if not value.isdigit():
+        return None
+    return Patient.objects.filter(pk=int(value)).first()
+
+
+@desk_required
+def book(request):
+    patient = _patient_param(request)
+    today = timezone.localdate()
+    hours = WorkingHours.objects.select_related("clinic").order_by("clinic__name")
+    doctors = (
+        Doctor.objects.bookable_on(today)
+        .filter(working_hours__isnull=False)
+        .distinct()
+        .select_related("department")
+        .prefetch_related(Prefetch("working_hours", queryset=hours))
+        .order_by("department__name", "full_name")
+    )
+    departments = {}
+    for doctor in doctors:
+        clinics = {row.clinic_id: row.clinic for row in doctor.working_hours.all()}
+        departments.setdefault(doctor.department.name, []).append(
+            (doctor, sorted(clinics.values(), key=lambda clinic: clinic.name))
+        )
+    return render(
+        request,
+        "bookings/desk/book.html",
+        {
+            "patient": patient,
+            "departments": sorted(departments.items()),
+            "patient_query": urlencode({"patient": patient.pk}) if patient else "",
+            "department_count": Department.objects.count(),
+        },
+    )
+
+
+def _doctor_and_clinic(doctor_id, clinic_id):
+    doctor = get_object_or_404(Doctor.objects.active().select_related("department"), pk=doctor_id)
+    clinic = clinic_where_works(doctor, clinic_id)
+    if clinic is None:
+        raise Http404("The doctor does not work at that clinic.")
+    return doctor, clinic
+
+
+def _desk_url(name, patient, **kwargs):
+    return _with_query(reverse(name, kwargs=kwargs), patient=patient.pk if patient else None)
+
+
+@desk_required
+def calendar(request, doctor_id, clinic_id):
+    doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
+    patient = _patient_param(request)
+    return slot_pages.calendar_page(
+        request,
+        doctor=doctor,
+        clinic=clinic,
+        now=timezone.now(),
+        day_url=lambda day: _desk_url(
+            "desk:day", patient, doctor_id=doctor.pk, clinic_id=clinic.pk, day=day
+        ),
+        extra={
+            "heading": "Book: choose a date",
+            "back_url": _desk_url("desk:book", patient),
+            "back_label": "Choose another doctor",
+            "desk": True,
+        },
+    )
+
+
+@desk_required
+def day(request, doctor_id, clinic_id, day):
+    doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
+    patient = _patient_param(request)
+    now = timezone.now()
+    calendar_url = _desk_url("desk:calendar", patient, doctor_id=doctor.pk, clinic_id=clinic.pk)
+    if slot_pages.outside_window(request, clinic, day, now):
+        return redirect(calendar_url)
+    confirm_url = reverse("desk:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk})
+    return slot_pages.day_page(
+        request,
+        doctor=doctor,
+        clinic=clinic,
+        day=day,
+        now=now,
+        day_url=lambda other: _desk_url(
+            "desk:day", patient, doctor_id=doctor.pk, clinic_id=clinic.pk, day=other
+        ),
+        time_url=lambda token: _with_query(
+            confirm_url, start=token, patient=patient.pk if patient else None
+        ),
+        extra={
+            "heading": "Book: choose a time",
+            "back_url": calendar_url,
+            "back_label": "Choose another date",
+            "desk": True,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@desk_required
+def confirm(request, doctor_id, clinic_id):
+    doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
+    now = timezone.now()
+    calendar_url = reverse("desk:calendar", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk})
+    picked = SlotForm(request.GET)
+    if not picked.is_valid():
+        messages.error(request, picked.errors["start"][0])
+        return redirect(calendar_url)
+    start = picked.cleaned_data["start"]
+    patient = _patient_param(request)
+    search_form = PatientSearchForm()
+    results = None
+    form = DeskBookingForm(initial={"start": start, "patient": patient})
+
+    action = request.POST.get("action")
+    if request.method == "POST" and action == "search":
+        search_form = PatientSearchForm(request.POST)
+        if search_form.is_valid():
+            results = search_patients(search_form.cleaned_data["query"])[:SEARCH_LIMIT]
+    elif request.method == "POST":
+        form = DeskBookingForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                appointment = services.book_appointment(
+                    patient=data["patient"],
+                    doctor=doctor,
+                    clinic=clinic,
+                    start=data["start"],
+                    appointment_type=data["appointment_type"],
+                    payment_mode=data["payment_mode"],
+                    reason=data["reason"],
+                    by=request.user,
+                    now=now,
+                )
+            except services.SlotUnavailable as error:
+                messages.error(request, str(error))
+                return redirect(calendar_url)
+            except services.BookingError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request, f"Booked for {appointment.patient.full_name}. Nothing else to do."
+                )
+                return redirect("desk:appointment", pk=appointment.pk)
+        patient = form.cleaned_data.get("patient") if form.is_bound else patient
+        if form.cleaned_data.get("start"):
+            start = form.cleaned_data["start"]
+    elif not selectors.slot_is_open(doctor=doctor, clinic=clinic, start=start, now=now):
+        messages.error(request, "Sorry, that time is no longer available. Please choose another.")
+        return redirect(calendar_url)
+
+    this_page = _with_query(request.path, start=request.GET.get("start"))
+    return render(
+        request,
+        "bookings/desk/confirm.html",
+        {
+            "doctor": doctor,
+            "clinic": clinic,
+            "start": start,
+            "end": start + dt.timedelta(minutes=doctor.slot_minutes),
+            "patient": patient,
+            "form": form,
+            "search_form": search_form,
+            "results": results,
+            "this_page": this_page,
+            "new_patient_url": _with_query(reverse("desk:patient_new"), next=this_page),
+        },
+    )
+
+
+# One appointment: check in, cancel, move ---------------------------------------------------------
+
+
+def _appointment(pk):
+    return get_object_or_404(
+        Appointment.objects.select_related(
+            "patient", "doctor__department", "clinic", "rescheduled_to", "created_by"
+        ),
+        pk=pk,
+    )
+
+
+@desk_required
+def appointment(request, pk):
+    appointment = _appointment(pk)
+    now = timezone.now()
+    movable = appointment.status == Status.BOOKED and appointment.start > now
+    return render(
+        request,
+        "bookings/desk/appointment.html",
+        {
+            "appointment": appointment,
+            "can_check_in": appointment.can_become(Status.CHECKED_IN),
+            "movable": movable,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@desk_required
+def cancel(request, pk):
+    appointment = _appointment(pk)
+    form = DeskCancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.cancel_appointment(
+                appointment=appointment, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except services.BookingError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, "The appointment is cancelled and its time released.")
+        return redirect("desk:appointment", pk=appointment.pk)
+    return render(request, "bookings/desk/cancel.html", {"appointment": appointment, "form": form})
+
+
+def _movable_or_redirect(request, appointment):
+    if appointment.status == Status.BOOKED and appointment.start > timezone.now():
+        return None
+    messages.error(request, "Only a booked appointment that has not started can be moved.")
+    return redirect("desk:appointment", pk=appointment.pk)
+
+
+def _reschedule_extra(appointment, heading, back_url, back_label):
+    return {
+        "rescheduling": appointment,
+        "heading": heading,
+        "back_url": back_url,
+        "back_label": back_label,
+        "desk": True,
+    }
+
+
+@desk_required
+def reschedule(request, pk):
+    appointment = _appointment(pk)
+    refused = _movable_or_redirect(request, appointment)
+    if refused:
+        return refused
+    return slot_pages.calendar_page(
+        request,
+        doctor=appointment.doctor,
+        clinic=appointment.clinic,
+        now=timezone.now(),
+        day_url=lambda day: reverse("desk:reschedule_day", kwargs={"pk": pk, "day": day}),
+        ignoring=appointment,
+        extra=_reschedule_extra(
+            appointment,
+            f"Move {appointment.patient.full_name}'s appointment: choose a date",
+            reverse("desk:appointment", kwargs={"pk": pk}),
+            "Back to the appointment",
+        ),
+    )
+
+
+@desk_required
+def reschedule_day(request, pk, day):
+    appointment = _appointment(pk)
+    refused = _movable_or_redirect(request, appointment)
+    if refused:
+        return refused
+    now = timezone.now()
+    if slot_pages.outside_window(request, appointment.clinic, day, now):
+        return redirect("desk:reschedule", pk=pk)
+    confirm_url = reverse("desk:reschedule_confirm", kwargs={"pk": pk})
+    return slot_pages.day_page(
+        request,
+        doctor=appointment.doctor,
+        clinic=appointment.clinic,
+        day=day,
+        now=now,
+        day_url=lambda other: reverse("desk:reschedule_day", kwargs={"pk": pk, "day": other}),
+        time_url=lambda token: _with_query(confirm_url, start=token),
+        ignoring=appointment,
+        extra=_reschedule_extra(
+            appointment,
+            f"Move {appointment.patient.full_name}'s appointment: choose a time",
+            reverse("desk:reschedule", kwargs={"pk": pk}),
+            "Choose another date",
+        ),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@desk_required
+def reschedule_confirm(request, pk):
+    appointment = _appointment(pk)
+    refused = _movable_or_redirect(request, appointment)
+    if refused:
+        return refused
+    now = timezone.now()
+    pick_again = reverse("desk:reschedule", kwargs={"pk": pk})
+    form = RescheduleForm(request.POST if request.method == "POST" else request.GET)
+    if not form.is_valid():
+        messages.error(request, form.errors["start"][0])
+        return redirect(pick_again)
+    start = form.cleaned_data["start"]
+    if request.method == "POST":
+        try:
+            moved = services.reschedule_appointment(
+                appointment=appointment, start=start, by=request.user, now=now
+            )
+        except services.BookingError as error:
+            messages.error(request, str(error))
+            return redirect(pick_again)
+        messages.success(request, "The appointment is moved; the old time is released.")
+        return redirect("desk:appointment", pk=moved.pk)
+    if not selectors.slot_is_open(
+        doctor=appointment.doctor,
+        clinic=appointment.clinic,
+        start=start,
+        now=now,
+        ignoring=appointment,
+    ):
+        messages.error(request, "Sorry, that time is no longer available. Please choose another.")
+        return redirect(pick_again)
+    return render(
+        request,
+        "bookings/desk/reschedule_confirm.html",
+        {
+            "appointment": appointment,
+            "form": form,
+            "start": start,
+            "end": start + dt.timedelta(minutes=appointment.doctor.slot_minutes),
+        },
+    )

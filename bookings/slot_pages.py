@@ -1,0 +1,84 @@
+"""The two pages of picking a time, shared by patients, the front desk, booking and moving:
+a date picker over the booking window, then the free times of one day."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.shortcuts import render
+
+from bookings import selectors
+from bookings.datepicker import WEEKDAY_NAMES, picker_months
+from bookings.forms import slot_token
+from bookings.rules import booking_rules
+from bookings.scheduling import bookable_range, slots_by_day
+
+
+def window(clinic, now):
+    return bookable_range(now, clinic.zone, booking_rules())
+
+
+def _offered(slots, ignoring):
+    # A moved appointment's own time is not offered back: "move" to it would change nothing.
+    if ignoring is None:
+        return slots
+    return [slot for slot in slots if slot.start != ignoring.start]
+
+
+def calendar_page(request, *, doctor, clinic, now, day_url, ignoring=None, extra=None):
+    slots = _offered(
+        selectors.open_slots(doctor=doctor, clinic=clinic, now=now, ignoring=ignoring), ignoring
+    )
+    by_day = slots_by_day(slots, clinic.zone)
+    first_day, last_day = window(clinic, now)
+    context = {
+        "doctor": doctor,
+        "clinic": clinic,
+        "months": picker_months(
+            first_day=first_day,
+            last_day=last_day,
+            free_counts={day: len(day_slots) for day, day_slots in by_day.items()},
+            day_url=day_url,
+        ),
+        "weekday_names": WEEKDAY_NAMES,
+        "has_free_times": bool(slots),
+        "window_days": booking_rules().window_days,
+        **(extra or {}),
+    }
+    return render(request, "bookings/calendar.html", context)
+
+
+def day_page(request, *, doctor, clinic, day, now, day_url, time_url, ignoring=None, extra=None):
+    first_day, last_day = window(clinic, now)
+    slots = _offered(
+        selectors.open_slots(
+            doctor=doctor, clinic=clinic, now=now, first_day=day, last_day=day, ignoring=ignoring
+        ),
+        ignoring,
+    )
+    previous_day = day - dt.timedelta(days=1)
+    next_day = day + dt.timedelta(days=1)
+    context = {
+        "doctor": doctor,
+        "clinic": clinic,
+        "day": day,
+        "times": [(slot, time_url(slot_token(slot.start))) for slot in slots],
+        "previous_day_url": day_url(previous_day) if previous_day >= first_day else "",
+        "next_day_url": day_url(next_day) if next_day <= last_day else "",
+        **(extra or {}),
+    }
+    return render(request, "bookings/day.html", context)
+
+
+def outside_window(request, clinic, day, now):
+    first_day, last_day = window(clinic, now)
+    if first_day <= day <= last_day:
+        return False
+    if day < first_day:
+        messages.error(request, "That date has passed. Please choose a date from the calendar.")
+    else:
+        messages.error(
+            request,
+            f"Appointments can be booked up to {booking_rules().window_days} days ahead. "
+            "Please choose a date from the calendar.",
+        )
+    return True
