@@ -126,6 +126,13 @@ class Appointment(models.Model):
         ]
         indexes = [
             models.Index(fields=["doctor", "start"], name="bookings_doctor_start_idx"),
+            # Availability asks for a doctor's appointments ending after a range starts; without
+            # this the (doctor, start) index walks the doctor's whole history (see bench/).
+            models.Index(
+                fields=["doctor", "end"],
+                condition=HOLDS_SLOT,
+                name="bookings_doctor_active_end_idx",
+            ),
             models.Index(fields=["patient", "start"], name="bookings_patient_start_idx"),
             models.Index(fields=["clinic", "start"], name="bookings_clinic_start_idx"),
         ]
