@@ -24,7 +24,7 @@ from accounts.forms import DirectoryPatientForm, PatientSearchForm
 from accounts.models import Patient
 from accounts.roles import roles_of
 from accounts.selectors import SEARCH_LIMIT, search_patients
-from bookings import selectors, services, slot_pages
+from bookings import panels, selectors, services, slot_pages
 from bookings.forms import (
     DeskBookingForm,
     DeskCancelForm,
@@ -69,7 +69,8 @@ def _with_query(url, **params):
 @desk_required
 def queue(request):
     form = QueueFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form.is_valid()  # a stale or mistyped id drops only its own filter, not the valid one beside it
+    filters = form.cleaned_data if form.is_bound else {}
     clinic, department = filters.get("clinic"), filters.get("department")
     zone = clinic.zone if clinic else timezone.get_current_timezone()
     day = timezone.now().astimezone(zone).date()
@@ -217,10 +218,22 @@ def _desk_url(name, patient, **kwargs):
     return _with_query(reverse(name, kwargs=kwargs), patient=patient.pk if patient else None)
 
 
+def _refuse_if_not_booking(request, doctor, patient):
+    """Back to the doctors when this one takes no bookings (e.g. the registration lapsed), as the
+    patient pages do: otherwise the desk is offered times the booking service then refuses."""
+    if doctor.accepts_bookings:
+        return None
+    messages.error(request, f"{doctor.full_name} is not taking new appointments at the moment.")
+    return redirect(_desk_url("desk:book", patient))
+
+
 @desk_required
 def calendar(request, doctor_id, clinic_id):
     doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
     patient = _patient_param(request)
+    refused = _refuse_if_not_booking(request, doctor, patient)
+    if refused:
+        return refused
     return slot_pages.calendar_page(
         request,
         doctor=doctor,
@@ -242,6 +255,9 @@ def calendar(request, doctor_id, clinic_id):
 def day(request, doctor_id, clinic_id, day):
     doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
     patient = _patient_param(request)
+    refused = _refuse_if_not_booking(request, doctor, patient)
+    if refused:
+        return refused
     now = timezone.now()
     calendar_url = _desk_url("desk:calendar", patient, doctor_id=doctor.pk, clinic_id=clinic.pk)
     if slot_pages.outside_window(request, clinic, day, now):
@@ -273,13 +289,20 @@ def day(request, doctor_id, clinic_id, day):
 def confirm(request, doctor_id, clinic_id):
     doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
     now = timezone.now()
-    calendar_url = reverse("desk:calendar", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk})
+    patient = _patient_param(request)
+    refused = _refuse_if_not_booking(request, doctor, patient)
+    if refused:
+        return refused
+
+    def calendar_url(patient):
+        # Back to picking a time keeps the chosen patient, so the desk need not find them again.
+        return _desk_url("desk:calendar", patient, doctor_id=doctor.pk, clinic_id=clinic.pk)
+
     picked = SlotForm(request.GET)
     if not picked.is_valid():
         messages.error(request, picked.errors["start"][0])
-        return redirect(calendar_url)
+        return redirect(calendar_url(patient))
     start = picked.cleaned_data["start"]
-    patient = _patient_param(request)
     search_form = PatientSearchForm()
     results = None
     form = DeskBookingForm(initial={"start": start, "patient": patient})
@@ -307,7 +330,7 @@ def confirm(request, doctor_id, clinic_id):
                 )
             except services.SlotUnavailable as error:
                 messages.error(request, str(error))
-                return redirect(calendar_url)
+                return redirect(calendar_url(data["patient"]))
             except services.BookingError as error:
                 form.add_error(None, str(error))
             else:
@@ -320,7 +343,7 @@ def confirm(request, doctor_id, clinic_id):
             start = form.cleaned_data["start"]
     elif not selectors.slot_is_open(doctor=doctor, clinic=clinic, start=start, now=now):
         messages.error(request, "Sorry, that time is no longer available. Please choose another.")
-        return redirect(calendar_url)
+        return redirect(calendar_url(patient))
 
     this_page = _with_query(request.path, start=request.GET.get("start"))
     return render(
@@ -363,6 +386,7 @@ def appointment(request, pk):
         "bookings/desk/appointment.html",
         {
             "appointment": appointment,
+            "panels": panels.render_panels(request, appointment, "desk"),
             "can_check_in": appointment.can_become(Status.CHECKED_IN),
             "movable": movable,
         },

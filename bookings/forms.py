@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Patient
@@ -52,9 +53,13 @@ class SlotForm(forms.Form):
     )
 
 
-# Online payment needs a payment provider (the billing app's work); until one is set up the portal
-# offers only what it can honour instead of pretending to take money.
-AVAILABLE_PAYMENT_MODES = [(PaymentMode.AT_CLINIC.value, PaymentMode.AT_CLINIC.label)]
+def available_payment_modes():
+    """Online payment needs a payment gateway (billing's PAYMENT_PROVIDER setting); until one is
+    set up the portal offers only what it can honour instead of pretending to take money."""
+    modes = [(PaymentMode.AT_CLINIC.value, PaymentMode.AT_CLINIC.label)]
+    if settings.PAYMENT_PROVIDER:
+        modes.append((PaymentMode.ONLINE.value, PaymentMode.ONLINE.label))
+    return modes
 
 
 class BookingForm(SlotForm):
@@ -65,9 +70,8 @@ class BookingForm(SlotForm):
     )
     payment_mode = forms.ChoiceField(
         label="Payment",
-        choices=AVAILABLE_PAYMENT_MODES,
+        choices=available_payment_modes,
         initial=PaymentMode.AT_CLINIC,
-        help_text="Online payment is not available yet; you pay at the clinic's reception.",
     )
     reason = forms.CharField(
         label="Reason for the visit",
@@ -78,6 +82,14 @@ class BookingForm(SlotForm):
             "Optional, up to 500 characters. Seen only by the clinic's staff and your doctor."
         ),
     )
+
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not settings.PAYMENT_PROVIDER:
+            self.fields["payment_mode"].help_text = (
+                "Online payment is not available yet; you pay at the clinic's reception."
+            )
 
 
 class RescheduleForm(SlotForm):
@@ -148,7 +160,6 @@ class DeskBookingForm(BookingForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reason"].help_text = "Optional, up to 500 characters, as the patient gave it."
-        self.fields["payment_mode"].help_text = "Online payment is not available yet."
 
 
 class DeskCancelForm(forms.Form):

@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Patient
+from bookings import signals
 from bookings.models import Appointment, Status
 from bookings.rules import booking_rules, max_open_appointments_per_patient, patient_cancellation_cutoff
 from bookings.scheduling import bookable_range, is_free
@@ -111,7 +112,7 @@ def book_appointment(
                 "Please cancel one before booking another."
             )
         end = _secure_slot(doctor=doctor, clinic=clinic, start=start, now=now)
-        return _create(
+        appointment = _create(
             patient=patient,
             doctor=doctor,
             clinic=clinic,
@@ -122,6 +123,8 @@ def book_appointment(
             reason=reason,
             created_by=by,
         )
+        signals.appointment_booked.send(sender=Appointment, appointment=appointment, by=by)
+        return appointment
 
 
 def _check_patient_may_still_change(appointment, by, now, action):
@@ -155,6 +158,7 @@ def cancel_appointment(*, appointment, by, reason="", now=None):
         appointment.save(
             update_fields=["status", "cancelled_at", "cancelled_by", "cancellation_reason", "updated_at"]
         )
+        signals.appointment_cancelled.send(sender=Appointment, appointment=appointment, by=by)
     return appointment
 
 
@@ -187,7 +191,7 @@ def reschedule_appointment(*, appointment, start, by, now=None):
         old.save(
             update_fields=["status", "cancelled_at", "cancelled_by", "cancellation_reason", "updated_at"]
         )
-        return _create(
+        new = _create(
             patient=patient,
             doctor=doctor,
             clinic=old.clinic,
@@ -199,6 +203,8 @@ def reschedule_appointment(*, appointment, start, by, now=None):
             created_by=by,
             rescheduled_from=old,
         )
+        signals.appointment_rescheduled.send(sender=Appointment, old=old, new=new, by=by)
+        return new
 
 
 # Visits on the day: check-in, completion, no-show ------------------------------------------------

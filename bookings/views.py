@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Patient
-from bookings import ical, selectors, services, slot_pages
+from bookings import ical, panels, selectors, services, slot_pages
 from bookings.forms import BookingForm, CancelForm, RescheduleForm, SlotForm
 from bookings.models import Status
 from bookings.rules import (
@@ -246,6 +246,7 @@ def detail(request, pk, patient):
         "bookings/detail.html",
         {
             "appointment": appointment,
+            "panels": panels.render_panels(request, appointment, "patient"),
             "may_change": patient_may_change(appointment, now),
             "cutoff_hours": int(patient_cancellation_cutoff().total_seconds() // 3600),
         },

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "accounts",
     "doctors",
     "bookings",
+    "billing",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +143,11 @@ STORAGES = {
         ),
     },
 }
+
+# Billing: GST as a fraction (0.18 is 18%); the payment gateway class for online payments, if any
+# (a dotted path to a billing.providers.PaymentProvider subclass; empty: online payment is off).
+GST_RATE = env.str("GST_RATE", default="0.18")
+PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="")
 
 # Booking rules (bookings.rules reads them).
 BOOKING_WINDOW_DAYS = env.int("BOOKING_WINDOW_DAYS", default=30)

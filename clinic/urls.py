@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("bookings.urls")),
     path("schedule/", include("bookings.schedule_urls")),
     path("desk/", include("bookings.desk_urls")),
+    path("payments/", include("billing.urls")),
     path("admin/", admin.site.urls),
 ]

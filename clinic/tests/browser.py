@@ -7,6 +7,7 @@ page (DEBUG is off in tests) otherwise only shows up as "timed out".
 
 from selenium.common.exceptions import NoSuchElementException, TimeoutException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -149,6 +150,46 @@ def type_date(driver, label_text, date):
     field.send_keys("".join(digits[part] for part in order))
     assert field.get_attribute("value") == date.isoformat(), (
         f"typing {date} in the order {order} gave the date input {field.get_attribute('value')!r}"
+    )
+    return field
+
+
+def type_datetime(driver, label_text, moment):
+    """Types a wall-clock date and time into an <input type=datetime-local>, as type_date does.
+
+    The sub-fields come in the order of the browser locale's short date and time (for en-US
+    month/day/year, then hour:minute and AM/PM), which Intl reports. A full month, day, hour or
+    minute moves the cursor on by itself; a year may have up to six digits, so after one the
+    cursor is moved on with the right arrow key. The input's value is checked afterwards.
+    """
+    field = field_by_label(driver, label_text)
+    order = driver.execute_script(
+        "return new Intl.DateTimeFormat(undefined, {year: 'numeric', month: '2-digit',"
+        " day: '2-digit', hour: '2-digit', minute: '2-digit'})"
+        ".formatToParts(new Date(2001, 1, 3, 16, 5)).map(part => part.type)"
+        ".filter(type => ['year', 'month', 'day', 'hour', 'minute', 'dayPeriod']"
+        ".includes(type));"
+    )
+    twelve_hour = "dayPeriod" in order
+    hour = (moment.hour % 12 or 12) if twelve_hour else moment.hour
+    typed = {
+        "year": f"{moment.year:04d}",
+        "month": f"{moment.month:02d}",
+        "day": f"{moment.day:02d}",
+        "hour": f"{hour:02d}",
+        "minute": f"{moment.minute:02d}",
+        "dayPeriod": "A" if moment.hour < 12 else "P",
+    }
+    keys = []
+    for part in order:
+        keys.append(typed[part])
+        if part == "year":
+            keys.append(Keys.ARROW_RIGHT)
+    field.send_keys(*keys)
+    expected = moment.strftime("%Y-%m-%dT%H:%M")
+    assert field.get_attribute("value") == expected, (
+        f"typing {expected} in the order {order} gave the datetime-local input "
+        f"{field.get_attribute('value')!r}"
     )
     return field
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import Patient, User
 from accounts.roles import Role
 from accounts.tests.factories import PatientFactory, UserFactory
+from billing.tests.factories import ChargeFactory, PaymentFactory
 from bookings.tests.factories import AppointmentFactory
 from doctors.models import Clinic, Department, Doctor, WorkingHours
 from doctors.tests.factories import (
@@ -77,6 +78,8 @@ def sample_objects(db):
         "doctors.Holiday": HolidayFactory(),
         "doctors.TimeOff": TimeOffFactory(doctor=doctor),
         "bookings.Appointment": AppointmentFactory(doctor=doctor),
+        "billing.Charge": ChargeFactory(),
+        "billing.Payment": PaymentFactory(),
     }
 
 

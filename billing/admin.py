@@ -1,0 +1,121 @@
+import csv
+import datetime as dt
+
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.models import Charge, Payment
+
+CSV_COLUMNS = [
+    "receipt",
+    "recorded_at_utc",
+    "kind",
+    "mode",
+    "fee",
+    "gst",
+    "total",
+    "currency",
+    "reference",
+    "refund_of",
+    "appointment_id",
+    "doctor",
+    "department",
+    "recorded_by",
+]
+
+
+class ReadOnlyLedgerMixin:
+    """Ledger rows are written by the billing services only: never added, changed or deleted
+    here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Charge)
+class ChargeAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
+    list_display = ("__str__", "fee", "gst", "total", "refund_due", "created_at")
+    list_filter = ("refund_due", "appointment__doctor__department", "appointment__clinic")
+    list_select_related = ("appointment__doctor",)
+    search_fields = ("=appointment__id", "appointment__patient__full_name")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
+    list_display = (
+        "receipt_label",
+        "recorded_at",
+        "kind",
+        "mode",
+        "total",
+        "doctor",
+        "recorded_by",
+    )
+    list_filter = ("kind", "mode", "charge__appointment__doctor", "charge__appointment__clinic")
+    list_select_related = ("charge__appointment__doctor", "recorded_by")
+    search_fields = ("=receipt_number", "reference", "charge__appointment__patient__full_name")
+    date_hierarchy = "recorded_at"
+    ordering = ("-recorded_at",)
+    actions = ["export_csv", "refund_selected"]
+
+    @admin.display(description="Receipt", ordering="receipt_number")
+    def receipt_label(self, payment):
+        return payment.receipt_label
+
+    @admin.display(description="Doctor", ordering="charge__appointment__doctor__full_name")
+    def doctor(self, payment):
+        return payment.charge.appointment.doctor
+
+    @admin.action(description="Export the selected rows as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="payments-{stamp}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(CSV_COLUMNS)
+        rows = queryset.select_related(
+            "charge__appointment__doctor__department", "refund_of", "recorded_by"
+        ).order_by("recorded_at", "pk")
+        for payment in rows:
+            appointment = payment.charge.appointment
+            writer.writerow(
+                [
+                    payment.receipt_label,
+                    payment.recorded_at.astimezone(dt.timezone.utc).isoformat(),
+                    payment.kind,
+                    payment.mode,
+                    payment.fee,
+                    payment.gst,
+                    payment.total,
+                    payment.charge.currency,
+                    payment.reference,
+                    payment.refund_of.receipt_label if payment.refund_of else "",
+                    appointment.pk,
+                    appointment.doctor.full_name,
+                    appointment.doctor.department.name,
+                    payment.recorded_by.email,
+                ]
+            )
+        return response
+
+    @admin.action(description="Refund the selected payment…", permissions=["refund"])
+    def refund_selected(self, request, queryset):
+        if queryset.count() != 1 or queryset.get().kind != Payment.Kind.PAYMENT:
+            self.message_user(
+                request, "Select exactly one payment (not a refund) to refund.", messages.WARNING
+            )
+            return None
+        return redirect(reverse("billing:refund", kwargs={"pk": queryset.get().pk}))
+
+    def has_refund_permission(self, request):
+        return request.user.has_perm("billing.refund_payment")

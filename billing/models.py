@@ -1,0 +1,148 @@
+"""The money side of an appointment: what is charged (a snapshot at booking) and a ledger of
+payments and refunds. Ledger rows are written once and never changed or deleted; a refund is a
+new row pointing at the payment it returns money from."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
+
+from bookings.models import Appointment
+
+MONEY = {"max_digits": 10, "decimal_places": 2}
+
+
+class Charge(models.Model):
+    """The fee for one appointment, fixed when it was booked; a later fee change leaves it alone.
+
+    A reschedule moves the charge (and so its payments) to the new appointment.
+    """
+
+    appointment = models.OneToOneField(Appointment, on_delete=models.PROTECT, related_name="charge")
+    fee = models.DecimalField(**MONEY)
+    gst_rate = models.DecimalField(max_digits=5, decimal_places=4, help_text="0.1800 is 18%.")
+    gst = models.DecimalField("GST", **MONEY)
+    total = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    refund_due = models.BooleanField(
+        default=False,
+        help_text="Set when a paid appointment is cancelled; cleared once it is refunded in full.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fee__gte=0) & Q(gst__gte=0), name="billing_charge_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(total=F("fee") + F("gst")), name="billing_charge_total_adds_up"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Charge for appointment {self.appointment_id}: {self.currency} {self.total}"
+
+    @property
+    def gst_percent(self):
+        """18 for a rate of 0.1800 (12.5 for 0.1250)."""
+        return (self.gst_rate * 100).normalize()
+
+
+class PaymentQuerySet(models.QuerySet):
+    def payments(self):
+        return self.filter(kind=Payment.Kind.PAYMENT)
+
+    def refunds(self):
+        return self.filter(kind=Payment.Kind.REFUND)
+
+    def total_amount(self):
+        return self.aggregate(
+            amount=Coalesce(Sum("total"), models.Value(0), output_field=models.DecimalField())
+        )["amount"]
+
+
+class Payment(models.Model):
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", "Payment"
+        REFUND = "refund", "Refund"
+
+    class Mode(models.TextChoices):
+        CASH = "cash", "Cash"
+        CARD = "card", "Card"
+        UPI = "upi", "UPI"
+        ONLINE = "online", "Online"
+
+    charge = models.ForeignKey(Charge, on_delete=models.PROTECT, related_name="ledger")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    mode = models.CharField(max_length=10, choices=Mode.choices)
+    # The amount split as the charge is: fee and GST, adding up to the total. Always positive;
+    # the kind says which way the money went.
+    fee = models.DecimalField(**MONEY)
+    gst = models.DecimalField("GST", **MONEY)
+    total = models.DecimalField(**MONEY)
+    refund_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="Card slip, UPI transaction or gateway reference."
+    )
+    reason = models.CharField(max_length=200, blank=True, help_text="Why money was refunded.")
+    receipt_number = models.PositiveIntegerField(unique=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    objects = PaymentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["recorded_at", "pk"]
+        permissions = [("refund_payment", "Can refund a payment")]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gt=0), name="billing_payment_positive"),
+            models.CheckConstraint(
+                condition=Q(fee__gte=0) & Q(gst__gte=0), name="billing_payment_parts_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(total=F("fee") + F("gst")), name="billing_payment_total_adds_up"
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="refund") & Q(refund_of__isnull=False))
+                | (Q(kind="payment") & Q(refund_of__isnull=True)),
+                name="billing_refund_points_at_a_payment",
+            ),
+        ]
+        indexes = [models.Index(fields=["recorded_at"], name="billing_payment_recorded_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.receipt_label}"
+
+    @property
+    def receipt_label(self):
+        return f"R-{self.receipt_number:06d}"
+
+    @property
+    def is_refund(self):
+        return self.kind == self.Kind.REFUND
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValidationError("Ledger entries are never changed; record a refund instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Ledger entries are never deleted; record a refund instead.")
+
+
+class ReceiptSequence(models.Model):
+    """The last receipt number issued. Taken under a row lock in the payment's transaction, so
+    numbers are gapless: a rolled-back payment gives its number back."""
+
+    name = models.CharField(max_length=20, unique=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.name}: {self.last_number}"

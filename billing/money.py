@@ -1,0 +1,25 @@
+"""Money arithmetic in one place: Decimal to the paisa (cent), rounded half-up."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+def to_money(value):
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def gst_on(fee, rate):
+    """GST on a fee at `rate` (0.18 for 18%), to the paisa."""
+    return to_money(Decimal(fee) * Decimal(rate))
+
+
+def share_of(part_total, whole_total, whole_amount):
+    """`whole_amount` scaled by part_total / whole_total, to the paisa (0 when whole_total is 0).
+
+    Used to split a part payment or refund into its fee and GST: taking each share of the running
+    sum (not of each piece) makes the pieces add up exactly to the whole.
+    """
+    if not whole_total:
+        return Decimal("0.00")
+    return to_money(Decimal(whole_amount) * Decimal(part_total) / Decimal(whole_total))

@@ -1,0 +1,167 @@
+"""Charges, payments and refunds. Each runs in one transaction under a row lock and raises a
+BillingError with a message for the person at the screen."""
+
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from billing.models import Charge, Payment, ReceiptSequence
+from billing.money import gst_on, share_of, to_money
+from bookings.models import Status
+
+RECEIPTS = "receipts"
+
+
+class BillingError(Exception):
+    """A billing rule said no; the message is written for the person at the screen."""
+
+
+def gst_rate():
+    return Decimal(settings.GST_RATE)
+
+
+def open_charge(*, appointment):
+    """Fixes the appointment's price now: the doctor's current fee plus GST at the current rate."""
+    fee = to_money(appointment.doctor.consultation_fee)
+    rate = gst_rate()
+    gst = gst_on(fee, rate)
+    return Charge.objects.create(
+        appointment=appointment,
+        fee=fee,
+        gst_rate=rate,
+        gst=gst,
+        total=fee + gst,
+        currency=settings.CURRENCY,
+    )
+
+
+def move_charge(*, old, new):
+    """A rescheduled appointment keeps its price and its payments."""
+    Charge.objects.filter(appointment=old).update(appointment=new)
+
+
+def _next_receipt_number():
+    sequence = ReceiptSequence.objects.select_for_update().get(name=RECEIPTS)
+    sequence.last_number += 1
+    sequence.save(update_fields=["last_number"])
+    return sequence.last_number
+
+
+def _amount(value):
+    try:
+        amount = to_money(value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise BillingError("Enter the amount as a number, such as 590.00.") from None
+    if amount <= 0:
+        raise BillingError("The amount must be more than zero.")
+    return amount
+
+
+def balance(charge):
+    """(paid, refunded, due) for a charge, from its ledger."""
+    paid = charge.ledger.payments().total_amount()
+    refunded = charge.ledger.refunds().total_amount()
+    return paid, refunded, charge.total - (paid - refunded)
+
+
+def record_payment(*, charge, amount, mode, reference="", by, now=None):
+    """Money received for a charge; never more than is still due."""
+    amount = _amount(amount)
+    if mode not in Payment.Mode.values:
+        raise BillingError("Choose how the patient paid.")
+    with transaction.atomic():
+        charge = Charge.objects.select_for_update().select_related("appointment").get(pk=charge.pk)
+        if charge.appointment.status == Status.CANCELLED:
+            raise BillingError("This appointment is cancelled; there is nothing to pay.")
+        paid, refunded, due = balance(charge)
+        if amount > due:
+            raise BillingError(
+                f"That is more than is due. {charge.currency} {due} is left to pay."
+                if due > 0
+                else "Nothing is due on this appointment."
+            )
+        # The fee and GST shares of everything paid so far, less those of what was paid before:
+        # the pieces of several part payments add up to the charge's own fee and GST.
+        net_before = paid - refunded
+        fee = share_of(net_before + amount, charge.total, charge.fee) - share_of(
+            net_before, charge.total, charge.fee
+        )
+        payment = Payment.objects.create(
+            charge=charge,
+            kind=Payment.Kind.PAYMENT,
+            mode=mode,
+            fee=fee,
+            gst=amount - fee,
+            total=amount,
+            reference=reference,
+            receipt_number=_next_receipt_number(),
+            recorded_by=by,
+            recorded_at=now or timezone.now(),
+        )
+    return payment
+
+
+def refundable(payment):
+    refunded = payment.refunds.all().total_amount()
+    return payment.total - refunded
+
+
+def refund_payment(*, payment, amount, reason, by, now=None):
+    """Returns money from one payment, in full or in part; only clinic admins may.
+
+    The payment's row is locked first, so two admins refunding it at once are served one after
+    the other and the second sees what the first refunded.
+    """
+    if not by.has_perm("billing.refund_payment"):
+        raise BillingError("Only clinic admins can refund payments.")
+    amount = _amount(amount)
+    reason = (reason or "").strip()
+    if not reason:
+        raise BillingError("Give the reason for the refund.")
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.kind != Payment.Kind.PAYMENT:
+            raise BillingError("Only a payment can be refunded, not a refund.")
+        already = payment.refunds.all().total_amount()
+        left = payment.total - already
+        if amount > left:
+            raise BillingError(
+                f"At most {payment.charge.currency} {left} of this payment can still be refunded."
+                if left > 0
+                else "This payment has been refunded in full already."
+            )
+        fee = share_of(already + amount, payment.total, payment.fee) - share_of(
+            already, payment.total, payment.fee
+        )
+        refund = Payment.objects.create(
+            charge_id=payment.charge_id,
+            kind=Payment.Kind.REFUND,
+            mode=payment.mode,
+            fee=fee,
+            gst=amount - fee,
+            total=amount,
+            refund_of=payment,
+            reason=reason,
+            receipt_number=_next_receipt_number(),
+            recorded_by=by,
+            recorded_at=now or timezone.now(),
+        )
+        charge = Charge.objects.select_for_update().get(pk=payment.charge_id)
+        paid, refunded, _ = balance(charge)
+        if charge.refund_due and paid - refunded <= 0:
+            charge.refund_due = False
+            charge.save(update_fields=["refund_due"])
+    return refund
+
+
+def flag_refund_due(*, appointment):
+    """A cancelled appointment that was paid for: an admin should look at refunding it."""
+    charge = Charge.objects.select_for_update().filter(appointment=appointment).first()
+    if charge is None:
+        return
+    paid, refunded, _ = balance(charge)
+    if paid - refunded > 0:
+        charge.refund_due = True
+        charge.save(update_fields=["refund_due"])

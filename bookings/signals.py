@@ -1,0 +1,14 @@
+"""What bookings tells higher apps (billing, ...) without importing them.
+
+Sent inside the service's transaction, so a receiver's writes commit or roll back with the change
+they follow. Receivers connect in their AppConfig.ready().
+"""
+
+from django.dispatch import Signal
+
+# appointment, by
+appointment_booked = Signal()
+# appointment, by
+appointment_cancelled = Signal()
+# old, new, by: the old appointment was cancelled in favour of the new one
+appointment_rescheduled = Signal()
