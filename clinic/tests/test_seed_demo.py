@@ -93,6 +93,8 @@ def test_each_demo_patient_has_a_past_visit_and_one_they_may_still_change():
         if login.role != Role.PATIENT:
             continue
         appointments = Appointment.objects.filter(patient__user__email=login.email)
-        assert appointments.past(now).filter(status=Status.COMPLETED).count() == 1
+        past = appointments.past(now).filter(status=Status.COMPLETED).get()
+        assert past.charge.ledger.get().total == past.charge.total  # paid in full
         upcoming = appointments.upcoming(now).get()
         assert patient_may_change(upcoming, now)
+        assert upcoming.charge.fee == upcoming.doctor.consultation_fee  # charged at booking

@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from accounts.models import Patient, User
 from accounts.roles import Role
+from billing import services as billing_services
+from billing.models import Payment
 from bookings.models import Appointment, AppointmentType, PaymentMode, Status
 from bookings.selectors import open_slots
 from bookings.services import book_appointment
@@ -364,7 +366,7 @@ class Command(BaseCommand):
         day -= datetime.timedelta(days=(day.weekday() - first.weekday) % 7)
         start = datetime.datetime.combine(day, first.starts_at, tzinfo=clinic.zone)
         end = start + datetime.timedelta(minutes=doctor.slot_minutes)
-        Appointment.objects.create(
+        visit = Appointment.objects.create(
             patient=patient,
             doctor=doctor,
             clinic=clinic,
@@ -376,6 +378,16 @@ class Command(BaseCommand):
             checked_in_at=start - datetime.timedelta(minutes=10),
             completed_at=end,
             created_by=front_desk,
+        )
+        # Paid at the desk after the visit, with a receipt like any other.
+        charge = billing_services.open_charge(appointment=visit)
+        billing_services.record_payment(
+            charge=charge,
+            amount=charge.total,
+            mode=Payment.Mode.CARD,
+            reference="DEMO-SLIP-0001",
+            by=front_desk,
+            now=end + datetime.timedelta(minutes=5),
         )
 
     def print_logins(self):
