@@ -70,7 +70,7 @@ class PatientProfileForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = ("full_name", "date_of_birth", "sex", "phone")
+        fields = ("full_name", "date_of_birth", "sex", "phone", "email_reminders", "sms_reminders")
         widgets = {
             "full_name": forms.TextInput(attrs={"autocomplete": "name"}),
             "date_of_birth": DateOfBirthInput,

@@ -116,6 +116,12 @@ class Patient(models.Model):
         max_length=16, blank=True, validators=[validate_e164], help_text=E164_HELP
     )
     email = models.EmailField(blank=True)
+    email_reminders = models.BooleanField(
+        "reminders by email", default=True, help_text="Before each appointment, by email."
+    )
+    sms_reminders = models.BooleanField(
+        "reminders by SMS", default=True, help_text="Before each appointment, by text message."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -5,6 +5,7 @@ import re
 from django.db.models import Q
 
 from accounts.models import Patient
+from accounts.phone import normalize_phone
 
 SEARCH_LIMIT = 50
 _PHONE_LIKE = re.compile(r"^[\d\s()+.-]+$")
@@ -17,7 +18,8 @@ def search_patients(query):
     """
     query = query.strip()
     if _PHONE_LIKE.match(query):
-        digits = re.sub(r"\D", "", query)
+        # Read as the phone field reads it (a leading 00 is the + stored), then digits only.
+        digits = re.sub(r"\D", "", normalize_phone(query))
         condition = Q(phone__contains=digits) if digits else Q(pk__in=[])
     else:
         condition = Q(full_name__icontains=query) | Q(email__icontains=query)

@@ -34,14 +34,35 @@ def register_patient(*, email, password, full_name, date_of_birth, sex, phone=""
     return user
 
 
-def update_patient_profile(*, patient, full_name, date_of_birth, sex, phone):
+def update_patient_profile(
+    *,
+    patient,
+    full_name,
+    date_of_birth,
+    sex,
+    phone,
+    email_reminders=True,
+    sms_reminders=True,
+):
     """Saves a patient's own details and keeps their login's name and phone in step."""
     with transaction.atomic():
         patient.full_name = full_name
         patient.date_of_birth = date_of_birth
         patient.sex = sex
         patient.phone = phone
-        patient.save(update_fields=["full_name", "date_of_birth", "sex", "phone", "updated_at"])
+        patient.email_reminders = email_reminders
+        patient.sms_reminders = sms_reminders
+        patient.save(
+            update_fields=[
+                "full_name",
+                "date_of_birth",
+                "sex",
+                "phone",
+                "email_reminders",
+                "sms_reminders",
+                "updated_at",
+            ]
+        )
         if patient.user_id:
             patient.user.full_name = full_name
             patient.user.phone = phone

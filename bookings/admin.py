@@ -1,8 +1,8 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from bookings import services
-from bookings.models import Appointment, Status
+from bookings import delivery, services
+from bookings.models import Appointment, Notification, Status
 
 
 @admin.register(Appointment)
@@ -84,3 +84,30 @@ class AppointmentAdmin(admin.ModelAdmin):
                 "have not started can be.",
                 messages.WARNING,
             )
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """The outbox, for staff to see what went out and send again what failed."""
+
+    list_display = ("kind", "channel", "audience", "appointment", "state", "send_after", "attempts")
+    list_filter = ("state", "kind", "channel", "audience")
+    list_select_related = ("appointment__doctor",)
+    search_fields = ("=appointment__id",)
+    date_hierarchy = "send_after"
+    ordering = ("-send_after",)
+    actions = ["send_again"]
+    readonly_fields = [field.name for field in Notification._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Send the selected notices again", permissions=["change"])
+    def send_again(self, request, queryset):
+        count = delivery.resend(queryset.exclude(state=Notification.State.PENDING))
+        self.message_user(
+            request, f"{count} notice(s) queued to be sent again by the next run.", messages.SUCCESS
+        )

@@ -65,16 +65,19 @@ def _day(request, doctor, day):
     appointments = list(selectors.doctor_schedule(doctor, first_day=day, last_day=day))
     active = [a for a in appointments if a.status != Status.CANCELLED]
     hours = [row for row in doctor.working_hours.select_related("clinic") if row.weekday == day.weekday()]
+    is_today = day == now.astimezone(home_zone(doctor)).date()
     return render(
         request,
         "bookings/doctor/day.html",
         {
             "doctor": doctor,
             "day": day,
-            "is_today": day == now.astimezone(home_zone(doctor)).date(),
+            "is_today": is_today,
             "appointments": active,
             "cancelled_count": len(appointments) - len(active),
-            "next_patient": _next_patient(active, now),
+            # Only today's page: on a later day the first visit is not the next patient while
+            # today's are still to come.
+            "next_patient": _next_patient(active, now) if is_today else None,
             "hours": sorted(hours, key=lambda row: row.starts_at),
             "previous_day": day - dt.timedelta(days=1),
             "next_day": day + dt.timedelta(days=1),

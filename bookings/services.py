@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Patient
-from bookings import signals
+from bookings import notifications, signals
 from bookings.models import Appointment, Status
 from bookings.rules import booking_rules, max_open_appointments_per_patient, patient_cancellation_cutoff
 from bookings.scheduling import bookable_range, is_free
@@ -123,6 +123,7 @@ def book_appointment(
             reason=reason,
             created_by=by,
         )
+        notifications.booked(appointment, now=now)
         signals.appointment_booked.send(sender=Appointment, appointment=appointment, by=by)
         return appointment
 
@@ -158,6 +159,7 @@ def cancel_appointment(*, appointment, by, reason="", now=None):
         appointment.save(
             update_fields=["status", "cancelled_at", "cancelled_by", "cancellation_reason", "updated_at"]
         )
+        notifications.cancelled(appointment, now=now)
         signals.appointment_cancelled.send(sender=Appointment, appointment=appointment, by=by)
     return appointment
 
@@ -203,6 +205,7 @@ def reschedule_appointment(*, appointment, start, by, now=None):
             created_by=by,
             rescheduled_from=old,
         )
+        notifications.rescheduled(old, new, now=now)
         signals.appointment_rescheduled.send(sender=Appointment, old=old, new=new, by=by)
         return new
 

@@ -149,6 +149,12 @@ STORAGES = {
 GST_RATE = env.str("GST_RATE", default="0.18")
 PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="")
 
+# Notifications: reminders this many hours before an appointment; delivery tries a notice this many
+# times (with growing pauses) before marking it failed; SMS through this backend class.
+NOTIFICATION_REMINDER_HOURS = env.list("NOTIFICATION_REMINDER_HOURS", cast=int, default=[24, 2])
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
+SMS_BACKEND = env.str("SMS_BACKEND", default="bookings.sms.ConsoleSmsBackend")
+
 # Booking rules (bookings.rules reads them).
 BOOKING_WINDOW_DAYS = env.int("BOOKING_WINDOW_DAYS", default=30)
 BOOKING_MINIMUM_NOTICE_MINUTES = env.int("BOOKING_MINIMUM_NOTICE_MINUTES", default=60)

@@ -15,7 +15,7 @@ from accounts.models import Patient, User
 from accounts.roles import Role
 from accounts.tests.factories import PatientFactory, UserFactory
 from billing.tests.factories import ChargeFactory, PaymentFactory
-from bookings.tests.factories import AppointmentFactory
+from bookings.tests.factories import AppointmentFactory, NotificationFactory
 from doctors.models import Clinic, Department, Doctor, WorkingHours
 from doctors.tests.factories import (
     ClinicFactory,
@@ -80,6 +80,7 @@ def sample_objects(db):
         "bookings.Appointment": AppointmentFactory(doctor=doctor),
         "billing.Charge": ChargeFactory(),
         "billing.Payment": PaymentFactory(),
+        "bookings.Notification": NotificationFactory(),
     }
 
 

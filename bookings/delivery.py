@@ -1,0 +1,152 @@
+"""Sending the outbox: what is due goes out once, failures are retried with growing pauses and,
+after the last try, marked failed with the error (the admin can send them again).
+
+Run by `manage.py send_notifications` (once, or --loop as a worker); Celery beat can call
+send_due() on a schedule instead, unchanged.
+"""
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from bookings import ical, sms
+from bookings.models import Notification
+from bookings.notifications import still_relevant
+
+logger = logging.getLogger(__name__)
+
+State = Notification.State
+
+SUBJECTS = {
+    # Subjects travel through mail servers' logs: they name no patient, doctor or condition.
+    Notification.Kind.CONFIRMATION: "Your appointment is booked",
+    Notification.Kind.CANCELLATION: "An appointment has been cancelled",
+    Notification.Kind.RESCHEDULE: "An appointment has moved to a new time",
+    Notification.Kind.REMINDER: "Reminder: your appointment is coming up",
+}
+
+
+def retry_pause(attempts):
+    """1, 5, 25, 125... minutes after the first, second, third... failed try."""
+    return dt.timedelta(minutes=5 ** (attempts - 1))
+
+
+def _context(notification):
+    appointment = notification.appointment
+    return {
+        "notification": notification,
+        "appointment": appointment,
+        "previous": appointment.rescheduled_from,
+        "clinic": appointment.clinic,
+        "clinic_name": settings.CLINIC_NAME,
+        "to_doctor": notification.audience == Notification.Audience.DOCTOR,
+        "lead_hours": notification.lead_minutes // 60,
+    }
+
+
+def render_email(notification):
+    context = _context(notification)
+    template = f"bookings/notifications/{notification.kind}"
+    message = EmailMultiAlternatives(
+        subject=f"{SUBJECTS[notification.kind]} · {settings.CLINIC_NAME}",
+        body=render_to_string(f"{template}.txt", context),
+        to=[notification.address],
+    )
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    if (
+        notification.kind in (Notification.Kind.CONFIRMATION, Notification.Kind.RESCHEDULE)
+        and notification.audience == Notification.Audience.PATIENT
+    ):
+        message.attach(
+            "appointment.ics",
+            ical.appointment_ics(notification.appointment, now=timezone.now()),
+            "text/calendar",
+        )
+    return message
+
+
+def render_sms(notification):
+    return render_to_string(
+        f"bookings/notifications/{notification.kind}.sms.txt", _context(notification)
+    ).strip()
+
+
+def _deliver(notification):
+    if notification.channel == Notification.Channel.EMAIL:
+        render_email(notification).send(fail_silently=False)
+    else:
+        sms.get_backend().send(to=notification.address, body=render_sms(notification))
+
+
+def send_due(*, now=None, batch=100):
+    """Sends up to `batch` due notices; returns {"sent": n, "failed": n, "retrying": n,
+    "skipped": n}.
+
+    The rows are claimed with FOR UPDATE SKIP LOCKED, so several workers share the work without
+    sending anything twice; a row is marked sent in the transaction that claimed it.
+    """
+    now = now or timezone.now()
+    counts = {"sent": 0, "failed": 0, "retrying": 0, "skipped": 0}
+    with transaction.atomic():
+        due = list(
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(state=State.PENDING, send_after__lte=now)
+            .select_related(
+                "appointment__patient",
+                "appointment__doctor__department",
+                "appointment__clinic",
+                "appointment__rescheduled_from",
+            )
+            .order_by("send_after", "pk")[:batch]
+        )
+        for notification in due:
+            _send_one(notification, now, counts)
+    return counts
+
+
+def _send_one(notification, now, counts):
+    if not still_relevant(notification):
+        notification.state = State.SKIPPED
+        notification.save(update_fields=["state", "updated_at"])
+        counts["skipped"] += 1
+        return
+    notification.attempts += 1
+    try:
+        _deliver(notification)
+    except Exception as error:  # any backend's failure: record it, retry later, never crash
+        # The notice's id and kind only: addresses and contents stay out of the logs.
+        logger.warning(
+            "Notification %s (%s by %s) failed on try %s: %s",
+            notification.pk,
+            notification.kind,
+            notification.channel,
+            notification.attempts,
+            type(error).__name__,
+        )
+        notification.last_error = f"{type(error).__name__}: {error}"[:1000]
+        if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+            notification.state = State.FAILED
+            counts["failed"] += 1
+        else:
+            notification.send_after = now + retry_pause(notification.attempts)
+            counts["retrying"] += 1
+    else:
+        notification.state = State.SENT
+        notification.sent_at = now
+        notification.last_error = ""
+        counts["sent"] += 1
+    notification.save(
+        update_fields=["state", "attempts", "last_error", "send_after", "sent_at", "updated_at"]
+    )
+
+
+def resend(notifications):
+    """Puts failed (or sent) notices back in the queue for the next run."""
+    return notifications.update(
+        state=State.PENDING, attempts=0, last_error="", send_after=timezone.now()
+    )
