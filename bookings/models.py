@@ -107,6 +107,7 @@ class Appointment(models.Model):
 
     class Meta:
         ordering = ["start", "pk"]
+        permissions = [("view_reports", "Can view the clinic's reports")]
         constraints = [
             # The database itself refuses a second appointment at the same start.
             models.UniqueConstraint(

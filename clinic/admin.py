@@ -1,9 +1,18 @@
+import csv
+
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+
+REPORTS_PERMISSION = "bookings.view_reports"
 
 
 class ClinicAdminSite(admin.AdminSite):
-    """The staff back office, titled for the clinic that runs the portal."""
+    """The staff back office, titled for the clinic that runs the portal, with its reports."""
 
     @property
     def site_header(self):
@@ -14,3 +23,75 @@ class ClinicAdminSite(admin.AdminSite):
         return f"{settings.CLINIC_NAME} admin"
 
     index_title = "Clinic management"
+
+    def get_urls(self):
+        return [
+            path("reports/", self.admin_view(self.reports_index), name="reports"),
+            path("reports/<slug:slug>/", self.admin_view(self.report), name="report"),
+            *super().get_urls(),
+        ]
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        context["can_view_reports"] = request.user.has_perm(REPORTS_PERMISSION)
+        return context
+
+    def _check_reports_permission(self, request):
+        if not request.user.has_perm(REPORTS_PERMISSION):
+            raise PermissionDenied("Reports are for clinic admins.")
+
+    def reports_index(self, request):
+        from clinic.reporting import REPORTS
+
+        self._check_reports_permission(request)
+        return TemplateResponse(
+            request,
+            "admin/reports/index.html",
+            {**self.each_context(request), "title": "Reports", "reports": REPORTS.values()},
+        )
+
+    def report(self, request, slug):
+        from clinic.reporting import REPORTS, ReportFilterForm
+
+        self._check_reports_permission(request)
+        report = REPORTS.get(slug)
+        if report is None:
+            raise Http404("No such report.")
+        form = ReportFilterForm(request.GET or ReportFilterForm.defaults())
+        page = None
+        if form.is_valid():
+            page = report.build(form.scope(), form.cleaned_data["grain"])
+            if request.GET.get("export") == "csv":
+                return _csv_response(report, page)
+        return TemplateResponse(
+            request,
+            "admin/reports/report.html",
+            {
+                **self.each_context(request),
+                "title": report.title,
+                "report": report,
+                "form": form,
+                "page": page,
+                "csv_query": _with_export(request),
+            },
+        )
+
+
+def _with_export(request):
+    query = request.GET.copy()
+    query["export"] = "csv"
+    return query.urlencode()
+
+
+def _csv_response(report, page):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="{report.slug}-{stamp}.csv"'
+    writer = csv.writer(response)
+    several = len(page.tables) > 1
+    for table in page.tables:
+        # With several tables the first column says which one a row comes from.
+        writer.writerow(["Table", *table.columns] if several else table.columns)
+        for row in table.rows:
+            writer.writerow([table.caption, *row] if several else row)
+    return response

@@ -5,10 +5,14 @@ out, the AssertionError says where the browser was and what the page showed, sin
 page (DEBUG is off in tests) otherwise only shows up as "timed out".
 """
 
-from selenium.common.exceptions import NoSuchElementException, TimeoutException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 WAIT_SECONDS = 5
@@ -66,11 +70,33 @@ def open_page(driver, url):
     wait_until(driver, _page_loaded, f"{url} to load")
 
 
+def _gone(element):
+    """EC.staleness_of, also when chromedriver words it differently.
+
+    While a navigation is under way chromedriver sometimes answers a question about a node of
+    the old page with "unknown error: ... Node with given id does not belong to the document"
+    rather than a stale element reference; both mean the node's page is no longer shown.
+    """
+
+    def is_gone(driver):
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error.msg):
+                return True
+            raise
+        return False
+
+    return is_gone
+
+
 def click_and_wait_for_new_page(driver, element):
     """Clicks a link or submit button and waits until the browser shows the page it leads to."""
     old_page = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    wait_until(driver, EC.staleness_of(old_page), "the click to lead to a new page")
+    wait_until(driver, _gone(old_page), "the click to lead to a new page")
     wait_until(driver, _page_loaded, "the new page to load")
 
 

@@ -1,0 +1,139 @@
+"""Server-rendered SVG charts for the reports: no JavaScript, readable without colour, each with a
+text alternative (the same numbers are always in a table beside the chart).
+
+Series are told apart by colour and by a pattern-free legend with text; colours come from a
+palette with at least 3:1 contrast against white (WCAG 1.4.11 for graphics).
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from html import escape
+
+PALETTE = ["#0a3d91", "#b3541e", "#2e7d32", "#6a1b9a", "#7a5c00", "#c62828", "#00695c"]
+
+WIDTH = 720
+HEIGHT = 300
+MARGIN_LEFT = 56
+MARGIN_RIGHT = 16
+MARGIN_TOP = 16
+MARGIN_BOTTOM = 64
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: list  # numbers (int, float or Decimal); None counts as 0
+
+
+def _number(value):
+    return float(value) if value is not None else 0.0
+
+
+def _nice_ceiling(value):
+    """A round number at or above `value` for the top of the axis (1, 2, 5 x 10^n)."""
+    if value <= 0:
+        return 1
+    magnitude = 10 ** (len(str(int(value))) - 1)
+    for step in (1, 2, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def _format(value):
+    if isinstance(value, Decimal) or (isinstance(value, float) and not value.is_integer()):
+        return f"{value:,.2f}"
+    return f"{int(value):,}"
+
+
+def bar_chart(*, chart_id, title, description, categories, series, stacked=False, unit=""):
+    """Vertical bars, one group (or stack) per category. Returns SVG markup."""
+    count = max(len(categories), 1)
+    if stacked:
+        peak = max(
+            (sum(_number(s.values[i]) for s in series) for i in range(len(categories))),
+            default=0,
+        )
+    else:
+        peak = max((_number(v) for s in series for v in s.values), default=0)
+    top = _nice_ceiling(peak)
+    plot_width = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+    plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+    slot = plot_width / count
+    bar_area = slot * 0.8
+    bar_width = bar_area if stacked else bar_area / max(len(series), 1)
+
+    def y(value):
+        return MARGIN_TOP + plot_height - plot_height * (_number(value) / top)
+
+    parts = [_open(chart_id, title, description)]
+    parts += _axis(top, plot_width, plot_height, unit)
+    label_every = max(1, count // 12)  # at most about a dozen labels along the bottom
+    for index, category in enumerate(categories):
+        left = MARGIN_LEFT + index * slot + (slot - bar_area) / 2
+        base = _number(0)
+        for number, one in enumerate(series):
+            value = _number(one.values[index])
+            if stacked:
+                top_y, bottom_y = y(base + value), y(base)
+                x = left
+                base += value
+            else:
+                top_y, bottom_y = y(value), y(0)
+                x = left + number * bar_width
+            height = max(bottom_y - top_y, 0)
+            if height:
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{top_y:.1f}" width="{max(bar_width - 1, 1):.1f}" '
+                    f'height="{height:.1f}" fill="{PALETTE[number % len(PALETTE)]}">'
+                    f"<title>{escape(str(category))}, {escape(one.name)}: "
+                    f"{_format(one.values[index] or 0)}{escape(unit)}</title></rect>"
+                )
+        if index % label_every == 0:
+            cx = MARGIN_LEFT + index * slot + slot / 2
+            parts.append(
+                f'<text x="{cx:.1f}" y="{HEIGHT - MARGIN_BOTTOM + 14}" font-size="11" '
+                f'text-anchor="end" transform="rotate(-35 {cx:.1f} {HEIGHT - MARGIN_BOTTOM + 14})">'
+                f"{escape(str(category))}</text>"
+            )
+    parts += _legend(series)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _open(chart_id, title, description):
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT + 24}" '
+        f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" class="report-chart" '
+        f'font-family="system-ui, sans-serif">'
+        f'<title id="{chart_id}-title">{escape(title)}</title>'
+        f'<desc id="{chart_id}-desc">{escape(description)}</desc>'
+    )
+
+
+def _axis(top, plot_width, plot_height, unit):
+    parts = []
+    for step in range(5):
+        value = top * step / 4
+        y = MARGIN_TOP + plot_height - plot_height * step / 4
+        parts.append(
+            f'<line x1="{MARGIN_LEFT}" y1="{y:.1f}" x2="{MARGIN_LEFT + plot_width}" y2="{y:.1f}" '
+            f'stroke="#d0d0d0" stroke-width="1"/>'
+            f'<text x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
+            f'fill="#333">{_format(value)}{escape(unit)}</text>'
+        )
+    return parts
+
+
+def _legend(series):
+    parts = []
+    x = MARGIN_LEFT
+    for number, one in enumerate(series):
+        color = PALETTE[number % len(PALETTE)]
+        parts.append(
+            f'<rect x="{x}" y="{HEIGHT + 8}" width="12" height="12" fill="{color}"/>'
+            f'<text x="{x + 16}" y="{HEIGHT + 18}" font-size="12" fill="#1a1a1a">'
+            f"{escape(one.name)}</text>"
+        )
+        x += 24 + 7 * len(one.name)
+    return parts

@@ -1,0 +1,399 @@
+"""The reports shown in the admin: each arranges the figures of bookings.reports and
+billing.reports into tables (the numbers), a chart (the same numbers, drawn) and a CSV export
+(the same numbers again, cell for cell)."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from billing import reports as money
+from bookings import reports as visits
+from bookings.models import Status
+from clinic.charts import Series, bar_chart
+from doctors.models import Clinic, Department, Doctor
+
+MAX_RANGE_DAYS = 731
+STATUS_LABELS = dict(Status.choices)
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str
+    caption: str
+    columns: list
+    rows: list  # lists of strings, exactly as shown and exported
+
+
+@dataclass
+class ReportPage:
+    tables: list = field(default_factory=list)
+    chart: str = ""
+
+
+@dataclass(frozen=True)
+class Report:
+    slug: str
+    title: str
+    description: str
+    build: object  # callable(scope, grain) -> ReportPage
+    uses_grain: bool = False
+
+
+# Cells ------------------------------------------------------------------------------------------
+
+
+def percent(value):
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def amount(value):
+    return f"{value:.2f}"
+
+
+def hours(minutes):
+    return f"{minutes / 60:.1f}"
+
+
+def period_label(day, grain):
+    if grain == "month":
+        return day.strftime("%Y-%m")
+    if grain == "week":
+        return f"Week of {day.isoformat()}"
+    return day.isoformat()
+
+
+# The reports -------------------------------------------------------------------------------------
+
+
+def build_trends(scope, grain):
+    rows = visits.trends(scope, grain=grain)
+    statuses = [status.value for status in visits.STATUSES]
+    labels = [period_label(row["period"], grain) for row in rows]
+    table = Table(
+        key="trends",
+        caption="Appointments per period by status",
+        columns=["Period", *[STATUS_LABELS[s] for s in statuses], "Total"],
+        rows=[
+            [label, *[str(row[s]) for s in statuses], str(row["total"])]
+            for label, row in zip(labels, rows)
+        ],
+    )
+    total = sum(row["total"] for row in rows)
+    chart = bar_chart(
+        chart_id="trends-chart",
+        title="Appointments per period by status",
+        description=f"{total} appointments over {len(rows)} periods; the table has the counts.",
+        categories=labels,
+        series=[Series(STATUS_LABELS[s], [row[s] for row in rows]) for s in statuses],
+        stacked=True,
+    )
+    return ReportPage(tables=[table], chart=chart)
+
+
+ATTENDANCE_COLUMNS = [
+    "Appointments",
+    "Completed",
+    "No-shows",
+    "No-show rate",
+    "Cancelled",
+    "Cancellation rate",
+]
+
+
+def _attendance_cells(row):
+    return [
+        str(row["total"]),
+        str(row["completed"]),
+        str(row["no_show"]),
+        percent(row["no_show_rate"]),
+        str(row["cancelled"]),
+        percent(row["cancellation_rate"]),
+    ]
+
+
+def build_attendance(scope, grain):
+    departments = visits.attendance_by_department(scope)
+    doctors = visits.attendance_by_doctor(scope)
+    chart = bar_chart(
+        chart_id="attendance-chart",
+        title="No-show and cancellation rates by department",
+        description=(
+            "Rates in percent per department; no-shows out of appointments whose time came, "
+            "cancellations out of all made. Counts are in the tables below."
+        ),
+        categories=[row["name"] for row in departments],
+        series=[
+            Series("No-show rate", [(row["no_show_rate"] or 0) * 100 for row in departments]),
+            Series(
+                "Cancellation rate", [(row["cancellation_rate"] or 0) * 100 for row in departments]
+            ),
+        ],
+        unit="%",
+    )
+    return ReportPage(
+        tables=[
+            Table(
+                key="by_department",
+                caption="By department",
+                columns=["Department", *ATTENDANCE_COLUMNS],
+                rows=[[row["name"], *_attendance_cells(row)] for row in departments],
+            ),
+            Table(
+                key="by_doctor",
+                caption="By doctor",
+                columns=["Doctor", "Department", *ATTENDANCE_COLUMNS],
+                rows=[
+                    [row["name"], row["department_name"], *_attendance_cells(row)]
+                    for row in doctors
+                ],
+            ),
+        ],
+        chart=chart,
+    )
+
+
+def build_utilisation(scope, grain):
+    rows = visits.utilisation(scope)
+    chart = bar_chart(
+        chart_id="utilisation-chart",
+        title="Utilisation per doctor",
+        description="Booked time as a percentage of offered time per doctor; hours in the table.",
+        categories=[row["name"] for row in rows],
+        series=[Series("Utilisation", [(row["utilisation"] or 0) * 100 for row in rows])],
+        unit="%",
+    )
+    return ReportPage(
+        tables=[
+            Table(
+                key="utilisation",
+                caption="Offered and booked hours per doctor",
+                columns=["Doctor", "Department", "Offered hours", "Booked hours", "Utilisation"],
+                rows=[
+                    [
+                        row["name"],
+                        row["department_name"],
+                        hours(row["offered_minutes"]),
+                        hours(row["booked_minutes"]),
+                        percent(row["utilisation"]),
+                    ]
+                    for row in rows
+                ],
+            )
+        ],
+        chart=chart,
+    )
+
+
+def build_lead_times(scope, grain):
+    rows = visits.lead_times(scope)
+    chart = bar_chart(
+        chart_id="lead-chart",
+        title="How far ahead appointments are booked",
+        description="Appointments per band of days between booking and visit; see the table.",
+        categories=[row["band"] for row in rows],
+        series=[Series("Appointments", [row["count"] for row in rows])],
+    )
+    return ReportPage(
+        tables=[
+            Table(
+                key="lead_times",
+                caption="Appointments by how far ahead they were booked",
+                columns=["Booked ahead", "Appointments", "Share"],
+                rows=[[row["band"], str(row["count"]), percent(row["share"])] for row in rows],
+            )
+        ],
+        chart=chart,
+    )
+
+
+def build_demographics(scope, grain):
+    from accounts.models import Patient
+
+    rows = visits.demographics(scope)
+    sexes = dict(Patient.Sex.choices)
+    bands = [label for label, _, _ in visits.AGE_BANDS]
+    # The chart adds the departments' aggregated counts together per band and sex.
+    totals = {(band, sex): 0 for band in bands for sex in sexes}
+    for row in rows:
+        if (row["age_band"], row["sex"]) in totals:
+            totals[(row["age_band"], row["sex"])] += row["patients"]
+    chart = bar_chart(
+        chart_id="demographics-chart",
+        title="Patients seen by age band and sex",
+        description="Patients with a completed visit, by age band, split by sex; see the table.",
+        categories=bands,
+        series=[
+            Series(label, [totals[(band, sex)] for band in bands]) for sex, label in sexes.items()
+        ],
+        stacked=True,
+    )
+    return ReportPage(
+        tables=[
+            Table(
+                key="demographics",
+                caption="Patients seen by department, age band and sex",
+                columns=["Department", "Age band", "Sex", "Patients"],
+                rows=[
+                    [
+                        row["department_name"],
+                        row["age_band"],
+                        sexes.get(row["sex"], row["sex"]),
+                        str(row["patients"]),
+                    ]
+                    for row in rows
+                ],
+            )
+        ],
+        chart=chart,
+    )
+
+
+MONEY_COLUMNS = ["Fees received", "GST received", "Total received", "Refunded", "Net"]
+
+
+def _money_cells(row):
+    return [amount(row[key]) for key in ("fees", "gst", "received", "refunded", "net")]
+
+
+def build_revenue(scope, grain):
+    by_period = money.revenue_by_period(scope, grain=grain)
+    labels = [period_label(row["period"], grain) for row in by_period]
+    chart = bar_chart(
+        chart_id="revenue-chart",
+        title="Money received and refunded per period",
+        description="Totals received (fee and GST) and refunded per period; see the tables.",
+        categories=labels,
+        series=[
+            Series("Received", [row["received"] for row in by_period]),
+            Series("Refunded", [row["refunded"] for row in by_period]),
+        ],
+    )
+    return ReportPage(
+        tables=[
+            Table(
+                key="by_period",
+                caption="Per period",
+                columns=["Period", *MONEY_COLUMNS],
+                rows=[[label, *_money_cells(row)] for label, row in zip(labels, by_period)],
+            ),
+            Table(
+                key="by_doctor",
+                caption="By doctor",
+                columns=["Doctor", "Department", *MONEY_COLUMNS],
+                rows=[
+                    [row["name"], row["department_name"], *_money_cells(row)]
+                    for row in money.revenue_by_doctor(scope)
+                ],
+            ),
+            Table(
+                key="by_department",
+                caption="By department",
+                columns=["Department", *MONEY_COLUMNS],
+                rows=[
+                    [row["name"], *_money_cells(row)] for row in money.revenue_by_department(scope)
+                ],
+            ),
+        ],
+        chart=chart,
+    )
+
+
+REPORTS = {
+    report.slug: report
+    for report in [
+        Report(
+            "trends",
+            "Appointment trends",
+            "Appointments per day, week or month, by status.",
+            build_trends,
+            uses_grain=True,
+        ),
+        Report(
+            "attendance",
+            "No-shows and cancellations",
+            "No-show and cancellation rates by department and by doctor, with their counts.",
+            build_attendance,
+        ),
+        Report(
+            "utilisation",
+            "Utilisation",
+            "Booked time over offered time (working hours less holidays and time off) per doctor.",
+            build_utilisation,
+        ),
+        Report(
+            "lead-times",
+            "Lead time",
+            "How far ahead patients book.",
+            build_lead_times,
+        ),
+        Report(
+            "demographics",
+            "Patient demographics",
+            "Age bands and sex of patients seen, by department.",
+            build_demographics,
+        ),
+        Report(
+            "revenue",
+            "Revenue",
+            "Fees, GST, refunds and net received, per period, by doctor and by department.",
+            build_revenue,
+            uses_grain=True,
+        ),
+    ]
+}
+
+
+# Filters -----------------------------------------------------------------------------------------
+
+
+class ReportFilterForm(forms.Form):
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    clinic = forms.ModelChoiceField(
+        queryset=Clinic.objects.order_by("name"), required=False, empty_label="All clinics"
+    )
+    department = forms.ModelChoiceField(
+        queryset=Department.objects.order_by("name"), required=False, empty_label="All departments"
+    )
+    doctor = forms.ModelChoiceField(
+        queryset=Doctor.objects.order_by("full_name"), required=False, empty_label="All doctors"
+    )
+    grain = forms.ChoiceField(
+        label="Per",
+        choices=[("day", "Day"), ("week", "Week"), ("month", "Month")],
+        initial="week",
+        required=False,
+    )
+
+    @classmethod
+    def defaults(cls):
+        today = timezone.localdate()
+        return {"start": today - dt.timedelta(days=89), "end": today, "grain": "week"}
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            if end < start:
+                raise ValidationError("The end date must be on or after the start date.")
+            if (end - start).days >= MAX_RANGE_DAYS:
+                raise ValidationError("Choose a range of at most two years.")
+        cleaned["grain"] = cleaned.get("grain") or "week"
+        return cleaned
+
+    def scope(self):
+        data = self.cleaned_data
+        zone = timezone.get_current_timezone()
+        return visits.Scope(
+            range_start=dt.datetime.combine(data["start"], dt.time.min, tzinfo=zone),
+            range_end=dt.datetime.combine(
+                data["end"] + dt.timedelta(days=1), dt.time.min, tzinfo=zone
+            ),
+            zone=zone,
+            clinic=data.get("clinic"),
+            department=data.get("department"),
+            doctor=data.get("doctor"),
+        )
