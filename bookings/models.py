@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -139,7 +141,8 @@ class Appointment(models.Model):
         ]
 
     def __str__(self):
-        return f"Appointment {self.pk} with {self.doctor} at {self.start:%Y-%m-%d %H:%M} UTC"
+        start = self.start.astimezone(dt.timezone.utc)
+        return f"Appointment {self.pk} with {self.doctor} at {start:%Y-%m-%d %H:%M} UTC"
 
     def can_become(self, status):
         return status in ALLOWED_TRANSITIONS[Status(self.status)]
