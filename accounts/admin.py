@@ -42,9 +42,18 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
-    list_display = ("email", "full_name", "role_names", "is_staff", "is_active", "last_login")
+    list_display = (
+        "email",
+        "full_name",
+        "role_names",
+        "is_staff",
+        "is_active",
+        "last_login",
+        "date_joined",
+    )
     list_filter = ("groups", "is_staff", "is_active", "is_superuser")
-    search_fields = ("email", "full_name")
+    search_fields = ("email", "full_name", "phone")
+    date_hierarchy = "date_joined"
     ordering = ("email",)
     readonly_fields = ("last_login", "date_joined")
 
@@ -69,11 +78,35 @@ class UserAdmin(DjangoUserAdmin):
         return readonly
 
 
+class HasLoginFilter(admin.SimpleListFilter):
+    title = "login"
+    parameter_name = "login"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Has a login"), ("no", "Walk-in or phone patient (no login)")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(user__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
-    list_display = ("full_name", "date_of_birth", "sex", "phone", "email", "has_account")
-    list_filter = ("sex",)
+    list_display = (
+        "full_name",
+        "date_of_birth",
+        "age",
+        "sex",
+        "phone",
+        "email",
+        "has_account",
+        "created_at",
+    )
+    list_filter = ("sex", HasLoginFilter)
     search_fields = ("full_name", "phone", "email")
+    search_help_text = "Name, phone number or email address."
+    date_hierarchy = "created_at"
     autocomplete_fields = ("user",)
     readonly_fields = ("created_by", "created_at", "updated_at")
     fieldsets = (
@@ -86,6 +119,10 @@ class PatientAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="Has login")
     def has_account(self, patient):
         return patient.has_account
+
+    @admin.display(description="Age", ordering="-date_of_birth")
+    def age(self, patient):
+        return patient.age
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "phone":

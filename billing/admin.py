@@ -43,11 +43,29 @@ class ReadOnlyLedgerMixin:
 
 @admin.register(Charge)
 class ChargeAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
-    list_display = ("__str__", "fee", "gst", "total", "refund_due", "created_at")
+    list_display = (
+        "__str__",
+        "doctor",
+        "clinic",
+        "fee",
+        "gst",
+        "total",
+        "refund_due",
+        "created_at",
+    )
     list_filter = ("refund_due", "appointment__doctor__department", "appointment__clinic")
-    list_select_related = ("appointment__doctor",)
+    list_select_related = ("appointment__doctor", "appointment__clinic")
     search_fields = ("=appointment__id", "appointment__patient__full_name")
+    search_help_text = "Appointment number or patient's name."
     date_hierarchy = "created_at"
+
+    @admin.display(description="Doctor", ordering="appointment__doctor__full_name")
+    def doctor(self, charge):
+        return charge.appointment.doctor
+
+    @admin.display(description="Clinic", ordering="appointment__clinic__name")
+    def clinic(self, charge):
+        return charge.appointment.clinic
 
 
 @admin.register(Payment)
@@ -61,9 +79,16 @@ class PaymentAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
         "doctor",
         "recorded_by",
     )
-    list_filter = ("kind", "mode", "charge__appointment__doctor", "charge__appointment__clinic")
+    list_filter = (
+        "kind",
+        "mode",
+        "charge__appointment__doctor__department",
+        "charge__appointment__doctor",
+        "charge__appointment__clinic",
+    )
     list_select_related = ("charge__appointment__doctor", "recorded_by")
     search_fields = ("=receipt_number", "reference", "charge__appointment__patient__full_name")
+    search_help_text = "Receipt number (digits only), payment reference or patient's name."
     date_hierarchy = "recorded_at"
     ordering = ("-recorded_at",)
     actions = ["export_csv", "refund_selected"]

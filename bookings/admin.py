@@ -1,29 +1,73 @@
+import csv
+import datetime as dt
+
 from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from bookings import delivery, services
+from bookings.forms import DeskCancelForm
 from bookings.models import Appointment, Notification, Status
+
+REPORTS_PERMISSION = "bookings.view_reports"
+
+# What the export carries: when, with whom, where and how it went. No patient, no contact
+# details, no reason for the visit: the file leaves the portal and must hold no health data.
+EXPORT_COLUMNS = [
+    "id",
+    "start_clinic_time",
+    "doctor",
+    "department",
+    "clinic",
+    "status",
+    "type",
+    "payment_mode",
+    "created_at_utc",
+]
+# How many refused appointments a message names before it just counts the rest.
+NAMED_IN_MESSAGE = 10
+
+
+def _spreadsheet_safe(text):
+    """A name starting with =, +, - or @ would be a formula to a spreadsheet; quote it."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _label(appointment):
+    start = appointment.local_start().strftime("%d %b %Y %H:%M")
+    return f"#{appointment.pk} {appointment.doctor} {start}"
+
+
+def _refusals(refused):
+    named = "; ".join(f"{_label(a)}: {error}" for a, error in refused[:NAMED_IN_MESSAGE])
+    more = len(refused) - NAMED_IN_MESSAGE
+    return named + (f"; and {more} more." if more > 0 else "")
 
 
 @admin.register(Appointment)
 class AppointmentAdmin(admin.ModelAdmin):
     """Appointments for the back office to look up. Every change of an appointment goes through
-    the booking services (and their rules), so the admin form itself edits nothing."""
+    the booking services (and their rules), so the admin form itself edits nothing; the actions
+    call the same services as the front desk's pages."""
 
     list_display = (
         "local_start_display",
         "doctor",
+        "department",
         "clinic",
         "patient",
         "appointment_type",
+        "payment_mode",
         "status",
     )
     list_filter = ("status", "clinic", "doctor__department", "appointment_type", "payment_mode")
-    list_select_related = ("doctor", "clinic", "patient")
-    search_fields = ("patient__full_name", "doctor__full_name", "=id")
+    list_select_related = ("doctor__department", "clinic", "patient")
+    search_fields = ("patient__full_name", "patient__phone", "doctor__full_name", "=id")
+    search_help_text = "Patient's name or phone, doctor's name, or an appointment number."
     date_hierarchy = "start"
     ordering = ("-start",)
-    actions = ["cancel_selected"]
+    actions = ["mark_no_show", "cancel_with_reason", "export_csv"]
     fieldsets = (
         (None, {"fields": ("patient", "doctor", "clinic", "start", "end", "status")}),
         ("Visit", {"fields": ("appointment_type", "payment_mode", "reason")}),
@@ -55,24 +99,82 @@ class AppointmentAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # history is kept; a mistaken booking is cancelled instead
 
+    def has_reports_permission(self, request):
+        return request.user.has_perm(REPORTS_PERMISSION)
+
     @admin.display(description="Starts (clinic time)", ordering="start")
     def local_start_display(self, appointment):
         return appointment.local_start().strftime("%d %b %Y %H:%M")
 
-    @admin.action(description="Cancel the selected appointments", permissions=["change"])
-    def cancel_selected(self, request, queryset):
+    @admin.display(description="Department", ordering="doctor__department__name")
+    def department(self, appointment):
+        return appointment.doctor.department
+
+    # Actions -------------------------------------------------------------------------------------
+
+    def _selected(self, queryset):
+        return queryset.select_related("doctor", "clinic").order_by("start", "pk")
+
+    @admin.action(description="Mark the selected appointments as no-shows", permissions=["change"])
+    def mark_no_show(self, request, queryset):
         now = timezone.now()
-        cancelled, refused = 0, queryset.exclude(status=Status.BOOKED).count()
-        for appointment in list(queryset.filter(status=Status.BOOKED)):
+        marked, refused = 0, []
+        for appointment in self._selected(queryset):
+            try:
+                services.mark_no_show(appointment=appointment, by=request.user, now=now)
+            except services.BookingError as error:
+                refused.append((appointment, error))
+            else:
+                marked += 1
+        if marked:
+            self.message_user(
+                request, f"Marked {marked} appointment(s) as no-shows.", messages.SUCCESS
+            )
+        if refused:
+            self.message_user(
+                request,
+                f"{len(refused)} appointment(s) not marked as no-shows: {_refusals(refused)}",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Cancel the selected appointments…", permissions=["change"])
+    def cancel_with_reason(self, request, queryset):
+        """First a page that lists the selection and asks why; its form posts back here."""
+        confirmed = "confirm" in request.POST
+        form = DeskCancelForm(request.POST if confirmed else None)
+        if confirmed and form.is_valid():
+            self._cancel(request, queryset, form.cleaned_data["reason"])
+            return None  # back to the change list, with the messages
+        now = timezone.now()
+        appointments = list(self._selected(queryset).select_related("patient"))
+        cancellable = [a for a in appointments if a.status == Status.BOOKED and a.start > now]
+        return TemplateResponse(
+            request,
+            "admin/bookings/appointment/cancel_with_reason.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Cancel appointments",
+                "opts": self.model._meta,
+                "form": form,
+                "appointments": appointments,
+                "cancellable": cancellable,
+                "not_cancellable": [a for a in appointments if a not in cancellable],
+                "action_name": "cancel_with_reason",
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "media": self.media,
+            },
+        )
+
+    def _cancel(self, request, queryset, reason):
+        now = timezone.now()
+        cancelled, refused = 0, []
+        for appointment in self._selected(queryset):
             try:
                 services.cancel_appointment(
-                    appointment=appointment,
-                    by=request.user,
-                    reason="Cancelled by the clinic",
-                    now=now,
+                    appointment=appointment, by=request.user, reason=reason, now=now
                 )
-            except services.BookingError:
-                refused += 1
+            except services.BookingError as error:
+                refused.append((appointment, error))
             else:
                 cancelled += 1
         if cancelled:
@@ -80,10 +182,39 @@ class AppointmentAdmin(admin.ModelAdmin):
         if refused:
             self.message_user(
                 request,
-                f"{refused} appointment(s) could not be cancelled: only booked appointments that "
-                "have not started can be.",
+                f"{len(refused)} appointment(s) not cancelled: {_refusals(refused)}",
                 messages.WARNING,
             )
+
+    @admin.action(description="Export the selected appointments as CSV", permissions=["reports"])
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="appointments-{stamp}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(EXPORT_COLUMNS)
+        rows = (
+            queryset.select_related("doctor__department", "clinic")
+            .order_by("start", "pk")
+            .iterator(chunk_size=2000)
+        )
+        for appointment in rows:
+            writer.writerow(
+                [
+                    appointment.pk,
+                    appointment.local_start().isoformat(timespec="minutes"),
+                    _spreadsheet_safe(appointment.doctor.full_name),
+                    _spreadsheet_safe(appointment.doctor.department.name),
+                    _spreadsheet_safe(appointment.clinic.name),
+                    appointment.status,
+                    appointment.appointment_type,
+                    appointment.payment_mode,
+                    appointment.created_at.astimezone(dt.timezone.utc).isoformat(
+                        timespec="seconds"
+                    ),
+                ]
+            )
+        return response
 
 
 @admin.register(Notification)

@@ -51,7 +51,7 @@ class ClinicAdminForm(forms.ModelForm):
 @admin.register(Clinic)
 class ClinicAdmin(admin.ModelAdmin):
     form = ClinicAdminForm
-    list_display = ("name", "timezone", "phone", "email")
+    list_display = ("name", "timezone", "phone", "email", "updated_at")
     list_filter = ("timezone",)
     search_fields = ("name", "address")
     readonly_fields = ("created_at", "updated_at")
@@ -123,9 +123,15 @@ class DoctorAdmin(admin.ModelAdmin):
         "slot_minutes",
         "is_active",
     )
-    list_filter = ("department", "is_active", RegistrationStatusFilter)
+    list_filter = (
+        "department",
+        ("working_hours__clinic", admin.RelatedOnlyFieldListFilter),
+        "is_active",
+        RegistrationStatusFilter,
+    )
     list_select_related = ("department",)
     search_fields = ("full_name", "registration_number", "user__email")
+    search_help_text = "Name, registration number or login email."
     autocomplete_fields = ("department", "user")
     readonly_fields = ("created_at", "updated_at")
     inlines = [WorkingHoursInline]
@@ -168,7 +174,7 @@ class HolidayAdmin(admin.ModelAdmin):
 
 @admin.register(TimeOff)
 class TimeOffAdmin(admin.ModelAdmin):
-    list_display = ("doctor", "starts_at", "ends_at", "reason")
+    list_display = ("doctor", "starts_at", "ends_at", "reason", "created_at")
     list_filter = ("doctor__department",)
     list_select_related = ("doctor",)
     search_fields = ("doctor__full_name", "reason")

@@ -1,10 +1,7 @@
 """Appointments in the back office: looked up by staff, changed only through the services."""
 
-import datetime as dt
-
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from bookings.models import Appointment, Status
 from bookings.tests.factories import AppointmentFactory
@@ -58,27 +55,4 @@ def test_the_change_form_edits_nothing(client, clinic_admin_user, appointments):
     assert appointment.reason != "changed"
 
 
-def test_cancel_action_cancels_booked_appointments_and_reports_the_rest(
-    client, front_desk_user, appointments
-):
-    client.force_login(front_desk_user)
-    started = AppointmentFactory(start=timezone.now() - dt.timedelta(minutes=5))
-    response = client.post(
-        CHANGELIST,
-        {
-            "action": "cancel_selected",
-            "_selected_action": [a.pk for a in [*appointments, started]],
-        },
-        follow=True,
-    )
-    text = response.content.decode()
-    assert "Cancelled 1 appointment(s)." in text
-    assert "2 appointment(s) could not be cancelled" in text
-    booked, completed = appointments
-    booked.refresh_from_db()
-    completed.refresh_from_db()
-    started.refresh_from_db()
-    assert booked.status == Status.CANCELLED
-    assert booked.cancelled_by == front_desk_user
-    assert completed.status == Status.COMPLETED
-    assert started.status == Status.BOOKED
+# The actions (no-show, cancel with a reason, CSV export) are tested in test_admin_actions.py.

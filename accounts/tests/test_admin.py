@@ -1,0 +1,54 @@
+"""The patient directory and logins in the admin: columns, filters and search staff rely on."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.tests.factories import PatientFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PATIENTS = reverse("admin:accounts_patient_changelist")
+
+
+@pytest.mark.parametrize("staff", ["front_desk_user", "clinic_admin_user"])
+def test_patient_directory_filters_by_having_a_login(client, request, staff):
+    client.force_login(request.getfixturevalue(staff))
+    with_login = PatientFactory(with_account=True)
+    walk_in = PatientFactory()
+    assert list(client.get(PATIENTS, {"login": "yes"}).context["cl"].result_list) == [with_login]
+    assert list(client.get(PATIENTS, {"login": "no"}).context["cl"].result_list) == [walk_in]
+
+
+def test_patient_directory_finds_a_patient_by_phone(client, front_desk_user):
+    client.force_login(front_desk_user)
+    wanted = PatientFactory(phone="+919811112222")
+    PatientFactory(phone="+919833334444")
+    response = client.get(PATIENTS, {"q": "+919811112222"})
+    assert list(response.context["cl"].result_list) == [wanted]
+
+
+def test_patient_directory_shows_age(client, front_desk_user):
+    client.force_login(front_desk_user)
+    today = timezone.localdate()
+    PatientFactory(date_of_birth=today.replace(year=today.year - 40) - dt.timedelta(days=1))
+    response = client.get(PATIENTS)
+    assert "<td class=\"field-age\">40</td>" in response.content.decode()
+
+
+def test_patient_record_fields_are_read_only(client, front_desk_user):
+    client.force_login(front_desk_user)
+    patient = PatientFactory(created_by=UserFactory())
+    response = client.get(reverse("admin:accounts_patient_change", args=[patient.pk]))
+    form = response.context["adminform"].form
+    for field in ("created_by", "created_at", "updated_at"):
+        assert field not in form.fields
+
+
+def test_logins_can_be_found_by_phone(client, clinic_admin_user):
+    client.force_login(clinic_admin_user)
+    wanted = UserFactory(phone="+919800000077")
+    response = client.get(reverse("admin:accounts_user_changelist"), {"q": "+919800000077"})
+    assert list(response.context["cl"].result_list) == [wanted]
