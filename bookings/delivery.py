@@ -38,11 +38,19 @@ def retry_pause(attempts):
 
 def _context(notification):
     appointment = notification.appointment
+    is_reschedule = notification.kind == Notification.Kind.RESCHEDULE
     return {
         "notification": notification,
         "appointment": appointment,
-        "previous": appointment.rescheduled_from,
+        # Only the new-time notice shows the old time: a reminder or a cancellation of a moved
+        # appointment would otherwise show a "Was ... Now ..." the message is not about.
+        "previous": appointment.rescheduled_from if is_reschedule else None,
         "clinic": appointment.clinic,
+        # The address on one line ("12 Main Road, Bengaluru"); linebreaksbr|striptags ran the
+        # lines together ("12 Main RoadBengaluru").
+        "clinic_address_line": ", ".join(
+            line.strip() for line in appointment.clinic.address.splitlines() if line.strip()
+        ),
         "clinic_name": settings.CLINIC_NAME,
         "to_doctor": notification.audience == Notification.Audience.DOCTOR,
         "lead_hours": notification.lead_minutes // 60,
@@ -83,34 +91,43 @@ def _deliver(notification):
         sms.get_backend().send(to=notification.address, body=render_sms(notification))
 
 
+def _claim_next(now):
+    return (
+        Notification.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(state=State.PENDING, send_after__lte=now)
+        .select_related(
+            "appointment__patient",
+            "appointment__doctor__department",
+            "appointment__clinic",
+            "appointment__rescheduled_from",
+        )
+        .order_by("send_after", "pk")
+        .first()
+    )
+
+
 def send_due(*, now=None, batch=100):
     """Sends up to `batch` due notices; returns {"sent": n, "failed": n, "retrying": n,
     "skipped": n}.
 
-    The rows are claimed with FOR UPDATE SKIP LOCKED, so several workers share the work without
-    sending anything twice; a row is marked sent in the transaction that claimed it.
+    Each row is claimed with FOR UPDATE SKIP LOCKED, so several workers share the work without
+    sending anything twice, and marked sent in the transaction that claimed it. One transaction
+    per row, not per batch: a worker stopped or crashing mid-batch would otherwise roll back the
+    "sent" marks of everything it had already delivered, and the next run would send it all again.
     """
     now = now or timezone.now()
     counts = {"sent": 0, "failed": 0, "retrying": 0, "skipped": 0}
-    with transaction.atomic():
-        due = list(
-            Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(state=State.PENDING, send_after__lte=now)
-            .select_related(
-                "appointment__patient",
-                "appointment__doctor__department",
-                "appointment__clinic",
-                "appointment__rescheduled_from",
-            )
-            .order_by("send_after", "pk")[:batch]
-        )
-        for notification in due:
+    for _ in range(batch):
+        with transaction.atomic():
+            notification = _claim_next(now)
+            if notification is None:
+                break
             _send_one(notification, now, counts)
     return counts
 
 
 def _send_one(notification, now, counts):
-    if not still_relevant(notification):
+    if not still_relevant(notification, now=now):
         notification.state = State.SKIPPED
         notification.save(update_fields=["state", "updated_at"])
         counts["skipped"] += 1
@@ -148,5 +165,10 @@ def _send_one(notification, now, counts):
 def resend(notifications):
     """Puts failed (or sent) notices back in the queue for the next run."""
     return notifications.update(
-        state=State.PENDING, attempts=0, last_error="", send_after=timezone.now()
+        state=State.PENDING,
+        attempts=0,
+        last_error="",
+        send_after=timezone.now(),
+        sent_at=None,
+        updated_at=timezone.now(),
     )

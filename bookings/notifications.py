@@ -107,8 +107,17 @@ def rescheduled(old, new, *, now):
     _queue_reminders(new, now)
 
 
-def still_relevant(notification):
-    """Whether a due notice should still go: a reminder only for an appointment still booked."""
-    if notification.kind == Kind.REMINDER:
-        return notification.appointment.status == Status.BOOKED
-    return True
+def still_relevant(notification, *, now):
+    """Whether a due notice should still go. A reminder goes only for an appointment that is
+    still booked and has not started yet (a worker that was down, or retries, must not remind
+    anyone of a past visit), and only while the patient still wants reminders by that channel:
+    the preference is read again at send time, not only when the booking queued it."""
+    if notification.kind != Kind.REMINDER:
+        return True
+    appointment = notification.appointment
+    if appointment.status != Status.BOOKED or appointment.start <= now:
+        return False
+    patient = appointment.patient
+    if notification.channel == Channel.EMAIL:
+        return patient.email_reminders
+    return patient.sms_reminders

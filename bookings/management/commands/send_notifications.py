@@ -16,6 +16,14 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=100, help="At most this many per round.")
 
     def handle(self, *args, loop=False, interval=30.0, batch=100, **options):
+        # Ctrl-C (or a supervisor's interrupt) stops the worker with a line, not a traceback;
+        # whatever was sent is already marked (send_due commits each notice on its own).
+        try:
+            self.work(loop=loop, interval=interval, batch=batch)
+        except KeyboardInterrupt:
+            self.stdout.write("Stopped.")
+
+    def work(self, *, loop, interval, batch):
         while True:
             counts = send_due(batch=batch)
             # A full batch means more may be waiting: go again at once.
