@@ -7,8 +7,15 @@ from accounts.phone import E164_HELP, normalize_phone
 DUPLICATE_EMAIL = "An account with this email address already exists."
 
 
+class TelInput(forms.TextInput):
+    # A type of its own rather than a "type" attribute, which would print a second type="".
+    input_type = "tel"
+
+
 class PhoneField(forms.CharField):
     """Accepts the separators people type and hands the model an E.164 string to validate."""
+
+    widget = TelInput
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 24)
@@ -20,7 +27,7 @@ class PhoneField(forms.CharField):
 
     def widget_attrs(self, widget):
         attrs = super().widget_attrs(widget)
-        attrs.update({"type": "tel", "autocomplete": "tel"})
+        attrs["autocomplete"] = "tel"
         return attrs
 
 

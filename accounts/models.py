@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from accounts.phone import E164_HELP, validate_e164
 
@@ -50,6 +51,8 @@ class User(AbstractUser):
     phone = models.CharField(
         max_length=16, blank=True, validators=[validate_e164], help_text=E164_HELP
     )
+    # Part of every session's check: raising it ends all of this login's sessions at once.
+    sessions_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -69,6 +72,12 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.email
+
+    def _get_session_auth_hash(self, secret=None):
+        key_salt = "accounts.User.get_session_auth_hash"
+        return salted_hmac(
+            key_salt, f"{self.password}:{self.sessions_epoch}", secret=secret, algorithm="sha256"
+        ).hexdigest()
 
     def clean(self):
         super().clean()

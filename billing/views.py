@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.audit import record_view
 from billing import selectors, services
 from billing.forms import RecordPaymentForm, RefundForm
 from billing.models import Charge, Payment
@@ -60,6 +61,7 @@ def receipt(request, pk):
     own = patient.user_id is not None and patient.user_id == request.user.pk
     if not own and not request.user.has_perm("billing.view_payment"):
         raise Http404("No such receipt.")
+    record_view(entry)
     return render(
         request, "billing/receipt.html", {"entry": entry, "appointment": entry.charge.appointment}
     )

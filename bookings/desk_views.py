@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services as patient_services
+from accounts.audit import record_view
 from accounts.forms import DirectoryPatientForm, PatientSearchForm
 from accounts.models import Patient
 from accounts.roles import roles_of
@@ -134,6 +135,7 @@ def patient_new(request):
 @desk_required
 def patient(request, pk):
     patient = get_object_or_404(Patient.objects.select_related("user"), pk=pk)
+    record_view(patient)
     now = timezone.now()
     appointments = selectors.appointments_of_patient(patient)
     return render(
@@ -379,6 +381,7 @@ def _appointment(pk):
 @desk_required
 def appointment(request, pk):
     appointment = _appointment(pk)
+    record_view(appointment)
     now = timezone.now()
     movable = appointment.status == Status.BOOKED and appointment.start > now
     return render(

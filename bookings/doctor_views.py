@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.audit import record_view
 from bookings import ical, selectors, services
 from bookings.forms import CalendarPrivacyForm, TimeOffForm
 from bookings.models import Appointment, Status
@@ -120,6 +121,7 @@ def _own_appointment(doctor, pk):
 @doctor_required
 def appointment(request, pk, doctor):
     appointment = _own_appointment(doctor, pk)
+    record_view(appointment)
     now = timezone.now()
     return render(
         request,

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from accounts.audit import record_view
 from accounts.models import Patient
 from bookings import ical, panels, selectors, services, slot_pages
 from bookings.forms import BookingForm, CancelForm, RescheduleForm, SlotForm
@@ -240,6 +241,7 @@ def _own_appointment(patient, pk):
 @patient_required
 def detail(request, pk, patient):
     appointment = _own_appointment(patient, pk)
+    record_view(appointment)
     now = timezone.now()
     return render(
         request,

@@ -3,7 +3,7 @@ import csv
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
@@ -57,7 +57,7 @@ class ClinicAdminSite(admin.AdminSite):
         report = REPORTS.get(slug)
         if report is None:
             raise Http404("No such report.")
-        form = ReportFilterForm(request.GET or ReportFilterForm.defaults())
+        form = ReportFilterForm(_filters(request, report, ReportFilterForm))
         page = None
         if form.is_valid():
             page = report.build(form.scope(), form.cleaned_data["grain"])
@@ -72,13 +72,31 @@ class ClinicAdminSite(admin.AdminSite):
                 "report": report,
                 "form": form,
                 "page": page,
-                "csv_query": _with_export(request),
+                "csv_query": _with_export(form),
             },
         )
 
 
-def _with_export(request):
-    query = request.GET.copy()
+def _filters(request, report, form_class):
+    """The filters asked for, with the defaults for those not asked about (a bare ?export=csv
+    is the default page's CSV); a field sent empty stays empty, and is refused."""
+    data = request.GET.copy()
+    data.pop("export", None)
+    if not report.uses_grain:
+        # Not shown on the page, so a bad value could not be shown either.
+        data.pop("grain", None)
+    for name, value in form_class.defaults().items():
+        data.setdefault(name, value)
+    return data
+
+
+def _with_export(form):
+    """The query string of the CSV of exactly what the page shows."""
+    query = QueryDict(mutable=True)
+    for name in form.fields:
+        value = form.data.get(name)
+        if value not in (None, ""):
+            query[name] = str(value)
     query["export"] = "csv"
     return query.urlencode()
 

@@ -13,3 +13,6 @@ class ClinicConfig(AppConfig):
 
     name = "clinic"
     verbose_name = "Clinic portal"
+
+    def ready(self):
+        from clinic import audit_admin  # noqa: F401  (the audit trail's read-only admin)

@@ -84,7 +84,7 @@ def bar_chart(*, chart_id, title, description, categories, series, stacked=False
             height = max(bottom_y - top_y, 0)
             if height:
                 parts.append(
-                    f'<rect x="{x:.1f}" y="{top_y:.1f}" width="{max(bar_width - 1, 1):.1f}" '
+                    f'<rect class="bar" x="{x:.1f}" y="{top_y:.1f}" width="{max(bar_width - 1, 1):.1f}" '
                     f'height="{height:.1f}" fill="{PALETTE[number % len(PALETTE)]}">'
                     f"<title>{escape(str(category))}, {escape(one.name)}: "
                     f"{_format(one.values[index] or 0)}{escape(unit)}</title></rect>"
@@ -131,7 +131,8 @@ def _legend(series):
     for number, one in enumerate(series):
         color = PALETTE[number % len(PALETTE)]
         parts.append(
-            f'<rect x="{x}" y="{HEIGHT + 8}" width="12" height="12" fill="{color}"/>'
+            f'<rect class="legend-key" x="{x}" y="{HEIGHT + 8}" width="12" height="12" '
+            f'fill="{color}"/>'
             f'<text x="{x + 16}" y="{HEIGHT + 18}" font-size="12" fill="#1a1a1a">'
             f"{escape(one.name)}</text>"
         )

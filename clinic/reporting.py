@@ -16,6 +16,9 @@ from clinic.charts import Series, bar_chart
 from doctors.models import Clinic, Department, Doctor
 
 MAX_RANGE_DAYS = 731
+# Dates far enough from datetime's limits that midnight in any zone, and the day after, exist.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2999, 12, 31)
 STATUS_LABELS = dict(Status.choices)
 
 
@@ -376,6 +379,10 @@ class ReportFilterForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("start"), cleaned.get("end")
+        for name, day in (("start", start), ("end", end)):
+            if day and not EARLIEST_DATE <= day <= LATEST_DATE:
+                self.add_error(name, "Choose a date between the years 1900 and 2999.")
+                start = end = None
         if start and end:
             if end < start:
                 raise ValidationError("The end date must be on or after the start date.")
@@ -386,13 +393,9 @@ class ReportFilterForm(forms.Form):
 
     def scope(self):
         data = self.cleaned_data
-        zone = timezone.get_current_timezone()
         return visits.Scope(
-            range_start=dt.datetime.combine(data["start"], dt.time.min, tzinfo=zone),
-            range_end=dt.datetime.combine(
-                data["end"] + dt.timedelta(days=1), dt.time.min, tzinfo=zone
-            ),
-            zone=zone,
+            first=data["start"],
+            last=data["end"],
             clinic=data.get("clinic"),
             department=data.get("department"),
             doctor=data.get("doctor"),

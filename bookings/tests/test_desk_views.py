@@ -684,7 +684,7 @@ def test_patient_page_costs_the_same_queries_however_many_appointments(
             rescheduled_from=moved_from,
         )
     assert query_count(desk_client, url("patient", pk=walk_in.pk)) == few
-    assert few <= 6  # session, user, roles, patient, upcoming, past
+    assert few <= 7  # session, user, roles, patient, its audit entry, upcoming, past
 
 
 def test_front_desk_edits_a_patient_without_a_login(desk_client, walk_in):
