@@ -21,3 +21,16 @@ class AuditedViewsAdminMixin:
             if original is not None:
                 record_view(original)
         return response
+
+
+def record_event(instance, event):
+    """A named event about a record ("data exported", "account closed") in the audit trail."""
+    from auditlog.models import LogEntry
+
+    return LogEntry.objects.log_create(
+        instance,
+        force_log=True,
+        action=LogEntry.Action.ACCESS,
+        changes={"event": [None, event]},
+        additional_data={"event": event},
+    )

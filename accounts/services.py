@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from accounts.models import Patient, User
 from accounts.roles import Role
@@ -95,3 +96,8 @@ def update_directory_patient(*, patient, full_name, date_of_birth, sex, phone=""
         update_fields=["full_name", "date_of_birth", "sex", "phone", "email", "updated_at"]
     )
     return patient
+
+
+def end_all_sessions(*, user):
+    """Every session checks the login's epoch; raising it makes them all invalid at once."""
+    User.objects.filter(pk=user.pk).update(sessions_epoch=F("sessions_epoch") + 1)

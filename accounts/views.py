@@ -1,10 +1,11 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.views.decorators.http import require_POST
 from django.views.generic import FormView
 
 from accounts import services
@@ -115,3 +116,13 @@ def profile(request):
             messages.success(request, "Your details have been saved.")
             return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form, "patient": patient})
+
+
+@require_POST
+@login_required
+def logout_everywhere(request):
+    """Ends every session of this login, on every device, this one included."""
+    services.end_all_sessions(user=request.user)
+    logout(request)
+    messages.info(request, "You have been logged out on every device.")
+    return redirect("accounts:login")

@@ -11,5 +11,6 @@ urlpatterns = [
     path("schedule/", include("bookings.schedule_urls")),
     path("desk/", include("bookings.desk_urls")),
     path("payments/", include("billing.urls")),
+    path("my-data/", include("clinic.privacy_urls")),
     path("admin/", admin.site.urls),
 ]

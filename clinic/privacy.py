@@ -1,0 +1,210 @@
+"""A patient's own data: download all of it, or close the account.
+
+Here in the project package because it gathers from every app (accounts, bookings, billing).
+Closing keeps the appointment and payment history the clinic must keep, and anonymises the
+personal details; both are recorded in the audit trail.
+"""
+
+import json
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.audit import record_event
+from accounts.models import Patient
+from billing.models import Charge, Payment
+from bookings.models import Appointment, Notification
+from bookings.views import patient_required
+
+
+def patient_data(patient):
+    """Everything the portal holds about a patient, as plain JSON-ready data."""
+    user = patient.user
+    appointments = (
+        Appointment.objects.filter(patient=patient)
+        .select_related("doctor__department", "clinic")
+        .order_by("start")
+    )
+    return {
+        "exported_at": timezone.now(),
+        "account": {
+            "email": user.email,
+            "full_name": user.full_name,
+            "phone": user.phone,
+            "date_joined": user.date_joined,
+            "last_login": user.last_login,
+        }
+        if user
+        else None,
+        "patient_record": {
+            "full_name": patient.full_name,
+            "date_of_birth": patient.date_of_birth,
+            "sex": patient.get_sex_display(),
+            "phone": patient.phone,
+            "email": patient.email,
+            "email_reminders": patient.email_reminders,
+            "sms_reminders": patient.sms_reminders,
+            "created_at": patient.created_at,
+            "updated_at": patient.updated_at,
+        },
+        "appointments": [
+            {
+                "id": appointment.pk,
+                "start": appointment.start,
+                "end": appointment.end,
+                "clinic_time_zone": appointment.clinic.timezone,
+                "doctor": appointment.doctor.full_name,
+                "department": appointment.doctor.department.name,
+                "clinic": appointment.clinic.name,
+                "type": appointment.get_appointment_type_display(),
+                "payment_mode": appointment.get_payment_mode_display(),
+                "reason": appointment.reason,
+                "status": appointment.get_status_display(),
+                "booked_at": appointment.created_at,
+                "checked_in_at": appointment.checked_in_at,
+                "completed_at": appointment.completed_at,
+                "cancelled_at": appointment.cancelled_at,
+                "cancellation_reason": appointment.cancellation_reason,
+                "moved_from": appointment.rescheduled_from_id,
+            }
+            for appointment in appointments
+        ],
+        "charges": list(
+            Charge.objects.filter(appointment__patient=patient)
+            .order_by("created_at")
+            .values("appointment_id", "fee", "gst", "total", "currency", "created_at")
+        ),
+        "payments_and_refunds": list(
+            Payment.objects.filter(charge__appointment__patient=patient)
+            .order_by("recorded_at")
+            .values(
+                "kind",
+                "mode",
+                "fee",
+                "gst",
+                "total",
+                "reference",
+                "reason",
+                "receipt_number",
+                "recorded_at",
+                appointment_id=F("charge__appointment_id"),
+            )
+        ),
+        "messages": list(
+            Notification.objects.filter(appointment__patient=patient, audience="patient")
+            .order_by("created_at")
+            .values("appointment_id", "kind", "channel", "address", "state", "sent_at")
+        ),
+    }
+
+
+@login_required
+def my_data(request):
+    patient = Patient.objects.filter(user=request.user).first()
+    return render(
+        request, "accounts/my_data.html", {"patient": patient, "form": CloseAccountForm(request.user)}
+    )
+
+
+@require_POST
+@patient_required
+def export(request, patient):
+    record_event(patient, "data exported by the patient")
+    body = json.dumps(patient_data(patient), cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="my-clinic-data.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class CloseAccountForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="To make sure it is you.",
+    )
+    confirm = forms.BooleanField(
+        label="I understand that I cannot log in again and that my details will be removed.",
+        error_messages={"required": "Tick the box to confirm."},
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password.")
+        return password
+
+
+class AccountStillInUse(Exception):
+    pass
+
+
+def close_patient_account(*, patient, now=None):
+    """Anonymises the patient's personal details and disables their login, keeping the visit and
+    payment history (which the clinic must keep) under an anonymous name."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        patient = Patient.objects.select_for_update().get(pk=patient.pk)
+        upcoming = Appointment.objects.filter(patient=patient).upcoming(now)
+        if upcoming.exists():
+            raise AccountStillInUse(
+                "You have upcoming appointments. Please cancel them (or call the clinic) "
+                "before closing your account."
+            )
+        record_event(patient, "account closed by the patient")
+        user = patient.user
+        patient.full_name = f"Closed account {patient.pk}"
+        # The birth year stays for the clinic's age statistics; the day does not.
+        patient.date_of_birth = patient.date_of_birth.replace(month=1, day=1)
+        patient.phone = ""
+        patient.email = ""
+        patient.email_reminders = False
+        patient.sms_reminders = False
+        patient.user = None
+        patient.save()
+        Notification.objects.filter(appointment__patient=patient).exclude(
+            state=Notification.State.SENT
+        ).update(state=Notification.State.SKIPPED, address="")
+        Notification.objects.filter(appointment__patient=patient).update(address="")
+        if user is not None:
+            user.email = f"closed-{user.pk}@closed.invalid"
+            user.full_name = "Closed account"
+            user.phone = ""
+            user.is_active = False
+            user.set_unusable_password()
+            user.sessions_epoch = F("sessions_epoch") + 1
+            user.save()
+            user.groups.clear()
+    return patient
+
+
+@require_http_methods(["POST"])
+@patient_required
+def close(request, patient):
+    form = CloseAccountForm(request.user, request.POST)
+    if form.is_valid():
+        try:
+            close_patient_account(patient=patient)
+        except AccountStillInUse as error:
+            form.add_error(None, str(error))
+        else:
+            logout(request)
+            messages.info(request, "Your account is closed and your details removed. Goodbye.")
+            return redirect("home")
+    return render(request, "accounts/my_data.html", {"patient": patient, "form": form}, status=200)
+
+
