@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import two_factor, views
 
 app_name = "accounts"
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("logout/everywhere/", views.logout_everywhere, name="logout_everywhere"),
+    path("two-factor/", two_factor.setup, name="two_factor"),
+    path("two-factor/verify/", two_factor.verify, name="two_factor_verify"),
     path("profile/", views.profile, name="profile"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),

@@ -29,7 +29,10 @@ def doctor_required(view):
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        doctor = Doctor.objects.select_related("department").filter(user=request.user).first()
+        # An inactive doctor (one who has left) keeps no access to the schedule pages.
+        doctor = (
+            Doctor.objects.active().select_related("department").filter(user=request.user).first()
+        )
         if doctor is None:
             raise Http404("No doctor's schedule belongs to this login.")
         return view(request, *args, doctor=doctor, **kwargs)
@@ -269,7 +272,9 @@ FEED_FUTURE_DAYS = 120
 
 def feed(request, token):
     """The private subscription feed; the token in the URL is the only credential."""
-    doctor = get_object_or_404(Doctor, calendar_token=token, calendar_token__isnull=False)
+    doctor = get_object_or_404(
+        Doctor.objects.active(), calendar_token=token, calendar_token__isnull=False
+    )
     now = timezone.now()
     appointments = (
         Appointment.objects.filter(

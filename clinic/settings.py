@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "anymail",
     "axes",
     "auditlog",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "csp",
     "clinic.apps.ClinicConfig",
     "accounts",
@@ -60,8 +62,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "clinic.middleware.IdleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.two_factor.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
@@ -131,6 +135,10 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 if env.bool("BEHIND_TLS_PROXY", default=False):
     AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=1)
+
+# Two-factor codes (django-otp TOTP): optional for staff; required for clinic admins when on.
+OTP_REQUIRED_FOR_CLINIC_ADMINS = env.bool("OTP_REQUIRED_FOR_CLINIC_ADMINS", default=False)
+OTP_TOTP_ISSUER = CLINIC_NAME
 
 # A login lasts at most SESSION_COOKIE_AGE, and ends sooner after inactivity (seconds).
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)

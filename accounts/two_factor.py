@@ -1,0 +1,150 @@
+"""Time-based one-time passwords (django-otp's TOTP) for staff logins.
+
+Optional for every staff login; required for clinic admins when OTP_REQUIRED_FOR_CLINIC_ADMINS
+is on. Once a login has an authenticator, each session must give a code before anything else
+(TwoFactorMiddleware in clinic/middleware.py sends it to the verify page).
+"""
+
+from base64 import b32encode
+from io import BytesIO
+from urllib.parse import quote
+
+import qrcode
+import qrcode.image.svg
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.roles import landing_url, roles_of
+
+DEVICE_NAME = "Authenticator app"
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label="Code from your authenticator app",
+        min_length=6,
+        max_length=8,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"}
+        ),
+        error_messages={"required": "Enter the 6-digit code."},
+    )
+
+    def __init__(self, *args, device, **kwargs):
+        self.device = device
+        super().__init__(*args, **kwargs)
+
+    def clean_token(self):
+        token = self.cleaned_data["token"].strip().replace(" ", "")
+        if not token.isdigit() or not self.device.verify_token(token):
+            raise forms.ValidationError("That code is not right, or has expired. Try the next one.")
+        return token
+
+
+def _confirmed_device(user):
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def _qr_svg(url):
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = BytesIO()
+    image.save(buffer)
+    return buffer.getvalue().decode()
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def setup(request):
+    if not request.user.is_staff:
+        raise Http404("Two-factor codes are for staff logins.")
+    device = _confirmed_device(request.user)
+    if device is not None:
+        form = TokenForm(request.POST or None, device=device)
+        if request.method == "POST" and form.is_valid():
+            device.delete()
+            messages.success(request, "Two-factor codes are turned off for your login.")
+            return redirect("accounts:two_factor")
+        return render(request, "accounts/two_factor.html", {"device": device, "form": form})
+
+    pending, _ = TOTPDevice.objects.get_or_create(
+        user=request.user, confirmed=False, defaults={"name": DEVICE_NAME}
+    )
+    form = TokenForm(request.POST or None, device=pending)
+    if request.method == "POST" and form.is_valid():
+        pending.confirmed = True
+        pending.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
+        otp_login(request, pending)
+        messages.success(
+            request, "Two-factor codes are on. You will be asked for one at each login."
+        )
+        return redirect("accounts:two_factor")
+    return render(
+        request,
+        "accounts/two_factor.html",
+        {
+            "pending": pending,
+            "form": form,
+            "qr_svg": _qr_svg(pending.config_url),
+            "secret": b32encode(pending.bin_key).decode(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def verify(request):
+    device = _confirmed_device(request.user)
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = landing_url(request.user)
+    if device is None or request.user.is_verified():
+        return redirect(target)
+    form = TokenForm(request.POST or None, device=device)
+    if request.method == "POST" and form.is_valid():
+        otp_login(request, device)
+        return redirect(target)
+    return render(request, "accounts/two_factor_verify.html", {"form": form, "next": target})
+
+
+class TwoFactorMiddleware:
+    """Staff logins with an authenticator must give a code before anything else; clinic admins
+    must set one up first when OTP_REQUIRED_FOR_CLINIC_ADMINS is on. Only staff are checked, so
+    patients' requests cost no extra query."""
+
+    # Pages a login waiting for its code may still open.
+    OPEN = {"accounts:logout", "accounts:two_factor_verify", "accounts:two_factor"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_staff:
+            match = getattr(request, "resolver_match", None) or _resolve(request.path_info)
+            view_name = match.view_name if match else ""
+            if view_name not in self.OPEN and not request.path_info.startswith("/static/"):
+                if _confirmed_device(user) is not None:
+                    if not user.is_verified():
+                        verify_url = reverse("accounts:two_factor_verify")
+                        return redirect(f"{verify_url}?next={quote(request.get_full_path())}")
+                elif settings.OTP_REQUIRED_FOR_CLINIC_ADMINS and roles_of(user).is_clinic_admin:
+                    messages.info(request, "Please set up two-factor codes before going on.")
+                    return redirect("accounts:two_factor")
+        return self.get_response(request)
+
+
+def _resolve(path):
+    try:
+        return resolve(path)
+    except Resolver404:
+        return None
