@@ -68,7 +68,11 @@ def _day(request, doctor, day):
     now = timezone.now()
     appointments = list(selectors.doctor_schedule(doctor, first_day=day, last_day=day))
     active = [a for a in appointments if a.status != Status.CANCELLED]
-    hours = [row for row in doctor.working_hours.select_related("clinic") if row.weekday == day.weekday()]
+    hours = [
+        row
+        for row in doctor.working_hours.select_related("clinic")
+        if row.weekday == day.weekday()
+    ]
     is_today = day == now.astimezone(home_zone(doctor)).date()
     return render(
         request,
