@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.audit import AuditedViewsAdminMixin
 from accounts.forms import PhoneField
 from accounts.models import Patient, User
 
@@ -92,7 +94,7 @@ class HasLoginFilter(admin.SimpleListFilter):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(AuditedViewsAdminMixin, admin.ModelAdmin):
     list_display = (
         "full_name",
         "date_of_birth",
@@ -133,3 +135,9 @@ class PatientAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+# Staff set up and remove their own authenticator (accounts.two_factor). The stock admin would
+# show every staff member's secret key to whoever can open it, so it is not offered.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)

@@ -7,6 +7,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.audit import AuditedViewsAdminMixin
 from billing.models import Charge, Payment
 
 CSV_COLUMNS = [
@@ -69,7 +70,7 @@ class ChargeAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
+class PaymentAdmin(AuditedViewsAdminMixin, ReadOnlyLedgerMixin, admin.ModelAdmin):
     list_display = (
         "receipt_label",
         "recorded_at",

@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from accounts.audit import AuditedViewsAdminMixin
 from bookings import delivery, services
 from bookings.forms import DeskCancelForm
 from bookings.models import Appointment, Notification, Status
@@ -46,7 +47,7 @@ def _refusals(refused):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(AuditedViewsAdminMixin, admin.ModelAdmin):
     """Appointments for the back office to look up. Every change of an appointment goes through
     the booking services (and their rules), so the admin form itself edits nothing; the actions
     call the same services as the front desk's pages."""
