@@ -1,14 +1,15 @@
 """Revenue for the clinic's reports: money received and refunded, from the ledger, by aggregate
 queries (a fixed number whatever the range). Uses bookings' report Scope for the filters; a
-payment belongs to the range and period in which it was recorded."""
+payment belongs to the range and period in which it was recorded, in the calendar of the clinic
+of its appointment."""
 
 from decimal import Decimal
 
-from django.db.models import DateField, DecimalField, F, Q, Sum, Value
-from django.db.models.functions import Coalesce, Trunc
+from django.db.models import DecimalField, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
 
 from billing.models import Payment
-from bookings.reports import GRAINS, periods
+from bookings.reports import GRAINS, as_date, periods
 
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -16,7 +17,7 @@ MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 def _ledger(scope):
     entries = Payment.objects.filter(
-        recorded_at__gte=scope.range_start, recorded_at__lt=scope.range_end
+        scope.during("recorded_at", clinic="charge__appointment__clinic")
     )
     if scope.clinic is not None:
         entries = entries.filter(charge__appointment__clinic=scope.clinic)
@@ -49,12 +50,14 @@ def revenue_by_period(scope, *, grain):
         raise ValueError(f"Unknown period {grain!r}")
     rows = (
         _ledger(scope)
-        .annotate(period=Trunc("recorded_at", grain, output_field=DateField(), tzinfo=scope.zone))
+        .annotate(
+            period=scope.period("recorded_at", grain, clinic="charge__appointment__clinic")
+        )
         .values("period")
         .annotate(**_sums())
         .order_by("period")
     )
-    found = {row["period"]: row for row in rows}
+    found = {as_date(row["period"]): row for row in rows}
     empty = {key: ZERO for key in ("fees", "gst", "received", "refunded")}
     return [
         _with_net({"period": period, **{key: found.get(period, empty)[key] for key in empty}})

@@ -1,13 +1,24 @@
 """Figures about appointments for the clinic's reports, each computed by aggregate queries in the
 database (a fixed, small number whatever the range); Python only arranges the aggregated rows.
 
-Every function takes the same keyword filters: `range_start` and `range_end` (aware datetimes,
-end exclusive; an appointment belongs to the range its start falls in), optional `clinic`,
-`department` and `doctor`, and `zone` (the time zone periods and ages are counted in).
+Every function takes a Scope: the days `first` to `last` (both included) and optionally one clinic,
+department or doctor. Days are each clinic's own calendar days ("store UTC, show in the clinic's
+zone"): an appointment at 23:30 in a London clinic belongs to that London day and week, whatever
+zone the report is read in, so the figures for all clinics are the sums of each clinic's.
+An appointment belongs to the range and period its start falls in.
+
+An appointment that was moved to a new time is counted once, as the appointment it became: the
+row it left behind (cancelled, "Moved to a new time") is not a cancellation.
+
+The query counts below leave out one more per Scope: the clinics' time zones (none when the Scope
+has a clinic).
 """
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass
+from functools import cached_property, reduce
+from operator import or_
 
 from django.db.models import (
     Case,
@@ -22,10 +33,10 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest, Least, Trunc
+from django.db.models.functions import Coalesce, Trunc
 
 from bookings.models import Appointment, Status
-from doctors.models import Doctor, Holiday, TimeOff, WorkingHours
+from doctors.models import Clinic, Doctor, Holiday, TimeOff, WorkingHours
 
 STATUSES = [Status.BOOKED, Status.CHECKED_IN, Status.COMPLETED, Status.CANCELLED, Status.NO_SHOW]
 GRAINS = ("day", "week", "month")
@@ -34,16 +45,62 @@ ZERO_DURATION = Value(dt.timedelta(0), output_field=DurationField())
 
 @dataclass(frozen=True)
 class Scope:
-    range_start: dt.datetime
-    range_end: dt.datetime
-    zone: dt.tzinfo
+    first: dt.date
+    last: dt.date
     clinic: object = None
     department: object = None
     doctor: object = None
 
+    @cached_property
+    def zones(self):
+        """{name: ZoneInfo} of the clinics in scope. One query at most, remembered."""
+        if self.clinic is not None:
+            names = [self.clinic.timezone]
+        else:
+            names = Clinic.objects.order_by().values_list("timezone", flat=True).distinct()
+        return {name: zoneinfo.ZoneInfo(name) for name in sorted(names)}
+
+    def bounds(self, zone):
+        """The range in `zone`: from the first day's midnight to the midnight after the last."""
+        return (
+            dt.datetime.combine(self.first, dt.time.min, tzinfo=zone),
+            dt.datetime.combine(self.last + dt.timedelta(days=1), dt.time.min, tzinfo=zone),
+        )
+
+    def during(self, field, clinic="clinic"):
+        """Q: `field` (a datetime) falls on one of the range's days of the clinic that `clinic`
+        (a lookup path) leads to."""
+        if len(self.zones) == 1:
+            start, end = self.bounds(next(iter(self.zones.values())))
+            return Q(**{f"{field}__gte": start, f"{field}__lt": end})
+        conditions = []
+        for name, zone in self.zones.items():
+            start, end = self.bounds(zone)
+            conditions.append(
+                Q(**{f"{clinic}__timezone": name, f"{field}__gte": start, f"{field}__lt": end})
+            )
+        return reduce(or_, conditions) if conditions else Q(pk__in=[])
+
+    def period(self, field, grain, clinic="clinic"):
+        """The first day of the day, week (from Monday) or month `field` falls in, in the calendar
+        of its clinic. PostgreSQL gives it as a midnight datetime: see `as_date`."""
+
+        def truncated(zone):
+            return Trunc(field, grain, output_field=DateField(), tzinfo=zone)
+
+        if len(self.zones) == 1:
+            return truncated(next(iter(self.zones.values())))
+        return Case(
+            *[
+                When(**{f"{clinic}__timezone": name}, then=truncated(zone))
+                for name, zone in self.zones.items()
+            ],
+            output_field=DateField(),
+        )
+
     def appointments(self):
         appointments = Appointment.objects.filter(
-            start__gte=self.range_start, start__lt=self.range_end
+            self.during("start"), rescheduled_to__isnull=True
         )
         if self.clinic is not None:
             appointments = appointments.filter(clinic=self.clinic)
@@ -76,12 +133,12 @@ def trends(scope, *, grain):
         raise ValueError(f"Unknown period {grain!r}")
     rows = (
         scope.appointments()
-        .annotate(period=Trunc("start", grain, output_field=DateField(), tzinfo=scope.zone))
+        .annotate(period=scope.period("start", grain))
         .values("period")
         .annotate(**_status_counts(), total=Count("pk"))
         .order_by("period")
     )
-    found = {_as_date(row["period"]): row for row in rows}
+    found = {as_date(row["period"]): row for row in rows}
     empty = {status.value: 0 for status in STATUSES} | {"total": 0}
     return [
         {"period": period, **{key: found.get(period, empty)[key] for key in empty}}
@@ -89,14 +146,15 @@ def trends(scope, *, grain):
     ]
 
 
-def _as_date(value):
+def as_date(value):
+    """A period from `Scope.period`: a date, or on PostgreSQL (where a CASE over zones returns
+    DATE_TRUNC's timestamp as it is) the midnight that starts it."""
     return value.date() if isinstance(value, dt.datetime) else value
 
 
 def periods(scope, grain):
     """The first day of every day, week (Monday) or month the range touches, in order."""
-    first = scope.range_start.astimezone(scope.zone).date()
-    last = (scope.range_end - dt.timedelta(microseconds=1)).astimezone(scope.zone).date()
+    first, last = scope.first, scope.last
     if grain == "week":
         first -= dt.timedelta(days=first.weekday())
     elif grain == "month":
@@ -174,72 +232,73 @@ def _duration(start, end):
 
 
 def utilisation(scope):
-    """Per doctor: minutes offered (working hours on the range's open days, less time off) and
-    minutes booked (appointments holding their time), and their ratio. Four queries.
+    """Per doctor: minutes offered (working hours on the range's days, less the clinic's holidays
+    and the doctor's time off within those hours) and minutes booked (appointments holding their
+    time), and their ratio. Five queries.
 
-    Offered time is counted in each clinic's weekly hours as entered; operating hours that cut a
-    working stretch short are not subtracted.
+    Offered time is counted in each clinic's weekly hours as entered (wall-clock time, in the
+    clinic's calendar); operating hours that cut a working stretch short are not subtracted.
+    Working hours, holidays and time off are the clinics' set-up, not a growing history, so
+    their few rows are arranged here; appointments are only ever summed in the database.
     """
     doctors = {
         row["pk"]: row
         for row in scope.doctors().values("pk", "full_name", department_name=F("department__name"))
     }
-    first = scope.range_start.astimezone(scope.zone).date()
-    last = (scope.range_end - dt.timedelta(microseconds=1)).astimezone(scope.zone).date()
+    first, last = scope.first, scope.last
 
-    hours = WorkingHours.objects.filter(doctor__in=doctors.keys())
+    hours = WorkingHours.objects.filter(doctor__in=scope.doctors())
     if scope.clinic is not None:
         hours = hours.filter(clinic=scope.clinic)
-    weekly = (
-        hours.values("doctor", "clinic", "weekday")
-        .annotate(length=Sum(_duration("starts_at", "ends_at")))
-        .order_by()
-    )
+    stretches = {}
+    for row in hours.values(
+        "doctor", "clinic", "weekday", "starts_at", "ends_at", zone=F("clinic__timezone")
+    ).order_by():
+        stretches.setdefault(row["doctor"], []).append(row)
     closed = {}
     for clinic_id, day in Holiday.objects.filter(date__range=(first, last)).values_list(
         "clinic", "date"
     ):
         closed.setdefault(clinic_id, set()).add(day)
-    # How many of each weekday the range has, per clinic, leaving out its holidays (and those of
-    # every clinic): calendar arithmetic on at most a few hundred dates, no rows involved.
+
+    def shut(clinic_id):
+        # A clinic is shut on its own holidays and on those of every clinic.
+        return closed.get(clinic_id, set()) | closed.get(None, set())
+
+    # How many of each weekday the range has, per clinic, leaving out its holidays: calendar
+    # arithmetic on at most a few hundred dates.
     open_days = {}
 
     def weekday_count(clinic_id, weekday):
         key = (clinic_id, weekday)
         if key not in open_days:
-            shut = closed.get(clinic_id, set()) | closed.get(None, set())
+            holidays = shut(clinic_id)
             open_days[key] = sum(
                 1
                 for n in range((last - first).days + 1)
-                if (day := first + dt.timedelta(days=n)).weekday() == weekday and day not in shut
+                if (day := first + dt.timedelta(days=n)).weekday() == weekday
+                and day not in holidays
             )
         return open_days[key]
 
     offered = {pk: dt.timedelta(0) for pk in doctors}
-    for row in weekly:
-        offered[row["doctor"]] += row["length"] * weekday_count(row["clinic"], row["weekday"])
+    for doctor, rows in stretches.items():
+        for row in rows:
+            length = _wall_clock(first, row["ends_at"]) - _wall_clock(first, row["starts_at"])
+            offered[doctor] += length * weekday_count(row["clinic"], row["weekday"])
 
-    time_off = (
-        TimeOff.objects.filter(
-            doctor__in=doctors.keys(),
-            starts_at__lt=scope.range_end,
-            ends_at__gt=scope.range_start,
-        )
-        .values("doctor")
-        .annotate(
-            away=Sum(
-                ExpressionWrapper(
-                    Least(F("ends_at"), Value(scope.range_end))
-                    - Greatest(F("starts_at"), Value(scope.range_start)),
-                    output_field=DurationField(),
-                )
-            )
-        )
-        .order_by()
-    )
-    for row in time_off:
-        # Time off outside working hours takes nothing off; it can't take offered time below 0.
-        offered[row["doctor"]] = max(offered[row["doctor"]] - row["away"], dt.timedelta(0))
+    # Time off takes away only the working time it covers (on open days of the range); a day
+    # away over a weekend takes nothing. Any zone's day of the range lies within a day of these.
+    away = {}
+    for doctor, starts_at, ends_at in TimeOff.objects.filter(
+        doctor__in=scope.doctors(),
+        starts_at__lt=dt.datetime.combine(last + dt.timedelta(days=2), dt.time.min, dt.UTC),
+        ends_at__gt=dt.datetime.combine(first - dt.timedelta(days=1), dt.time.min, dt.UTC),
+    ).values_list("doctor", "starts_at", "ends_at"):
+        away.setdefault(doctor, []).append((starts_at, ends_at))
+    for doctor, intervals in away.items():
+        for row in stretches.get(doctor, []):
+            offered[doctor] -= _time_off_within(row, intervals, first, last, shut(row["clinic"]))
 
     booked = dict(
         scope.appointments()
@@ -268,10 +327,45 @@ def utilisation(scope):
     return result
 
 
+def _wall_clock(day, time):
+    return dt.datetime.combine(day, time)
+
+
+def _time_off_within(stretch, intervals, first, last, holidays):
+    """How much of one weekly working stretch, on the range's open days, the time off covers.
+
+    Compared in the clinic's wall-clock time, as offered time is counted; overlapping stretches
+    of time off are merged first so that no minute is taken away twice.
+    """
+    zone = zoneinfo.ZoneInfo(stretch["zone"])
+    local = sorted(
+        (start.astimezone(zone).replace(tzinfo=None), end.astimezone(zone).replace(tzinfo=None))
+        for start, end in intervals
+    )
+    merged = []
+    for start, end in local:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    covered = dt.timedelta(0)
+    for start, end in merged:
+        day = max(first, start.date())
+        day += dt.timedelta(days=(stretch["weekday"] - day.weekday()) % 7)
+        while day <= min(last, end.date()):
+            if day not in holidays:
+                overlap = min(end, _wall_clock(day, stretch["ends_at"])) - max(
+                    start, _wall_clock(day, stretch["starts_at"])
+                )
+                covered += max(overlap, dt.timedelta(0))
+            day += dt.timedelta(days=7)
+    return covered
+
+
 # Lead time ---------------------------------------------------------------------------------------
 
 LEAD_BANDS = [
-    ("same_day", "Same day", dt.timedelta(days=1)),
+    ("under_a_day", "Under a day", dt.timedelta(days=1)),
     ("one_to_two", "1–2 days", dt.timedelta(days=3)),
     ("three_to_seven", "3–7 days", dt.timedelta(days=8)),
     ("eight_to_fourteen", "8–14 days", dt.timedelta(days=15)),
@@ -281,9 +375,8 @@ LEAD_BANDS = [
 
 
 def lead_times(scope):
-    """How far ahead appointments were made (start minus booking time), in bands. One query.
-
-    Moved appointments count once, at their new booking.
+    """How far ahead appointments were made (start minus booking time), in bands of whole days
+    (24 hours each). One query. Moved appointments count once, at their new booking.
     """
     lead = ExpressionWrapper(F("start") - F("created_at"), output_field=DurationField())
     counts = {}
@@ -298,7 +391,6 @@ def lead_times(scope):
         previous = upper
     row = (
         scope.appointments()
-        .filter(rescheduled_to__isnull=True)
         .annotate(lead=lead)
         .aggregate(total=Count("pk"), **counts)
     )
@@ -330,7 +422,7 @@ def _years_before(day, years):
 def demographics(scope):
     """Patients seen (completed appointments), counted once per department, by age band (age on
     the range's last day) and sex. One query."""
-    last = (scope.range_end - dt.timedelta(microseconds=1)).astimezone(scope.zone).date()
+    last = scope.last
     whens = []
     for index, (_, low, high) in enumerate(AGE_BANDS):
         # Aged at least `low` on the last day: born on or before that day `low` years earlier.

@@ -84,7 +84,8 @@ def bar_chart(*, chart_id, title, description, categories, series, stacked=False
             height = max(bottom_y - top_y, 0)
             if height:
                 parts.append(
-                    f'<rect class="bar" x="{x:.1f}" y="{top_y:.1f}" width="{max(bar_width - 1, 1):.1f}" '
+                    f'<rect class="bar" x="{x:.1f}" y="{top_y:.1f}" '
+                    f'width="{max(bar_width - 1, 1):.1f}" '
                     f'height="{height:.1f}" fill="{PALETTE[number % len(PALETTE)]}">'
                     f"<title>{escape(str(category))}, {escape(one.name)}: "
                     f"{_format(one.values[index] or 0)}{escape(unit)}</title></rect>"
