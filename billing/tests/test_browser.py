@@ -206,7 +206,7 @@ def money(*amounts):
 
 
 def same_words(shown, expected):
-    """Equal but for case: the ledger lists write the payment mode in lower case ("by upi")."""
+    """Equal but for case, so the test does not depend on how the ledger lists capitalise modes."""
     return shown.casefold() == expected.casefold()
 
 
@@ -352,7 +352,7 @@ def test_clinic_admin_refunds_part_of_a_payment_and_the_patient_sees_it(
     assert run_action.text == "Go"
     click_and_wait_for_new_page(browser, run_action)
 
-    wait_for_heading(browser, f"Refund receipt {payment.receipt_label}")
+    wait_for_heading(browser, f"Refund payment {payment.receipt_label}")
     assert browser.current_url == live_server.url + reverse(
         "billing:refund", kwargs={"pk": payment.pk}
     )
