@@ -1,9 +1,12 @@
 """Fills the database with a small, entirely fictional clinic to explore the portal with.
 
-Safe to run again: every row is found by a natural key and updated, never duplicated.
+Safe to run again: every row is found by a natural key and updated, never duplicated; the
+appointment history is made once (while the walk-in patients have no past appointments).
 """
 
 import datetime
+import random
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,10 +19,12 @@ from django.utils import timezone
 from accounts.models import Patient, User
 from accounts.roles import Role
 from billing import services as billing_services
-from billing.models import Payment
+from billing.models import Charge, Payment, ReceiptSequence
+from billing.money import gst_on, share_of, to_money
 from bookings.models import Appointment, AppointmentType, PaymentMode, Status
-from bookings.selectors import open_slots
-from bookings.services import book_appointment
+from bookings.scheduling import BookingRules, at, free_slots
+from bookings.selectors import availability_for, open_slots
+from bookings.services import BookingError, book_appointment
 from doctors.models import Clinic, Department, Doctor, Holiday, TimeOff, Weekday, WorkingHours
 
 DEMO_PASSWORD = "demo-clinic-2026"
@@ -167,12 +172,105 @@ WALK_IN_PATIENTS = [
     ("Ravi Shankar", datetime.date(1948, 12, 5), Patient.Sex.MALE),
     ("Alex Morgan", datetime.date(2001, 4, 17), Patient.Sex.OTHER),
     ("Meera Pillai", datetime.date(2019, 2, 28), Patient.Sex.FEMALE),
+    ("Kiran Bhatia", datetime.date(1964, 7, 8), Patient.Sex.MALE),
+    ("Fatima Ansari", datetime.date(1988, 2, 19), Patient.Sex.FEMALE),
+    ("Oliver Pennington", datetime.date(1999, 10, 3), Patient.Sex.MALE),
+    ("Harriet Lowe", datetime.date(1941, 5, 27), Patient.Sex.FEMALE),
+    ("Devika Ramaswamy", datetime.date(2009, 12, 11), Patient.Sex.FEMALE),
+    ("Rahul Chandran", datetime.date(1977, 3, 30), Patient.Sex.MALE),
+    ("Nandini Gowda", datetime.date(1996, 8, 14), Patient.Sex.FEMALE),
+    ("George Hadley", datetime.date(1953, 1, 9), Patient.Sex.MALE),
+    ("Priyanka Sethi", datetime.date(1982, 6, 25), Patient.Sex.FEMALE),
+    ("Tariq Mahmood", datetime.date(1969, 9, 17), Patient.Sex.MALE),
+    ("Ishaan Kulkarni", datetime.date(2012, 4, 2), Patient.Sex.MALE),
+    ("Emily Thornton", datetime.date(1990, 11, 21), Patient.Sex.FEMALE),
+    ("Suresh Natarajan", datetime.date(1945, 7, 30), Patient.Sex.MALE),
+    ("Ananya Bose", datetime.date(2004, 3, 8), Patient.Sex.FEMALE),
+    ("Jamie Fletcher", datetime.date(1986, 12, 1), Patient.Sex.OTHER),
+    ("Rekha Menon", datetime.date(1959, 10, 12), Patient.Sex.FEMALE),
+    ("Mohammed Rafiq", datetime.date(1974, 2, 6), Patient.Sex.MALE),
+    ("Chloe Whitfield", datetime.date(2014, 9, 23), Patient.Sex.FEMALE),
+    ("Venkat Subramanian", datetime.date(1938, 4, 15), Patient.Sex.MALE),
+    ("Pooja Thakkar", datetime.date(1991, 5, 5), Patient.Sex.FEMALE),
+    ("Samuel Adeyemi", datetime.date(1980, 8, 29), Patient.Sex.MALE),
+    ("Lalitha Krishnan", datetime.date(1950, 12, 19), Patient.Sex.FEMALE),
+    ("Aditya Joshi", datetime.date(2007, 6, 16), Patient.Sex.MALE),
+    ("Grace Whitmore", datetime.date(1967, 3, 3), Patient.Sex.FEMALE),
+    ("Nikhil Deshpande", datetime.date(1994, 1, 28), Patient.Sex.MALE),
+    ("Sunita Reddy", datetime.date(1971, 11, 11), Patient.Sex.FEMALE),
+    ("Walter Ainsley", datetime.date(1935, 9, 2), Patient.Sex.MALE),
+    ("Kavitha Rao", datetime.date(1984, 4, 20), Patient.Sex.FEMALE),
+    ("Rohit Malhotra", datetime.date(1998, 7, 7), Patient.Sex.MALE),
+    ("Aisha Patel", datetime.date(2020, 10, 30), Patient.Sex.FEMALE),
+    ("Liam O'Donnell", datetime.date(2011, 2, 14), Patient.Sex.MALE),
+    ("Shanthi Murugan", datetime.date(1962, 6, 6), Patient.Sex.FEMALE),
+    ("Arjun Nambiar", datetime.date(1979, 12, 24), Patient.Sex.MALE),
+    ("Robin Ashby", datetime.date(1993, 3, 17), Patient.Sex.UNDISCLOSED),
+    ("Farida Begum", datetime.date(1947, 8, 1), Patient.Sex.FEMALE),
+    ("Vivek Iyengar", datetime.date(1957, 5, 13), Patient.Sex.MALE),
+    ("Isla Carmichael", datetime.date(2017, 1, 19), Patient.Sex.FEMALE),
+    ("Manoj Pillai", datetime.date(1966, 10, 10), Patient.Sex.MALE),
+    ("Sam Okoro", datetime.date(1989, 9, 9), Patient.Sex.UNDISCLOSED),
+    ("Nora Bennett", datetime.date(1955, 2, 22), Patient.Sex.FEMALE),
+    ("Yusuf Qadri", datetime.date(2002, 11, 5), Patient.Sex.MALE),
 ]
 
 LOGIN_PATIENT_DETAILS = {
     "patient@example.com": (datetime.date(1990, 5, 12), Patient.Sex.FEMALE, "+447700900301"),
     "patient2@example.com": (datetime.date(1979, 8, 23), Patient.Sex.MALE, "+447700900302"),
 }
+
+
+# The clinic's recent past, for the reports: about three months of the walk-in patients' visits.
+HISTORY_SEED = 2026
+HISTORY_DAYS = 90
+# Share of each doctor's slots booked on a past day, before the no-shows and cancellations.
+HISTORY_FILL = (0.08, 0.16)
+# How a booked past slot turned out: (outcome, weight). "moved" is a visit moved to a later time
+# of the same doctor, which then took place.
+HISTORY_OUTCOMES = [("completed", 80), ("no_show", 8), ("cancelled", 9), ("moved", 3)]
+PAYMENT_MODES = [(Payment.Mode.CASH, 35), (Payment.Mode.CARD, 35), (Payment.Mode.UPI, 30)]
+HISTORY_REASONS = ["", "", "", "Fever", "Follow-up", "Annual check-up", "Back pain",
+                   "Blood test results", "Skin rash", "Earache", "Chest pain", "Knee injury"]
+CANCELLATION_REASONS = ["Feeling better", "Clash with work", "Travelling", "Booked by mistake"]
+HISTORY_TYPES = [
+    (AppointmentType.CONSULTATION, 55),
+    (AppointmentType.FOLLOW_UP, 25),
+    (AppointmentType.HEALTH_CHECK, 10),
+    (AppointmentType.REPORT_REVIEW, 10),
+]
+# Two refunds by the demo clinic admin: (share of the payment, reason).
+DEMO_REFUNDS = [
+    (Decimal("1"), "Fee waived: the doctor was called away mid-consultation."),
+    (Decimal("0.5"), "Goodwill refund: a long wait past the appointment time."),
+]
+UPCOMING_BOOKINGS = 24
+UPCOMING_DAYS = 14
+
+
+@contextmanager
+def timestamps_as_given(*models):
+    """bulk_create stores the created/updated times on the objects, not the present moment: a
+    history booked weeks ago says so."""
+    fields = [
+        field
+        for model in models
+        for field in model._meta.concrete_fields
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    ]
+    saved = [(field, field.auto_now, field.auto_now_add) for field in fields]
+    for field in fields:
+        field.auto_now = field.auto_now_add = False
+    try:
+        yield
+    finally:
+        for field, auto_now, auto_now_add in saved:
+            field.auto_now, field.auto_now_add = auto_now, auto_now_add
+
+
+def weighted(rng, choices):
+    values, weights = zip(*choices)
+    return rng.choices(values, weights=weights)[0]
 
 
 def next_occurrence(month, day, today):
@@ -206,6 +304,7 @@ class Command(BaseCommand):
             self.seed_time_off()
             self.seed_patients(users)
             self.seed_appointments(users)
+            self.seed_history(users)
         self.print_logins()
 
     def seed_logins(self):
@@ -389,6 +488,258 @@ class Command(BaseCommand):
             by=front_desk,
             now=end + datetime.timedelta(minutes=5),
         )
+
+    # The clinic's recent history -------------------------------------------------------------
+
+    def seed_history(self, users):
+        """About three months of the walk-in patients' visits across the demo doctors (mostly
+        completed and paid, some no-shows, cancellations and moved visits, two refunds), and some
+        upcoming bookings. Made once: skipped when the walk-in patients have past appointments."""
+        now = timezone.now()
+        walk_ins = list(
+            Patient.objects.filter(
+                user=None, full_name__in=[name for name, _, _ in WALK_IN_PATIENTS]
+            ).order_by("pk")
+        )
+        if Appointment.objects.filter(patient__in=walk_ins, start__lt=now).exists():
+            return
+        rng = random.Random(HISTORY_SEED)
+        desk, admin = users["frontdesk@example.com"], users["admin@example.com"]
+        visits = self.seed_past_appointments(rng, walk_ins, desk, now)
+        self.seed_history_payments(rng, visits, desk, admin, now)
+        self.seed_upcoming(rng, walk_ins, desk, now)
+
+    def _history_rows(self, rng, doctor, clinic, walk_ins, desk, now):
+        """(rows, moves) for one doctor at one clinic: Appointment objects, and (old, new) pairs
+        of a visit moved to a later time. Every start is a free slot of the doctor's own grid."""
+        zone = clinic.zone
+        first_day = (now - datetime.timedelta(days=HISTORY_DAYS)).astimezone(zone).date()
+        last_day = (now - datetime.timedelta(days=1)).astimezone(zone).date()
+        availability = availability_for(
+            doctor=doctor, clinic=clinic, first_day=first_day, last_day=last_day
+        )
+        slots = free_slots(
+            availability,
+            first_day=first_day,
+            last_day=last_day,
+            now=at(first_day, t(0), zone),
+            rules=BookingRules(minimum_notice=datetime.timedelta(0), window_days=HISTORY_DAYS + 2),
+        )
+        fill = rng.uniform(*HISTORY_FILL)
+        taken = [rng.random() < fill for _ in slots]
+        rows, moves, moved_into = [], [], set()
+        for index, slot in enumerate(slots):
+            if not taken[index] or index in moved_into:
+                continue
+            outcome = weighted(rng, HISTORY_OUTCOMES)
+            patient = rng.choice(walk_ins)
+            visit = self._past_visit(rng, doctor, clinic, patient, slot, desk, now)
+            if outcome == "moved":
+                # To a free slot of the same doctor one to ten days on, still in the past.
+                later = [
+                    i
+                    for i in range(index + 1, len(slots))
+                    if not taken[i]
+                    and datetime.timedelta(days=1)
+                    <= slots[i].start - slot.start
+                    <= datetime.timedelta(days=10)
+                ]
+                if later:
+                    new_index = rng.choice(later)
+                    taken[new_index] = True
+                    moved_into.add(new_index)
+                    moved_at = visit.created_at + (slot.start - visit.created_at) * rng.random()
+                    self._cancel(visit, desk, moved_at, "Moved to a new time")
+                    new = self._past_visit(
+                        rng, doctor, clinic, patient, slots[new_index], desk, now, booked=moved_at
+                    )
+                    new.appointment_type, new.reason = visit.appointment_type, visit.reason
+                    self._finish(rng, new, "completed")
+                    moves.append((visit, new))
+                    continue
+                outcome = "completed"
+            self._finish(rng, visit, outcome)
+            rows.append(visit)
+        return rows, moves
+
+    def _past_visit(self, rng, doctor, clinic, patient, slot, desk, now, booked=None):
+        lead = datetime.timedelta(hours=min(30 * 24, 1 + rng.expovariate(1 / (4 * 24))))
+        created = booked or min(slot.start - lead, now)
+        return Appointment(
+            patient=patient,
+            doctor=doctor,
+            clinic=clinic,
+            start=slot.start,
+            end=slot.end,
+            appointment_type=weighted(rng, HISTORY_TYPES),
+            payment_mode=PaymentMode.AT_CLINIC,
+            reason=rng.choice(HISTORY_REASONS),
+            status=Status.BOOKED,
+            created_by=desk,
+            created_at=created,
+            updated_at=created,
+        )
+
+    def _cancel(self, visit, desk, when, reason):
+        visit.status = Status.CANCELLED
+        visit.cancelled_at = visit.updated_at = when
+        visit.cancelled_by = desk
+        visit.cancellation_reason = reason
+
+    def _finish(self, rng, visit, outcome):
+        if outcome == "completed":
+            visit.status = Status.COMPLETED
+            visit.checked_in_at = visit.start - datetime.timedelta(minutes=rng.randint(0, 20))
+            visit.completed_at = visit.end + datetime.timedelta(minutes=rng.randint(0, 10))
+            visit.updated_at = visit.completed_at
+        elif outcome == "no_show":
+            visit.status = Status.NO_SHOW
+            visit.no_show_at = visit.updated_at = visit.start + datetime.timedelta(minutes=20)
+        else:
+            when = visit.created_at + (visit.start - visit.created_at) * rng.random()
+            self._cancel(visit, visit.created_by, when, rng.choice(CANCELLATION_REASONS))
+
+    def seed_past_appointments(self, rng, walk_ins, desk, now):
+        """Bulk-written appointments, each with its charge fixed at booking, as booking does
+        (a moved visit's charge went with it to the new time). Returns the completed visits."""
+        today = timezone.localdate()
+        doctors = (
+            Doctor.objects.filter(is_active=True, registration_expires_on__gte=today)
+            .select_related("department")
+            .prefetch_related("working_hours__clinic")
+            .order_by("registration_number")
+        )
+        rows, moves = [], []
+        for doctor in doctors:
+            clinics = sorted({hours.clinic for hours in doctor.working_hours.all()}, key=str)
+            for clinic in clinics:
+                more_rows, more_moves = self._history_rows(
+                    rng, doctor, clinic, walk_ins, desk, now
+                )
+                rows += more_rows
+                moves += more_moves
+        with timestamps_as_given(Appointment, Charge):
+            Appointment.objects.bulk_create(rows + [old for old, _ in moves])
+            for old, new in moves:
+                new.rescheduled_from = old
+            Appointment.objects.bulk_create([new for _, new in moves])
+            rate = billing_services.gst_rate()
+            charged = rows + [new for _, new in moves]
+            charges = []
+            for visit in charged:
+                fee = to_money(visit.doctor.consultation_fee)
+                gst = gst_on(fee, rate)
+                charges.append(
+                    Charge(
+                        appointment=visit,
+                        fee=fee,
+                        gst_rate=rate,
+                        gst=gst,
+                        total=fee + gst,
+                        currency=settings.CURRENCY,
+                        created_at=visit.created_at,
+                    )
+                )
+            Charge.objects.bulk_create(charges)
+        completed = [charge for charge in charges if charge.appointment.status == Status.COMPLETED]
+        return sorted(completed, key=lambda charge: charge.appointment.completed_at)
+
+    def seed_history_payments(self, rng, charges, desk, admin, now):
+        """Each completed visit paid in full at the desk just after it ended; two payments from
+        the last month partly or wholly refunded by the clinic admin a few days later.
+
+        Written in bulk as billing.services would write them, one by one (which takes seconds
+        for a thousand payments): a full payment carries its charge's own fee and GST, a refund
+        the payment's shares of them (billing.money), and receipt numbers continue the gapless
+        sequence in the order the money changed hands.
+        """
+        payments = []
+        for number, charge in enumerate(charges, start=1):
+            mode = weighted(rng, PAYMENT_MODES)
+            reference = "" if mode == Payment.Mode.CASH else f"DEMO-{mode.upper()}-{number:05d}"
+            paid_at = charge.appointment.completed_at + datetime.timedelta(
+                minutes=rng.randint(1, 15)
+            )
+            payments.append(
+                Payment(
+                    charge=charge,
+                    kind=Payment.Kind.PAYMENT,
+                    mode=mode,
+                    fee=charge.fee,
+                    gst=charge.gst,
+                    total=charge.total,
+                    reference=reference,
+                    recorded_by=desk,
+                    recorded_at=min(paid_at, now),
+                )
+            )
+        recent = [p for p in payments if p.recorded_at > now - datetime.timedelta(days=30)]
+        refunds = []
+        for (share, reason), payment in zip(DEMO_REFUNDS, rng.sample(recent, len(DEMO_REFUNDS))):
+            amount = to_money(payment.total * share)
+            fee = share_of(amount, payment.total, payment.fee)
+            refunds.append(
+                Payment(
+                    charge=payment.charge,
+                    kind=Payment.Kind.REFUND,
+                    mode=payment.mode,
+                    fee=fee,
+                    gst=amount - fee,
+                    total=amount,
+                    refund_of=payment,
+                    reason=reason,
+                    recorded_by=admin,
+                    recorded_at=min(
+                        payment.recorded_at + datetime.timedelta(days=rng.randint(1, 3)), now
+                    ),
+                )
+            )
+        ledger = sorted(payments + refunds, key=lambda entry: entry.recorded_at)
+        sequence = ReceiptSequence.objects.select_for_update().get(
+            name=billing_services.RECEIPTS
+        )
+        for offset, entry in enumerate(ledger, start=1):
+            entry.receipt_number = sequence.last_number + offset
+        Payment.objects.bulk_create(payments)
+        Payment.objects.bulk_create(refunds)  # after the payments they point at have their ids
+        sequence.last_number += len(ledger)
+        sequence.save(update_fields=["last_number"])
+
+    def seed_upcoming(self, rng, walk_ins, desk, now):
+        """Bookings over the next two weeks, through the booking service, one per patient."""
+        today = timezone.localdate()
+        doctors = list(
+            Doctor.objects.filter(is_active=True, registration_expires_on__gte=today)
+            .select_related("department")
+            .prefetch_related("working_hours__clinic")
+            .order_by("registration_number")
+        )
+        free = []
+        for doctor in doctors:
+            for clinic in sorted({hours.clinic for hours in doctor.working_hours.all()}, key=str):
+                last_day = (now + datetime.timedelta(days=UPCOMING_DAYS)).astimezone(clinic.zone)
+                free += [
+                    (doctor, clinic, slot)
+                    for slot in open_slots(
+                        doctor=doctor, clinic=clinic, now=now, last_day=last_day.date()
+                    )
+                ]
+        patients = rng.sample(walk_ins, min(UPCOMING_BOOKINGS, len(walk_ins)))
+        for patient, (doctor, clinic, slot) in zip(patients, rng.sample(free, len(patients))):
+            try:
+                book_appointment(
+                    patient=patient,
+                    doctor=doctor,
+                    clinic=clinic,
+                    start=slot.start,
+                    appointment_type=weighted(rng, HISTORY_TYPES),
+                    payment_mode=PaymentMode.AT_CLINIC,
+                    reason=rng.choice(HISTORY_REASONS),
+                    by=desk,
+                    now=now,
+                )
+            except BookingError:
+                continue  # e.g. a patient already at the cap of upcoming bookings
 
     def print_logins(self):
         self.stdout.write(self.style.SUCCESS("Demo clinic ready. Log in at /accounts/login/ with:"))
