@@ -41,6 +41,15 @@ def _fast_and_self_contained_settings():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _no_stale_content_types():
+    # A transactional test empties every table, content types included, and they come back with
+    # new ids; a cached id from an earlier test would then point nowhere (audit entries use it).
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
+
+
 @pytest.fixture
 def patient_user(db):
     return PatientFactory(with_account=True).user

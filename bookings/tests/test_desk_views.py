@@ -488,7 +488,7 @@ def test_queue_costs_the_same_queries_however_many_arrivals(desk_client, doctor,
             status=Status.CHECKED_IN if n % 2 else Status.BOOKED,
         )
     assert query_count(desk_client, url("queue")) == few
-    assert few <= 7  # session, user, roles, the filter's two lists, time zones, rows
+    assert few <= 8  # session, user, roles, authenticator, two filter lists, zones, rows
 
 
 # --- The patient directory -----------------------------------------------------------------------
@@ -684,7 +684,7 @@ def test_patient_page_costs_the_same_queries_however_many_appointments(
             rescheduled_from=moved_from,
         )
     assert query_count(desk_client, url("patient", pk=walk_in.pk)) == few
-    assert few <= 7  # session, user, roles, patient, its audit entry, upcoming, past
+    assert few <= 8  # session, user, roles, authenticator, patient, audit, upcoming, past
 
 
 def test_front_desk_edits_a_patient_without_a_login(desk_client, walk_in):
