@@ -352,9 +352,17 @@ REPORTS = {
 # Filters -----------------------------------------------------------------------------------------
 
 
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
 class ReportFilterForm(forms.Form):
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    # <input type="date"> takes only ISO dates; en-gb's 25/11/2026 would leave it empty.
+    start = forms.DateField(label="From", widget=DateInput)
+    end = forms.DateField(label="To", widget=DateInput)
     clinic = forms.ModelChoiceField(
         queryset=Clinic.objects.order_by("name"), required=False, empty_label="All clinics"
     )

@@ -791,6 +791,16 @@ def test_the_default_page_shows_the_last_ninety_days(as_clinic_admin):
     assert len(html_tables(response)[0]["rows"]) in (13, 14)  # weeks touched by 90 days
 
 
+def test_the_date_inputs_show_the_chosen_dates(as_clinic_admin):
+    # <input type="date"> shows nothing for a value not in ISO form (en-gb writes 06/01/2025).
+    page = as_clinic_admin.get(report_url("trends"), MAIN_RANGE).content.decode()
+    inputs = re.findall(r"<input [^>]*>", page)
+    start = next(tag for tag in inputs if 'name="start"' in tag)
+    end = next(tag for tag in inputs if 'name="end"' in tag)
+    assert 'type="date"' in start and 'value="2025-01-06"' in start
+    assert 'type="date"' in end and 'value="2025-01-19"' in end
+
+
 @pytest.mark.parametrize(
     "query, error",
     [
@@ -949,6 +959,8 @@ def test_an_empty_chart_has_no_bars_but_keeps_its_text_alternative(as_clinic_adm
 
 # Query counts ------------------------------------------------------------------------------------
 
+# About 11-15 today: session, user, two-factor device, permissions (2), the clinics' time zones,
+# the report's aggregates (1-5), the user's groups, and the filters' three lists.
 MAX_QUERIES = 20
 
 
@@ -976,3 +988,21 @@ def test_query_count_is_bounded_and_does_not_grow_with_the_data(
     assert page_queries(as_clinic_admin, slug) == once
     if slug == "trends":
         assert html_tables(response)[0]["rows"][0][-1] == "35"  # 5 x 7
+
+
+def test_summer_time_midnight_belongs_to_the_clinics_day_and_month(db):
+    # 00:30 on 1 July in London is 23:30 on 30 June in UTC (British Summer Time).
+    thames = ClinicFactory(timezone="Europe/London")
+    start = dt.datetime(2025, 7, 1, 0, 30, tzinfo=LONDON)
+    appointment = AppointmentFactory(clinic=thames, start=start, status=Status.COMPLETED)
+    PaymentFactory(charge=ChargeFactory(appointment=appointment), recorded_at=start)
+    june_and_july = scope(dt.date(2025, 6, 30), dt.date(2025, 7, 1))
+    assert [row["total"] for row in reports.trends(june_and_july, grain="day")] == [0, 1]
+    assert [row["received"] for row in money.revenue_by_period(june_and_july, grain="month")] == [
+        Decimal("0.00"),
+        Decimal("590.00"),
+    ]
+    # 30 June alone, in London's calendar, has nothing.
+    assert reports.trends(scope(dt.date(2025, 6, 30), dt.date(2025, 6, 30)), grain="day")[0][
+        "total"
+    ] == 0
