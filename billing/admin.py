@@ -1,4 +1,3 @@
-import csv
 import datetime as dt
 
 from django.contrib import admin, messages
@@ -8,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import AuditedViewsAdminMixin
+from accounts.spreadsheets import SafeWriter
 from billing.models import Charge, Payment
 
 CSV_COLUMNS = [
@@ -107,7 +107,7 @@ class PaymentAdmin(AuditedViewsAdminMixin, ReadOnlyLedgerMixin, admin.ModelAdmin
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="payments-{stamp}.csv"'
-        writer = csv.writer(response)
+        writer = SafeWriter(response)
         writer.writerow(CSV_COLUMNS)
         rows = queryset.select_related(
             "charge__appointment__doctor__department", "refund_of", "recorded_by"

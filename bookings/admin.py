@@ -1,4 +1,3 @@
-import csv
 import datetime as dt
 
 from django.contrib import admin, messages
@@ -7,6 +6,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from accounts.audit import AuditedViewsAdminMixin
+from accounts.spreadsheets import SafeWriter
 from bookings import delivery, services
 from bookings.forms import DeskCancelForm
 from bookings.models import Appointment, Notification, Status
@@ -192,7 +192,7 @@ class AppointmentAdmin(AuditedViewsAdminMixin, admin.ModelAdmin):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="appointments-{stamp}.csv"'
-        writer = csv.writer(response)
+        writer = SafeWriter(response)
         writer.writerow(EXPORT_COLUMNS)
         rows = (
             queryset.select_related("doctor__department", "clinic")

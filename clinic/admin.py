@@ -1,4 +1,3 @@
-import csv
 
 from django.conf import settings
 from django.contrib import admin
@@ -7,6 +6,8 @@ from django.http import Http404, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+
+from accounts.spreadsheets import SafeWriter
 
 REPORTS_PERMISSION = "bookings.view_reports"
 
@@ -105,7 +106,7 @@ def _csv_response(report, page):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="{report.slug}-{stamp}.csv"'
-    writer = csv.writer(response)
+    writer = SafeWriter(response)
     several = len(page.tables) > 1
     for table in page.tables:
         # With several tables the first column says which one a row comes from.
