@@ -3,9 +3,11 @@
 About 200 doctors in ten departments at two clinics (Asia/Kolkata and Europe/London), weekly hours
 with lunch breaks, holidays, time off, 15,000 patients (9,000 with a login) and a year of
 appointments around now: the past eleven months (mostly completed, some cancelled or no-show) and
-the coming month (booked, thinning out with distance, leaving free slots). About half a million
-rows. Every appointment lies on the slot engine's own grid (bookings.scheduling.free_slots) and no
-two active ones share a doctor and a start, as the model's unique constraint demands.
+the coming month (booked, thinning out with distance, leaving free slots). Every completed visit
+has its charge (the doctor's fee plus GST) and a payment at the desk, and a few payments are
+refunded. About a million rows. Every appointment lies on the slot engine's own grid
+(bookings.scheduling.free_slots) and no two active ones share a doctor and a start, as the model's
+unique constraint demands.
 
     python -m bench.build             # reuse the data if already built at this size, recently
     python -m bench.build --rebuild   # build afresh
@@ -29,6 +31,7 @@ from bench.environment import configure_django, database_config, describe_databa
 
 configure_django()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -37,6 +40,9 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Patient, User  # noqa: E402
 from accounts.roles import Role  # noqa: E402
+from billing.models import Charge, Payment, ReceiptSequence  # noqa: E402
+from billing.money import gst_on, share_of, to_money  # noqa: E402
+from billing.services import RECEIPTS, gst_rate  # noqa: E402
 from bookings.models import Appointment, AppointmentType, PaymentMode, Status  # noqa: E402
 from bookings.scheduling import (  # noqa: E402
     Availability,
@@ -55,7 +61,7 @@ from doctors.models import (  # noqa: E402
 )
 
 # Bump when the shape of the data changes, so that old benchmark data is rebuilt, not reused.
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2  # 2: charges, payments and refunds for the revenue report
 BENCH_MARK = "Benchmark data, bench/build.py"  # on each clinic's address: what the builder owns
 MARKER = f"{BENCH_MARK} v{BUILDER_VERSION}"
 SEED = 2026
@@ -149,6 +155,17 @@ APPOINTMENT_TYPES = [
     AppointmentType.REPORT_REVIEW,
 ]
 BUSIER_WEEKDAYS = {0: 1.15, 4: 0.95, 5: 1.1}
+# How patients pay at the desk after a visit: (mode, weight).
+DESK_PAYMENT_MODES = [(Payment.Mode.CASH, 40), (Payment.Mode.CARD, 35), (Payment.Mode.UPI, 25)]
+# A few payments in a thousand are refunded, some in full, a few days after they were made.
+REFUNDED_SHARE = 0.004
+REFUND_REASONS = ["Fee waived by the doctor", "Charged twice at the desk",
+                  "Goodwill: long wait", "Visit cut short"]
+
+
+def weighted(rng, choices):
+    values, weights = zip(*choices)
+    return rng.choices(values, weights=weights)[0]
 
 
 def log(message):
@@ -304,6 +321,10 @@ class Builder:
             ]
             for clinic in self.clinics
         }
+        # Refunds are for clinic admins only.
+        (self.clinic_admin,) = self.users(
+            [("admin@bench.example.com", self.name())], Role.CLINIC_ADMIN, is_staff=True
+        )
 
         shares = [share for *_, share in DEPARTMENTS]
         doctor_users = self.users(
@@ -569,6 +590,82 @@ class Builder:
                         f"{total:,} rows so far")
             Appointment.objects.bulk_create(pending, batch_size=BATCH)
 
+    # --- the ledger -------------------------------------------------------------------------------
+
+    def ledger(self):
+        """Each completed visit's charge, fixed at booking as billing.services.open_charge fixes it
+        (the doctor's fee, GST at the current rate via billing.money), paid in full at the desk
+        shortly after the visit; a few payments refunded, in full or in half, by the clinic admin.
+        Receipt numbers run from 1 without gaps in the order the money moved, and the billing
+        receipt sequence continues after the last, as billing.services would leave it."""
+        rng, now = self.rng, self.now
+        rate = gst_rate()
+        fees = {doctor.pk: to_money(doctor.consultation_fee) for doctor in self.doctors}
+        gst = {pk: gst_on(fee, rate) for pk, fee in fees.items()}
+        # Light tuples, not model objects: a few hundred thousand of them.
+        paid = []
+        completed = (
+            Appointment.objects.filter(status=Status.COMPLETED)
+            .order_by()
+            .values_list("pk", "doctor_id", "clinic_id", "created_at", "completed_at")
+        )
+        for pk, doctor_id, clinic_id, created_at, completed_at in completed.iterator(BATCH):
+            recorded_at = min(completed_at + dt.timedelta(minutes=rng.randint(1, 20)), now)
+            paid.append((recorded_at, pk, doctor_id, clinic_id, created_at))
+        paid.sort()
+        # (when, index into paid, share refunded, reason)
+        refunds = []
+        for index in sorted(rng.sample(range(len(paid)), int(len(paid) * REFUNDED_SHARE))):
+            when = paid[index][0] + dt.timedelta(hours=rng.randint(2, 5 * 24))
+            if when < now:
+                share = Decimal("1") if rng.random() < 0.4 else Decimal("0.5")
+                refunds.append((when, index, share, rng.choice(REFUND_REASONS)))
+        # Receipt numbers in the order the money moved, payments and refunds together.
+        events = sorted([(entry[0], 0, index) for index, entry in enumerate(paid)]
+                        + [(when, 1, n) for n, (when, *_) in enumerate(refunds)])
+        payment_numbers, refund_numbers = {}, {}
+        for number, (_, is_refund, index) in enumerate(events, start=1):
+            (refund_numbers if is_refund else payment_numbers)[index] = number
+
+        refunded = {index for _, index, _, _ in refunds}
+        payment_ids = {}
+        with given_timestamps(Charge):
+            for first in range(0, len(paid), BATCH):
+                batch = paid[first:first + BATCH]
+                charges = Charge.objects.bulk_create([
+                    Charge(appointment_id=pk, fee=fees[doctor_id], gst_rate=rate,
+                           gst=gst[doctor_id], total=fees[doctor_id] + gst[doctor_id],
+                           currency=settings.CURRENCY, created_at=created_at)
+                    for _, pk, doctor_id, _, created_at in batch
+                ])
+                payments = Payment.objects.bulk_create([
+                    Payment(charge=charge, kind=Payment.Kind.PAYMENT,
+                            mode=weighted(rng, DESK_PAYMENT_MODES), fee=charge.fee,
+                            gst=charge.gst, total=charge.total,
+                            reference=f"BENCH-{payment_numbers[first + n]:07d}",
+                            receipt_number=payment_numbers[first + n],
+                            recorded_by_id=rng.choice(self.front_desk[clinic_id]),
+                            recorded_at=recorded_at)
+                    for n, ((recorded_at, _, _, clinic_id, _), charge)
+                    in enumerate(zip(batch, charges))
+                ])
+                payment_ids.update(
+                    (first + n, payment) for n, payment in enumerate(payments)
+                    if first + n in refunded
+                )
+        refund_rows = []
+        for n, (when, index, share, reason) in enumerate(refunds):
+            payment = payment_ids[index]
+            amount = to_money(payment.total * share)
+            fee = share_of(amount, payment.total, payment.fee)  # as refund_payment splits it
+            refund_rows.append(Payment(
+                charge_id=payment.charge_id, kind=Payment.Kind.REFUND, mode=payment.mode,
+                fee=fee, gst=amount - fee, total=amount, refund_of=payment, reason=reason,
+                receipt_number=refund_numbers[n], recorded_by=self.clinic_admin, recorded_at=when,
+            ))
+        Payment.objects.bulk_create(refund_rows, batch_size=BATCH)
+        ReceiptSequence.objects.filter(name=RECEIPTS).update(last_number=len(events))
+
     def build(self):
         self.today = self.now.date()
         self.first_day = self.today - dt.timedelta(days=PAST_DAYS)
@@ -579,6 +676,7 @@ class Builder:
             ("time off", self.time_off),
             ("patients and logins", self.patients),
             ("appointments", self.appointments),
+            ("charges, payments and refunds", self.ledger),
         ]
         for label, step in steps:
             started = time.perf_counter()
@@ -588,7 +686,7 @@ class Builder:
 
 def row_counts():
     models = [Department, Clinic, Doctor, WorkingHours, Holiday, TimeOff, User,
-              User.groups.through, Patient, Appointment]
+              User.groups.through, Patient, Appointment, Charge, Payment]
     return {model._meta.db_table: model.objects.count() for model in models}
 
 

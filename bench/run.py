@@ -11,10 +11,14 @@ runs after a warm-up:
 While the booking views do not exist yet (NoReverseMatch), 2 and 3 measure what they will call:
 open_slots for one day and bookings.services.book_appointment, and say so.
 
+Then each report of clinic.reporting.REPORTS over the last 365 days for all clinics, departments
+and doctors (per week where the report has periods), built as the reports page builds it
+(ReportFilterForm's Scope, then report.build), with fewer runs: each takes far longer.
+
 Prints median and p95 wall time and queries per call, and writes them as JSON to
 bench/results/<UTC timestamp>.json. Nothing here asserts: the targets are reported, not enforced.
 
-    python -m bench.run [--runs 50] [--warmup 5]
+    python -m bench.run [--runs 50] [--warmup 5] [--report-runs 10] [--report-warmup 1]
 """
 
 import argparse
@@ -53,6 +57,7 @@ from bench.build import row_counts  # noqa: E402
 from bookings.models import Appointment, Status  # noqa: E402
 from bookings.selectors import open_slots  # noqa: E402
 from bookings.services import book_appointment, cancel_appointment  # noqa: E402
+from clinic.reporting import REPORTS, ReportFilterForm  # noqa: E402
 from doctors.models import Clinic, Doctor  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -61,12 +66,14 @@ warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarn
 UTC = dt.timezone.utc
 # Bookings are made this far ahead at least, well clear of the minimum notice during the run.
 BOOKING_LEAD = dt.timedelta(hours=24)
+REPORT_DAYS = 365
+REPORT_GRAIN = "week"
 
 
 @dataclass
 class Operation:
     name: str
-    via: str  # "selector", "view" or "service"
+    via: str  # "selector", "view", "service" or "report"
     run: Callable[[int], None]  # the measured call, given the run's number
     after: Callable[[int], None] = lambda number: None  # untimed clean-up
     target: str = ""
@@ -217,6 +224,36 @@ def operations(target, now):
     return [search, day_page, booking]
 
 
+def report_operations(now):
+    """Each report over the last REPORT_DAYS days, unfiltered: the Scope comes from the reports
+    page's own form, so the figures are what a clinic admin's page costs (less the template)."""
+    today = timezone.localdate(now)
+    form = ReportFilterForm({
+        "start": (today - dt.timedelta(days=REPORT_DAYS - 1)).isoformat(),
+        "end": today.isoformat(),
+        "grain": REPORT_GRAIN,
+    })
+    if not form.is_valid():
+        sys.exit(f"The reports' filter form refused the benchmark's range: {form.errors}")
+    grain = form.cleaned_data["grain"]
+
+    def build(report):
+        # A fresh Scope each run, as each request makes its own (nothing cached between runs).
+        return lambda number: report.build(form.scope(), grain)
+
+    return [
+        Operation(
+            name=f"report: {report.title}, {REPORT_DAYS} days"
+            + (f" per {grain}" if report.uses_grain else ""),
+            via="report",
+            run=build(report),
+            target="median < 1 s",
+            meets_target=lambda r: r["median_ms"] < 1000,
+        )
+        for report in REPORTS.values()
+    ]
+
+
 def percentile(values, share):
     """Nearest-rank percentile: the smallest value with `share` of the values at or below it."""
     ordered = sorted(values)
@@ -302,11 +339,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Measure the booking paths (see bench/README.md).")
     parser.add_argument("--runs", type=int, default=50, help="measured runs of each (default 50)")
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured runs first (default 5)")
+    parser.add_argument("--report-runs", type=int, default=10,
+                        help="measured runs of each report (default 10; 0 skips the reports)")
+    parser.add_argument("--report-warmup", type=int, default=1,
+                        help="unmeasured runs of each report first (default 1)")
     parser.add_argument("--show-queries", action="store_true",
                         help="also print the SQL of each operation's last run")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 0:
         parser.error("--runs must be at least 1 and --warmup at least 0")
+    if args.report_runs < 0 or args.report_warmup < 0:
+        parser.error("--report-runs and --report-warmup must be at least 0")
 
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
@@ -325,6 +368,10 @@ def main(argv=None):
         },
     ):
         results = [measure(op, args.runs, args.warmup) for op in operations(target, now)]
+    if args.report_runs:
+        results += [
+            measure(op, args.report_runs, args.report_warmup) for op in report_operations(now)
+        ]
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
@@ -341,6 +388,9 @@ def main(argv=None):
         "debug": settings.DEBUG,
         "runs": args.runs,
         "warmup": args.warmup,
+        "report_runs": args.report_runs,
+        "report_warmup": args.report_warmup,
+        "report_days": REPORT_DAYS,
         "rows": rows,
         "rows_total": sum(rows.values()),
         "subject": {
@@ -366,7 +416,9 @@ def main(argv=None):
         f"({subject['slot_minutes']}-minute slots, {subject['appointments_in_window']} "
         f"appointments and {subject['free_slots_in_window']} free slots in the window) at "
         f"clinic {subject['clinic_id']} ({subject['clinic_timezone']}); day page for "
-        f"{subject['day']}. {args.runs} runs each after {args.warmup} warm-up runs."
+        f"{subject['day']}. {args.runs} runs each after {args.warmup} warm-up runs"
+        + (f"; reports {args.report_runs} after {args.report_warmup}." if args.report_runs
+           else ".")
     )
     print_table(results)
     if args.show_queries:
