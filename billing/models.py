@@ -6,11 +6,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 
 from bookings.models import Appointment
 
 MONEY = {"max_digits": 10, "decimal_places": 2}
+
+# total = fee + GST, compared to the paisa: SQLite keeps decimals as binary floating point, where
+# 282.48 + 50.85 is 333.33000000000004 and a plain equality refuses about one sum in four.
+# On PostgreSQL (exact numeric) the rounding changes nothing.
+ADDS_UP = Q(total=Round(F("fee") + F("gst"), precision=2))
 
 
 class Charge(models.Model):
@@ -38,7 +43,7 @@ class Charge(models.Model):
                 condition=Q(fee__gte=0) & Q(gst__gte=0), name="billing_charge_not_negative"
             ),
             models.CheckConstraint(
-                condition=Q(total=F("fee") + F("gst")), name="billing_charge_total_adds_up"
+                condition=ADDS_UP, name="billing_charge_total_adds_up"
             ),
         ]
 
@@ -47,20 +52,33 @@ class Charge(models.Model):
 
     @property
     def gst_percent(self):
-        """18 for a rate of 0.1800 (12.5 for 0.1250)."""
-        return (self.gst_rate * 100).normalize()
+        """18 for a rate of 0.1800 (12.5 for 0.1250, 10 for 0.1000)."""
+        percent = self.gst_rate * 100
+        if percent == percent.to_integral_value():
+            # normalize() alone would write 10 as 1E+1.
+            return percent.to_integral_value()
+        return percent.normalize()
 
 
 class PaymentQuerySet(models.QuerySet):
+    # Bulk writes skip Payment.save() and .delete(), so they are refused here too.
+    def update(self, **kwargs):
+        raise ValidationError("Ledger entries are never changed; record a refund instead.")
+
+    def delete(self):
+        raise ValidationError("Ledger entries are never deleted; record a refund instead.")
+
+    update.alters_data = delete.alters_data = True
+
     def payments(self):
         return self.filter(kind=Payment.Kind.PAYMENT)
 
     def refunds(self):
         return self.filter(kind=Payment.Kind.REFUND)
 
-    def total_amount(self):
+    def total_amount(self, field="total"):
         return self.aggregate(
-            amount=Coalesce(Sum("total"), models.Value(0), output_field=models.DecimalField())
+            amount=Coalesce(Sum(field), models.Value(0), output_field=models.DecimalField())
         )["amount"]
 
 
@@ -107,7 +125,7 @@ class Payment(models.Model):
                 condition=Q(fee__gte=0) & Q(gst__gte=0), name="billing_payment_parts_not_negative"
             ),
             models.CheckConstraint(
-                condition=Q(total=F("fee") + F("gst")), name="billing_payment_total_adds_up"
+                condition=ADDS_UP, name="billing_payment_total_adds_up"
             ),
             models.CheckConstraint(
                 condition=(Q(kind="refund") & Q(refund_of__isnull=False))

@@ -5,13 +5,18 @@ from decimal import ROUND_HALF_UP, Decimal
 CENT = Decimal("0.01")
 
 
+def _decimal(value):
+    # A float as written (0.18), not its binary value (0.17999...), which would round 45.045 down.
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
 def to_money(value):
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    return _decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def gst_on(fee, rate):
     """GST on a fee at `rate` (0.18 for 18%), to the paisa."""
-    return to_money(Decimal(fee) * Decimal(rate))
+    return to_money(_decimal(fee) * _decimal(rate))
 
 
 def share_of(part_total, whole_total, whole_amount):
@@ -22,4 +27,4 @@ def share_of(part_total, whole_total, whole_amount):
     """
     if not whole_total:
         return Decimal("0.00")
-    return to_money(Decimal(whole_amount) * Decimal(part_total) / Decimal(whole_total))
+    return to_money(_decimal(whole_amount) * _decimal(part_total) / _decimal(whole_total))

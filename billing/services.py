@@ -54,9 +54,17 @@ def _amount(value):
         amount = to_money(value)
     except (InvalidOperation, TypeError, ValueError):
         raise BillingError("Enter the amount as a number, such as 590.00.") from None
+    if not amount.is_finite():  # NaN would pass to_money and fail the comparisons below
+        raise BillingError("Enter the amount as a number, such as 590.00.")
     if amount <= 0:
         raise BillingError("The amount must be more than zero.")
     return amount
+
+
+def _net(charge, field):
+    return charge.ledger.payments().total_amount(field) - charge.ledger.refunds().total_amount(
+        field
+    )
 
 
 def balance(charge):
@@ -72,7 +80,15 @@ def record_payment(*, charge, amount, mode, reference="", by, now=None):
     if mode not in Payment.Mode.values:
         raise BillingError("Choose how the patient paid.")
     with transaction.atomic():
-        charge = Charge.objects.select_for_update().select_related("appointment").get(pk=charge.pk)
+        # The charge's row only: FOR UPDATE on the joined appointment as well would lock it after
+        # the charge, the opposite order to a cancellation (appointment, then its charge), and the
+        # two could deadlock. A cancellation committing meanwhile still waits for this lock before
+        # it looks at the ledger, so it sees this payment and flags the refund due.
+        charge = (
+            Charge.objects.select_for_update(of=("self",))
+            .select_related("appointment")
+            .get(pk=charge.pk)
+        )
         if charge.appointment.status == Status.CANCELLED:
             raise BillingError("This appointment is cancelled; there is nothing to pay.")
         paid, refunded, due = balance(charge)
@@ -82,12 +98,13 @@ def record_payment(*, charge, amount, mode, reference="", by, now=None):
                 if due > 0
                 else "Nothing is due on this appointment."
             )
-        # The fee and GST shares of everything paid so far, less those of what was paid before:
-        # the pieces of several part payments add up to the charge's own fee and GST.
-        net_before = paid - refunded
-        fee = share_of(net_before + amount, charge.total, charge.fee) - share_of(
-            net_before, charge.total, charge.fee
-        )
+        # The fee share of everything paid once this is in, less the fee the ledger holds already:
+        # the pieces of several part payments add up to the charge's own fee and GST. (Not less
+        # the share of what was paid before: a refund gives back one payment's own pieces, which
+        # need not be the running sum's, and the difference would stay in the next payment.)
+        fee_before = _net(charge, "fee")
+        fee = share_of(paid - refunded + amount, charge.total, charge.fee) - fee_before
+        fee = to_money(min(max(fee, Decimal("0.00")), amount))
         payment = Payment.objects.create(
             charge=charge,
             kind=Payment.Kind.PAYMENT,
@@ -124,11 +141,14 @@ def refund_payment(*, payment, amount, reason, by, now=None):
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.kind != Payment.Kind.PAYMENT:
             raise BillingError("Only a payment can be refunded, not a refund.")
+        # The charge before the receipt number, as record_payment takes them: taking the number
+        # first could deadlock with a payment on the same charge waiting for the number.
+        charge = Charge.objects.select_for_update().get(pk=payment.charge_id)
         already = payment.refunds.all().total_amount()
         left = payment.total - already
         if amount > left:
             raise BillingError(
-                f"At most {payment.charge.currency} {left} of this payment can still be refunded."
+                f"At most {charge.currency} {left} of this payment can still be refunded."
                 if left > 0
                 else "This payment has been refunded in full already."
             )
@@ -148,7 +168,6 @@ def refund_payment(*, payment, amount, reason, by, now=None):
             recorded_by=by,
             recorded_at=now or timezone.now(),
         )
-        charge = Charge.objects.select_for_update().get(pk=payment.charge_id)
         paid, refunded, _ = balance(charge)
         if charge.refund_due and paid - refunded <= 0:
             charge.refund_due = False

@@ -20,7 +20,7 @@ from billing import selectors, services
 from billing.forms import RecordPaymentForm, RefundForm
 from billing.models import Charge, Payment
 from billing.providers import PaymentNotConfirmed, configured_provider
-from bookings.models import Appointment, PaymentMode
+from bookings.models import Appointment, PaymentMode, Status
 from bookings.views import patient_required
 
 
@@ -146,6 +146,10 @@ def pay_online(request, appointment_pk, patient):
             "Online payment is not available yet. Please pay at the clinic's reception; "
             "you will get a receipt there and here.",
         )
+        return redirect("billing:mine")
+    if appointment.status == Status.CANCELLED:
+        # The gateway would take the money and the return could not record it.
+        messages.info(request, "This appointment is cancelled; there is nothing to pay.")
         return redirect("billing:mine")
     charge = _charge_of(appointment.pk)
     _, _, due = services.balance(charge)
