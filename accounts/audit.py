@@ -23,8 +23,9 @@ class AuditedViewsAdminMixin:
         return response
 
 
-def record_event(instance, event):
-    """A named event about a record ("data exported", "account closed") in the audit trail."""
+def record_event(instance, event, **details):
+    """A named event about a record ("data exported", "account closed") in the audit trail, with
+    any details (plain JSON values) kept beside it."""
     from auditlog.models import LogEntry
 
     return LogEntry.objects.log_create(
@@ -32,5 +33,5 @@ def record_event(instance, event):
         force_log=True,
         action=LogEntry.Action.ACCESS,
         changes={"event": [None, event]},
-        additional_data={"event": event},
+        additional_data={"event": event, **details},
     )

@@ -1,10 +1,14 @@
 import time
 
 from django.conf import settings
+from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
+from accounts.roles import roles_of
+
 SEEN_KEY = "_last_seen"
+LOGIN_AT_KEY = "_logged_in_at"
 # The expiry is pushed forward at most once a minute, so a busy page does not write the session
 # on every request; the idle limit is kept to within that minute.
 REFRESH_EVERY_SECONDS = 60
@@ -12,26 +16,39 @@ REFRESH_EVERY_SECONDS = 60
 
 def idle_limit(user):
     """Seconds of inactivity after which the login ends: shorter for staff and doctors, who see
-    many patients' data."""
-    if user.is_staff or hasattr(user, "doctor"):
+    many patients' data. The front desk's pages go by role, not by is_staff, so neither does
+    this."""
+    roles = roles_of(user)
+    if (
+        user.is_staff
+        or roles.is_doctor
+        or roles.is_front_desk
+        or roles.is_clinic_admin
+        or hasattr(user, "doctor")
+    ):
         return settings.STAFF_SESSION_IDLE_SECONDS
     return settings.SESSION_IDLE_SECONDS
 
 
 def _refresh(request, user, now):
-    request.session.set_expiry(idle_limit(user))
+    # Never past SESSION_COOKIE_AGE after the login, however busy the session is.
+    logged_in_at = request.session.get(LOGIN_AT_KEY, now)
+    left = logged_in_at + settings.SESSION_COOKIE_AGE - now
+    request.session.set_expiry(max(1, min(idle_limit(user), left)))
     request.session[SEEN_KEY] = now
 
 
 @receiver(user_logged_in)
 def start_idle_clock(sender, request, user, **kwargs):
     if request is not None and hasattr(request, "session"):
-        _refresh(request, user, int(time.time()))
+        now = int(time.time())
+        request.session[LOGIN_AT_KEY] = now
+        _refresh(request, user, now)
 
 
 class IdleSessionMiddleware:
-    """Ends a login after a spell of inactivity (SESSION_IDLE_SECONDS, STAFF_SESSION_IDLE_SECONDS);
-    SESSION_COOKIE_AGE stays the longest a login can last in any case."""
+    """Ends a login after a spell of inactivity (SESSION_IDLE_SECONDS, STAFF_SESSION_IDLE_SECONDS),
+    and in any case SESSION_COOKIE_AGE after it began."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -40,6 +57,10 @@ class IdleSessionMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             now = int(time.time())
-            if now - request.session.get(SEEN_KEY, 0) >= REFRESH_EVERY_SECONDS:
+            # Sessions from before the login time was kept count from now.
+            logged_in_at = request.session.setdefault(LOGIN_AT_KEY, now)
+            if now - logged_in_at >= settings.SESSION_COOKIE_AGE:
+                logout(request)
+            elif now - request.session.get(SEEN_KEY, 0) >= REFRESH_EVERY_SECONDS:
                 _refresh(request, user, now)
         return self.get_response(request)

@@ -7,6 +7,7 @@ personal details; both are recorded in the audit trail.
 
 import json
 
+from auditlog.context import disable_auditlog
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -153,6 +154,9 @@ class AccountStillInUse(Exception):
     pass
 
 
+ANONYMISED_PATIENT_FIELDS = ["full_name", "date_of_birth", "phone", "email", "user"]
+
+
 def close_patient_account(*, patient, now=None):
     """Anonymises the patient's personal details and disables their login, keeping the visit and
     payment history (which the clinic must keep) under an anonymous name."""
@@ -165,30 +169,38 @@ def close_patient_account(*, patient, now=None):
                 "You have upcoming appointments. Please cancel them (or call the clinic) "
                 "before closing your account."
             )
-        record_event(patient, "account closed by the patient")
         user = patient.user
-        patient.full_name = f"Closed account {patient.pk}"
-        # The birth year stays for the clinic's age statistics; the day does not.
-        patient.date_of_birth = patient.date_of_birth.replace(month=1, day=1)
-        patient.phone = ""
-        patient.email = ""
-        patient.email_reminders = False
-        patient.sms_reminders = False
-        patient.user = None
-        patient.save()
-        Notification.objects.filter(appointment__patient=patient).exclude(
-            state=Notification.State.SENT
-        ).update(state=Notification.State.SKIPPED, address="")
-        Notification.objects.filter(appointment__patient=patient).update(address="")
-        if user is not None:
-            user.email = f"closed-{user.pk}@closed.invalid"
-            user.full_name = "Closed account"
-            user.phone = ""
-            user.is_active = False
-            user.set_unusable_password()
-            user.sessions_epoch = F("sessions_epoch") + 1
-            user.save()
-            user.groups.clear()
+        # The usual change entries would copy the old name, contact details and birthday into
+        # the audit trail, which must not keep what the patient asked to remove: one event
+        # naming the fields stands for them.
+        with disable_auditlog():
+            patient.full_name = f"Closed account {patient.pk}"
+            # The birth year stays for the clinic's age statistics; the day does not.
+            patient.date_of_birth = patient.date_of_birth.replace(month=1, day=1)
+            patient.phone = ""
+            patient.email = ""
+            patient.email_reminders = False
+            patient.sms_reminders = False
+            patient.user = None
+            patient.save()
+            Notification.objects.filter(appointment__patient=patient).exclude(
+                state=Notification.State.SENT
+            ).update(state=Notification.State.SKIPPED, address="")
+            Notification.objects.filter(appointment__patient=patient).update(address="")
+            if user is not None:
+                user.email = f"closed-{user.pk}@closed.invalid"
+                user.full_name = "Closed account"
+                user.phone = ""
+                user.is_active = False
+                user.set_unusable_password()
+                user.sessions_epoch = F("sessions_epoch") + 1
+                user.save()
+                user.groups.clear()
+        record_event(
+            patient,
+            "account closed by the patient",
+            anonymised=[*ANONYMISED_PATIENT_FIELDS, *(["login"] if user is not None else [])],
+        )
     return patient
 
 

@@ -130,6 +130,23 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The login form's field and authenticate()'s keyword are both "username" (axes would otherwise
+# look for USERNAME_FIELD, "email", find nothing, and count failures per IP address only while
+# never refusing the right password).
+AXES_USERNAME_FORM_FIELD = "username"
+
+
+def _login_name(request, credentials):
+    """The email address as the login compares it (any letter case, no surrounding spaces), so
+    that typing it in another case does not start a fresh count of failures."""
+    if credentials and credentials.get("username") is not None:
+        value = credentials["username"]
+    else:
+        value = getattr(request, "POST", {}).get("username")
+    return value.strip().lower() if isinstance(value, str) else None
+
+
+AXES_USERNAME_CALLABLE = _login_name
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
