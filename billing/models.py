@@ -121,6 +121,12 @@ class Payment(models.Model):
         permissions = [("refund_payment", "Can refund a payment")]
         constraints = [
             models.CheckConstraint(condition=Q(total__gt=0), name="billing_payment_positive"),
+            # One gateway reference, one online payment, however often the gateway reports it.
+            models.UniqueConstraint(
+                fields=["reference"],
+                condition=Q(mode="online", kind="payment") & ~Q(reference=""),
+                name="billing_online_reference_once",
+            ),
             models.CheckConstraint(
                 condition=Q(fee__gte=0) & Q(gst__gte=0), name="billing_payment_parts_not_negative"
             ),

@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from billing.models import Charge, Payment, ReceiptSequence
@@ -43,6 +44,11 @@ def move_charge(*, old, new):
 
 
 def _next_receipt_number():
+    # The migration makes the row; a database emptied since (a flushed test database, say) gets
+    # it back here, starting after the highest number the ledger already holds.
+    if not ReceiptSequence.objects.filter(name=RECEIPTS).exists():
+        highest = Payment.objects.aggregate(highest=Max("receipt_number"))["highest"] or 0
+        ReceiptSequence.objects.get_or_create(name=RECEIPTS, defaults={"last_number": highest})
     sequence = ReceiptSequence.objects.select_for_update().get(name=RECEIPTS)
     sequence.last_number += 1
     sequence.save(update_fields=["last_number"])
@@ -79,7 +85,18 @@ def record_payment(*, charge, amount, mode, reference="", by, now=None):
     amount = _amount(amount)
     if mode not in Payment.Mode.values:
         raise BillingError("Choose how the patient paid.")
+    if len(reference) > Payment._meta.get_field("reference").max_length:
+        raise BillingError("The reference is too long (100 characters at most).")
     with transaction.atomic():
+        # A gateway may send the same confirmation twice (a reload, a retried callback).
+        if (
+            mode == Payment.Mode.ONLINE
+            and reference
+            and Payment.objects.filter(
+                mode=mode, kind=Payment.Kind.PAYMENT, reference=reference
+            ).exists()
+        ):
+            raise BillingError("This online payment has been recorded already.")
         # The charge's row only: FOR UPDATE on the joined appointment as well would lock it after
         # the charge, the opposite order to a cancellation (appointment, then its charge), and the
         # two could deadlock. A cancellation committing meanwhile still waits for this lock before
@@ -137,6 +154,8 @@ def refund_payment(*, payment, amount, reason, by, now=None):
     reason = (reason or "").strip()
     if not reason:
         raise BillingError("Give the reason for the refund.")
+    if len(reason) > Payment._meta.get_field("reason").max_length:
+        raise BillingError("The reason is too long (200 characters at most).")
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.kind != Payment.Kind.PAYMENT:

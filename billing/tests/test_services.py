@@ -490,3 +490,50 @@ def test_a_full_refund_clears_the_refund_due_and_a_part_one_does_not(
     refund_payment(payment=paid, amount="90.00", reason="Cancelled", by=clinic_admin_user)
     charge.refresh_from_db()
     assert not charge.refund_due
+
+
+def test_the_same_online_payment_reported_twice_is_recorded_once(db):
+    from accounts.tests.factories import UserFactory
+    from billing import services as billing_services
+    from billing.tests.factories import ChargeFactory
+
+    charge = ChargeFactory(total=D("590.00"), fee=D("500.00"), gst=D("90.00"))
+    user = UserFactory()
+    billing_services.record_payment(
+        charge=charge, amount=D("100.00"), mode="online", reference="pay_ABC", by=user
+    )
+    with pytest.raises(billing_services.BillingError, match="recorded already"):
+        billing_services.record_payment(
+            charge=charge, amount=D("100.00"), mode="online", reference="pay_ABC", by=user
+        )
+    assert charge.ledger.count() == 1
+
+
+def test_a_flushed_database_gets_its_receipt_sequence_back(db):
+    from accounts.tests.factories import UserFactory
+    from billing import services as billing_services
+    from billing.models import ReceiptSequence
+    from billing.tests.factories import ChargeFactory, PaymentFactory
+
+    ReceiptSequence.objects.all().delete()
+    PaymentFactory(receipt_number=41)
+    charge = ChargeFactory()
+    payment = billing_services.record_payment(
+        charge=charge, amount=D("10.00"), mode="cash", by=UserFactory()
+    )
+    assert payment.receipt_number == 42
+
+
+def test_too_long_references_and_reasons_are_refused_with_a_message(db, clinic_admin_user):
+    from billing import services as billing_services
+    from billing.tests.factories import ChargeFactory, PaymentFactory
+
+    with pytest.raises(billing_services.BillingError, match="too long"):
+        billing_services.record_payment(
+            charge=ChargeFactory(), amount=D("1.00"), mode="card", reference="x" * 101,
+            by=clinic_admin_user,
+        )
+    with pytest.raises(billing_services.BillingError, match="too long"):
+        billing_services.refund_payment(
+            payment=PaymentFactory(), amount=D("1.00"), reason="y" * 201, by=clinic_admin_user
+        )
