@@ -30,11 +30,6 @@ EXPORT_COLUMNS = [
 NAMED_IN_MESSAGE = 10
 
 
-def _spreadsheet_safe(text):
-    """A name starting with =, +, - or @ would be a formula to a spreadsheet; quote it."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
-
-
 def _label(appointment):
     start = appointment.local_start().strftime("%d %b %Y %H:%M")
     return f"#{appointment.pk} {appointment.doctor} {start}"
@@ -204,9 +199,9 @@ class AppointmentAdmin(AuditedViewsAdminMixin, admin.ModelAdmin):
                 [
                     appointment.pk,
                     appointment.local_start().isoformat(timespec="minutes"),
-                    _spreadsheet_safe(appointment.doctor.full_name),
-                    _spreadsheet_safe(appointment.doctor.department.name),
-                    _spreadsheet_safe(appointment.clinic.name),
+                    appointment.doctor.full_name,
+                    appointment.doctor.department.name,
+                    appointment.clinic.name,
                     appointment.status,
                     appointment.appointment_type,
                     appointment.payment_mode,

@@ -49,6 +49,18 @@ def confirm_cancel(client, appointments, reason):
     )
 
 
+SESSION_SAVE = ("SAVEPOINT", "RELEASE SAVEPOINT", 'UPDATE "django_session"')
+
+
+def page_queries(captured):
+    """Leaves out the session's save, which happens at most once a minute (idle expiry)."""
+    return [
+        query["sql"]
+        for query in captured.captured_queries
+        if not query["sql"].startswith(SESSION_SAVE)
+    ]
+
+
 def statuses(appointments):
     return [Appointment.objects.get(pk=a.pk).status for a in appointments]
 
@@ -324,4 +336,4 @@ def test_export_of_everything_selected_across_pages_costs_a_fixed_number_of_quer
     with CaptureQueriesContext(connection) as many:
         _, rows = exported(client, [], **everything)
     assert len(rows) == 1 + 8
-    assert len(many) == len(few)
+    assert len(page_queries(many)) == len(page_queries(few))
