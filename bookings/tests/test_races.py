@@ -30,7 +30,9 @@ from doctors.tests.factories import (
     WorkingHoursFactory,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback like every transactional test here: each starts from the migrated data (roles
+# included) and none recreates content types under new ids for the next to trip over.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 KATHMANDU = ZoneInfo("Asia/Kathmandu")  # UTC+05:45, a quarter of an hour ahead of Kolkata
