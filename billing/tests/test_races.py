@@ -9,11 +9,10 @@ tests): serialized_rollback puts them back before each test.
 """
 
 import threading
-import time
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
@@ -22,57 +21,17 @@ from billing.models import Charge, Payment, ReceiptSequence
 from billing.services import BillingError, record_payment, refund_payment
 from billing.tests.factories import ChargeFactory
 from bookings.services import cancel_appointment
+from clinic.tests.concurrency import (
+    WAIT_SECONDS,
+    backend_pid,
+    run_concurrently,
+    until,
+    waits_for_a_lock,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 D = Decimal
-WAIT_SECONDS = 30  # only a safety net against a hung test; nothing waits this long when it passes
-
-
-def run_concurrently(*tasks):
-    """Runs each task in its own thread, all released at once; returns, in order, what each task
-    returned or the exception it raised."""
-    barrier = threading.Barrier(len(tasks), timeout=WAIT_SECONDS)
-    outcomes = [None] * len(tasks)
-
-    def run(index, task):
-        try:
-            barrier.wait()
-            outcomes[index] = task()
-        except BaseException as exc:  # noqa: BLE001 - the test inspects every outcome
-            outcomes[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(tasks)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(WAIT_SECONDS)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return outcomes
-
-
-def backend_pid():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
-
-
-def waits_for_a_lock(pids):
-    """Whether the backend whose pid is in the list `pids` (once there) is blocked on a lock now."""
-    if not pids:
-        return False
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)",
-                       [pids[0]])
-        return cursor.fetchone()[0]
-
-
-def until(condition):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 @pytest.fixture(autouse=True)

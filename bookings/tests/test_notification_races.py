@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection, connections
+from django.db import connection
 
 from bookings import delivery, sms
 from bookings.models import Notification
 from bookings.scheduling import at
 from bookings.tests.factories import AppointmentFactory, NotificationFactory
+from clinic.tests.concurrency import WAIT_SECONDS, run_concurrently
 
 # serialized_rollback like every transactional test here: each starts from the migrated data (roles
 # included) and none recreates content types under new ids for the next to trip over.
@@ -25,7 +26,6 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 KOLKATA = ZoneInfo("Asia/Kolkata")
 NOW = at(dt.date(2030, 1, 7), dt.time(8), KOLKATA)
 WORKERS = 4
-WAIT_SECONDS = 30  # only a safety net against a hung test; nothing waits this long when it passes
 
 
 class Deliveries:
@@ -76,30 +76,6 @@ def postgresql_only(settings):
     deliveries = Deliveries()
     yield
     deliveries = None
-
-
-def run_concurrently(*tasks):
-    """Runs each task in its own thread, all released at once; returns, in order, what each task
-    returned or the exception it raised."""
-    barrier = threading.Barrier(len(tasks), timeout=WAIT_SECONDS)
-    outcomes = [None] * len(tasks)
-
-    def run(index, task):
-        try:
-            barrier.wait()
-            outcomes[index] = task()
-        except BaseException as exc:  # noqa: BLE001 - the test inspects every outcome
-            outcomes[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(tasks)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(WAIT_SECONDS)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return outcomes
 
 
 def work_until_nothing_is_due():

@@ -6,11 +6,10 @@ something on PostgreSQL; elsewhere they are skipped (and CI, which runs PostgreS
 
 import datetime as dt
 import threading
-import time
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from accounts.tests.factories import PatientFactory, UserFactory
 from bookings import services
@@ -22,6 +21,13 @@ from bookings.services import (
     book_appointment,
     cancel_appointment,
     reschedule_appointment,
+)
+from clinic.tests.concurrency import (
+    WAIT_SECONDS,
+    backend_pid,
+    run_concurrently,
+    until,
+    waits_for_a_lock,
 )
 from doctors.tests.factories import (
     ClinicFactory,
@@ -39,7 +45,6 @@ KATHMANDU = ZoneInfo("Asia/Kathmandu")  # UTC+05:45, a quarter of an hour ahead 
 MONDAY = dt.date(2030, 1, 7)
 TUESDAY = MONDAY + dt.timedelta(days=1)
 NOW = at(MONDAY, dt.time(8), KOLKATA)
-WAIT_SECONDS = 30  # only a safety net against a hung test; nothing waits this long when it passes
 
 
 @pytest.fixture(autouse=True)
@@ -77,30 +82,6 @@ def book(patient, doctor, clinic, start):
     )
 
 
-def run_concurrently(*tasks):
-    """Runs each task in its own thread, all released at once; returns, in order, what each task
-    returned or the exception it raised."""
-    barrier = threading.Barrier(len(tasks), timeout=WAIT_SECONDS)
-    outcomes = [None] * len(tasks)
-
-    def run(index, task):
-        try:
-            barrier.wait()
-            outcomes[index] = task()
-        except BaseException as exc:  # noqa: BLE001 - the test inspects every outcome
-            outcomes[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(tasks)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(WAIT_SECONDS)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return outcomes
-
-
 def only_booking_errors_besides(outcomes, successes):
     """Checks that `successes` tasks succeeded and every other one lost with SlotUnavailable."""
     unexpected = [o for o in outcomes if isinstance(o, BaseException)
@@ -111,29 +92,6 @@ def only_booking_errors_besides(outcomes, successes):
     assert len(won) == successes, outcomes
     assert len(lost) == len(outcomes) - successes
     return won
-
-
-def backend_pid():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
-
-
-def waits_for_a_lock(pids):
-    """Whether the backend whose pid is in the list `pids` (once there) is blocked on a lock right
-    now. pg_locks is live, not a per-transaction snapshot like pg_stat_activity."""
-    if not pids:
-        return False
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)",
-                       [pids[0]])
-        return cursor.fetchone()[0]
-
-
-def until(condition):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 # --- Tests ------------------------------------------------------------------------------------

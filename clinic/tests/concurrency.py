@@ -1,0 +1,64 @@
+"""Helpers for the race tests on PostgreSQL: threads with their own connections, released at
+once, and a way to see that one of them is waiting on another's lock."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, connections
+
+WAIT_SECONDS = 30  # only a safety net against a hung test; nothing waits this long when it passes
+
+
+def postgresql_only():
+    """Skips a test off PostgreSQL (under CI=true, conftest turns the skip into a failure)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrency tests need PostgreSQL (set DATABASE_URL)")
+
+
+def run_concurrently(*tasks):
+    """Runs each task in its own thread, all released at once; returns, in order, what each task
+    returned or the exception it raised."""
+    barrier = threading.Barrier(len(tasks), timeout=WAIT_SECONDS)
+    outcomes = [None] * len(tasks)
+
+    def run(index, task):
+        try:
+            barrier.wait()
+            outcomes[index] = task()
+        except BaseException as exc:  # noqa: BLE001 - the test inspects every outcome
+            outcomes[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(tasks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT_SECONDS)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    return outcomes
+
+
+def backend_pid():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def waits_for_a_lock(pids):
+    """Whether the backend whose pid is in the list `pids` (once there) is blocked on a lock right
+    now. pg_locks is live, not a per-transaction snapshot like pg_stat_activity."""
+    if not pids:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)", [pids[0]]
+        )
+        return cursor.fetchone()[0]
+
+
+def until(condition):
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
