@@ -77,9 +77,9 @@ def bookable_days(browser):
     links = browser.find_elements(By.CSS_SELECTOR, "main table.booking-calendar td.day-free a")
     days = []
     for link in links:
-        # The address ends in the ISO date; the label is what a screen reader announces.
+        # The address ends in the ISO date; the name is what a screen reader announces.
         day = dt.date.fromisoformat(link.get_attribute("href").rstrip("/").rsplit("/", 1)[1])
-        label = link.get_attribute("aria-label")
+        label = link.accessible_name
         assert label.startswith(f"{long_date(day, year=False)}: "), label
         days.append((day, link))
     return days

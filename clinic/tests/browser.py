@@ -5,12 +5,18 @@ out, the AssertionError says where the browser was and what the page showed, sin
 page (DEBUG is off in tests) otherwise only shows up as "timed out".
 """
 
+import functools
+import os
+from pathlib import Path
+
+import pytest
 from selenium.common.exceptions import (
     NoSuchElementException,
     StaleElementReferenceException,
     TimeoutException,
     WebDriverException,
 )
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -247,3 +253,140 @@ def error_summary(driver):
         for item in driver.find_elements(By.CSS_SELECTOR, "#form-errors li")
         if item.is_displayed()
     ]
+
+
+# --- The keyboard alone: what a visitor without a mouse (or with a screen reader) does ---
+
+
+def focused_element(driver):
+    return driver.switch_to.active_element
+
+
+def press(driver, *keys):
+    """Presses keys as the keyboard would, on whatever has the focus."""
+    ActionChains(driver).send_keys(*keys).perform()
+
+
+def press_shift_tab(driver):
+    ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+
+
+KEY_NAMES = {Keys.ENTER: "Enter", Keys.SPACE: "Space", Keys.TAB: "Tab"}
+
+
+def press_and_wait_for_new_page(driver, key):
+    """Presses a key that follows a link or submits a form; waits for the page it leads to."""
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    press(driver, key)
+    name = KEY_NAMES.get(key, repr(key))
+    wait_until(driver, _gone(old_page), f"pressing {name} to lead to a new page")
+    wait_until(driver, _page_loaded, "the new page to load")
+
+
+def describe_element(driver, element):
+    """The start of an element's HTML, to say in a failure which one it was."""
+    return element.get_attribute("outerHTML")[:160]
+
+
+def tab_until(driver, matches, description, limit=60):
+    """Presses Tab until the focused element `matches`; returns it. Fails after `limit` presses."""
+    for _ in range(limit):
+        press(driver, Keys.TAB)
+        element = focused_element(driver)
+        if matches(element):
+            return element
+    raise AssertionError(
+        f"{limit} presses of Tab never reached {description}; the focus ended on "
+        f"{describe_element(driver, focused_element(driver))}, {_where(driver)}"
+    )
+
+
+def tab_to_text(driver, text):
+    """Tabs to the link or button whose visible text is `text`."""
+    return tab_until(driver, lambda element: element.text == text, f"{text!r}")
+
+
+def assert_focus_is_visible(driver, element):
+    """The focused element is on screen, inside the window, with a focus outline drawn around it
+    (WCAG 2.4.7 focus visible, 2.4.11 focus not obscured)."""
+    assert focused_element(driver) == element, "the element is not the one with the focus"
+    seen = driver.execute_script(
+        """
+        const element = arguments[0], style = getComputedStyle(element);
+        const box = element.getBoundingClientRect();
+        return {
+          outlineStyle: style.outlineStyle,
+          outlineWidth: parseFloat(style.outlineWidth),
+          inWindow: box.width > 0 && box.height > 0 && box.top >= 0 && box.left >= 0
+            && box.bottom <= window.innerHeight && box.right <= window.innerWidth,
+        };
+        """,
+        element,
+    )
+    where = f"{describe_element(driver, element)}, {_where(driver)}"
+    assert element.is_displayed() and seen["inWindow"], f"focused but not in view: {where}"
+    assert seen["outlineStyle"] != "none" and seen["outlineWidth"] > 0, (
+        f"no visible focus outline ({seen['outlineStyle']}, {seen['outlineWidth']}px): {where}"
+    )
+
+
+# --- Accessibility checks with axe-core (package.json's devDependencies; `npm ci` installs it) ---
+
+AXE_SCRIPT = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.2 level A and AA, as axe-core tags its rules (2.2 added AA rules only, e.g. target-size).
+WCAG_22_AA_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+NODES_SHOWN = 5  # failing elements listed per rule and page; a calendar can have dozens
+
+
+@functools.cache
+def _axe_source():
+    if not AXE_SCRIPT.is_file():
+        missing = f"axe-core is not installed ({AXE_SCRIPT} is missing): run `npm ci` (make install)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(missing, pytrace=False)
+        pytest.skip(missing)
+    return AXE_SCRIPT.read_text(encoding="utf-8")
+
+
+def accessibility_violations(driver):
+    """axe-core's WCAG 2.2 AA violations on the page the browser shows, as axe reports them.
+
+    axe is injected into the page through WebDriver, which a Content Security Policy does not
+    govern, so the portal's policy needs no exception for the tests.
+    """
+    if not driver.execute_script("return typeof window.axe === 'object'"):
+        driver.execute_script(_axe_source())
+    result = driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['violations']})
+          .then((results) => done(results.violations), (error) => done({error: String(error)}));
+        """,
+        WCAG_22_AA_TAGS,
+    )
+    if isinstance(result, dict):
+        raise AssertionError(f"axe-core failed to run: {result['error']}, {_where(driver)}")
+    return result
+
+
+def describe_violations(page_name, url, violations):
+    lines = [f"{page_name} ({url}): {len(violations)} accessibility violation(s)"]
+    for violation in violations:
+        lines.append(
+            f"  [{violation['impact']}] {violation['id']}: {violation['help']} ({violation['helpUrl']})"
+        )
+        nodes = violation["nodes"]
+        for node in nodes[:NODES_SHOWN]:
+            lines.append(f"      at {' '.join(map(str, node['target']))}")
+            summary = " ".join((node.get("failureSummary") or "").split())
+            if summary:
+                lines.append(f"         {summary}")
+        if len(nodes) > NODES_SHOWN:
+            lines.append(f"      and {len(nodes) - NODES_SHOWN} more like these")
+    return "\n".join(lines)
+
+
+def assert_accessible(driver, page_name):
+    """Fails with each WCAG 2.2 AA violation axe-core finds: rule, impact, help and the nodes."""
+    violations = accessibility_violations(driver)
+    assert not violations, describe_violations(page_name, driver.current_url, violations)
