@@ -42,19 +42,28 @@ def _doctor_addresses(doctor):
     return {}
 
 
-def _queue(appointment, kind, audience, addresses, *, send_after, lead=dt.timedelta(0)):
-    for channel, address in addresses.items():
-        Notification.objects.get_or_create(
+def _notices(appointment, kind, audience, addresses, *, send_after, lead=dt.timedelta(0)):
+    return [
+        Notification(
             appointment=appointment,
             kind=kind,
             channel=channel,
             audience=audience,
             lead_minutes=int(lead.total_seconds() // 60),
-            defaults={"address": address, "send_after": send_after},
+            address=address,
+            send_after=send_after,
         )
+        for channel, address in addresses.items()
+    ]
 
 
-def _queue_reminders(appointment, now):
+def _queue(notices):
+    # One INSERT for all of a change's notices; the unique key turns a notice queued already
+    # into nothing (ON CONFLICT DO NOTHING), so each stays at most one row.
+    Notification.objects.bulk_create(notices, ignore_conflicts=True)
+
+
+def _reminders(appointment, now):
     patient = appointment.patient
     wanted = {
         channel: address
@@ -62,10 +71,11 @@ def _queue_reminders(appointment, now):
         if (channel == Channel.EMAIL and patient.email_reminders)
         or (channel == Channel.SMS and patient.sms_reminders)
     }
+    notices = []
     for lead in reminder_leads():
         send_after = appointment.start - lead
         if send_after > now:  # a reminder whose moment has passed would only confuse
-            _queue(
+            notices += _notices(
                 appointment,
                 Kind.REMINDER,
                 Audience.PATIENT,
@@ -73,15 +83,15 @@ def _queue_reminders(appointment, now):
                 send_after=send_after,
                 lead=lead,
             )
+    return notices
 
 
-def _announce(appointment, kind, now):
-    _queue(
-        appointment, kind, Audience.PATIENT, _patient_addresses(appointment.patient), send_after=now
-    )
-    _queue(
-        appointment, kind, Audience.DOCTOR, _doctor_addresses(appointment.doctor), send_after=now
-    )
+def _announcements(appointment, kind, now):
+    patient_addresses = _patient_addresses(appointment.patient)
+    doctor_addresses = _doctor_addresses(appointment.doctor)
+    return _notices(
+        appointment, kind, Audience.PATIENT, patient_addresses, send_after=now
+    ) + _notices(appointment, kind, Audience.DOCTOR, doctor_addresses, send_after=now)
 
 
 def _drop_pending_reminders(appointment):
@@ -91,20 +101,18 @@ def _drop_pending_reminders(appointment):
 
 
 def booked(appointment, *, now):
-    _announce(appointment, Kind.CONFIRMATION, now)
-    _queue_reminders(appointment, now)
+    _queue(_announcements(appointment, Kind.CONFIRMATION, now) + _reminders(appointment, now))
 
 
 def cancelled(appointment, *, now):
     _drop_pending_reminders(appointment)
-    _announce(appointment, Kind.CANCELLATION, now)
+    _queue(_announcements(appointment, Kind.CANCELLATION, now))
 
 
 def rescheduled(old, new, *, now):
     """One notice, on the new appointment, carries both times; reminders follow the new time."""
     _drop_pending_reminders(old)
-    _announce(new, Kind.RESCHEDULE, now)
-    _queue_reminders(new, now)
+    _queue(_announcements(new, Kind.RESCHEDULE, now) + _reminders(new, now))
 
 
 def still_relevant(notification, *, now):
