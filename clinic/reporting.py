@@ -262,7 +262,8 @@ def _money_cells(row):
 
 
 def build_revenue(scope, grain):
-    by_period = money.revenue_by_period(scope, grain=grain)
+    figures = money.revenue(scope, grain=grain)
+    by_period = figures["by_period"]
     labels = [period_label(row["period"], grain) for row in by_period]
     chart = bar_chart(
         chart_id="revenue-chart",
@@ -288,16 +289,14 @@ def build_revenue(scope, grain):
                 columns=["Doctor", "Department", *MONEY_COLUMNS],
                 rows=[
                     [row["name"], row["department_name"], *_money_cells(row)]
-                    for row in money.revenue_by_doctor(scope)
+                    for row in figures["by_doctor"]
                 ],
             ),
             Table(
                 key="by_department",
                 caption="By department",
                 columns=["Department", *MONEY_COLUMNS],
-                rows=[
-                    [row["name"], *_money_cells(row)] for row in money.revenue_by_department(scope)
-                ],
+                rows=[[row["name"], *_money_cells(row)] for row in figures["by_department"]],
             ),
         ],
         chart=chart,
