@@ -14,6 +14,10 @@ from doctors.models import Clinic, Department
 SLOT_FORMAT = "%Y-%m-%dT%H:%MZ"
 
 
+# The ends of the calendar (year 1, 9999) overflow time zone arithmetic; no clinic needs them.
+SANE_YEARS = (1900, 2999)
+
+
 def slot_token(start):
     return start.astimezone(dt.timezone.utc).strftime(SLOT_FORMAT)
 
@@ -35,9 +39,12 @@ class SlotStartField(forms.CharField):
         if value in self.empty_values:
             return None
         try:
-            return parse_slot_token(value)
+            start = parse_slot_token(value)
         except ValueError:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if not SANE_YEARS[0] <= start.year <= SANE_YEARS[1]:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return start
 
     def prepare_value(self, value):
         if isinstance(value, dt.datetime):
@@ -125,6 +132,11 @@ class TimeOffForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        for name in ("starts_at", "ends_at"):
+            value = cleaned.get(name)
+            if value and not SANE_YEARS[0] <= value.year <= SANE_YEARS[1]:
+                self.add_error(name, "Enter a date between the years 1900 and 2999.")
+                cleaned.pop(name, None)
         starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
         if starts_at and ends_at:
             if ends_at <= starts_at:

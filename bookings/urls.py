@@ -8,7 +8,8 @@ from bookings import views
 class IsoDateConverter:
     """A calendar date as YYYY-MM-DD; an impossible date (2026-02-30) matches no URL."""
 
-    regex = r"\d{4}-\d{2}-\d{2}"
+    # Years 1900 to 2999 only: the ends of the calendar (year 1, 9999) overflow date arithmetic.
+    regex = r"(?:19|2\d)\d{2}-\d{2}-\d{2}"
 
     def to_python(self, value):
         return dt.date.fromisoformat(value)

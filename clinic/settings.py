@@ -134,19 +134,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # look for USERNAME_FIELD, "email", find nothing, and count failures per IP address only while
 # never refusing the right password).
 AXES_USERNAME_FORM_FIELD = "username"
-
-
-def _login_name(request, credentials):
-    """The email address as the login compares it (any letter case, no surrounding spaces), so
-    that typing it in another case does not start a fresh count of failures."""
-    if credentials and credentials.get("username") is not None:
-        value = credentials["username"]
-    else:
-        value = getattr(request, "POST", {}).get("username")
-    return value.strip().lower() if isinstance(value, str) else None
-
-
-AXES_USERNAME_CALLABLE = _login_name
+AXES_USERNAME_CALLABLE = "accounts.throttling.login_name"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
