@@ -1,0 +1,817 @@
+"""Who may open which page: every URL the resolver knows, as each kind of visitor, against POLICY.
+
+The URLs come from walking get_resolver(), so a new view cannot slip past: a pattern without an
+entry in POLICY fails `test_every_url_pattern_has_a_policy`. Arguments are objects owned by "the
+patient" and "the doctor" (their appointment, its charge and payment, the doctor's time off and
+calendar feed...), so "another patient" and "another doctor" ask for someone else's things.
+
+Each spec lists one expected outcome per role, in the order of ROLES:
+  200 403 404 405   that status
+  login             302 to the portal's login page (accounts:login)
+  admin-login       302 to the admin's login page
+  302               302 anywhere else
+  to-login          302 to accounts:login after an action that was done (logging out)
+  ok                200, or 302 anywhere but a login page (the admin's own forms and actions)
+A POST spec (views that change things) is tried with an empty body and with GARBAGE; "a/b" means
+a for the empty body and b for garbage. A refused POST, and any POST not answered by a redirect,
+must not write to the WATCHED tables (seen in the SQL it runs); no GET may write to them at all.
+
+The data is made, and each role logged in, once for the module; every request runs in a savepoint
+that is rolled back, so each role meets the same data.
+Time is frozen at Tuesday 1 December 2026, 09:30 in Bengaluru.
+"""
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from auditlog.models import LogEntry
+from axes.models import AccessAttempt, AccessLog
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.audit import record_event
+from accounts.models import Patient, User
+from accounts.roles import Role
+from accounts.tests.factories import PatientFactory, UserFactory
+from billing.models import Charge, Payment
+from billing.tests.factories import ChargeFactory, PaymentFactory
+from bookings.forms import slot_token
+from bookings.models import Appointment, Notification, Status
+from bookings.tests.factories import AppointmentFactory, NotificationFactory
+from clinic.reporting import REPORTS
+from doctors import services as doctor_services
+from doctors.models import Clinic, Department, Doctor, Holiday, TimeOff, WorkingHours
+from doctors.tests.factories import (
+    ClinicFactory,
+    DepartmentFactory,
+    DoctorFactory,
+    HolidayFactory,
+    TimeOffFactory,
+    WorkingHoursFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+KOLKATA = ZoneInfo("Asia/Kolkata")
+NOW = dt.datetime(2026, 12, 1, 9, 30, tzinfo=KOLKATA)  # a Tuesday
+VISIT_DAY = dt.date(2026, 12, 3)  # Thursday: the patient's appointment at 10:00
+TIME_OFF_DAY = dt.date(2026, 12, 4)  # Friday afternoon: the doctor's time off
+
+ROLES = ("anon", "patient", "other_patient", "doctor", "other_doctor", "desk", "admin")
+
+# Tables whose rows a refused request, an invalid form or a GET must leave exactly as they were.
+# (The audit trail, axes' attempts and sessions are written by reads and logins by design.)
+WATCHED = [
+    User,
+    Group,
+    Patient,
+    Department,
+    Clinic,
+    Doctor,
+    WorkingHours,
+    Holiday,
+    TimeOff,
+    Appointment,
+    Notification,
+    Charge,
+    Payment,
+]
+
+# One body of junk for every form: a bad value under the names the portal's forms use, and more.
+GARBAGE = {
+    "start": "2026-13-45T25:61Z",
+    "reason": "x" * 5000,
+    "amount": "NaN",
+    "mode": "barter",
+    "reference": "\x00",
+    "email": "not an email",
+    "username": "💥" * 300,
+    "password": "\x00",
+    "old_password": "",
+    "new_password1": "a",
+    "new_password2": "b",
+    "full_name": "",
+    "date_of_birth": "31/31/31",
+    "sex": "?",
+    "phone": "+" + "9" * 40,
+    "patient": "-1",
+    "query": "",
+    "action": "nonsense",
+    "confirm": "maybe",
+    "starts_at": "tomorrow",
+    "ends_at": "yesterday",
+    "appointment_type": "surgery",
+    "payment_mode": "bitcoin",
+    "post": "yes",
+    "index": "0",
+    "_selected_action": ["-1", "x"],
+    "unexpected": ["a", "b"],
+}
+
+
+def local(day, hour, minute=0):
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=KOLKATA)
+
+
+# The data -----------------------------------------------------------------------------------------
+
+
+@dataclass(repr=False)
+class World:
+    users: dict  # role -> User (None for anon)
+    department: Department
+    clinic: Clinic
+    doctor: Doctor
+    other_doctor: Doctor
+    hours: WorkingHours
+    patient: Patient
+    other_patient: Patient
+    walk_in: Patient  # a directory patient with no login, whom the desk may edit
+    appointment: Appointment
+    unpaid: Appointment  # the other patient's past visit, charged and not yet paid
+    charge: Charge
+    payment: Payment
+    time_off: TimeOff
+    holiday: Holiday
+    notification: Notification
+    log_entry: LogEntry
+    access_attempt: AccessAttempt
+    access_log: AccessLog
+    superuser: User  # the set-up login, which clinic admins must not take over
+    slot: str = ""  # a free time on the visit day, as a slot token
+    new_slot: str = ""  # another free time, to move the appointment to
+    objects: dict = field(default_factory=dict)  # admin model label -> an instance
+    sessions: dict = field(default_factory=lambda: dict.fromkeys(ROLES))  # role -> session key
+
+    def __repr__(self):
+        return "World(the patient, the doctor, their appointment, ...)"
+
+    def _repr_pretty_(self, printer, cycle):  # how Hypothesis prints a falsifying example
+        printer.text(repr(self))
+
+
+def works_mon_to_sat(doctor, clinic):
+    rows = []
+    for weekday in range(6):
+        for starts_at, ends_at in ((dt.time(9), dt.time(13)), (dt.time(14), dt.time(17))):
+            rows.append(
+                WorkingHoursFactory(
+                    doctor=doctor,
+                    clinic=clinic,
+                    weekday=weekday,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                )
+            )
+    return rows
+
+
+def build_world():
+    department = DepartmentFactory(name="General medicine")
+    clinic = ClinicFactory(name="Lakeview", timezone="Asia/Kolkata")
+    doctor = DoctorFactory(with_account=True, department=department, full_name="Dr Meera Nair")
+    other_doctor = DoctorFactory(with_account=True, department=department, full_name="Dr Ravi Rao")
+    hours = works_mon_to_sat(doctor, clinic)[0]
+    works_mon_to_sat(other_doctor, clinic)
+    patient = PatientFactory(with_account=True, full_name="Asha Patient")
+    other_patient = PatientFactory(with_account=True, full_name="Bina Otherpatient")
+    walk_in = PatientFactory(full_name="Chandra Walkin")
+    desk_user = UserFactory(roles=[Role.FRONT_DESK], is_staff=True, full_name="Deepa Desk")
+    admin_user = UserFactory(roles=[Role.CLINIC_ADMIN], is_staff=True, full_name="Esha Admin")
+    appointment = AppointmentFactory(
+        patient=patient,
+        doctor=doctor,
+        clinic=clinic,
+        start=local(VISIT_DAY, 10),
+        created_by=patient.user,
+    )
+    charge = ChargeFactory(appointment=appointment)
+    unpaid = AppointmentFactory(
+        patient=other_patient,
+        doctor=other_doctor,
+        clinic=clinic,
+        start=local(NOW.date() - dt.timedelta(days=1), 10),
+        status=Status.COMPLETED,
+        created_by=desk_user,
+    )
+    ChargeFactory(appointment=unpaid)
+    payment = PaymentFactory(charge=charge, recorded_by=desk_user)
+    time_off = TimeOffFactory(
+        doctor=doctor, starts_at=local(TIME_OFF_DAY, 14), ends_at=local(TIME_OFF_DAY, 17)
+    )
+    holiday = HolidayFactory(clinic=clinic, date=dt.date(2026, 12, 25))
+    notification = NotificationFactory(appointment=appointment, address=patient.email)
+    doctor = doctor_services.issue_calendar_token(doctor=doctor)
+    log_entry = record_event(patient, "seen by the access policy test")
+    access_attempt = AccessAttempt.objects.create(
+        username="someone@example.com",
+        ip_address="127.0.0.1",
+        user_agent="test",
+        http_accept="*/*",
+        path_info="/accounts/login/",
+        get_data="",
+        post_data="",
+        failures_since_start=1,
+    )
+    access_log = AccessLog.objects.create(
+        username=patient.user.email,
+        ip_address="127.0.0.1",
+        user_agent="test",
+        http_accept="*/*",
+        path_info="/accounts/login/",
+    )
+    world = World(
+        users={
+            "anon": None,
+            "patient": patient.user,
+            "other_patient": other_patient.user,
+            "doctor": doctor.user,
+            "other_doctor": other_doctor.user,
+            "desk": desk_user,
+            "admin": admin_user,
+        },
+        department=department,
+        clinic=clinic,
+        doctor=doctor,
+        other_doctor=other_doctor,
+        hours=hours,
+        patient=patient,
+        other_patient=other_patient,
+        walk_in=walk_in,
+        appointment=appointment,
+        unpaid=unpaid,
+        charge=charge,
+        payment=payment,
+        time_off=time_off,
+        holiday=holiday,
+        notification=notification,
+        log_entry=log_entry,
+        access_attempt=access_attempt,
+        access_log=access_log,
+        superuser=UserFactory(is_superuser=True, is_staff=True, full_name="Set Up"),
+        slot=slot_token(local(VISIT_DAY, 11)),
+        new_slot=slot_token(local(VISIT_DAY, 11, 30)),
+    )
+    world.objects = {
+        "auth.group": Group.objects.get(name=Role.FRONT_DESK),
+        "axes.accessattempt": access_attempt,
+        "axes.accesslog": access_log,
+        "accounts.user": patient.user,
+        "accounts.patient": patient,
+        "doctors.department": department,
+        "doctors.clinic": clinic,
+        "doctors.doctor": doctor,
+        "doctors.workinghours": hours,
+        "doctors.holiday": holiday,
+        "doctors.timeoff": time_off,
+        "bookings.appointment": appointment,
+        "bookings.notification": notification,
+        "billing.charge": charge,
+        "billing.payment": payment,
+        "auditlog.logentry": log_entry,
+    }
+    return world
+
+
+# The policy ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    get: str
+    post: str | None = None  # views that change things: what an empty and a garbage POST get
+    args: Callable = lambda w: {}
+    query: Callable = lambda w: {}
+    path: Callable | None = None  # for patterns without a name
+
+    def url(self, key, world):
+        url = self.path(world) if self.path else reverse(key, kwargs=self.args(world))
+        query = self.query(world)
+        return f"{url}?{urlencode(query)}" if query else url
+
+
+#                  anon    patient other_p doctor  other_d desk    admin
+PUBLIC = "         200     200     200     200     200     200     200"
+LOGGED_IN = "      login   200     200     200     200     200     200"
+NOT_LOGGED_IN = "  200     302     302     302     302     302     302"
+PATIENTS = "       login   200     200     403     403     403     403"
+OWN_PATIENT = "    login   200     404     403     403     403     403"
+DOCTORS = "        login   404     404     200     200     404     404"
+OWN_DOCTOR = "     login   404     404     200     404     404     404"
+DESK = "           login   404     404     404     404     200     200"
+POST_ONLY = "      405     405     405     405     405     405     405"
+ALL_302 = "        302     302     302     302     302     302     302"
+
+
+def redirected(spec):
+    """The spec with each 200 turned into a 302: those allowed in are sent on elsewhere."""
+    return spec.replace("200", "302")
+
+
+def pk(attribute):
+    return lambda w: {"pk": getattr(w, attribute).pk}
+
+
+appointment_pk = pk("appointment")
+
+
+def doctor_at_clinic(w):
+    return {"doctor_id": w.doctor.pk, "clinic_id": w.clinic.pk}
+
+
+def reset_link(w):
+    user = User.objects.get(pk=w.patient.user_id)  # as stored: the token covers the last login
+    return {
+        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    }
+
+
+PORTAL = {
+    "home": Rule(PUBLIC),
+    # Accounts
+    "accounts:signup": Rule(NOT_LOGGED_IN, post="200 302 302 302 302 302 302"),
+    "accounts:login": Rule(NOT_LOGGED_IN, post="200 302 302 302 302 302 302"),
+    "accounts:logout": Rule(POST_ONLY, post=ALL_302),
+    # Logged out on every device, so back to the login page (not a refusal: it is done).
+    "accounts:logout_everywhere": Rule(
+        POST_ONLY, post="login to-login to-login to-login to-login to-login to-login"
+    ),
+    "accounts:profile": Rule(LOGGED_IN, post="login 200 200 200 200 200 200"),
+    "accounts:password_change": Rule(LOGGED_IN, post="login 200 200 200 200 200 200"),
+    "accounts:password_reset": Rule(PUBLIC, post=PUBLIC),
+    "accounts:password_reset_done": Rule(PUBLIC),
+    "accounts:password_reset_confirm": [
+        # A good link moves its token into the session and redirects to the set-password form.
+        Rule(ALL_302, post=ALL_302, args=reset_link),
+        Rule(PUBLIC, post=PUBLIC, args=lambda w: {**reset_link(w), "token": "1-wrong"}),
+    ],
+    "accounts:password_reset_complete": Rule(PUBLIC),
+    # Two-factor codes are for staff; with no authenticator set up, verifying just moves on.
+    "accounts:two_factor": Rule(
+        "login 404 404 404 404 200 200", post="login 404 404 404 404 200 200"
+    ),
+    "accounts:two_factor_verify": Rule(
+        "login 302 302 302 302 302 302", post="login 302 302 302 302 302 302"
+    ),
+    # Public pages and picking a time: nothing personal, open to all
+    "doctors:departments": Rule(PUBLIC),
+    "doctors:list": Rule(PUBLIC),
+    "doctors:detail": Rule(PUBLIC, args=pk("doctor")),
+    "bookings:start": Rule(PUBLIC),
+    "bookings:doctors": Rule(PUBLIC, args=lambda w: {"department_id": w.department.pk}),
+    # The doctor works at one clinic, so choosing one skips to its calendar.
+    "bookings:clinics": Rule(ALL_302, args=lambda w: {"doctor_id": w.doctor.pk}),
+    "bookings:calendar": Rule(PUBLIC, args=doctor_at_clinic),
+    "bookings:day": Rule(PUBLIC, args=lambda w: {**doctor_at_clinic(w), "day": VISIT_DAY}),
+    # Booking needs a patient's login; any patient books for themselves.
+    "bookings:confirm": Rule(
+        PATIENTS,
+        post="login 302 302 403 403 403 403",
+        args=doctor_at_clinic,
+        query=lambda w: {"start": w.slot},
+    ),
+    # The patient's own appointment
+    "bookings:mine": Rule(PATIENTS),
+    "bookings:detail": Rule(OWN_PATIENT, args=appointment_pk),
+    "bookings:booked": Rule(OWN_PATIENT, args=appointment_pk),
+    "bookings:calendar_file": Rule(OWN_PATIENT, args=appointment_pk),
+    # The reason is optional, but an empty body is no submission at all (`request.POST or None`).
+    "bookings:cancel": Rule(OWN_PATIENT, post=OWN_PATIENT, args=appointment_pk),
+    "bookings:reschedule": Rule(OWN_PATIENT, args=appointment_pk),
+    "bookings:reschedule_day": Rule(
+        OWN_PATIENT, args=lambda w: {"pk": w.appointment.pk, "day": VISIT_DAY}
+    ),
+    "bookings:reschedule_confirm": Rule(
+        OWN_PATIENT,
+        post="login 302 404 403 403 403 403",
+        args=appointment_pk,
+        query=lambda w: {"start": w.new_slot},
+    ),
+    # The doctor's pages: any doctor their own schedule, nobody else's appointments
+    "schedule:today": Rule(DOCTORS),
+    "schedule:day": Rule(DOCTORS, args=lambda w: {"day": VISIT_DAY}),
+    "schedule:week": Rule(DOCTORS),
+    "schedule:week_of": Rule(DOCTORS, args=lambda w: {"day": VISIT_DAY}),
+    "schedule:appointment": Rule(OWN_DOCTOR, args=appointment_pk),
+    "schedule:transition": [
+        Rule(
+            POST_ONLY,
+            post=redirected(OWN_DOCTOR),
+            args=lambda w, action=action: {"pk": w.appointment.pk, "action": action},
+        )
+        for action in ("check-in", "complete", "no-show")
+    ]
+    + [
+        Rule(
+            POST_ONLY,
+            post="login 404 404 404 404 404 404",
+            args=lambda w: {"pk": w.appointment.pk, "action": "delete"},
+        )
+    ],
+    "schedule:time_off": Rule(DOCTORS, post="login 404 404 200 200 404 404"),
+    "schedule:remove_time_off": Rule(
+        POST_ONLY, post="login 404 404 302 404 404 404", args=pk("time_off")
+    ),
+    "schedule:hours": Rule(DOCTORS),
+    "schedule:calendar_feed": Rule(DOCTORS, post="login 404 404 302 302 404 404"),
+    # The token is the feed's only credential, whoever is logged in.
+    "schedule:feed": [
+        Rule(PUBLIC, args=lambda w: {"token": w.doctor.calendar_token}),
+        Rule(
+            "404 404 404 404 404 404 404", args=lambda w: {"token": w.doctor.calendar_token + "x"}
+        ),
+    ],
+    # The front desk (and clinic admins)
+    "desk:queue": Rule(DESK),
+    "desk:patients": Rule(DESK, post=DESK),
+    "desk:patient_new": Rule(DESK, post=DESK),
+    "desk:patient": Rule(DESK, args=pk("patient")),
+    "desk:patient_edit": [
+        Rule(DESK, post=DESK, args=pk("walk_in")),
+        # A patient with a login keeps their own details.
+        Rule(redirected(DESK), post=redirected(DESK), args=pk("patient")),
+    ],
+    "desk:book": Rule(DESK),
+    "desk:calendar": Rule(DESK, args=doctor_at_clinic),
+    "desk:day": Rule(DESK, args=lambda w: {**doctor_at_clinic(w), "day": VISIT_DAY}),
+    "desk:confirm": Rule(
+        DESK,
+        post=DESK,
+        args=doctor_at_clinic,
+        query=lambda w: {"start": w.slot, "patient": w.walk_in.pk},
+    ),
+    "desk:appointment": Rule(DESK, args=appointment_pk),
+    "desk:check_in": Rule(POST_ONLY, post=redirected(DESK), args=appointment_pk),
+    "desk:cancel": Rule(DESK, post=DESK, args=appointment_pk),
+    "desk:reschedule": Rule(DESK, args=appointment_pk),
+    "desk:reschedule_day": Rule(DESK, args=lambda w: {"pk": w.appointment.pk, "day": VISIT_DAY}),
+    "desk:reschedule_confirm": Rule(
+        DESK,
+        post=redirected(DESK),
+        args=appointment_pk,
+        query=lambda w: {"start": w.new_slot},
+    ),
+    # Billing: patients their own receipts; the desk records payments, clinic admins refund.
+    "billing:mine": Rule(PATIENTS),
+    "billing:receipt": Rule("login 200 404 404 404 200 200", args=pk("payment")),
+    "billing:record": Rule(DESK, post=DESK, args=lambda w: {"appointment_pk": w.appointment.pk}),
+    "billing:refund": Rule(
+        "login 404 404 404 404 404 200", post="login 404 404 404 404 404 200", args=pk("payment")
+    ),
+    # No PAYMENT_PROVIDER: paying online says so and redirects; its return page does not exist.
+    "billing:pay_online": Rule(
+        POST_ONLY,
+        post=redirected(OWN_PATIENT),
+        args=lambda w: {"appointment_pk": w.appointment.pk},
+    ),
+    "billing:online_return": Rule("login 404 404 403 403 403 403"),
+    # A patient's own data
+    "privacy:my_data": Rule(LOGGED_IN),
+    "privacy:export": Rule(POST_ONLY, post=PATIENTS),
+    "privacy:close": Rule(POST_ONLY, post=PATIENTS),
+}
+
+
+# The admin ---------------------------------------------------------------------------------------
+
+# Everyone without staff rights is sent to the admin's login page.
+#            anon        patient     other_p     doctor      other_d
+NON_STAFF = "admin-login admin-login admin-login admin-login admin-login"
+
+# What each role may do with each registered model in the admin: v(iew) a(dd) c(hange) d(elete).
+# (Front desk, clinic admin); anything else answers 403. From the README's "Roles" table:
+# neither deletes patients, logins or ledger rows, edits roles or adds appointments (bookings go
+# through the booking pages and their rules).
+ADMIN_RIGHTS = {
+    "auth.group": ("", "v"),
+    # Login records: clinic admins lift a lockout by deleting its attempt.
+    "axes.accessattempt": ("", "vd"),
+    "axes.accesslog": ("", "v"),
+    "accounts.user": ("", "vac"),
+    "accounts.patient": ("vac", "vac"),
+    "doctors.department": ("v", "vacd"),
+    "doctors.clinic": ("v", "vacd"),
+    "doctors.doctor": ("v", "vacd"),
+    "doctors.workinghours": ("v", "vacd"),
+    "doctors.holiday": ("v", "vacd"),
+    "doctors.timeoff": ("v", "vacd"),
+    "bookings.appointment": ("vc", "vc"),
+    "bookings.notification": ("v", "vc"),
+    "billing.charge": ("v", "v"),
+    "billing.payment": ("v", "v"),
+    "auditlog.logentry": ("", "v"),
+}
+
+
+def staff(desk, admin):
+    return f"{NON_STAFF} {desk} {admin}"
+
+
+def by_rights(letters, rights, allowed="200"):
+    """`allowed` for the staff role holding one of the rights in `letters`, 403 for the other."""
+    desk, admin = (allowed if set(letters) & set(held) else "403" for held in rights)
+    return staff(desk, admin)
+
+
+def admin_model_rules():
+    rules = {}
+    for label, rights in ADMIN_RIGHTS.items():
+        app, model = label.split(".")
+        prefix = f"admin:{app}_{model}"
+
+        def object_id(w, label=label):
+            return {"object_id": w.objects[label].pk}
+
+        def object_path(w, prefix=prefix, label=label):
+            change = reverse(f"{prefix}_change", args=[w.objects[label].pk])
+            return change.removesuffix("change/")
+
+        # A change page shows read-only to those who may only view; saving needs "c".
+        rules[f"{prefix}_changelist"] = Rule(
+            by_rights("vc", rights), post=by_rights("vc", rights, "ok")
+        )
+        rules[f"{prefix}_add"] = Rule(by_rights("a", rights), post=by_rights("a", rights, "ok"))
+        rules[f"{prefix}_change"] = Rule(
+            by_rights("vc", rights), post=by_rights("c", rights, "ok"), args=object_id
+        )
+        rules[f"{prefix}_history"] = Rule(by_rights("vc", rights), args=object_id)
+        rules[f"{prefix}_delete"] = Rule(
+            by_rights("d", rights), post=by_rights("d", rights, "ok"), args=object_id
+        )
+        # The bare object URL redirects to its change page (for staff only).
+        rules[f"admin/{app}/{model}/<path:object_id>/"] = Rule(
+            staff("302", "302"), path=object_path
+        )
+    return rules
+
+
+ADMIN = {
+    "admin:index": Rule(staff("200", "200")),
+    # Logged-in staff are sent on to the index; anyone else gets the form (and may log in).
+    "admin:login": Rule("200 200 200 200 200 302 302", post=PUBLIC),
+    # Logging out is a POST; staff then land on the home page, anyone else on the admin index.
+    "admin:logout": Rule("302 302 302 302 302 405 405", post=ALL_302),
+    "admin:password_change": Rule(staff("200", "200"), post=staff("200", "200")),
+    "admin:password_change_done": Rule(staff("200", "200")),
+    "admin:jsi18n": Rule(staff("200", "200")),
+    "admin:autocomplete": [
+        Rule(
+            staff("200", "200"),
+            query=lambda w: {
+                "app_label": "doctors",
+                "model_name": "doctor",
+                "field_name": "department",
+                "term": "Gen",
+            },
+        ),
+        # The user list is for clinic admins only, even through a patient record's form.
+        Rule(
+            staff("403", "200"),
+            query=lambda w: {
+                "app_label": "accounts",
+                "model_name": "patient",
+                "field_name": "user",
+                "term": "a",
+            },
+        ),
+    ],
+    # No model has a public page, so "view on site" finds nothing to show.
+    "admin:view_on_site": Rule(
+        staff("404", "404"),
+        args=lambda w: {
+            "content_type_id": ContentType.objects.get_for_model(Doctor).pk,
+            "object_id": w.doctor.pk,
+        },
+    ),
+    "admin:app_list": [
+        Rule(staff("200", "200"), args=lambda w: {"app_label": "doctors"}),
+        Rule(staff("404", "200"), args=lambda w: {"app_label": "auth"}),
+        Rule(staff("404", "200"), args=lambda w: {"app_label": "axes"}),
+    ],
+    "admin/(?P<url>.*)$": Rule(staff("404", "404"), path=lambda w: "/admin/no-such-page/"),
+    "admin:auth_user_password_change": [
+        Rule(
+            staff("403", "200"),
+            post=staff("403", "200"),
+            args=lambda w: {"id": w.patient.user.pk},
+        ),
+        # Nobody but a superuser may take over a superuser's login.
+        Rule(
+            staff("403", "403"),
+            post=staff("403", "403"),
+            args=lambda w: {"id": w.superuser.pk},
+        ),
+    ],
+    # Reports are for clinic admins.
+    "admin:reports": Rule(staff("403", "200")),
+    "admin:report": [
+        Rule(staff("403", "200"), args=lambda w, slug=slug: {"slug": slug})
+        for slug in REPORTS
+    ]
+    + [Rule(staff("403", "404"), args=lambda w: {"slug": "no-such-report"})],
+    **admin_model_rules(),
+}
+
+# A superuser's account is shown to clinic admins, but not for editing.
+ADMIN["admin:accounts_user_change"] = [
+    ADMIN["admin:accounts_user_change"],
+    Rule(
+        staff("403", "200"),
+        post=staff("403", "403"),
+        args=lambda w: {"object_id": w.superuser.pk},
+    ),
+]
+
+POLICY = {**PORTAL, **ADMIN}
+
+
+# Walking the resolver -----------------------------------------------------------------------------
+
+
+def resolved_patterns(patterns=None, namespace=None, prefix=""):
+    """(key, route) of every pattern: its namespaced name, or its full route when it has none."""
+    if patterns is None:
+        patterns = get_resolver().url_patterns
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = namespace
+            if entry.namespace:
+                inner = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+            yield from resolved_patterns(entry.url_patterns, inner, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            route = prefix + str(entry.pattern)
+            if entry.name:
+                yield (f"{namespace}:{entry.name}" if namespace else entry.name), route
+            else:
+                yield route, route
+
+
+def test_every_url_pattern_has_a_policy():
+    missing = sorted(key for key, _ in resolved_patterns() if key not in POLICY)
+    assert not missing, f"URL patterns with no entry in POLICY: {missing}"
+
+
+def test_policy_names_no_pattern_that_is_gone():
+    keys = {key for key, _ in resolved_patterns()}
+    assert not sorted(set(POLICY) - keys)
+
+
+def test_every_registered_admin_model_has_rights():
+    from django.contrib import admin
+
+    registered = {model._meta.label_lower for model in admin.site._registry}
+    assert registered == set(ADMIN_RIGHTS)
+
+
+# Visiting -----------------------------------------------------------------------------------------
+
+REFUSALS = {"login", "admin-login", "403", "404", "405"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def frozen_now():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture(scope="module")
+def world(frozen_now, django_db_setup, django_db_blocker):
+    """One set of data for the whole module, in a transaction rolled back at its end; each test
+    runs in a savepoint inside it, and each request in a savepoint inside that."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        world = build_world()
+        for role, user in world.users.items():
+            # Logged in once: each request then brings the session cookie.
+            if user is not None:
+                client = Client()
+                client.force_login(user)
+                world.sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
+        yield world
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def documented_rules(settings):
+    settings.BOOKING_WINDOW_DAYS = 30
+    settings.BOOKING_MINIMUM_NOTICE_MINUTES = 60
+    settings.BOOKING_MAX_OPEN_PER_PATIENT = 4
+    settings.BOOKING_PATIENT_CANCELLATION_CUTOFF_HOURS = 4
+    settings.PAYMENT_PROVIDER = ""
+    settings.OTP_REQUIRED_FOR_CLINIC_ADMINS = False
+
+
+WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+def watched_tables():
+    tables = {model._meta.db_table: model._meta.label for model in WATCHED}
+    tables[User.groups.through._meta.db_table] = "user groups"
+    return tables
+
+
+def tables_written(queries):
+    """The watched tables that the captured SQL inserted into, updated or deleted from."""
+    watched = watched_tables()
+    written = {watched.get(match.group(1)) for q in queries if (match := WRITE.match(q["sql"]))}
+    return sorted(written - {None})
+
+
+def visit(world, role, method, url, data=None):
+    """The response to one request as `role`, and the watched tables it wrote to; then everything
+    it did is rolled back."""
+    with transaction.atomic():
+        client = Client(raise_request_exception=False)
+        if world.sessions[role]:
+            client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[role]
+        with CaptureQueriesContext(connection) as queries:
+            response = getattr(client, method)(url, data or {})
+        transaction.set_rollback(True)
+    return response, tables_written(queries.captured_queries)
+
+
+def redirect_path(response):
+    return urlsplit(response.get("Location", "")).path
+
+
+def matches(code, response):
+    status = response.status_code
+    to_login = status == 302 and redirect_path(response) in (
+        reverse("accounts:login"),
+        reverse("admin:login"),
+    )
+    if code in ("login", "to-login"):
+        return status == 302 and redirect_path(response) == reverse("accounts:login")
+    if code == "admin-login":
+        return status == 302 and redirect_path(response) == reverse("admin:login")
+    if code == "302":
+        return status == 302 and not to_login
+    if code == "ok":
+        return status == 200 or (status == 302 and not to_login)
+    return status == int(code)
+
+
+def described(response):
+    if response.status_code in (301, 302):
+        return f"{response.status_code}→{redirect_path(response)}"
+    return str(response.status_code)
+
+
+def codes(spec):
+    parts = spec.split()
+    assert len(parts) == len(ROLES), f"a spec names one outcome per role: {spec!r}"
+    return dict(zip(ROLES, parts))
+
+
+def check_rule(key, rule, world):
+    problems = []
+    url = rule.url(key, world)
+    for role, expected in codes(rule.get).items():
+        response, changed = visit(world, role, "get", url)
+        if not matches(expected, response):
+            problems.append(f"GET {url} as {role}: expected {expected}, got {described(response)}")
+        if changed:
+            problems.append(f"GET {url} as {role} changed {changed}")
+    if rule.post is None:
+        return problems
+    for role, expected in codes(rule.post).items():
+        for body, data in (("empty", {}), ("garbage", GARBAGE)):
+            wanted = expected.split("/")[0 if body == "empty" else -1]
+            response, changed = visit(world, role, "post", url, data)
+            if not matches(wanted, response):
+                problems.append(
+                    f"POST ({body}) {url} as {role}: expected {wanted}, got {described(response)}"
+                )
+            refused = wanted in REFUSALS
+            if changed and (refused or response.status_code not in (301, 302)):
+                problems.append(f"POST ({body}) {url} as {role} changed {changed}")
+    return problems
+
+
+def test_a_write_is_seen(world):
+    """The check of "nothing written" is not blind: a cancellation writes its appointment."""
+    url = reverse("desk:cancel", kwargs={"pk": world.appointment.pk})
+    response, changed = visit(world, "desk", "post", url, {"reason": "Patient called"})
+    assert response.status_code == 302
+    assert "bookings.Appointment" in changed
+
+
+@pytest.mark.parametrize("key", sorted(POLICY))
+def test_each_role_gets_what_the_policy_says(key, world):
+    rules = POLICY[key] if isinstance(POLICY[key], list) else [POLICY[key]]
+    problems = [problem for rule in rules for problem in check_rule(key, rule, world)]
+    assert not problems, "\n".join(problems)
