@@ -24,6 +24,7 @@ HH_MM_TIME_FIELDS = {models.TimeField: {"widget": AdminTimeWidget(format="%H:%M"
 class DepartmentAdmin(admin.ModelAdmin):
     list_display = ("name", "opens_at", "closes_at", "active_doctors", "updated_at")
     search_fields = ("name",)
+    ordering = ("name",)  # the annotated queryset below would otherwise lose the model's order
     readonly_fields = ("created_at", "updated_at")
     formfield_overrides = HH_MM_TIME_FIELDS
 
