@@ -30,7 +30,6 @@ from bookings.forms import (
     DeskBookingForm,
     DeskCancelForm,
     QueueFilterForm,
-    RescheduleForm,
     SlotForm,
 )
 from bookings.models import Appointment, Status
@@ -488,39 +487,12 @@ def reschedule_confirm(request, pk):
     refused = _movable_or_redirect(request, appointment)
     if refused:
         return refused
-    now = timezone.now()
-    pick_again = reverse("desk:reschedule", kwargs={"pk": pk})
-    form = RescheduleForm(request.POST if request.method == "POST" else request.GET)
-    if not form.is_valid():
-        messages.error(request, form.errors["start"][0])
-        return redirect(pick_again)
-    start = form.cleaned_data["start"]
-    if request.method == "POST":
-        try:
-            moved = services.reschedule_appointment(
-                appointment=appointment, start=start, by=request.user, now=now
-            )
-        except services.BookingError as error:
-            messages.error(request, str(error))
-            return redirect(pick_again)
-        messages.success(request, "The appointment is moved; the old time is released.")
-        return redirect("desk:appointment", pk=moved.pk)
-    if not selectors.slot_is_open(
-        doctor=appointment.doctor,
-        clinic=appointment.clinic,
-        start=start,
-        now=now,
-        ignoring=appointment,
-    ):
-        messages.error(request, "Sorry, that time is no longer available. Please choose another.")
-        return redirect(pick_again)
-    return render(
+    return slot_pages.reschedule_confirm_page(
         request,
-        "bookings/desk/reschedule_confirm.html",
-        {
-            "appointment": appointment,
-            "form": form,
-            "start": start,
-            "end": start + dt.timedelta(minutes=appointment.doctor.slot_minutes),
-        },
+        appointment=appointment,
+        now=timezone.now(),
+        pick_again=reverse("desk:reschedule", kwargs={"pk": pk}),
+        template="bookings/desk/reschedule_confirm.html",
+        moved_url=lambda moved: reverse("desk:appointment", kwargs={"pk": moved.pk}),
+        moved_message="The appointment is moved; the old time is released.",
     )

@@ -4,11 +4,11 @@ a date picker over the booking window, then the free times of one day."""
 import datetime as dt
 
 from django.contrib import messages
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
-from bookings import selectors
+from bookings import selectors, services
 from bookings.datepicker import WEEKDAY_NAMES, picker_months
-from bookings.forms import slot_token
+from bookings.forms import RescheduleForm, slot_token
 from bookings.rules import booking_rules
 from bookings.scheduling import bookable_range, slots_by_day
 
@@ -82,3 +82,49 @@ def outside_window(request, clinic, day, now):
             "Please choose a date from the calendar.",
         )
     return True
+
+
+def reschedule_confirm_page(
+    request, *, appointment, now, pick_again, template, moved_url, moved_message
+):
+    """The last step of moving an appointment, for patients and the front desk alike: GET shows
+    the new time (if still free) to confirm, POST moves the appointment through the service.
+
+    `moved_url(new_appointment)` is where a successful move leads.
+    """
+    form = RescheduleForm(request.POST if request.method == "POST" else request.GET)
+    if not form.is_valid():
+        messages.error(request, form.errors["start"][0])
+        return redirect(pick_again)
+    start = form.cleaned_data["start"]
+    if request.method == "POST":
+        try:
+            moved = services.reschedule_appointment(
+                appointment=appointment, start=start, by=request.user, now=now
+            )
+        except services.BookingError as error:
+            messages.error(request, str(error))
+            return redirect(pick_again)
+        messages.success(request, moved_message)
+        return redirect(moved_url(moved))
+    if not selectors.slot_is_open(
+        doctor=appointment.doctor,
+        clinic=appointment.clinic,
+        start=start,
+        now=now,
+        ignoring=appointment,
+    ):
+        messages.error(
+            request, "Sorry, that time is no longer available. Please choose another time."
+        )
+        return redirect(pick_again)
+    return render(
+        request,
+        template,
+        {
+            "appointment": appointment,
+            "form": form,
+            "start": start,
+            "end": start + dt.timedelta(minutes=appointment.doctor.slot_minutes),
+        },
+    )

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.audit import record_view
 from accounts.models import Patient
 from bookings import ical, panels, selectors, services, slot_pages
-from bookings.forms import BookingForm, CancelForm, RescheduleForm, SlotForm
+from bookings.forms import BookingForm, CancelForm, SlotForm
 from bookings.models import Status
 from bookings.rules import (
     patient_cancellation_cutoff,
@@ -366,40 +366,12 @@ def reschedule_confirm(request, pk, patient):
     refused = _refuse_change(request, appointment, now)
     if refused:
         return refused
-    pick_again = reverse("bookings:reschedule", kwargs={"pk": appointment.pk})
-    form = RescheduleForm(request.POST if request.method == "POST" else request.GET)
-    if not form.is_valid():
-        messages.error(request, form.errors["start"][0])
-        return redirect(pick_again)
-    start = form.cleaned_data["start"]
-    if request.method == "POST":
-        try:
-            moved = services.reschedule_appointment(
-                appointment=appointment, start=start, by=request.user, now=now
-            )
-        except services.BookingError as error:
-            messages.error(request, str(error))
-            return redirect(pick_again)
-        messages.success(request, "Your appointment has been moved. The old time is released.")
-        return redirect("bookings:detail", pk=moved.pk)
-    if not selectors.slot_is_open(
-        doctor=appointment.doctor,
-        clinic=appointment.clinic,
-        start=start,
-        now=now,
-        ignoring=appointment,
-    ):
-        messages.error(
-            request, "Sorry, that time is no longer available. Please choose another time."
-        )
-        return redirect(pick_again)
-    return render(
+    return slot_pages.reschedule_confirm_page(
         request,
-        "bookings/reschedule_confirm.html",
-        {
-            "appointment": appointment,
-            "form": form,
-            "start": start,
-            "end": start + dt.timedelta(minutes=appointment.doctor.slot_minutes),
-        },
+        appointment=appointment,
+        now=now,
+        pick_again=reverse("bookings:reschedule", kwargs={"pk": appointment.pk}),
+        template="bookings/reschedule_confirm.html",
+        moved_url=lambda moved: reverse("bookings:detail", kwargs={"pk": moved.pk}),
+        moved_message="Your appointment has been moved. The old time is released.",
     )
