@@ -225,12 +225,19 @@ def _transition(*, appointment, to, stamp_field, now, refusal):
 
 
 def check_in_appointment(*, appointment, by, now=None):
-    """The patient has arrived (front desk or the doctor marks it)."""
+    """The patient has arrived (front desk or the doctor marks it): on the appointment's own day,
+    in its clinic's calendar, so nobody is marked as arrived days ahead or long after."""
+    now = now or timezone.now()
+    zone = appointment.clinic.zone
+    on_its_day = appointment.start.astimezone(zone).date() == now.astimezone(zone).date()
+    # A wrong status gets the status machine's own refusal below; a wrong day, this one.
+    if appointment.status == Status.BOOKED and not on_its_day:
+        raise NotAllowed("Patients can be checked in only on the day of their appointment.")
     return _transition(
         appointment=appointment,
         to=Status.CHECKED_IN,
         stamp_field="checked_in_at",
-        now=now or timezone.now(),
+        now=now,
         refusal="Only a booked appointment can be checked in.",
     )
 

@@ -101,6 +101,11 @@ def walk_in():
 
 
 @pytest.fixture
+def todays_appointment(walk_in, doctor, clinic):
+    return AppointmentFactory(patient=walk_in, doctor=doctor, clinic=clinic, start=local(TODAY, 11))
+
+
+@pytest.fixture
 def appointment(walk_in, doctor, clinic):
     return AppointmentFactory(
         patient=walk_in, doctor=doctor, clinic=clinic, start=local(TOMORROW, 10)
@@ -451,14 +456,18 @@ def test_mark_arrived_checks_in_and_returns_to_the_same_filtered_queue(
         "",
     ],
 )
-def test_check_in_never_follows_an_off_site_or_non_desk_next(desk_client, appointment, next_url):
+def test_check_in_never_follows_an_off_site_or_non_desk_next(
+    desk_client, todays_appointment, next_url
+):
+    appointment = todays_appointment
     response = desk_client.post(url("check_in", pk=appointment.pk), {"next": next_url})
     assert response.status_code == 302
     assert response["Location"] == appointment_url(appointment)
     assert appointment_state(appointment)[0] == Status.CHECKED_IN
 
 
-def test_check_in_from_the_appointment_page_returns_there(desk_client, appointment):
+def test_check_in_from_the_appointment_page_returns_there(desk_client, todays_appointment):
+    appointment = todays_appointment
     page = desk_client.get(appointment_url(appointment))
     assert url("check_in", pk=appointment.pk) in page.content.decode()
     response = desk_client.post(url("check_in", pk=appointment.pk))
@@ -466,8 +475,16 @@ def test_check_in_from_the_appointment_page_returns_there(desk_client, appointme
     assert appointment_state(appointment)[0] == Status.CHECKED_IN
 
 
+def test_a_patient_cannot_be_marked_arrived_on_another_day(desk_client, appointment):
+    response = desk_client.post(url("check_in", pk=appointment.pk), {"next": url("queue")})
+    assert response["Location"] == url("queue")
+    assert any("only on the day of their appointment" in text for text in flashed(response))
+    assert appointment_state(appointment)[0] == Status.BOOKED
+
+
 @pytest.mark.parametrize("status", [Status.CANCELLED, Status.COMPLETED, Status.CHECKED_IN])
-def test_only_a_booked_appointment_can_be_checked_in(desk_client, appointment, status):
+def test_only_a_booked_appointment_can_be_checked_in(desk_client, todays_appointment, status):
+    appointment = todays_appointment
     appointment.status = status
     appointment.save()
     response = desk_client.post(url("check_in", pk=appointment.pk), {"next": url("queue")})

@@ -90,6 +90,28 @@ def test_check_in_records_the_time(doctor, clinic, staff):
     assert after.completed_at is None and after.no_show_at is None
 
 
+@pytest.mark.parametrize("days", [-1, 1, 7])
+def test_check_in_is_refused_on_any_other_day(doctor, clinic, staff, days):
+    appointment = visit(doctor, clinic, local(days, 10, 15))
+
+    with pytest.raises(NotAllowed, match="only on the day of their appointment"):
+        check_in_appointment(appointment=appointment, by=staff, now=NOW)
+
+    assert saved(appointment).status == Status.BOOKED
+
+
+def test_check_in_counts_the_day_in_the_clinics_calendar(doctor, staff):
+    london = ClinicFactory(timezone="Europe/London")
+    # 23:30 in London on the Monday is already Tuesday in Kolkata (the server's zone).
+    appointment = visit(doctor, london, local(0, 23, 30, zone=ZoneInfo("Europe/London")))
+
+    check_in_appointment(
+        appointment=appointment, by=staff, now=local(0, 23, 0, zone=ZoneInfo("Europe/London"))
+    )
+
+    assert saved(appointment).status == Status.CHECKED_IN
+
+
 def test_complete_records_the_time_after_a_check_in(doctor, clinic, staff):
     appointment = visit(doctor, clinic, local(0, 9, 30))
     check_in_appointment(appointment=appointment, by=staff, now=local(0, 9, 25))
