@@ -6,6 +6,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.audit import AuditedViewsAdminMixin
 from accounts.forms import PhoneField
 from accounts.models import Patient, User
+from accounts.roles import roles_of
 
 
 class StaffUserCreationForm(AdminUserCreationForm):
@@ -106,8 +107,13 @@ class PatientAdmin(AuditedViewsAdminMixin, admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("sex", HasLoginFilter)
-    search_fields = ("full_name", "phone", "email")
-    search_help_text = "Name, phone number or email address."
+    # Admin searches travel in the address (?q=...), which ends up in logs and browser history,
+    # so they take the patient number only; names, phones and emails are searched on the front
+    # desk's patient page, which posts them.
+    search_fields = ("=id",)
+    search_help_text = (
+        "Patient number. To find a patient by name, phone or email, use Front desk → Patients."
+    )
     date_hierarchy = "created_at"
     autocomplete_fields = ("user",)
     readonly_fields = ("created_by", "created_at", "updated_at")
@@ -117,6 +123,17 @@ class PatientAdmin(AuditedViewsAdminMixin, admin.ModelAdmin):
         ("Login", {"fields": ("user",)}),
         ("Record", {"fields": ("created_by", "created_at", "updated_at")}),
     )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if request.user.is_superuser or roles_of(request.user).is_clinic_admin:
+            return fields
+        # Linking a record to a login hands that login the patient's data: clinic admins only.
+        fields.append("user")
+        if obj is not None and obj.user_id:
+            # Patients with a login keep their own details up to date (as on the desk pages).
+            fields += ["full_name", "date_of_birth", "sex", "phone", "email"]
+        return fields
 
     @admin.display(boolean=True, description="Has login")
     def has_account(self, patient):

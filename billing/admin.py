@@ -56,7 +56,7 @@ class ChargeAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
     )
     list_filter = ("refund_due", "appointment__doctor__department", "appointment__clinic")
     list_select_related = ("appointment__doctor", "appointment__clinic")
-    search_fields = ("=appointment__id", "appointment__patient__full_name")
+    search_fields = ("=appointment__id",)  # no patient names in the address (see PatientAdmin)
     search_help_text = "Appointment number or patient's name."
     date_hierarchy = "created_at"
 
@@ -88,7 +88,7 @@ class PaymentAdmin(AuditedViewsAdminMixin, ReadOnlyLedgerMixin, admin.ModelAdmin
         "charge__appointment__clinic",
     )
     list_select_related = ("charge__appointment__doctor", "recorded_by")
-    search_fields = ("=receipt_number", "reference", "charge__appointment__patient__full_name")
+    search_fields = ("=receipt_number", "reference", "=charge__appointment__id")
     search_help_text = "Receipt number (digits only), payment reference or patient's name."
     date_hierarchy = "recorded_at"
     ordering = ("-recorded_at",)

@@ -72,13 +72,18 @@ def queue(request):
     form.is_valid()  # a stale or mistyped id drops only its own filter, not the valid one beside it
     filters = form.cleaned_data if form.is_bound else {}
     clinic, department = filters.get("clinic"), filters.get("department")
+    now = timezone.now()
     zone = clinic.zone if clinic else timezone.get_current_timezone()
-    day = timezone.now().astimezone(zone).date()
-    appointments = selectors.arrivals_queue(day=day, clinic=clinic, department=department)
+    appointments = selectors.arrivals_queue(now=now, clinic=clinic, department=department)
     return render(
         request,
         "bookings/desk/queue.html",
-        {"form": form, "day": day, "appointments": appointments, "now": timezone.now()},
+        {
+            "form": form,
+            "day": now.astimezone(zone).date(),
+            "appointments": appointments,
+            "now": now,
+        },
     )
 
 
@@ -171,7 +176,8 @@ def patient_edit(request, pk):
 def _patient_param(request):
     """The patient carried through the booking pages, if one was chosen (None otherwise)."""
     value = request.GET.get("patient", "")
-    if not value.isdigit():
+    # isdigit() alone accepts "²" and other digits int() refuses.
+    if not (value.isascii() and value.isdecimal()):
         return None
     return Patient.objects.filter(pk=int(value)).first()
 

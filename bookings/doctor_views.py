@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.audit import record_view
 from bookings import ical, selectors, services
-from bookings.forms import CalendarPrivacyForm, TimeOffForm
+from bookings.forms import SANE_YEARS, CalendarPrivacyForm, TimeOffForm
 from bookings.models import Appointment, Status
 from doctors import services as doctor_services
 from doctors.models import Doctor, TimeOff
@@ -44,6 +44,11 @@ def home_zone(doctor):
     """The zone the doctor's days are counted in: that of a clinic they work at."""
     hours = doctor.working_hours.select_related("clinic").order_by("weekday", "starts_at").first()
     return hours.clinic.zone if hours else timezone.get_current_timezone()
+
+
+def _in_range(day):
+    """`day` if the schedule's URLs can name it (years 1900 to 2999), else None: no link."""
+    return day if SANE_YEARS[0] <= day.year <= SANE_YEARS[1] else None
 
 
 def _next_patient(appointments, now):
@@ -87,8 +92,8 @@ def _day(request, doctor, day):
             # today's are still to come.
             "next_patient": _next_patient(active, now) if is_today else None,
             "hours": sorted(hours, key=lambda row: row.starts_at),
-            "previous_day": day - dt.timedelta(days=1),
-            "next_day": day + dt.timedelta(days=1),
+            "previous_day": _in_range(day - dt.timedelta(days=1)),
+            "next_day": _in_range(day + dt.timedelta(days=1)),
         },
     )
 
@@ -111,9 +116,9 @@ def week(request, doctor, day=None):
             "doctor": doctor,
             "monday": monday,
             "sunday": sunday,
-            "days": list(by_day.items()),
-            "previous_week": monday - dt.timedelta(days=7),
-            "next_week": monday + dt.timedelta(days=7),
+            "days": [(day, listed, _in_range(day)) for day, listed in by_day.items()],
+            "previous_week": _in_range(monday - dt.timedelta(days=7)),
+            "next_week": _in_range(monday + dt.timedelta(days=7)),
         },
     )
 

@@ -94,8 +94,10 @@ def _announcements(appointment, kind, now):
     ) + _notices(appointment, kind, Audience.DOCTOR, doctor_addresses, send_after=now)
 
 
-def _drop_pending_reminders(appointment):
-    appointment.notifications.filter(kind=Kind.REMINDER, state=Notification.State.PENDING).update(
+def _drop_pending(appointment):
+    """Notices about the appointment as it was, not sent yet, are not sent at all: reminders, and
+    a confirmation (with its calendar file) for a booking already cancelled or moved."""
+    appointment.notifications.filter(state=Notification.State.PENDING).update(
         state=Notification.State.SKIPPED, updated_at=timezone.now()
     )
 
@@ -105,13 +107,13 @@ def booked(appointment, *, now):
 
 
 def cancelled(appointment, *, now):
-    _drop_pending_reminders(appointment)
+    _drop_pending(appointment)
     _queue(_announcements(appointment, Kind.CANCELLATION, now))
 
 
 def rescheduled(old, new, *, now):
     """One notice, on the new appointment, carries both times; reminders follow the new time."""
-    _drop_pending_reminders(old)
+    _drop_pending(old)
     _queue(_announcements(new, Kind.RESCHEDULE, now) + _reminders(new, now))
 
 

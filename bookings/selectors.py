@@ -131,12 +131,27 @@ def doctor_appointment(doctor, pk):
     ).get(doctor=doctor, pk=pk)
 
 
-def arrivals_queue(*, day, clinic=None, department=None):
-    """The day's appointments across doctors, for the front desk: still to arrive or in the
-    building (booked or checked in), in time order."""
+def _on_local_today(now):
+    """Appointments starting today in their own clinic's calendar (which may be another date
+    than the server's: London's evening is Bengaluru's next morning)."""
+    condition = Q(pk__in=[])
+    for name in Clinic.objects.values_list("timezone", flat=True).distinct():
+        zone = ZoneInfo(name)
+        today = now.astimezone(zone).date()
+        condition |= Q(
+            clinic__timezone=name,
+            start__gte=at(today, dt.time.min, zone),
+            start__lt=at(today + dt.timedelta(days=1), dt.time.min, zone),
+        )
+    return condition
+
+
+def arrivals_queue(*, now, clinic=None, department=None):
+    """Today's appointments across doctors, for the front desk: still to arrive or in the
+    building (booked or checked in), in time order; "today" in each clinic's own calendar."""
     appointments = (
         Appointment.objects.filter(status__in=[Status.BOOKED, Status.CHECKED_IN])
-        .filter(_on_local_days(day, day))
+        .filter(_on_local_today(now))
         .select_related("patient", "clinic", "doctor__department")
         .order_by("start", "doctor__full_name", "pk")
     )

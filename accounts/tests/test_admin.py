@@ -22,12 +22,50 @@ def test_patient_directory_filters_by_having_a_login(client, request, staff):
     assert list(client.get(PATIENTS, {"login": "no"}).context["cl"].result_list) == [walk_in]
 
 
-def test_patient_directory_finds_a_patient_by_phone(client, front_desk_user):
+def test_patient_directory_search_takes_the_patient_number_not_personal_details(
+    client, front_desk_user
+):
+    # Admin searches go in the address; personal details are searched on the desk's POST page.
     client.force_login(front_desk_user)
     wanted = PatientFactory(phone="+919811112222")
     PatientFactory(phone="+919833334444")
-    response = client.get(PATIENTS, {"q": "+919811112222"})
-    assert list(response.context["cl"].result_list) == [wanted]
+    assert list(client.get(PATIENTS, {"q": str(wanted.pk)}).context["cl"].result_list) == [wanted]
+    assert list(client.get(PATIENTS, {"q": "+919811112222"}).context["cl"].result_list) == []
+
+
+def test_front_desk_cannot_link_a_patient_record_to_a_login(client, front_desk_user, doctor_user):
+    client.force_login(front_desk_user)
+    walk_in = PatientFactory(phone="+919811112222")
+    url = reverse("admin:accounts_patient_change", args=[walk_in.pk])
+    data = {
+        "full_name": walk_in.full_name,
+        "date_of_birth": walk_in.date_of_birth.isoformat(),
+        "sex": walk_in.sex,
+        "phone": walk_in.phone,
+        "email": walk_in.email,
+        "user": doctor_user.pk,
+    }
+    client.post(url, data)
+    walk_in.refresh_from_db()
+    assert walk_in.user is None
+
+
+def test_front_desk_cannot_edit_the_details_of_a_patient_with_a_login(
+    client, front_desk_user, patient_user
+):
+    client.force_login(front_desk_user)
+    patient = patient_user.patient
+    url = reverse("admin:accounts_patient_change", args=[patient.pk])
+    client.post(url, {"full_name": "Someone Else", "user": ""})
+    patient.refresh_from_db()
+    assert patient.full_name != "Someone Else"
+    assert patient.user == patient_user
+
+
+def test_clinic_admins_may_link_a_patient_record_to_a_login(client, clinic_admin_user):
+    client.force_login(clinic_admin_user)
+    response = client.get(reverse("admin:accounts_patient_change", args=[PatientFactory().pk]))
+    assert 'name="user"' in response.content.decode()
 
 
 def test_patient_directory_shows_age(client, front_desk_user):

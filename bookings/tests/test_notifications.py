@@ -118,8 +118,9 @@ def make_doctor(clinic, **fields):
         **fields,
     )
     for weekday in range(5):
-        WorkingHoursFactory(doctor=doctor, clinic=clinic, weekday=weekday,
-                            starts_at=dt.time(9), ends_at=dt.time(12))
+        WorkingHoursFactory(
+            doctor=doctor, clinic=clinic, weekday=weekday, starts_at=dt.time(9), ends_at=dt.time(12)
+        )
     return doctor
 
 
@@ -178,7 +179,9 @@ def reminders_before(start):
     """The patient's reminders by email and SMS, 24 h and 2 h before `start`."""
     return {
         (Kind.REMINDER, channel, Audience.PATIENT, hours * 60): (
-            address, start - hours * HOUR, State.PENDING
+            address,
+            start - hours * HOUR,
+            State.PENDING,
         )
         for channel, address in [(Channel.EMAIL, ASHA_EMAIL), (Channel.SMS, ASHA_PHONE)]
         for hours in (24, 2)
@@ -259,9 +262,7 @@ def test_a_booking_rolled_back_after_it_succeeded_leaves_no_notification(book):
     assert not Notification.objects.exists()
 
 
-def test_cancelling_queues_notices_to_both_and_skips_the_pending_reminders(
-    book, patient, doctor
-):
+def test_cancelling_queues_notices_to_both_and_skips_the_pending_reminders(book, patient, doctor):
     appointment = book(WEDNESDAY_10)
 
     cancel_appointment(appointment=appointment, by=patient.user, reason="Feeling better", now=NOW)
@@ -489,7 +490,9 @@ def test_a_failing_send_is_retried_with_growing_pauses_then_marked_failed(
         assert delivery.send_due(now=NOW + MINUTE) == {**NOTHING, "retrying": 1}
         row.refresh_from_db()
         assert (row.state, row.attempts, row.send_after) == (
-            State.PENDING, 2, NOW + MINUTE + 5 * MINUTE
+            State.PENDING,
+            2,
+            NOW + MINUTE + 5 * MINUTE,
         )
 
         assert delivery.send_due(now=NOW + 6 * MINUTE) == {**NOTHING, "failed": 1}
@@ -509,9 +512,7 @@ def test_failures_are_logged_without_the_address_or_the_message(
     visit, settings, caplog, channel, address
 ):
     row = NotificationFactory(appointment=visit, channel=channel, address=address, send_after=NOW)
-    body = (
-        delivery.render_sms(row) if channel == Channel.SMS else delivery.render_email(row).body
-    )
+    body = delivery.render_sms(row) if channel == Channel.SMS else delivery.render_email(row).body
 
     with failing(channel, settings), caplog.at_level("DEBUG"):
         delivery.send_due(now=NOW)
@@ -524,16 +525,28 @@ def test_failures_are_logged_without_the_address_or_the_message(
 
 def test_staff_send_a_failed_notice_again_from_the_admin(client, clinic_admin_user, visit):
     failed = NotificationFactory(
-        appointment=visit, address="meera@example.com", state=State.FAILED, attempts=5,
-        last_error="SMTPRecipientsRefused: ...", send_after=NOW - 24 * HOUR,
+        appointment=visit,
+        address="meera@example.com",
+        state=State.FAILED,
+        attempts=5,
+        last_error="SMTPRecipientsRefused: ...",
+        send_after=NOW - 24 * HOUR,
     )
     sent = NotificationFactory(
-        appointment=visit, channel=Channel.SMS, address="+919811111111", state=State.SENT,
-        attempts=1, send_after=NOW - HOUR, sent_at=NOW - HOUR,
+        appointment=visit,
+        channel=Channel.SMS,
+        address="+919811111111",
+        state=State.SENT,
+        attempts=1,
+        send_after=NOW - HOUR,
+        sent_at=NOW - HOUR,
     )
     waiting = NotificationFactory(
-        appointment=visit, kind=Kind.REMINDER, lead_minutes=120,
-        send_after=WEDNESDAY_10 - 2 * HOUR, address="meera@example.com",
+        appointment=visit,
+        kind=Kind.REMINDER,
+        lead_minutes=120,
+        send_after=WEDNESDAY_10 - 2 * HOUR,
+        address="meera@example.com",
     )
     client.force_login(clinic_admin_user)
 
@@ -547,11 +560,17 @@ def test_staff_send_a_failed_notice_again_from_the_admin(client, clinic_admin_us
     assert "2 notice(s) queued to be sent again" in response.content.decode()
     failed.refresh_from_db()
     assert (failed.state, failed.attempts, failed.last_error, failed.send_after) == (
-        State.PENDING, 0, "", NOW
+        State.PENDING,
+        0,
+        "",
+        NOW,
     )
     sent.refresh_from_db()
     assert (sent.state, sent.attempts, sent.sent_at, sent.send_after) == (
-        State.PENDING, 0, None, NOW
+        State.PENDING,
+        0,
+        None,
+        NOW,
     )
     waiting.refresh_from_db()
     assert (waiting.state, waiting.send_after) == (State.PENDING, WEDNESDAY_10 - 2 * HOUR)
@@ -578,10 +597,12 @@ def test_front_desk_cannot_send_notices_again(client, front_desk_user, visit):
 
 
 def test_the_visit_reason_appears_in_no_email_or_sms_of_any_kind(book, patient):
+    to_move, to_cancel = book(WEDNESDAY_10), book(local(2, 10, 30))
+    delivery.send_due(now=NOW)  # the confirmations go before the changes
     moved = reschedule_appointment(
-        appointment=book(WEDNESDAY_10), start=THURSDAY_1115, by=patient.user, now=NOW
+        appointment=to_move, start=THURSDAY_1115, by=patient.user, now=NOW
     )
-    cancel_appointment(appointment=book(local(2, 10, 30)), by=patient.user, now=NOW)
+    cancel_appointment(appointment=to_cancel, by=patient.user, now=NOW)
     assert moved.reason == REASON
 
     delivery.send_due(now=NOW)
@@ -681,9 +702,9 @@ def test_a_patient_who_turned_reminders_off_still_gets_confirmations(
     appointment = book(WEDNESDAY_10)
 
     reminders = queued(appointment, kind=Kind.REMINDER)
-    assert {channel for _, channel, _, _ in reminders} == {
-        Channel.EMAIL, Channel.SMS
-    } - {channel_without_reminders}
+    assert {channel for _, channel, _, _ in reminders} == {Channel.EMAIL, Channel.SMS} - {
+        channel_without_reminders
+    }
     confirmations = queued(appointment, kind=Kind.CONFIRMATION, audience=Audience.PATIENT)
     assert {channel for _, channel, _, _ in confirmations} == {Channel.EMAIL, Channel.SMS}
 
@@ -725,3 +746,14 @@ def test_the_profile_page_saves_the_reminder_choices(client, patient_user):
     assert response.status_code == 302
     patient.refresh_from_db()
     assert (patient.email_reminders, patient.sms_reminders) == (False, True)
+
+
+def test_a_booking_cancelled_before_the_worker_ran_gets_no_confirmation(book, patient):
+    appointment = book(WEDNESDAY_10)
+    cancel_appointment(appointment=appointment, by=patient.user, now=NOW)
+
+    delivery.send_due(now=NOW)
+
+    subjects = {message.subject.split(" · ")[0] for message in mail.outbox}
+    assert subjects == {"An appointment has been cancelled"}
+    assert not appointment.notifications.filter(kind=Kind.CONFIRMATION, state=State.SENT).exists()
