@@ -75,6 +75,18 @@ def render_email(notification):
             ical.appointment_ics(notification.appointment, now=timezone.now()),
             "text/calendar",
         )
+    if notification.audience == Notification.Audience.PATIENT:
+        # The event the confirmation put in the patient's calendar comes off again.
+        gone = {
+            Notification.Kind.CANCELLATION: notification.appointment,
+            Notification.Kind.RESCHEDULE: notification.appointment.rescheduled_from,
+        }.get(notification.kind)
+        if gone is not None:
+            message.attach(
+                "cancelled-appointment.ics",
+                ical.cancellation_ics(gone, now=timezone.now()),
+                "text/calendar",
+            )
     return message
 
 

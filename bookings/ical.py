@@ -14,17 +14,17 @@ PRODUCT_ID = "-//Clinic Portal//Appointments//EN"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 
-def _calendar(name):
+def _calendar(name, method="PUBLISH"):
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
+    calendar.add("method", method)
     calendar.add("x-wr-calname", name)
     return calendar
 
 
-def _event(appointment, *, summary, description, stamp):
+def _event(appointment, *, summary, description, stamp, status="CONFIRMED"):
     event = Event()
     # Stable across downloads and feed refreshes, so calendars update an event instead of
     # adding a copy.
@@ -37,7 +37,7 @@ def _event(appointment, *, summary, description, stamp):
     event.add("description", description)
     clinic = appointment.clinic
     event.add("location", ", ".join([clinic.name, *clinic.address.splitlines()]))
-    event.add("status", "CONFIRMED")
+    event.add("status", status)
     return event
 
 
@@ -79,4 +79,20 @@ def doctor_feed(doctor, appointments, *, now):
                 stamp=now,
             )
         )
+    return calendar.to_ical()
+
+
+def cancellation_ics(appointment, *, now):
+    """Takes a cancelled (or moved-away-from) appointment off the patient's calendar: the same
+    event, by its UID, marked cancelled, with a higher sequence number than the original."""
+    calendar = _calendar(settings.CLINIC_NAME, method="CANCEL")
+    event = _event(
+        appointment,
+        summary=f"Cancelled: appointment with {appointment.doctor.full_name}",
+        description="This appointment no longer takes place.",
+        stamp=now,
+        status="CANCELLED",
+    )
+    event.add("sequence", 1)
+    calendar.add_component(event)
     return calendar.to_ical()

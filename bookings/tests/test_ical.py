@@ -200,3 +200,25 @@ def test_doctor_feed_has_one_event_per_appointment_and_no_reasons(doctor, clinic
     ]
     assert REASON not in ical.doctor_feed(doctor, appointments, now=NOW).decode()
 
+
+
+@pytest.mark.django_db
+def test_a_cancellation_file_takes_the_same_event_off_the_calendar():
+    from django.utils import timezone
+    from icalendar import Calendar
+
+    from bookings.ical import appointment_ics, cancellation_ics
+    from bookings.tests.factories import AppointmentFactory
+
+    appointment = AppointmentFactory()
+    now = timezone.now()
+    added = Calendar.from_ical(appointment_ics(appointment, now=now))
+    removed = Calendar.from_ical(cancellation_ics(appointment, now=now))
+
+    [added_event] = added.walk("VEVENT")
+    [removed_event] = removed.walk("VEVENT")
+    assert str(removed["METHOD"]) == "CANCEL"
+    assert str(removed_event["UID"]) == str(added_event["UID"])
+    assert str(removed_event["STATUS"]) == "CANCELLED"
+    assert int(removed_event["SEQUENCE"]) > int(added_event.get("SEQUENCE", 0))
+    assert appointment.reason not in removed.to_ical().decode()

@@ -616,7 +616,8 @@ def test_the_visit_reason_appears_in_no_email_or_sms_of_any_kind(book, patient):
     for message in mail.outbox:
         texts += [message.subject, message.body, html_of(message)]
         texts += [str(content) for _, content, _ in message.attachments]
-    assert sum("BEGIN:VEVENT" in text for text in texts) == 3  # the .ics files were looked at
+    # The .ics files were looked at: two confirmations and a new time, and two taking events off.
+    assert sum("BEGIN:VEVENT" in text for text in texts) == 5
     for text in texts:
         assert "tuberculosis" not in text.lower()
         assert "night sweats" not in text.lower()
