@@ -388,7 +388,7 @@ def appointment(request, pk):
     appointment = _appointment(pk)
     record_view(appointment)
     now = timezone.now()
-    movable = appointment.status == Status.BOOKED and appointment.start > now
+    movable = appointment.is_open_for_changes(now)
     return render(
         request,
         "bookings/desk/appointment.html",
@@ -405,6 +405,11 @@ def appointment(request, pk):
 @desk_required
 def cancel(request, pk):
     appointment = _appointment(pk)
+    if request.method == "GET":
+        # No form to fill in for what can no longer be cancelled (a POST gets the service's say).
+        refused = _movable_or_redirect(request, appointment)
+        if refused:
+            return refused
     form = DeskCancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -420,9 +425,11 @@ def cancel(request, pk):
 
 
 def _movable_or_redirect(request, appointment):
-    if appointment.status == Status.BOOKED and appointment.start > timezone.now():
+    if appointment.is_open_for_changes(timezone.now()):
         return None
-    messages.error(request, "Only a booked appointment that has not started can be moved.")
+    messages.error(
+        request, "Only a booked appointment that has not started can be moved or cancelled."
+    )
     return redirect("desk:appointment", pk=appointment.pk)
 
 

@@ -61,7 +61,7 @@ def _next_patient(appointments, now):
 
 @doctor_required
 def today(request, doctor):
-    return _day(request, doctor, timezone.now().astimezone(home_zone(doctor)).date())
+    return _day(request, doctor, None)
 
 
 @doctor_required
@@ -70,7 +70,10 @@ def day(request, day, doctor):
 
 
 def _day(request, doctor, day):
+    """The timeline of `day` (None: today, in the doctor's zone)."""
     now = timezone.now()
+    todays_date = now.astimezone(home_zone(doctor)).date()
+    day = day or todays_date
     appointments = list(selectors.doctor_schedule(doctor, first_day=day, last_day=day))
     active = [a for a in appointments if a.status != Status.CANCELLED]
     hours = [
@@ -78,7 +81,7 @@ def _day(request, doctor, day):
         for row in doctor.working_hours.select_related("clinic")
         if row.weekday == day.weekday()
     ]
-    is_today = day == now.astimezone(home_zone(doctor)).date()
+    is_today = day == todays_date
     return render(
         request,
         "bookings/doctor/day.html",

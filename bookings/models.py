@@ -147,6 +147,10 @@ class Appointment(models.Model):
     def can_become(self, status):
         return status in ALLOWED_TRANSITIONS[Status(self.status)]
 
+    def is_open_for_changes(self, now):
+        """Booked and not started yet: the only state that can still be cancelled or moved."""
+        return self.status == Status.BOOKED and self.start > now
+
     @property
     def holds_slot(self):
         return self.status != Status.CANCELLED

@@ -4,7 +4,6 @@ import datetime as dt
 
 from django.conf import settings
 
-from bookings.models import Status
 from bookings.scheduling import BookingRules
 
 
@@ -29,7 +28,6 @@ def patient_may_change(appointment, now):
     The services enforce the same rule; the pages use this to offer only what will be accepted.
     """
     return (
-        appointment.status == Status.BOOKED
-        and appointment.start > now
+        appointment.is_open_for_changes(now)
         and appointment.start - now >= patient_cancellation_cutoff()
     )

@@ -269,11 +269,19 @@ def calendar_file(request, pk, patient):
     return response
 
 
+def _changeable(request, patient, pk):
+    """(the patient's own appointment, now, None) when they may still change it online;
+    (appointment, now, a redirect to its details with the reason) when they may not."""
+    appointment = _own_appointment(patient, pk)
+    now = timezone.now()
+    return appointment, now, _refuse_change(request, appointment, now)
+
+
 def _refuse_change(request, appointment, now):
     """Redirects to the details with the reason when the patient can no longer change it."""
     if patient_may_change(appointment, now):
         return None
-    if appointment.status != Status.BOOKED or appointment.start <= now:
+    if not appointment.is_open_for_changes(now):
         messages.error(request, "This appointment can no longer be changed.")
     else:
         hours = int(patient_cancellation_cutoff().total_seconds() // 3600)
@@ -288,9 +296,7 @@ def _refuse_change(request, appointment, now):
 @require_http_methods(["GET", "POST"])
 @patient_required
 def cancel(request, pk, patient):
-    appointment = _own_appointment(patient, pk)
-    now = timezone.now()
-    refused = _refuse_change(request, appointment, now)
+    appointment, now, refused = _changeable(request, patient, pk)
     if refused:
         return refused
     form = CancelForm(request.POST or None)
@@ -319,9 +325,7 @@ def _reschedule_day_url(appointment):
 
 @patient_required
 def reschedule(request, pk, patient):
-    appointment = _own_appointment(patient, pk)
-    now = timezone.now()
-    refused = _refuse_change(request, appointment, now)
+    appointment, now, refused = _changeable(request, patient, pk)
     if refused:
         return refused
     return slot_pages.calendar_page(
@@ -337,9 +341,7 @@ def reschedule(request, pk, patient):
 
 @patient_required
 def reschedule_day(request, pk, day, patient):
-    appointment = _own_appointment(patient, pk)
-    now = timezone.now()
-    refused = _refuse_change(request, appointment, now)
+    appointment, now, refused = _changeable(request, patient, pk)
     if refused:
         return refused
     if slot_pages.outside_window(request, appointment.clinic, day, now):
@@ -361,9 +363,7 @@ def reschedule_day(request, pk, day, patient):
 @require_http_methods(["GET", "POST"])
 @patient_required
 def reschedule_confirm(request, pk, patient):
-    appointment = _own_appointment(patient, pk)
-    now = timezone.now()
-    refused = _refuse_change(request, appointment, now)
+    appointment, now, refused = _changeable(request, patient, pk)
     if refused:
         return refused
     return slot_pages.reschedule_confirm_page(
