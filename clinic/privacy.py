@@ -6,22 +6,25 @@ personal details; both are recorded in the audit trail.
 """
 
 import json
+import re
 
 from auditlog.context import disable_auditlog
+from auditlog.models import LogEntry
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.audit import record_event
-from accounts.models import Patient
+from accounts.models import Patient, User
 from billing.models import Charge, Payment
 from bookings.models import Appointment, Notification
 from bookings.views import patient_required
@@ -156,6 +159,128 @@ class AccountStillInUse(Exception):
 
 ANONYMISED_PATIENT_FIELDS = ["full_name", "date_of_birth", "phone", "email", "user"]
 
+# What the audit trail's earlier entries may have recorded about the patient and their login,
+# and what stands in its place once the account is closed.
+PERSONAL_FIELDS = {
+    Patient: ("full_name", "date_of_birth", "phone", "email"),
+    User: ("email", "full_name", "phone"),
+}
+REDACTED = "[removed: account closed]"
+# Shorter recorded values are not looked for inside free text, where they would match ordinary
+# words; the fields that held them are redacted whatever their length.
+SHORTEST_SCRUBBED_VALUE = 3
+
+
+def _closed_login_email(user):
+    return f"closed-{user.pk}@closed.invalid"
+
+
+def _closed_patient_name(patient):
+    return f"Closed account {patient.pk}"
+
+
+def _personal_values(*, patient, user):
+    values = {getattr(patient, name) for name in PERSONAL_FIELDS[Patient]}
+    if user is not None:
+        values |= {getattr(user, name) for name in PERSONAL_FIELDS[User]}
+    return values
+
+
+def _redact_audit_trail(*, patient, user, known):
+    """Replaces every personal value in the entries about this patient and their login (kept for
+    what happened, when and by whom). The known values are those before closing; an entry made
+    before an edit holds the name of that time, so the values are gathered from the entries too."""
+    closed_repr = {(Patient, patient.pk): _closed_patient_name(patient)}
+    if user is not None:
+        closed_repr[(User, user.pk)] = _closed_login_email(user)
+    model_of = {ContentType.objects.get_for_model(model).pk: model for model in PERSONAL_FIELDS}
+    type_of = {model: pk for pk, model in model_of.items()}
+    about_them = Q()
+    for model, pk in closed_repr:
+        about_them |= Q(content_type_id=type_of[model], object_pk=str(pk))
+    entries = list(LogEntry.objects.select_for_update().filter(about_them).order_by("pk"))
+
+    known = set(known)
+    for entry in entries:
+        known.add(entry.object_repr)
+        for name in PERSONAL_FIELDS[model_of[entry.content_type_id]]:
+            recorded = (entry.changes or {}).get(name)
+            known |= set(recorded) if isinstance(recorded, list) else {recorded}
+            known.add(((entry.serialized_data or {}).get("fields") or {}).get(name))
+    scrub = _scrubber(known - set(closed_repr.values()))
+
+    for entry in entries:
+        model = model_of[entry.content_type_id]
+        fields = PERSONAL_FIELDS[model]
+        entry.object_repr = closed_repr[(model, int(entry.object_pk))]
+        entry.changes = scrub(_redact_fields(entry.changes, fields))
+        entry.changes_text = scrub(entry.changes_text)
+        entry.additional_data = scrub(entry.additional_data)
+        if isinstance(entry.serialized_data, dict):
+            fields_then = entry.serialized_data.get("fields")
+            entry.serialized_data = {
+                **entry.serialized_data,
+                "fields": _redact_fields(fields_then, fields, pairs=False),
+            }
+        entry.serialized_data = scrub(entry.serialized_data)
+        entry.actor_email = scrub(entry.actor_email)
+    LogEntry.objects.bulk_update(
+        entries,
+        [
+            "object_repr",
+            "changes",
+            "changes_text",
+            "additional_data",
+            "serialized_data",
+            "actor_email",
+        ],
+        batch_size=500,
+    )
+    if user is not None:
+        # Entries about anything else the patient did (bookings, payments) name them as actor.
+        LogEntry.objects.filter(actor=user).update(actor_email=_closed_login_email(user))
+
+
+def _redact_fields(recorded, fields, *, pairs=True):
+    """These fields' recorded values replaced; an empty value tells nothing about anyone, so it
+    stays (the trail still shows that a phone number was added, say)."""
+    if not isinstance(recorded, dict):
+        return recorded
+
+    def redacted(value):
+        return value if value in (None, "") else REDACTED
+
+    result = dict(recorded)
+    for name in set(fields) & set(recorded):
+        values = recorded[name]
+        if pairs and isinstance(values, list):
+            result[name] = [redacted(value) for value in values]
+        else:
+            result[name] = redacted(values)
+    return result
+
+
+def _scrubber(values):
+    """A function that removes these values, in any letter case, from the text in JSON data
+    (values only: the keys are the portal's own names)."""
+    texts = {str(value) for value in values if value not in (None, "", "None")}
+    # Longest first, so that a full name goes as a whole rather than leaving a part behind.
+    texts = sorted((text for text in texts if len(text) >= SHORTEST_SCRUBBED_VALUE), key=len)
+    if not texts:
+        return lambda data: data
+    pattern = re.compile("|".join(re.escape(text) for text in reversed(texts)), re.IGNORECASE)
+
+    def scrub(data):
+        if isinstance(data, str):
+            return pattern.sub(REDACTED, data)
+        if isinstance(data, list):
+            return [scrub(item) for item in data]
+        if isinstance(data, dict):
+            return {key: scrub(value) for key, value in data.items()}
+        return data
+
+    return scrub
+
 
 def close_patient_account(*, patient, now=None):
     """Anonymises the patient's personal details and disables their login, keeping the visit and
@@ -170,11 +295,12 @@ def close_patient_account(*, patient, now=None):
                 "before closing your account."
             )
         user = patient.user
+        known = _personal_values(patient=patient, user=user)
         # The usual change entries would copy the old name, contact details and birthday into
         # the audit trail, which must not keep what the patient asked to remove: one event
         # naming the fields stands for them.
         with disable_auditlog():
-            patient.full_name = f"Closed account {patient.pk}"
+            patient.full_name = _closed_patient_name(patient)
             # The birth year stays for the clinic's age statistics; the day does not.
             patient.date_of_birth = patient.date_of_birth.replace(month=1, day=1)
             patient.phone = ""
@@ -188,7 +314,7 @@ def close_patient_account(*, patient, now=None):
             ).update(state=Notification.State.SKIPPED, address="")
             Notification.objects.filter(appointment__patient=patient).update(address="")
             if user is not None:
-                user.email = f"closed-{user.pk}@closed.invalid"
+                user.email = _closed_login_email(user)
                 user.full_name = "Closed account"
                 user.phone = ""
                 user.is_active = False
@@ -201,6 +327,9 @@ def close_patient_account(*, patient, now=None):
             "account closed by the patient",
             anonymised=[*ANONYMISED_PATIENT_FIELDS, *(["login"] if user is not None else [])],
         )
+        # Last, as the closing event itself names the patient's login (by its old address) as
+        # the actor.
+        _redact_audit_trail(patient=patient, user=user, known=known)
     return patient
 
 
