@@ -3,12 +3,22 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, Q, Sum, Value
+from django.db.models import DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from billing.models import Charge, Payment
+from billing.money import to_money
 
 ZERO = Decimal("0.00")
+
+
+def amount_due(*, total, paid):
+    """What is left to pay on a charge of `total` once `paid` has come in as payments.
+
+    Refunds do not enter it: a refund is money the clinic chose to give back, so it is never
+    owed again (else a part refund would ask for the same money back at the desk).
+    """
+    return max(to_money(total - paid), ZERO)
 
 
 @dataclass(frozen=True)
@@ -24,7 +34,7 @@ class MoneySummary:
 
     @property
     def due(self):
-        return self.charge.total - self.net_paid
+        return amount_due(total=self.charge.total, paid=self.paid)
 
 
 def _sum(kind):
@@ -49,14 +59,16 @@ def money_summary(appointment):
 
 
 def charges_of_patient(patient):
-    """A patient's charges with paid and refunded totals, newest appointment first."""
-    return (
+    """A patient's charges with paid, refunded and due amounts, newest appointment first."""
+    charges = list(
         Charge.objects.filter(appointment__patient=patient)
         .select_related("appointment__doctor", "appointment__clinic")
         .annotate(paid=_sum(Payment.Kind.PAYMENT), refunded=_sum(Payment.Kind.REFUND))
-        .annotate(due=F("total") - F("paid") + F("refunded"))
         .order_by("-appointment__start")
     )
+    for charge in charges:
+        charge.due = amount_due(total=charge.total, paid=charge.paid)
+    return charges
 
 
 def ledger_of_patient(patient):

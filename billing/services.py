@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from billing.models import Charge, Payment, ReceiptSequence
 from billing.money import gst_on, share_of, to_money
+from billing.selectors import amount_due
 from bookings.models import Status
 
 RECEIPTS = "receipts"
@@ -67,17 +68,11 @@ def _amount(value):
     return amount
 
 
-def _net(charge, field):
-    return charge.ledger.payments().total_amount(field) - charge.ledger.refunds().total_amount(
-        field
-    )
-
-
 def balance(charge):
     """(paid, refunded, due) for a charge, from its ledger."""
     paid = charge.ledger.payments().total_amount()
     refunded = charge.ledger.refunds().total_amount()
-    return paid, refunded, charge.total - (paid - refunded)
+    return paid, refunded, amount_due(total=charge.total, paid=paid)
 
 
 def record_payment(*, charge, amount, mode, reference="", by, now=None):
@@ -87,7 +82,7 @@ def record_payment(*, charge, amount, mode, reference="", by, now=None):
         raise BillingError("Choose how the patient paid.")
     if len(reference) > Payment._meta.get_field("reference").max_length:
         raise BillingError("The reference is too long (100 characters at most).")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         # A gateway may send the same confirmation twice (a reload, a retried callback).
         if (
             mode == Payment.Mode.ONLINE
@@ -108,19 +103,18 @@ def record_payment(*, charge, amount, mode, reference="", by, now=None):
         )
         if charge.appointment.status == Status.CANCELLED:
             raise BillingError("This appointment is cancelled; there is nothing to pay.")
-        paid, refunded, due = balance(charge)
+        paid, _, due = balance(charge)
         if amount > due:
             raise BillingError(
                 f"That is more than is due. {charge.currency} {due} is left to pay."
                 if due > 0
                 else "Nothing is due on this appointment."
             )
-        # The fee share of everything paid once this is in, less the fee the ledger holds already:
-        # the pieces of several part payments add up to the charge's own fee and GST. (Not less
-        # the share of what was paid before: a refund gives back one payment's own pieces, which
-        # need not be the running sum's, and the difference would stay in the next payment.)
-        fee_before = _net(charge, "fee")
-        fee = share_of(paid - refunded + amount, charge.total, charge.fee) - fee_before
+        # The fee share of everything paid once this is in, less the fee earlier payments hold:
+        # the pieces of several part payments add up to the charge's own fee and GST. Refunds
+        # stay out, as they do of what is due: each gives back its own payment's pieces.
+        fee_before = charge.ledger.payments().total_amount("fee")
+        fee = share_of(paid + amount, charge.total, charge.fee) - fee_before
         fee = to_money(min(max(fee, Decimal("0.00")), amount))
         payment = Payment.objects.create(
             charge=charge,
@@ -156,7 +150,7 @@ def refund_payment(*, payment, amount, reason, by, now=None):
         raise BillingError("Give the reason for the refund.")
     if len(reason) > Payment._meta.get_field("reason").max_length:
         raise BillingError("The reason is too long (200 characters at most).")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.kind != Payment.Kind.PAYMENT:
             raise BillingError("Only a payment can be refunded, not a refund.")

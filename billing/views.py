@@ -79,8 +79,10 @@ def _charge_of(appointment_pk):
 def record_payment(request, appointment_pk):
     charge = _charge_of(appointment_pk)
     _, _, due = services.balance(charge)
-    form = RecordPaymentForm(request.POST or None, initial={"amount": due if due > 0 else None})
-    if request.method == "POST" and form.is_valid():
+    # Nothing to take: the page says so instead of offering a form the service would refuse.
+    payable = due > 0 and charge.appointment.status != Status.CANCELLED
+    form = RecordPaymentForm(request.POST or None, initial={"amount": due}) if payable else None
+    if request.method == "POST" and form is not None and form.is_valid():
         try:
             payment = services.record_payment(
                 charge=charge,

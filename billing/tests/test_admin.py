@@ -37,7 +37,7 @@ def ledger(front_desk_user, clinic_admin_user):
                                    reference="SLIP, \"9\"", by=front_desk_user)
     refund = services.refund_payment(payment=card, amount="100.00", reason="Overcharged",
                                      by=clinic_admin_user)
-    upi = services.record_payment(charge=second, amount="390.00", mode="upi", reference="UPI-1",
+    upi = services.record_payment(charge=second, amount="290.00", mode="upi", reference="UPI-1",
                                   by=front_desk_user)
     return {"cash": cash, "card": card, "refund": refund, "upi": upi}
 

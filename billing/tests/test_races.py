@@ -236,7 +236,7 @@ def test_a_refund_and_a_payment_on_the_same_charge_do_not_deadlock(monkeypatch, 
     assert isinstance(refunded, Payment), refunded
     assert isinstance(paid, Payment), paid
     assert services.balance(Charge.objects.get(pk=charge.pk)) == (
-        D("590.00"), D("100.00"), D("100.00")
+        D("590.00"), D("100.00"), D("0.00")
     )
     assert sorted([refunded.receipt_number, paid.receipt_number]) == [
         first.receipt_number + 1, first.receipt_number + 2

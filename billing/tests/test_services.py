@@ -241,20 +241,21 @@ def test_part_payments_add_up_to_the_charges_fee_and_gst(charge, front_desk_user
     assert payments[0].fee == D("84.75")  # 100 x 500/590 = 84.745... half-up
 
 
-def test_part_payments_add_up_even_after_a_part_was_refunded_and_paid_again(
+def test_part_payments_add_up_even_after_a_part_was_refunded_in_between(
     charge, front_desk_user, clinic_admin_user
 ):
-    """Pieces are taken on the running sum, but a refund takes back one payment's own pieces,
-    not the running sum's: the next payment must start from what the ledger really holds."""
+    """Pieces are taken on the running sum of payments, while a refund takes back one payment's
+    own pieces: the payments still add up to the charge's pieces, the refund to its payment's."""
     pay(charge, "100.00", front_desk_user)  # fee 84.75
     second = pay(charge, "100.00", front_desk_user)  # fee 84.74
-    pay(charge, "390.00", front_desk_user)
-    refund_payment(payment=second, amount="100.00", reason="Paid twice", by=clinic_admin_user)
+    refund = refund_payment(payment=second, amount="100.00", reason="Goodwill",
+                            by=clinic_admin_user)
 
-    pay(charge, "100.00", front_desk_user, mode=Payment.Mode.UPI, reference="UPI-9")
+    pay(charge, "390.00", front_desk_user, mode=Payment.Mode.UPI, reference="UPI-9")
 
     assert services.balance(charge)[2] == 0
-    assert net_pieces(charge) == (charge.fee, charge.gst)
+    assert net_pieces(charge) == (charge.fee - refund.fee, charge.gst - refund.gst)
+    assert (refund.fee, refund.gst) == (second.fee, second.gst)
 
 
 def test_paying_more_than_is_due_is_refused_and_saves_nothing(charge, front_desk_user):
@@ -308,7 +309,7 @@ def test_receipt_numbers_are_consecutive_and_a_failed_payment_takes_none(
     with pytest.raises(BillingError):
         refund_payment(payment=first, amount="100.01", reason="Too much", by=clinic_admin_user)
     refund = refund_payment(payment=first, amount="100.00", reason="Wrong", by=clinic_admin_user)
-    third = pay(charge, "590.00", front_desk_user)
+    third = pay(charge, "490.00", front_desk_user)
 
     numbers = [first.receipt_number, second.receipt_number, refund.receipt_number,
                third.receipt_number]
@@ -436,13 +437,13 @@ def test_a_refund_cannot_be_refunded(paid, clinic_admin_user):
     assert Payment.objects.refunds().count() == 1
 
 
-def test_a_refunded_amount_is_due_again_on_an_open_appointment(charge, paid, front_desk_user,
-                                                               clinic_admin_user):
-    refund_payment(payment=paid, amount="90.00", reason="Card charged twice",
-                   by=clinic_admin_user)
-    assert services.balance(charge) == (D("590.00"), D("90.00"), D("90.00"))
-    pay(charge, "90.00", front_desk_user)
-    assert services.balance(charge)[2] == 0
+def test_a_refunded_amount_is_not_due_again_on_an_open_appointment(charge, paid,
+                                                                   front_desk_user,
+                                                                   clinic_admin_user):
+    refund_payment(payment=paid, amount="90.00", reason="Goodwill", by=clinic_admin_user)
+    assert services.balance(charge) == (D("590.00"), D("90.00"), D("0.00"))
+    with pytest.raises(BillingError, match="Nothing is due"):
+        pay(charge, "90.00", front_desk_user)
 
 
 # --- Refund due on a paid cancellation --------------------------------------------------------

@@ -267,7 +267,7 @@ def test_my_payments_shows_each_appointments_amounts_to_the_paisa(client, patien
                                                                   part_refunded):
     client.force_login(patient_user)
     row = " ".join(re.sub(r"<[^>]+>", " ", page_text(client.get(mine_url()))).split())
-    assert "Dr Meera Nair 500.00 90.00 590.00 590.00 118.00 To pay at the clinic" in row
+    assert "Dr Meera Nair 500.00 90.00 590.00 590.00 118.00 Paid" in row
 
 
 def test_my_payments_for_a_patient_with_nothing_yet(client, patient_user):
@@ -356,9 +356,8 @@ def test_a_cancelled_appointment_cannot_be_paid_at_the_desk(client, front_desk_u
     client.force_login(front_desk_user)
     response = client.post(record_url(appointment), {"amount": "590.00", "mode": "cash"})
     assert response.status_code == 200
-    assert read_page(response).general_errors() == [
-        "This appointment is cancelled; there is nothing to pay."
-    ]
+    assert "This appointment is cancelled; there is nothing to pay." in page_text(response)
+    assert 'name="amount"' not in response.content.decode()
     assert not Payment.objects.exists()
 
 
@@ -555,19 +554,22 @@ def test_the_patients_appointment_page_shows_due_paid_and_refunded(
     assert "Total INR 590.00" in section
     assert "Paid INR 590.00" in section
     assert "Refunded INR 118.00" in section
-    assert "Due INR 118.00" in section
+    assert "Due INR 0.00" in section
     assert "Record a payment" not in section
 
 
 def test_the_desk_appointment_page_shows_due_paid_and_refunded_and_offers_to_record(
-    client, front_desk_user, appointment, part_refunded
+    client, front_desk_user, clinic_admin_user, appointment, charge
 ):
+    part = services.record_payment(charge=charge, amount="300.00", mode="cash",
+                                   by=front_desk_user)
+    services.refund_payment(payment=part, amount="100.00", reason="Partly", by=clinic_admin_user)
     client.force_login(front_desk_user)
     response = client.get(reverse("desk:appointment", kwargs={"pk": appointment.pk}))
     section = money_section(response)
-    assert "Paid INR 590.00" in section
-    assert "Refunded INR 118.00" in section
-    assert "Due INR 118.00" in section
+    assert "Paid INR 300.00" in section
+    assert "Refunded INR 100.00" in section
+    assert "Due INR 290.00" in section
     assert record_url(appointment) in response.content.decode()
 
 
