@@ -5,6 +5,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from accounts.admin_input import CheckedAdminInputMixin
 from accounts.audit import AuditedViewsAdminMixin
 from accounts.spreadsheets import SafeWriter
 from bookings import delivery, services
@@ -42,7 +43,7 @@ def _refusals(refused):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(AuditedViewsAdminMixin, admin.ModelAdmin):
+class AppointmentAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.ModelAdmin):
     """Appointments for the back office to look up. Every change of an appointment goes through
     the booking services (and their rules), so the admin form itself edits nothing; the actions
     call the same services as the front desk's pages."""
@@ -215,7 +216,7 @@ class AppointmentAdmin(AuditedViewsAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     """The outbox, for staff to see what went out and send again what failed."""
 
     list_display = ("kind", "channel", "audience", "appointment", "state", "send_after", "attempts")

@@ -6,6 +6,7 @@ else logged in gets 404 (nothing here admits to existing), visitors the login pa
 """
 
 import datetime as dt
+import re
 from functools import wraps
 
 from django.contrib import messages
@@ -280,10 +281,15 @@ def calendar_feed(request, doctor):
 
 FEED_PAST_DAYS = 30
 FEED_FUTURE_DAYS = 120
+# What doctors.services.issue_calendar_token makes (secrets.token_urlsafe); anything else in the
+# address, a NUL or a quote included, is no token and never reaches the database.
+FEED_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def feed(request, token):
     """The private subscription feed; the token in the URL is the only credential."""
+    if not FEED_TOKEN.fullmatch(token):
+        raise Http404("No such calendar feed.")
     doctor = get_object_or_404(
         Doctor.objects.active(), calendar_token=token, calendar_token__isnull=False
     )

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "auditlog",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_ratelimit",
     "csp",
     "clinic.apps.ClinicConfig",
     "accounts",
@@ -58,10 +60,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the database: a NUL in a query would break it there.
+    "clinic.http_guards.RefuseNulCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "clinic.http_guards.PrivatePagesMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "clinic.middleware.IdleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -145,6 +150,22 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
 OTP_REQUIRED_FOR_CLINIC_ADMINS = env.bool("OTP_REQUIRED_FOR_CLINIC_ADMINS", default=False)
 OTP_TOTP_ISSUER = CLINIC_NAME
 
+# Throttling of sign-up, password reset and the two-factor code prompt (django-ratelimit, counted
+# in the cache): tries (POSTs) allowed per period, as "count/period" (s, m, h or d, e.g. "5/h",
+# "10/15m"), per email address typed, per client IP address, and per login at the code prompt.
+THROTTLE_FORMS_PER_ADDRESS = env.str("THROTTLE_FORMS_PER_ADDRESS", default="5/h")
+THROTTLE_FORMS_PER_IP = env.str("THROTTLE_FORMS_PER_IP", default="30/h")
+THROTTLE_TWO_FACTOR_PER_LOGIN = env.str("THROTTLE_TWO_FACTOR_PER_LOGIN", default="10/h")
+RATELIMIT_IP_META_KEY = "accounts.ratelimits.client_ip"
+RATELIMIT_ENABLE = env.bool("THROTTLE_ENABLED", default=True)
+
+# The cache holds the throttles' counts: memory of one process by default; with several app
+# servers, a shared one (CACHE_URL=redis://host:6379/0) so that a limit holds across them.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache":
+    # django-ratelimit warns that process memory is not shared, true but fine on one server.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
 # A login lasts at most SESSION_COOKIE_AGE, and ends sooner after inactivity (seconds).
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
 SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=60 * 60)
@@ -188,7 +209,9 @@ CONTENT_SECURITY_POLICY = {
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "accounts.patient"},
     {"model": "accounts.user", "exclude_fields": ["password", "last_login", "sessions_epoch"]},
-    {"model": "bookings.appointment"},
+    # Not the reverse one-to-ones (the charge, the appointment it was moved to): rows of other
+    # tables, each a query to read, that a new appointment never has.
+    {"model": "bookings.appointment", "exclude_fields": ["charge", "rescheduled_to"]},
     {"model": "billing.charge"},
     {"model": "billing.payment"},
 )
@@ -252,13 +275,34 @@ ANYMAIL = {
 }
 
 # Logs carry request paths and status codes, never form contents: patient data stays out of them.
+# Every handler scrubs the values that exception messages quote (clinic.log_scrubbing), and the
+# error email (mail_admins, to ADMINS when DEBUG is off) leaves out posted values. The "django"
+# logger is given its handlers here because Django's defaults add a console of their own to it,
+# which printed each warning and error a second time (through the root's) when DEBUG was on.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "scrub_submitted_values": {"()": "clinic.log_scrubbing.ScrubSubmittedValues"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["scrub_submitted_values"],
+        },
+        "mail_admins": {
+            "level": "ERROR",
+            "class": "django.utils.log.AdminEmailHandler",
+            "filters": ["require_debug_false", "scrub_submitted_values"],
+            "reporter_class": "clinic.log_scrubbing.ScrubbedExceptionReporter",
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        "django": {"handlers": ["mail_admins"], "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
     },

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from accounts.admin_input import CheckedAdminInputMixin
 from accounts.forms import PhoneField
 from doctors.models import (
     Clinic,
@@ -21,7 +22,7 @@ HH_MM_TIME_FIELDS = {models.TimeField: {"widget": AdminTimeWidget(format="%H:%M"
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     list_display = ("name", "opens_at", "closes_at", "active_doctors", "updated_at")
     search_fields = ("name",)
     ordering = ("name",)  # the annotated queryset below would otherwise lose the model's order
@@ -50,7 +51,7 @@ class ClinicAdminForm(forms.ModelForm):
 
 
 @admin.register(Clinic)
-class ClinicAdmin(admin.ModelAdmin):
+class ClinicAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     form = ClinicAdminForm
     list_display = ("name", "timezone", "phone", "email", "updated_at")
     list_filter = ("timezone",)
@@ -87,7 +88,7 @@ class WorkingHoursFormSet(forms.BaseInlineFormSet):
                 )
 
 
-class WorkingHoursInline(admin.TabularInline):
+class WorkingHoursInline(CheckedAdminInputMixin, admin.TabularInline):
     model = WorkingHours
     form = WorkingHoursInlineForm
     formset = WorkingHoursFormSet
@@ -113,7 +114,7 @@ class RegistrationStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Doctor)
-class DoctorAdmin(admin.ModelAdmin):
+class DoctorAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     list_display = (
         "full_name",
         "department",
@@ -150,7 +151,7 @@ class DoctorAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkingHours)
-class WorkingHoursAdmin(admin.ModelAdmin):
+class WorkingHoursAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     list_display = ("doctor", "clinic", "weekday", "starts_at", "ends_at")
     list_filter = ("weekday", "clinic", "doctor__department")
     list_select_related = ("doctor", "clinic")
@@ -160,7 +161,7 @@ class WorkingHoursAdmin(admin.ModelAdmin):
 
 
 @admin.register(Holiday)
-class HolidayAdmin(admin.ModelAdmin):
+class HolidayAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     list_display = ("date", "name", "clinic_or_all")
     list_filter = ("clinic",)
     list_select_related = ("clinic",)
@@ -174,7 +175,7 @@ class HolidayAdmin(admin.ModelAdmin):
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(admin.ModelAdmin):
+class TimeOffAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     list_display = ("doctor", "starts_at", "ends_at", "reason", "created_at")
     list_filter = ("doctor__department",)
     list_select_related = ("doctor",)

@@ -97,10 +97,10 @@ GARBAGE = {
     "reason": "x" * 5000,
     "amount": "NaN",
     "mode": "barter",
-    "reference": "\x00",
+    "reference": "\u202e",
     "email": "not an email",
     "username": "💥" * 300,
-    "password": "\x00",
+    "password": "\t",
     "old_password": "",
     "new_password1": "a",
     "new_password2": "b",
@@ -121,6 +121,10 @@ GARBAGE = {
     "_selected_action": ["-1", "x"],
     "unexpected": ["a", "b"],
 }
+
+
+# A NUL character, which PostgreSQL refuses in any text: every view answers 400 before reading it.
+NUL_BODY = {**GARBAGE, "reference": "\x00", "password": "\x00"}
 
 
 def local(day, hour, minute=0):
@@ -777,6 +781,14 @@ def codes(spec):
     return dict(zip(ROLES, parts))
 
 
+def kept_by_caches(role, response):
+    """Whether a page shown to a logged-in role may be stored by a browser or a proxy."""
+    cache_control = {part.strip() for part in response.get("Cache-Control", "").split(",")}
+    return role != "anon" and response.status_code == 200 and not (
+        {"no-store", "private"} <= cache_control
+    )
+
+
 def check_rule(key, rule, world):
     problems = []
     url = rule.url(key, world)
@@ -786,19 +798,23 @@ def check_rule(key, rule, world):
             problems.append(f"GET {url} as {role}: expected {expected}, got {described(response)}")
         if changed:
             problems.append(f"GET {url} as {role} changed {changed}")
+        if kept_by_caches(role, response):
+            problems.append(f"GET {url} as {role} may be cached: {response.get('Cache-Control')}")
     if rule.post is None:
         return problems
     for role, expected in codes(rule.post).items():
-        for body, data in (("empty", {}), ("garbage", GARBAGE)):
-            wanted = expected.split("/")[0 if body == "empty" else -1]
+        for body, data in (("empty", {}), ("garbage", GARBAGE), ("NUL", NUL_BODY)):
+            wanted = "400" if body == "NUL" else expected.split("/")[0 if body == "empty" else -1]
             response, changed = visit(world, role, "post", url, data)
             if not matches(wanted, response):
                 problems.append(
                     f"POST ({body}) {url} as {role}: expected {wanted}, got {described(response)}"
                 )
-            refused = wanted in REFUSALS
+            refused = wanted in REFUSALS or body == "NUL"
             if changed and (refused or response.status_code not in (301, 302)):
                 problems.append(f"POST ({body}) {url} as {role} changed {changed}")
+            if kept_by_caches(role, response):
+                problems.append(f"POST ({body}) {url} as {role} may be cached")
     return problems
 
 
