@@ -1,0 +1,92 @@
+"""Keeps submitted values out of error logs and error emails.
+
+Exception messages quote the input that broke them ("Field 'id' expected a number but got
+'Zenobia'", PostgreSQL's "Key (email)=(someone@example.com) already exists"), and a traceback
+carries that message into every log handler and, through mail_admins, into an email full of the
+request's data. The portal's rule is no patient details in logs, so quoted values go, while the
+shape of the error (its type, the file and line, the code that ran) stays for whoever fixes it.
+"""
+
+import logging
+import re
+
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
+
+REMOVED = "[removed]"
+
+# Python's repr quotes ('...' or "..."), Django's validation messages (“...”), and the values in
+# PostgreSQL's constraint details, up to the last parenthesis on the line.
+QUOTED_VALUE = re.compile(
+    r"""'(?:[^'\\\n]|\\.)*'"""
+    r'''|"(?:[^"\\\n]|\\.)*"'''
+    r"|“[^”\n]*”"
+    r"|(?<=\)=)\(.*\)"
+)
+
+# Traceback lines that name a file and show its source code: the code is the project's own and
+# worth keeping; everything else (the exception's message and any chained one's) is scrubbed.
+SOURCE_LINE = re.compile(r'^(?:  File "|    )')
+
+
+def scrub(text):
+    """The text with every quoted value replaced."""
+
+    def replace(match):
+        quoted = match.group(0)
+        return f"{quoted[0]}{REMOVED}{quoted[-1]}"
+
+    return QUOTED_VALUE.sub(replace, text)
+
+
+def scrub_traceback(text):
+    return "\n".join(line if SOURCE_LINE.match(line) else scrub(line) for line in text.split("\n"))
+
+
+class ScrubSubmittedValues(logging.Filter):
+    """For every handler: a record with an exception in it keeps its type and where it happened,
+    not the values its messages quote. Records without one (request lines, notices) are left as
+    they are: the portal writes no personal details into them in the first place."""
+
+    def filter(self, record):
+        if record.exc_info or record.exc_text:
+            record.msg = scrub(record.getMessage())
+            record.args = None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = scrub_traceback(record.exc_text)
+        return True
+
+
+class NoSubmittedValuesReporterFilter(SafeExceptionReporterFilter):
+    """What an error report may show of the request and the frames: the names, not the values."""
+
+    def is_active(self, request):
+        return True
+
+    def get_post_parameters(self, request):
+        if request is None:
+            return {}
+        return dict.fromkeys(request.POST, self.cleansed_substitute)
+
+    def get_traceback_frame_variables(self, request, tb_frame):
+        return [(name, self.cleansed_substitute) for name in tb_frame.f_locals]
+
+
+class ScrubbedExceptionReporter(ExceptionReporter):
+    """The error email (mail_admins): without submitted values, quoted or posted."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filter = NoSubmittedValuesReporterFilter()
+
+    def get_traceback_data(self):
+        data = super().get_traceback_data()
+        if data.get("exception_value"):
+            data["exception_value"] = scrub(str(data["exception_value"]))
+        for frame in data.get("frames", []):
+            if frame.get("exc_cause"):
+                frame["exc_cause"] = scrub(str(frame["exc_cause"]))
+        data["request_GET_items"] = [
+            (name, self.filter.cleansed_substitute) for name, _ in data.get("request_GET_items", [])
+        ]
+        return data
