@@ -34,7 +34,7 @@ from bookings.forms import (
 )
 from bookings.models import Appointment, Status
 from doctors.models import Department, Doctor, WorkingHours
-from doctors.selectors import clinic_where_works
+from doctors.selectors import bookable_doctors, clinic_where_works, takes_bookings_at
 
 
 def desk_required(view):
@@ -185,19 +185,21 @@ def _patient_param(request):
 @desk_required
 def book(request):
     patient = _patient_param(request)
-    today = timezone.localdate()
+    now = timezone.now()
     hours = WorkingHours.objects.select_related("clinic").order_by("clinic__name")
     doctors = (
-        Doctor.objects.bookable_on(today)
-        .filter(working_hours__isnull=False)
-        .distinct()
+        bookable_doctors(now=now)
         .select_related("department")
         .prefetch_related(Prefetch("working_hours", queryset=hours))
         .order_by("department__name", "full_name")
     )
     departments = {}
     for doctor in doctors:
-        clinics = {row.clinic_id: row.clinic for row in doctor.working_hours.all()}
+        clinics = {
+            row.clinic_id: row.clinic
+            for row in doctor.working_hours.all()
+            if takes_bookings_at(doctor, row.clinic, now)
+        }
         departments.setdefault(doctor.department.name, []).append(
             (doctor, sorted(clinics.values(), key=lambda clinic: clinic.name))
         )
@@ -225,10 +227,10 @@ def _desk_url(name, patient, **kwargs):
     return _with_query(reverse(name, kwargs=kwargs), patient=patient.pk if patient else None)
 
 
-def _refuse_if_not_booking(request, doctor, patient):
+def _refuse_if_not_booking(request, doctor, clinic, patient):
     """Back to the doctors when this one takes no bookings (e.g. the registration lapsed), as the
     patient pages do: otherwise the desk is offered times the booking service then refuses."""
-    if doctor.accepts_bookings:
+    if takes_bookings_at(doctor, clinic, timezone.now()):
         return None
     messages.error(request, f"{doctor.full_name} is not taking new appointments at the moment.")
     return redirect(_desk_url("desk:book", patient))
@@ -238,7 +240,7 @@ def _refuse_if_not_booking(request, doctor, patient):
 def calendar(request, doctor_id, clinic_id):
     doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
     patient = _patient_param(request)
-    refused = _refuse_if_not_booking(request, doctor, patient)
+    refused = _refuse_if_not_booking(request, doctor, clinic, patient)
     if refused:
         return refused
     return slot_pages.calendar_page(
@@ -262,7 +264,7 @@ def calendar(request, doctor_id, clinic_id):
 def day(request, doctor_id, clinic_id, day):
     doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
     patient = _patient_param(request)
-    refused = _refuse_if_not_booking(request, doctor, patient)
+    refused = _refuse_if_not_booking(request, doctor, clinic, patient)
     if refused:
         return refused
     now = timezone.now()
@@ -297,7 +299,7 @@ def confirm(request, doctor_id, clinic_id):
     doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
     now = timezone.now()
     patient = _patient_param(request)
-    refused = _refuse_if_not_booking(request, doctor, patient)
+    refused = _refuse_if_not_booking(request, doctor, clinic, patient)
     if refused:
         return refused
 

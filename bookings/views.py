@@ -29,9 +29,11 @@ from bookings.rules import (
 )
 from doctors.models import Department, Doctor
 from doctors.selectors import (
+    bookable_doctors,
     clinic_where_works,
     clinics_where_works,
     departments_with_doctor_counts,
+    takes_bookings_at,
 )
 
 
@@ -62,7 +64,7 @@ def choose_department(request):
 
 def choose_doctor(request, department_id):
     department = get_object_or_404(Department, pk=department_id)
-    doctors = Doctor.objects.bookable_on(timezone.localdate()).filter(department=department)
+    doctors = bookable_doctors(now=timezone.now()).filter(department=department)
     return render(
         request,
         "bookings/choose_doctor.html",
@@ -76,10 +78,16 @@ def _bookable_doctor(doctor_id):
 
 def choose_clinic(request, doctor_id):
     doctor = _bookable_doctor(doctor_id)
-    clinics = clinics_where_works(doctor)
-    if doctor.accepts_bookings and len(clinics) == 1:
+    now = timezone.now()
+    works_at = clinics_where_works(doctor)
+    clinics = [clinic for clinic in works_at if takes_bookings_at(doctor, clinic, now)]
+    if len(clinics) == 1:
         return redirect("bookings:calendar", doctor_id=doctor.pk, clinic_id=clinics[0].pk)
-    return render(request, "bookings/choose_clinic.html", {"doctor": doctor, "clinics": clinics})
+    return render(
+        request,
+        "bookings/choose_clinic.html",
+        {"doctor": doctor, "clinics": clinics, "not_taking": bool(works_at) and not clinics},
+    )
 
 
 def _doctor_and_clinic(doctor_id, clinic_id):
@@ -94,24 +102,35 @@ def _doctor_and_clinic(doctor_id, clinic_id):
 
 
 def calendar(request, doctor_id, clinic_id):
-    doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
-    if not doctor.accepts_bookings:
+    doctor = _bookable_doctor(doctor_id)
+    # All the doctor's clinics in the one query: the back link depends on how many there are.
+    works_at = {clinic.pk: clinic for clinic in clinics_where_works(doctor)}
+    clinic = works_at.get(clinic_id)
+    if clinic is None:
+        raise Http404("The doctor does not work at that clinic.")
+    now = timezone.now()
+    if not takes_bookings_at(doctor, clinic, now):
         return redirect("bookings:clinics", doctor_id=doctor.pk)
+    clinics = [other for other in works_at.values() if takes_bookings_at(doctor, other, now)]
     return slot_pages.calendar_page(
         request,
         doctor=doctor,
         clinic=clinic,
-        now=timezone.now(),
+        now=now,
         day_url=lambda day: reverse(
             "bookings:day", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk, "day": day}
         ),
+        # The clinic page sends a one-clinic doctor straight back here: "back" goes to the doctors.
+        extra={"only_clinic": len(clinics) == 1},
     )
 
 
 def day(request, doctor_id, clinic_id, day):
     doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
     now = timezone.now()
-    if not doctor.accepts_bookings or slot_pages.outside_window(request, clinic, day, now):
+    if not takes_bookings_at(doctor, clinic, now) or slot_pages.outside_window(
+        request, clinic, day, now
+    ):
         return redirect("bookings:calendar", doctor_id=doctor.pk, clinic_id=clinic.pk)
     confirm_url = reverse(
         "bookings:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk}
