@@ -1,9 +1,11 @@
 """Reads for booking pages: availability in a fixed number of queries, appointment lists."""
 
 import datetime as dt
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+from django.db.models import Count, Exists, FilteredRelation, IntegerField, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from bookings.models import Appointment, Status
 from bookings.rules import booking_rules
@@ -15,7 +17,7 @@ from bookings.scheduling import (
     free_slots,
     is_free,
 )
-from doctors.models import Clinic, Holiday, TimeOff, WorkingHours
+from doctors.models import Clinic, Doctor, Holiday, TimeOff, WorkingHours
 
 
 def availability_for(*, doctor, clinic, first_day, last_day, ignoring=None, appointments=True):
@@ -62,6 +64,108 @@ def availability_for(*, doctor, clinic, first_day, last_day, ignoring=None, appo
     )
 
 
+@dataclass(frozen=True)
+class RequestedSlot:
+    """What decides whether one requested time can be booked, as read by `requested_slot`.
+
+    `availability` is good for that one slot only: anything that overlaps it stands in as a busy
+    interval the length of the slot, and other times of the day are not looked at.
+    """
+
+    start: dt.datetime
+    end: dt.datetime
+    works_at_clinic: bool
+    open_appointments: int | None  # the patient's upcoming ones, when a patient was given
+    availability: Availability
+    availability_if_unbooked: Availability  # as if nobody had booked: only time off is busy
+
+
+def requested_slot(*, doctor, clinic, start, now, patient=None, ignoring=None):
+    """One query for everything a booking re-checks under its locks: the doctor's hours at the
+    clinic on that weekday, a holiday, time off or an active appointment over the slot, and the
+    patient's count of upcoming appointments (for the cap).
+
+    The booking services call it after taking their row locks, so that it reads what any booking
+    that held the locks before committed. `doctor` must come with its department loaded.
+    """
+    zone = clinic.zone
+    day = start.astimezone(zone).date()
+    end = start + dt.timedelta(minutes=doctor.slot_minutes)
+    # Any clinic's appointments count: a doctor is in one place at a time.
+    booked = Appointment.objects.holding_slots().filter(doctor=doctor).overlapping(start, end)
+    if ignoring is not None:
+        booked = booked.exclude(pk=ignoring.pk)
+    # Underscored: the doctor has fields and relations by some of these names (time_off).
+    annotations = {
+        "_works_at_clinic": Exists(WorkingHours.objects.filter(doctor=doctor, clinic=clinic)),
+        "_closed": Exists(
+            Holiday.objects.filter(Q(clinic=clinic) | Q(clinic__isnull=True), date=day)
+        ),
+        "_time_off": Exists(
+            TimeOff.objects.filter(doctor=doctor, starts_at__lt=end, ends_at__gt=start)
+        ),
+        "_booked": Exists(booked),
+        "_open_appointments": Value(None, output_field=IntegerField()),
+    }
+    if patient is not None:
+        upcoming = (
+            Appointment.objects.filter(patient=patient)
+            .upcoming(now)
+            .order_by()
+            .values("patient")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
+        annotations["_open_appointments"] = Coalesce(Subquery(upcoming), 0)
+    # The doctor's row left-joined to that weekday's hours: one row even when there are none.
+    rows = list(
+        Doctor.objects.filter(pk=doctor.pk)
+        .annotate(
+            hours=FilteredRelation(
+                "working_hours",
+                condition=Q(working_hours__clinic=clinic, working_hours__weekday=day.weekday()),
+            ),
+            **annotations,
+        )
+        .order_by()
+        .values_list(
+            "hours__starts_at",
+            "hours__ends_at",
+            "_works_at_clinic",
+            "_closed",
+            "_time_off",
+            "_booked",
+            "_open_appointments",
+        )
+    )
+    _, _, works_at_clinic, closed, time_off, taken, open_appointments = rows[0]
+    stand_in = ((start, end),)
+
+    def availability(*, busy):
+        return Availability(
+            zone=zone,
+            slot_length=end - start,
+            weekly_hours=tuple(
+                WeeklyStretch(day.weekday(), starts_at, ends_at)
+                for starts_at, ends_at, *_ in rows
+                if starts_at is not None
+            ),
+            opens_at=doctor.department.opens_at,
+            closes_at=doctor.department.closes_at,
+            closed_days=frozenset([day]) if closed else frozenset(),
+            busy=stand_in if busy else (),
+        )
+
+    return RequestedSlot(
+        start=start,
+        end=end,
+        works_at_clinic=works_at_clinic,
+        open_appointments=open_appointments,
+        availability=availability(busy=time_off or taken),
+        availability_if_unbooked=availability(busy=time_off),
+    )
+
+
 def open_slots(*, doctor, clinic, now, first_day=None, last_day=None, ignoring=None):
     """Free slots over the booking window (or the part of it asked for), in time order."""
     rules = booking_rules()
@@ -91,10 +195,8 @@ def slot_is_open(*, doctor, clinic, start, now, ignoring=None):
     window_first, window_last = bookable_range(now, clinic.zone, rules)
     if not window_first <= day <= window_last:
         return False
-    availability = availability_for(
-        doctor=doctor, clinic=clinic, first_day=day, last_day=day, ignoring=ignoring
-    )
-    return is_free(availability, start=start, now=now, rules=rules)
+    slot = requested_slot(doctor=doctor, clinic=clinic, start=start, now=now, ignoring=ignoring)
+    return is_free(slot.availability, start=start, now=now, rules=rules)
 
 
 def _on_local_days(first_day, last_day):

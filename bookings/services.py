@@ -7,9 +7,14 @@ from django.utils import timezone
 from accounts.models import Patient
 from bookings import notifications, signals
 from bookings.models import Appointment, Status
-from bookings.rules import booking_rules, max_open_appointments_per_patient, patient_cancellation_cutoff
+from bookings.rules import (
+    booking_rules,
+    max_open_appointments_per_patient,
+    on_its_clinic_day,
+    patient_cancellation_cutoff,
+)
 from bookings.scheduling import bookable_range, is_free
-from bookings.selectors import availability_for
+from bookings.selectors import requested_slot
 from doctors.models import Doctor, TimeOff
 
 
@@ -37,7 +42,10 @@ def _check_doctor_takes_bookings(doctor, clinic, start):
         raise NotAllowed(f"{doctor} is not taking appointments.")
     if not doctor.registration_valid_on(day):
         raise NotAllowed(f"{doctor} is not taking appointments on that date.")
-    if not doctor.working_hours.filter(clinic=clinic).exists():
+
+
+def _check_works_at(slot, doctor, clinic):
+    if not slot.works_at_clinic:
         raise NotAllowed(f"{doctor} does not see patients at {clinic}.")
 
 
@@ -53,21 +61,15 @@ def _check_start_is_bookable(start, clinic, now):
         raise NotAllowed(f"Appointments must be booked at least {minutes} minutes ahead.")
 
 
-def _secure_slot(*, doctor, clinic, start, now, ignoring=None):
-    """Checks, under the doctor's row lock, that `start` is a free slot; returns its end."""
-    _check_start_is_bookable(start, clinic, now)
-    day = start.astimezone(clinic.zone).date()
-    availability = availability_for(
-        doctor=doctor, clinic=clinic, first_day=day, last_day=day, ignoring=ignoring
-    )
-    if is_free(availability, start=start, now=now, rules=booking_rules()):
-        return start + availability.slot_length
+def _secure_slot(slot, *, clinic, now):
+    """Checks that the slot, as read under the doctor's row lock, is free; returns its end."""
+    _check_start_is_bookable(slot.start, clinic, now)
+    rules = booking_rules()
+    if is_free(slot.availability, start=slot.start, now=now, rules=rules):
+        return slot.end
     # "Taken" only when another appointment is the reason: a time off the grid, outside the hours
     # or in the doctor's time off would not be free even with nobody booked.
-    unbooked = availability_for(
-        doctor=doctor, clinic=clinic, first_day=day, last_day=day, appointments=False
-    )
-    if is_free(unbooked, start=start, now=now, rules=booking_rules()):
+    if is_free(slot.availability_if_unbooked, start=slot.start, now=now, rules=rules):
         raise SlotUnavailable()
     raise NotAllowed(
         "That time is not one of the doctor's appointment times. Please pick one from the list."
@@ -77,13 +79,16 @@ def _secure_slot(*, doctor, clinic, start, now, ignoring=None):
 def _lock(patient, doctor):
     """Locks in one order everywhere (patient, then doctor), so two bookings never deadlock.
 
-    Only the doctor's own row: FOR UPDATE without `of` would also lock the joined department,
-    queueing every booking in the department behind one another.
+    Only the rows of the patient and the doctor themselves: FOR UPDATE without `of` would also
+    lock the joined department, queueing every booking in the department behind one another.
+    The joined logins are read for the notices' addresses, so the outbox needs no reads of its own.
     """
-    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    patient = (
+        Patient.objects.select_for_update(of=("self",)).select_related("user").get(pk=patient.pk)
+    )
     doctor = (
         Doctor.objects.select_for_update(of=("self",))
-        .select_related("department")
+        .select_related("department", "user")
         .get(pk=doctor.pk)
     )
     return patient, doctor
@@ -102,16 +107,20 @@ def book_appointment(
     *, patient, doctor, clinic, start, appointment_type, payment_mode, reason="", by, now=None
 ):
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         patient, doctor = _lock(patient, doctor)
         _check_doctor_takes_bookings(doctor, clinic, start)
+        # After the locks, in a statement of its own: a booking that held them before has
+        # committed by now, and a new statement sees what it wrote.
+        slot = requested_slot(doctor=doctor, clinic=clinic, start=start, now=now, patient=patient)
+        _check_works_at(slot, doctor, clinic)
         cap = max_open_appointments_per_patient()
-        if Appointment.objects.filter(patient=patient).upcoming(now).count() >= cap:
+        if slot.open_appointments >= cap:
             raise NotAllowed(
                 f"You already have {cap} upcoming appointments, the most the clinic allows. "
                 "Please cancel one before booking another."
             )
-        end = _secure_slot(doctor=doctor, clinic=clinic, start=start, now=now)
+        end = _secure_slot(slot, clinic=clinic, now=now)
         appointment = _create(
             patient=patient,
             doctor=doctor,
@@ -139,7 +148,7 @@ def _check_patient_may_still_change(appointment, by, now, action):
 
 def cancel_appointment(*, appointment, by, reason="", now=None):
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         # The appointment's row only: also locking the joined patient, after the appointment,
         # would take the two in the opposite order to a reschedule and could deadlock with it.
         appointment = (
@@ -168,7 +177,7 @@ def reschedule_appointment(*, appointment, start, by, now=None):
     """Moves an appointment to a new time of the same doctor at the same clinic, atomically:
     the old time is released only if the new one is secured."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         patient, doctor = _lock(appointment.patient, appointment.doctor)
         # Not the joined clinic's row: that would hold up every booking at the clinic, whose
         # inserts need a key-share lock on it.
@@ -185,7 +194,9 @@ def reschedule_appointment(*, appointment, start, by, now=None):
         if start == old.start:
             raise NotAllowed("That is the appointment's current time. Please choose another.")
         _check_doctor_takes_bookings(doctor, old.clinic, start)
-        end = _secure_slot(doctor=doctor, clinic=old.clinic, start=start, now=now, ignoring=old)
+        slot = requested_slot(doctor=doctor, clinic=old.clinic, start=start, now=now, ignoring=old)
+        _check_works_at(slot, doctor, old.clinic)
+        end = _secure_slot(slot, clinic=old.clinic, now=now)
         old.status = Status.CANCELLED
         old.cancelled_at = now
         old.cancelled_by = by
@@ -228,10 +239,8 @@ def check_in_appointment(*, appointment, by, now=None):
     """The patient has arrived (front desk or the doctor marks it): on the appointment's own day,
     in its clinic's calendar, so nobody is marked as arrived days ahead or long after."""
     now = now or timezone.now()
-    zone = appointment.clinic.zone
-    on_its_day = appointment.start.astimezone(zone).date() == now.astimezone(zone).date()
     # A wrong status gets the status machine's own refusal below; a wrong day, this one.
-    if appointment.status == Status.BOOKED and not on_its_day:
+    if appointment.status == Status.BOOKED and not on_its_clinic_day(appointment, now):
         raise NotAllowed("Patients can be checked in only on the day of their appointment.")
     return _transition(
         appointment=appointment,

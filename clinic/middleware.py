@@ -1,11 +1,12 @@
 import time
 
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.signals import user_logged_in
+from django.db.models import Q
 from django.dispatch import receiver
 
-from accounts.roles import roles_of
+from accounts.roles import Role
 
 SEEN_KEY = "_last_seen"
 LOGIN_AT_KEY = "_logged_in_at"
@@ -14,20 +15,27 @@ LOGIN_AT_KEY = "_logged_in_at"
 REFRESH_EVERY_SECONDS = 60
 
 
+STAFF_ROLES = (Role.DOCTOR, Role.FRONT_DESK, Role.CLINIC_ADMIN)
+
+
 def idle_limit(user):
     """Seconds of inactivity after which the login ends: shorter for staff and doctors, who see
     many patients' data. The front desk's pages go by role, not by is_staff, so neither does
     this."""
-    roles = roles_of(user)
-    if (
-        user.is_staff
-        or roles.is_doctor
-        or roles.is_front_desk
-        or roles.is_clinic_admin
-        or hasattr(user, "doctor")
-    ):
+    if user.is_staff or _has_staff_role_or_doctor_link(user):
         return settings.STAFF_SESSION_IDLE_SECONDS
     return settings.SESSION_IDLE_SECONDS
+
+
+def _has_staff_role_or_doctor_link(user):
+    # Read afresh at each refresh, so a role given during a session shortens it at once; one
+    # query for both the groups and the doctor link, as this runs on a booking's request too.
+    return (
+        get_user_model()
+        ._default_manager.filter(pk=user.pk)
+        .filter(Q(groups__name__in=STAFF_ROLES) | Q(doctor__isnull=False))
+        .exists()
+    )
 
 
 def _refresh(request, user, now):

@@ -248,23 +248,23 @@ def test_a_cancellation_and_a_move_of_the_same_appointment_do_not_deadlock(monke
 
 
 def second_while_first_pauses(monkeypatch, *, first, second, pausing_doctor):
-    """Runs `first` until it asks for `pausing_doctor`'s availability (with all its locks taken),
+    """Runs `first` until it asks whether `pausing_doctor`'s slot is free (all its locks taken),
     then runs `second` while `first` waits; `first` resumes once `second` has finished or is seen
     blocked on a lock. Returns both outcomes and whether `second` was blocked."""
     first_holds_locks = threading.Event()
     second_finished = threading.Event()
     second_pid = []
     second_was_blocked = []
-    real_availability_for = services.availability_for
+    real_requested_slot = services.requested_slot
 
-    def pausing_availability_for(**kwargs):
+    def pausing_requested_slot(**kwargs):
         if kwargs["doctor"].pk == pausing_doctor.pk and not first_holds_locks.is_set():
             first_holds_locks.set()
             until(lambda: second_finished.is_set() or waits_for_a_lock(second_pid))
             second_was_blocked.append(not second_finished.is_set())
-        return real_availability_for(**kwargs)
+        return real_requested_slot(**kwargs)
 
-    monkeypatch.setattr(services, "availability_for", pausing_availability_for)
+    monkeypatch.setattr(services, "requested_slot", pausing_requested_slot)
 
     def run_second():
         second_pid.append(backend_pid())

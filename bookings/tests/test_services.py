@@ -358,11 +358,12 @@ def test_another_doctors_appointment_does_not_block_the_time(book, doctor, clini
 def test_a_race_lost_at_the_database_is_a_friendly_slot_unavailable(book, monkeypatch):
     """As if another booking slipped in after the check: the unique constraint catches it."""
     book(TUESDAY_9)
-    blind_to_appointments = lambda **kwargs: dataclasses.replace(  # noqa: E731
-        real_availability_for(**kwargs), busy=()
-    )
-    real_availability_for = services.availability_for
-    monkeypatch.setattr(services, "availability_for", blind_to_appointments)
+    def blind_to_appointments(**kwargs):
+        slot = real_requested_slot(**kwargs)
+        return dataclasses.replace(slot, availability=slot.availability_if_unbooked)
+
+    real_requested_slot = services.requested_slot
+    monkeypatch.setattr(services, "requested_slot", blind_to_appointments)
     someone_else = PatientFactory(with_account=True)
     refused(SlotUnavailable, lambda: book(TUESDAY_9, patient=someone_else, by=someone_else.user),
             saying="just taken")
@@ -511,11 +512,13 @@ def test_a_move_lost_at_the_database_keeps_the_old_appointment_booked(book, appo
     the cancellation must be rolled back with it."""
     someone_else = PatientFactory(with_account=True)
     book(local(1, 10), patient=someone_else, by=someone_else.user)
-    real_availability_for = services.availability_for
-    monkeypatch.setattr(
-        services, "availability_for",
-        lambda **kwargs: dataclasses.replace(real_availability_for(**kwargs), busy=()),
-    )
+    real_requested_slot = services.requested_slot
+
+    def blind_to_appointments(**kwargs):
+        slot = real_requested_slot(**kwargs)
+        return dataclasses.replace(slot, availability=slot.availability_if_unbooked)
+
+    monkeypatch.setattr(services, "requested_slot", blind_to_appointments)
     refused(SlotUnavailable,
             lambda: reschedule_appointment(appointment=appointment, start=local(1, 10),
                                            by=patient.user, now=NOW),

@@ -295,6 +295,8 @@ class Command(BaseCommand):
                 "seed_demo creates logins with a published password, so it runs only with "
                 "DEBUG on (or with --allow-without-debug on a throwaway database)."
             )
+        # Bookings and payments go through the services, which refuse to run inside an outer
+        # transaction (each commit of theirs is final): the rest is one transaction before them.
         with transaction.atomic():
             users = self.seed_logins()
             departments = self.seed_departments()
@@ -303,8 +305,8 @@ class Command(BaseCommand):
             self.seed_holidays(clinics)
             self.seed_time_off()
             self.seed_patients(users)
-            self.seed_appointments(users)
-            self.seed_history(users)
+        self.seed_appointments(users)
+        self.seed_history(users)
         self.print_logins()
 
     def seed_logins(self):
@@ -465,21 +467,22 @@ class Command(BaseCommand):
         day -= datetime.timedelta(days=(day.weekday() - first.weekday) % 7)
         start = datetime.datetime.combine(day, first.starts_at, tzinfo=clinic.zone)
         end = start + datetime.timedelta(minutes=doctor.slot_minutes)
-        visit = Appointment.objects.create(
-            patient=patient,
-            doctor=doctor,
-            clinic=clinic,
-            start=start,
-            end=end,
-            appointment_type=AppointmentType.CONSULTATION,
-            payment_mode=PaymentMode.AT_CLINIC,
-            status=Status.COMPLETED,
-            checked_in_at=start - datetime.timedelta(minutes=10),
-            completed_at=end,
-            created_by=front_desk,
-        )
+        with transaction.atomic():
+            visit = Appointment.objects.create(
+                patient=patient,
+                doctor=doctor,
+                clinic=clinic,
+                start=start,
+                end=end,
+                appointment_type=AppointmentType.CONSULTATION,
+                payment_mode=PaymentMode.AT_CLINIC,
+                status=Status.COMPLETED,
+                checked_in_at=start - datetime.timedelta(minutes=10),
+                completed_at=end,
+                created_by=front_desk,
+            )
+            charge = billing_services.open_charge(appointment=visit)
         # Paid at the desk after the visit, with a receipt like any other.
-        charge = billing_services.open_charge(appointment=visit)
         billing_services.record_payment(
             charge=charge,
             amount=charge.total,
@@ -505,8 +508,9 @@ class Command(BaseCommand):
             return
         rng = random.Random(HISTORY_SEED)
         desk, admin = users["frontdesk@example.com"], users["admin@example.com"]
-        visits = self.seed_past_appointments(rng, walk_ins, desk, now)
-        self.seed_history_payments(rng, visits, desk, admin, now)
+        with transaction.atomic():
+            visits = self.seed_past_appointments(rng, walk_ins, desk, now)
+            self.seed_history_payments(rng, visits, desk, admin, now)
         self.seed_upcoming(rng, walk_ins, desk, now)
 
     def _history_rows(self, rng, doctor, clinic, walk_ins, desk, now):
