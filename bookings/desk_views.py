@@ -32,7 +32,8 @@ from bookings.forms import (
     QueueFilterForm,
     SlotForm,
 )
-from bookings.models import Appointment, Status
+from bookings.models import Appointment
+from bookings.rules import may_check_in
 from doctors.models import Department, Doctor, WorkingHours
 from doctors.selectors import bookable_doctors, clinic_where_works, takes_bookings_at
 
@@ -397,7 +398,7 @@ def appointment(request, pk):
         {
             "appointment": appointment,
             "panels": panels.render_panels(request, appointment, "desk"),
-            "can_check_in": appointment.can_become(Status.CHECKED_IN),
+            "can_check_in": may_check_in(appointment, now),
             "movable": movable,
         },
     )

@@ -21,6 +21,7 @@ from accounts.audit import record_view
 from bookings import ical, selectors, services
 from bookings.forms import SANE_YEARS, CalendarPrivacyForm, TimeOffForm
 from bookings.models import Appointment, Status
+from bookings.rules import may_check_in
 from doctors import services as doctor_services
 from doctors.models import Doctor, TimeOff
 from doctors.selectors import schedule_by_weekday
@@ -145,7 +146,7 @@ def appointment(request, pk, doctor):
         {
             "doctor": doctor,
             "appointment": appointment,
-            "can_check_in": appointment.can_become(Status.CHECKED_IN),
+            "can_check_in": may_check_in(appointment, now),
             "can_complete": appointment.can_become(Status.COMPLETED),
             "can_mark_no_show": appointment.can_become(Status.NO_SHOW) and appointment.start <= now,
             "patient_age": appointment.patient.age_on(appointment.local_start().date()),

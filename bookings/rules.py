@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.conf import settings
 
+from bookings.models import Status
 from bookings.scheduling import BookingRules
 
 
@@ -31,3 +32,15 @@ def patient_may_change(appointment, now):
         appointment.is_open_for_changes(now)
         and appointment.start - now >= patient_cancellation_cutoff()
     )
+
+
+def on_its_clinic_day(appointment, now):
+    """Whether `now` falls on the appointment's own date in its clinic's calendar: the only day
+    its patient can be checked in (not days ahead, nor long after)."""
+    zone = appointment.clinic.zone
+    return appointment.start.astimezone(zone).date() == now.astimezone(zone).date()
+
+
+def may_check_in(appointment, now):
+    """Whether the check-in service would accept `appointment` now, so a page offers only that."""
+    return appointment.can_become(Status.CHECKED_IN) and on_its_clinic_day(appointment, now)
