@@ -50,6 +50,16 @@ def _no_stale_content_types():
     ContentType.objects.clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # The throttles count tries in the cache; one test's tries must not refuse the next one's.
+    from django.core.cache import caches
+
+    for cache in caches.all(initialized_only=True):
+        cache.clear()
+    yield
+
+
 @pytest.fixture
 def patient_user(db):
     return PatientFactory(with_account=True).user

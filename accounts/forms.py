@@ -4,8 +4,6 @@ from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 from accounts.models import Patient, User, validate_date_of_birth
 from accounts.phone import E164_HELP, normalize_phone
 
-DUPLICATE_EMAIL = "An account with this email address already exists."
-
 
 class TelInput(forms.TextInput):
     # A type of its own rather than a "type" attribute, which would print a second type="".
@@ -58,12 +56,13 @@ class PatientSignupForm(BaseUserCreationForm):
     field_order = ["full_name", "email", "date_of_birth", "sex", "phone", "password1", "password2"]
 
     def clean_email(self):
-        # Checked here, in any letter case, so the address gets one clear error by its field
-        # (otherwise the model's unique check and its case-insensitive constraint both report it).
-        email = User.objects.normalize_email(self.cleaned_data["email"])
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(DUPLICATE_EMAIL, code="unique")
-        return email
+        return User.objects.normalize_email(self.cleaned_data["email"])
+
+    def _get_validation_exclusions(self):
+        # Whether the address is taken must not show on the page (that would tell anyone who is
+        # registered): the model's unique check and constraint on it are left to the database,
+        # and the sign-up view answers a taken address by email to its owner.
+        return super()._get_validation_exclusions() | {"email"}
 
 
 class EmailLoginForm(AuthenticationForm):

@@ -13,12 +13,18 @@ class EmailAlreadyRegistered(Exception):
 
 
 def register_patient(*, email, password, full_name, date_of_birth, sex, phone=""):
-    """Creates a login, its directory entry and the Patient role, all or nothing."""
+    """Creates a login, its directory entry and the Patient role, all or nothing. The login
+    stays inactive until its owner confirms the address (confirm_patient_login): whoever typed
+    the address may not own it."""
     with transaction.atomic():
         try:
             with transaction.atomic():
                 user = User.objects.create_user(
-                    email=email, password=password, full_name=full_name, phone=phone
+                    email=email,
+                    password=password,
+                    full_name=full_name,
+                    phone=phone,
+                    is_active=False,
                 )
         except IntegrityError as exc:
             raise EmailAlreadyRegistered from exc
@@ -32,6 +38,13 @@ def register_patient(*, email, password, full_name, date_of_birth, sex, phone=""
             email=user.email,
             created_by=user,
         )
+    return user
+
+
+def confirm_patient_login(*, user):
+    """The owner of the address opened the link sent at sign-up: the login may now be used."""
+    user.is_active = True
+    user.save(update_fields=["is_active"])
     return user
 
 

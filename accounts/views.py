@@ -6,17 +6,18 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
-from django.views.generic import FormView
+from django.utils.http import urlsafe_base64_decode
+from django.views.generic import FormView, TemplateView
 
-from accounts import services
+from accounts import services, signup
 from accounts.forms import (
-    DUPLICATE_EMAIL,
     AccountDetailsForm,
     EmailLoginForm,
     PatientProfileForm,
     PatientSignupForm,
 )
-from accounts.models import Patient
+from accounts.models import Patient, User
+from accounts.ratelimits import refuse_if_too_many
 from accounts.roles import landing_url
 
 
@@ -27,9 +28,27 @@ class SignupView(FormView):
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
             return redirect("home")
-        return super().dispatch(request, *args, **kwargs)
+        refused = refuse_if_too_many(
+            request,
+            form="signup",
+            address=request.POST.get("email", ""),
+            per_address=settings.THROTTLE_FORMS_PER_ADDRESS,
+        )
+        return refused or super().dispatch(request, *args, **kwargs)
+
+    def next_url(self):
+        """The page that sent the visitor here (a booking's confirm step, say), if on this site."""
+        return signup.safe_next(
+            self.request, self.request.POST.get("next") or self.request.GET.get("next")
+        )
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(next=self.next_url(), **kwargs)
 
     def form_valid(self, form):
+        # A taken address gets the same answer as a free one, and about the same work (the
+        # password is hashed either way, one email goes out), so the page tells nobody who is
+        # registered; the address's owner reads the difference in their inbox.
         data = form.cleaned_data
         try:
             user = services.register_patient(
@@ -41,11 +60,56 @@ class SignupView(FormView):
                 phone=data["phone"],
             )
         except services.EmailAlreadyRegistered:
-            form.add_error("email", DUPLICATE_EMAIL)
-            return self.form_invalid(form)
-        login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(self.request, "Welcome! Your account is ready.")
-        return redirect("accounts:profile")
+            existing = User.objects.filter(email__iexact=data["email"]).first()
+            if existing is not None:
+                signup.send_already_registered(self.request, existing, self.next_url())
+        else:
+            signup.send_confirmation(self.request, user, self.next_url())
+        return redirect("accounts:signup_sent")
+
+
+class SignupSentView(TemplateView):
+    template_name = "accounts/signup_sent.html"
+
+
+class SignupConfirmView(TemplateView):
+    """The link from the confirmation email. Opening it only shows a button: mail scanners that
+    fetch links must not confirm (or log in) on the owner's behalf."""
+
+    template_name = "accounts/signup_confirm.html"
+
+    def dispatch(self, request, *args, uidb64, token, **kwargs):
+        self.user = self._pending_user(uidb64, token)
+        return super().dispatch(request, *args, **kwargs)
+
+    @staticmethod
+    def _pending_user(uidb64, token):
+        try:
+            pk = urlsafe_base64_decode(uidb64).decode()
+            user = User.objects.get(pk=pk)
+        except (TypeError, ValueError, OverflowError, UnicodeDecodeError, User.DoesNotExist):
+            return None
+        if signup.is_awaiting_confirmation(user) and signup.signup_token.check_token(user, token):
+            return user
+        return None
+
+    def next_url(self):
+        return signup.safe_next(
+            self.request, self.request.POST.get("next") or self.request.GET.get("next")
+        )
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            validlink=self.user is not None, next=self.next_url(), **kwargs
+        )
+
+    def post(self, request, *args, **kwargs):
+        if self.user is None:
+            return self.get(request, *args, **kwargs)
+        services.confirm_patient_login(user=self.user)
+        login(request, self.user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome! Your account is ready.")
+        return redirect(self.next_url() or "accounts:profile")
 
 
 class LoginView(auth_views.LoginView):
@@ -80,6 +144,15 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def dispatch(self, request, *args, **kwargs):
+        refused = refuse_if_too_many(
+            request,
+            form="password-reset",
+            address=request.POST.get("email", ""),
+            per_address=settings.THROTTLE_FORMS_PER_ADDRESS,
+        )
+        return refused or super().dispatch(request, *args, **kwargs)
 
     @property
     def extra_email_context(self):

@@ -37,7 +37,8 @@ def test_register_patient_creates_a_login_its_patient_record_and_the_patient_rol
     assert user.full_name == "Asha Raman"
     assert user.phone == "+919812345678"
     assert user.check_password(PASSWORD)
-    assert user.is_active and not user.is_staff and not user.is_superuser
+    # Unusable until the owner of the address confirms it (accounts.signup).
+    assert not user.is_active and not user.is_staff and not user.is_superuser
     assert roles_of(user).names == {Role.PATIENT}
 
     patient = Patient.objects.get(user=user)
@@ -47,6 +48,12 @@ def test_register_patient_creates_a_login_its_patient_record_and_the_patient_rol
     assert patient.phone == "+919812345678"
     assert patient.email == "asha.raman@example.com"
     assert patient.created_by == user
+
+
+def test_confirm_patient_login_makes_the_login_usable():
+    user = services.confirm_patient_login(user=register())
+
+    assert User.objects.get(pk=user.pk).is_active
 
 
 def test_register_patient_without_a_phone_stores_none():

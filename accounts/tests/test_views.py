@@ -217,12 +217,15 @@ def test_password_change_page_answers_every_account_holder(client, request, visi
 # --- Sign-up -----------------------------------------------------------------------------------
 
 
-def test_signup_creates_a_patient_account_logs_in_and_shows_the_profile(client):
+def test_signup_creates_a_patient_account_that_works_once_the_emailed_link_confirms_it(
+    client, mailoutbox
+):
     response = client.post(
         reverse("accounts:signup"), signup_data(email="Asha.Raman@Example.COM"), follow=True
     )
 
-    assert response.redirect_chain == [(reverse("accounts:profile"), 302)]
+    assert response.redirect_chain == [(reverse("accounts:signup_sent"), 302)]
+    assert "Check your email" in page_text(response)
     user = User.objects.get()
     assert user.email == "asha.raman@example.com"
     assert user.full_name == "Asha Raman"
@@ -235,6 +238,15 @@ def test_signup_creates_a_patient_account_logs_in_and_shows_the_profile(client):
     assert patient.sex == Patient.Sex.FEMALE
     assert patient.phone == "+919812345678"
     assert patient.email == "asha.raman@example.com"
+    assert not logged_in_user(client).is_authenticated
+    assert not can_log_in(client, "asha.raman@example.com", NEW_PASSWORD)
+
+    [message] = mailoutbox
+    assert message.to == ["asha.raman@example.com"]
+    link = re.search(r"https?://testserver(\S+)", message.body).group(1)
+    response = client.post(link, follow=True)
+
+    assert response.redirect_chain == [(reverse("accounts:profile"), 302)]
     assert logged_in_user(client) == user
     assert "Welcome! Your account is ready." in page_text(response)
     assert "My details" in page_text(response)
@@ -358,21 +370,24 @@ def test_signup_with_a_mistake_shows_the_error_by_the_field_and_saves_nothing(
 
 
 @pytest.mark.parametrize("typed", ["asha@example.com", "ASHA@example.com", "Asha@Example.COM"])
-def test_signup_with_existing_email_in_any_case_shows_error_and_saves_nothing(client, typed):
+def test_signup_with_existing_email_in_any_case_answers_as_for_a_new_one_and_saves_nothing(
+    client, mailoutbox, typed
+):
     existing = PatientFactory(with_account=True, email="asha@example.com")
 
     response = client.post(reverse("accounts:signup"), signup_data(email=typed))
 
-    assert response.status_code == 200
-    page = read_page(response)
-    assert page.errors_for("id_email") == ["An account with this email address already exists."]
-    assert page.general_errors() == []  # said once, by the field
+    assert response.status_code == 302
+    assert response.url == reverse("accounts:signup_sent")
     assert list(User.objects.all()) == [existing.user]
     assert list(Patient.objects.all()) == [existing]
     assert not logged_in_user(client).is_authenticated
+    assert [message.to for message in mailoutbox] == [["asha@example.com"]]
 
 
-def test_signup_losing_a_race_for_the_email_shows_the_error_and_does_not_log_in(client):
+def test_signup_losing_a_race_for_the_email_answers_the_same_and_does_not_log_in(
+    client, mailoutbox
+):
     # Two sign-ups with one address at once: both pass the form, the database takes one.
     def taken_meanwhile(**details):
         UserFactory(email=details["email"])
@@ -381,12 +396,11 @@ def test_signup_losing_a_race_for_the_email_shows_the_error_and_does_not_log_in(
     with mock.patch.object(services, "register_patient", side_effect=taken_meanwhile):
         response = client.post(reverse("accounts:signup"), signup_data())
 
-    assert response.status_code == 200
-    assert read_page(response).errors_for("id_email") == [
-        "An account with this email address already exists."
-    ]
+    assert response.status_code == 302
+    assert response.url == reverse("accounts:signup_sent")
     assert not logged_in_user(client).is_authenticated
     assert not Patient.objects.exists()
+    assert [message.to for message in mailoutbox] == [["asha.raman@example.com"]]
 
 
 def test_signup_with_an_email_of_a_walk_in_patient_creates_a_new_login(client):

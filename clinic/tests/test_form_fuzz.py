@@ -185,7 +185,7 @@ FORMS = {
         },
         allowed=("anon",),
         refused=("patient",),
-        success=frozenset({"accounts:profile"}),
+        success=frozenset({"accounts:signup_sent"}),
     ),
     "login": Form(
         url=lambda w: reverse("accounts:login"),
