@@ -118,7 +118,7 @@ def _claim_next(now):
     )
 
 
-def send_due(*, now=None, batch=100):
+def send_due(*, now=None, batch=100, stop=None):
     """Sends up to `batch` due notices; returns {"sent": n, "failed": n, "retrying": n,
     "skipped": n}.
 
@@ -126,10 +126,14 @@ def send_due(*, now=None, batch=100):
     sending anything twice, and marked sent in the transaction that claimed it. One transaction
     per row, not per batch: a worker stopped or crashing mid-batch would otherwise roll back the
     "sent" marks of everything it had already delivered, and the next run would send it all again.
+    `stop`, if given, is asked before each notice: a worker told to stop finishes the notice in
+    hand and claims no other.
     """
     now = now or timezone.now()
     counts = {"sent": 0, "failed": 0, "retrying": 0, "skipped": 0}
     for _ in range(batch):
+        if stop is not None and stop():
+            break
         with transaction.atomic():
             notification = _claim_next(now)
             if notification is None:

@@ -1,8 +1,21 @@
+import contextlib
+import logging
+import signal
+import threading
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 from bookings.delivery import send_due
+
+logger = logging.getLogger(__name__)
+
+# After the database goes away the worker tries again after 1, 2, 4... seconds, at most this many.
+LONGEST_PAUSE_SECONDS = 60.0
+# How soon a sleeping worker notices it was asked to stop.
+NAP_SECONDS = 0.5
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class Command(BaseCommand):
@@ -16,28 +29,92 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=100, help="At most this many per round.")
 
     def handle(self, *args, loop=False, interval=30.0, batch=100, **options):
-        # Ctrl-C (or a supervisor's interrupt) stops the worker with a line, not a traceback;
-        # whatever was sent is already marked (send_due commits each notice on its own).
+        self.stopping = False
         try:
-            self.work(loop=loop, interval=interval, batch=batch)
+            with self.stop_signals_handled():
+                self.work(loop=loop, interval=interval, batch=batch)
         except KeyboardInterrupt:
+            # A second Ctrl-C (or one while stuck in a send): whatever was sent is already
+            # marked, since send_due commits each notice on its own.
+            pass
+        if loop or self.stopping:
             self.stdout.write("Stopped.")
 
+    @contextlib.contextmanager
+    def stop_signals_handled(self):
+        """SIGTERM (a supervisor, systemd, Kubernetes) or Ctrl-C: finish the notice in hand, mark
+        it, and stop. Asked twice, stop at once."""
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signal handlers belong to the main thread (e.g. call_command in a thread)
+            return
+        previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+
+        def ask_to_stop(number, frame):
+            if self.stopping:
+                raise KeyboardInterrupt
+            self.stopping = True
+
+        for number in STOP_SIGNALS:
+            signal.signal(number, ask_to_stop)
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
     def work(self, *, loop, interval, batch):
-        while True:
-            counts = send_due(batch=batch)
-            # A full batch means more may be waiting: go again at once.
-            while sum(counts.values()) >= batch:
-                self.report(counts)
-                counts = send_due(batch=batch)
-            self.report(counts, quiet=loop)
+        failures = 0
+        while not self.stopping:
+            try:
+                self.send_round(batch, loop=loop)
+            except (OperationalError, InterfaceError) as error:
+                if not loop:
+                    raise CommandError("The database could not be reached.") from error
+                failures += 1
+                pause = min(2.0 ** (failures - 1), LONGEST_PAUSE_SECONDS)
+                # The error's kind only: its text may quote the statement and its values.
+                logger.warning(
+                    "The database could not be reached (%s); trying again in %.0f s.",
+                    type(error).__name__,
+                    pause,
+                )
+                self.drop_connections()
+                self.nap(pause)
+                continue
+            if failures:
+                logger.info("The database is back; sending again.")
+                failures = 0
             if not loop:
                 return
-            time.sleep(interval)
+            self.nap(interval)
+
+    def send_round(self, batch, *, loop):
+        counts = send_due(batch=batch, stop=self.stop_requested)
+        # A full batch means more may be waiting: go again at once.
+        while sum(counts.values()) >= batch and not self.stopping:
+            self.report(counts)
+            counts = send_due(batch=batch, stop=self.stop_requested)
+        self.report(counts, quiet=loop)
+
+    def stop_requested(self):
+        return self.stopping
+
+    def drop_connections(self):
+        # A broken connection is never reused: Django opens a new one at the next query.
+        for connection in connections.all(initialized_only=True):
+            with contextlib.suppress(DatabaseError):
+                connection.close()
+
+    def nap(self, seconds):
+        deadline = time.monotonic() + seconds
+        while not self.stopping and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(NAP_SECONDS, left))
 
     def report(self, counts, quiet=True):
         if not quiet and not any(counts.values()):
             self.stdout.write("Nothing is due.")
         if any(counts.values()):
-            summary = "Sent {sent}, retrying {retrying}, failed {failed}, no longer needed {skipped}."
-            self.stdout.write(summary.format(**counts))
+            self.stdout.write(
+                "Sent {sent}, retrying {retrying}, failed {failed}, "
+                "no longer needed {skipped}.".format(**counts)
+            )
