@@ -1,6 +1,11 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import AuditedViewsAdminMixin
@@ -21,6 +26,10 @@ class StaffUserChangeForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+
+class LoginLookupForm(forms.Form):
+    email = forms.EmailField(label="Find a login by email address")
 
 
 @admin.register(User)
@@ -47,6 +56,7 @@ class UserAdmin(DjangoUserAdmin):
     )
     list_display = (
         "email",
+        "number",
         "full_name",
         "role_names",
         "is_staff",
@@ -55,13 +65,46 @@ class UserAdmin(DjangoUserAdmin):
         "date_joined",
     )
     list_filter = ("groups", "is_staff", "is_active", "is_superuser")
-    search_fields = ("email", "full_name", "phone")
+    # As for patients: the search box is a GET, so it takes the login's number; an email address
+    # is looked up with the form beside it, which posts it (find_by_email).
+    search_fields = ("=id",)
+    search_help_text = (
+        "Login number (digits only). To find a login by email address, use the form below."
+    )
     date_hierarchy = "date_joined"
     ordering = ("email",)
     readonly_fields = ("last_login", "date_joined")
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+    def get_urls(self):
+        find = self.admin_site.admin_view(require_POST(self.find_by_email))
+        return [path("find/", find, name="accounts_user_find"), *super().get_urls()]
+
+    def find_by_email(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = LoginLookupForm(request.POST)
+        user = None
+        if form.is_valid():
+            user = User.objects.filter(email__iexact=form.cleaned_data["email"]).first()
+        if user is None:
+            messages.warning(request, "No login has that email address.")
+            return redirect("admin:accounts_user_changelist")
+        return redirect("admin:accounts_user_change", user.pk)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "login_lookup_form": LoginLookupForm(),
+            "login_lookup_url": reverse("admin:accounts_user_find"),
+        }
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="Number", ordering="id")
+    def number(self, user):
+        return user.pk
 
     @admin.display(description="Roles")
     def role_names(self, user):
@@ -98,6 +141,7 @@ class HasLoginFilter(admin.SimpleListFilter):
 class PatientAdmin(AuditedViewsAdminMixin, admin.ModelAdmin):
     list_display = (
         "full_name",
+        "number",
         "date_of_birth",
         "age",
         "sex",
@@ -112,10 +156,12 @@ class PatientAdmin(AuditedViewsAdminMixin, admin.ModelAdmin):
     # desk's patient page, which posts them.
     search_fields = ("=id",)
     search_help_text = (
-        "Patient number. To find a patient by name, phone or email, use Front desk → Patients."
+        "Patient number (digits only). To find a patient by name, phone or email, use "
+        "Front desk → Patients."
     )
     date_hierarchy = "created_at"
-    autocomplete_fields = ("user",)
+    # Not an autocomplete: it would send what is typed (a name, an email) in the address.
+    raw_id_fields = ("user",)
     readonly_fields = ("created_by", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("full_name", "date_of_birth", "sex")}),
@@ -134,6 +180,10 @@ class PatientAdmin(AuditedViewsAdminMixin, admin.ModelAdmin):
             # Patients with a login keep their own details up to date (as on the desk pages).
             fields += ["full_name", "date_of_birth", "sex", "phone", "email"]
         return fields
+
+    @admin.display(description="Number", ordering="id")
+    def number(self, patient):
+        return patient.pk
 
     @admin.display(boolean=True, description="Has login")
     def has_account(self, patient):

@@ -57,7 +57,7 @@ class ChargeAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
     list_filter = ("refund_due", "appointment__doctor__department", "appointment__clinic")
     list_select_related = ("appointment__doctor", "appointment__clinic")
     search_fields = ("=appointment__id",)  # no patient names in the address (see PatientAdmin)
-    search_help_text = "Appointment number or patient's name."
+    search_help_text = "Appointment number."
     date_hierarchy = "created_at"
 
     @admin.display(description="Doctor", ordering="appointment__doctor__full_name")
@@ -89,7 +89,7 @@ class PaymentAdmin(AuditedViewsAdminMixin, ReadOnlyLedgerMixin, admin.ModelAdmin
     )
     list_select_related = ("charge__appointment__doctor", "recorded_by")
     search_fields = ("=receipt_number", "reference", "=charge__appointment__id")
-    search_help_text = "Receipt number (digits only), payment reference or patient's name."
+    search_help_text = "Receipt number (digits only), payment reference or appointment number."
     date_hierarchy = "recorded_at"
     ordering = ("-recorded_at",)
     actions = ["export_csv", "refund_selected"]

@@ -62,7 +62,7 @@ class AppointmentAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.Mod
     list_select_related = ("doctor__department", "clinic", "patient")
     # No patient names or phones: admin searches travel in the address (see PatientAdmin).
     search_fields = ("=id", "doctor__full_name")
-    search_help_text = "Patient's name or phone, doctor's name, or an appointment number."
+    search_help_text = "Appointment number or doctor's name."
     date_hierarchy = "start"
     ordering = ("-start",)
     actions = ["mark_no_show", "cancel_with_reason", "export_csv"]

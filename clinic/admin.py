@@ -1,4 +1,3 @@
-
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -31,6 +30,28 @@ class ClinicAdminSite(admin.AdminSite):
             path("reports/<slug:slug>/", self.admin_view(self.report), name="report"),
             *super().get_urls(),
         ]
+
+    def autocomplete_view(self, request):
+        # Django's autocomplete answers for any relation whose target has a search, whatever the
+        # form shows; only the fields an admin offers it on may use it, so that a person, chosen
+        # by number elsewhere, is never searched by what is typed (which would be in the address).
+        if (
+            request.GET.get("app_label"),
+            request.GET.get("model_name"),
+            request.GET.get("field_name"),
+        ) not in self._autocompleted_fields():
+            raise PermissionDenied("No autocomplete is offered for this field.")
+        return super().autocomplete_view(request)
+
+    def _autocompleted_fields(self):
+        offered = set()
+        for model_admin in self._registry.values():
+            for owner in [model_admin, *model_admin.inlines]:
+                opts = owner.model._meta
+                offered |= {
+                    (opts.app_label, opts.model_name, name) for name in owner.autocomplete_fields
+                }
+        return offered
 
     def each_context(self, request):
         context = super().each_context(request)

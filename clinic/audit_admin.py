@@ -12,8 +12,14 @@ admin.site.unregister(AccessFailureLog)
 
 @admin.register(LogEntry)
 class AuditTrailAdmin(LogEntryAdmin):
-    # The stock search names first_name/last_name, which this project's User does not have.
-    search_fields = ["object_repr", "actor__email", "actor__full_name"]
+    # Searches travel in the address (?q=...), so the trail is searched by number: the record's
+    # (a patient's, an appointment's...; the type is a filter) or the login's that acted. The
+    # stock search took names and emails.
+    search_fields = ["=object_pk", "=actor__id"]
+    search_help_text = (
+        "Record number (with the resource type filter: patient, appointment, payment...) or the "
+        "number of the login that acted."
+    )
 
     def has_delete_permission(self, request, obj=None):
         return False

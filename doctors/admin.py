@@ -132,9 +132,11 @@ class DoctorAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
         RegistrationStatusFilter,
     )
     list_select_related = ("department",)
-    search_fields = ("full_name", "registration_number", "user__email")
-    search_help_text = "Name, registration number or login email."
-    autocomplete_fields = ("department", "user")
+    # Not the login's email: admin searches (and autocompletes) travel in the address.
+    search_fields = ("full_name", "registration_number")
+    search_help_text = "Doctor's name or registration number."
+    autocomplete_fields = ("department",)
+    raw_id_fields = ("user",)
     readonly_fields = ("created_at", "updated_at")
     inlines = [WorkingHoursInline]
     fieldsets = (

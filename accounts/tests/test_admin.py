@@ -85,8 +85,11 @@ def test_patient_record_fields_are_read_only(client, front_desk_user):
         assert field not in form.fields
 
 
-def test_logins_can_be_found_by_phone(client, clinic_admin_user):
+def test_logins_are_found_by_number_not_by_phone(client, clinic_admin_user):
+    # Admin searches go in the address; an email is looked up by a POST (test_admin_search).
     client.force_login(clinic_admin_user)
     wanted = UserFactory(phone="+919800000077")
-    response = client.get(reverse("admin:accounts_user_changelist"), {"q": "+919800000077"})
-    assert list(response.context["cl"].result_list) == [wanted]
+    by_number = client.get(reverse("admin:accounts_user_changelist"), {"q": str(wanted.pk)})
+    assert list(by_number.context["cl"].result_list) == [wanted]
+    by_phone = client.get(reverse("admin:accounts_user_changelist"), {"q": "+919800000077"})
+    assert list(by_phone.context["cl"].result_list) == []

@@ -588,9 +588,10 @@ ADMIN = {
                 "term": "Gen",
             },
         ),
-        # The user list is for clinic admins only, even through a patient record's form.
+        # A patient record's login is chosen by number, not by autocomplete (what is typed
+        # would be in the address): the autocomplete is offered only where an admin shows one.
         Rule(
-            staff("403", "200"),
+            staff("403", "403"),
             query=lambda w: {
                 "app_label": "accounts",
                 "model_name": "patient",
@@ -626,6 +627,9 @@ ADMIN = {
             args=lambda w: {"id": w.superuser.pk},
         ),
     ],
+    # Finding a login by email address: a POST (so the address stays out of URLs), for those
+    # who may see logins; it lands on the login's page, or back on the list when none matches.
+    "admin:accounts_user_find": Rule(staff("405", "405"), post=staff("403", "302")),
     # Reports are for clinic admins.
     "admin:reports": Rule(staff("403", "200")),
     "admin:report": [
