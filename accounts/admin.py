@@ -6,8 +6,10 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import two_factor
 from accounts.audit import AuditedViewsAdminMixin
 from accounts.forms import PhoneField
 from accounts.models import Patient, User
@@ -105,6 +107,29 @@ class UserAdmin(DjangoUserAdmin):
     @admin.display(description="Number", ordering="id")
     def number(self, user):
         return user.pk
+
+    actions = ["reset_lost_two_factor"]
+
+    @admin.action(
+        description="Reset two-factor codes (lost phone): they log in with a password only, "
+        "then set up again",
+        permissions=["reset_two_factor"],
+    )
+    def reset_lost_two_factor(self, request, queryset):
+        # Taking away a superuser's second step is a superuser's call, as changing them is.
+        if not request.user.is_superuser:
+            queryset = queryset.filter(is_superuser=False)
+        users = list(queryset)
+        for user in users:
+            two_factor.reset_two_factor(user=user)
+        self.message_user(
+            request,
+            f"Two-factor codes reset for {len(users)} login(s); they were logged out everywhere.",
+            messages.SUCCESS,
+        )
+
+    def has_reset_two_factor_permission(self, request):
+        return request.user.is_superuser or roles_of(request.user).is_clinic_admin
 
     @admin.display(description="Roles")
     def role_names(self, user):
@@ -204,7 +229,9 @@ class PatientAdmin(AuditedViewsAdminMixin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-# Staff set up and remove their own authenticator (accounts.two_factor). The stock admin would
-# show every staff member's secret key to whoever can open it, so it is not offered.
-if admin.site.is_registered(TOTPDevice):
-    admin.site.unregister(TOTPDevice)
+# Staff set up and remove their own authenticator and backup codes (accounts.two_factor). The
+# stock admin would show every staff member's secret key and unused backup codes to whoever can
+# open it, so it is not offered; a clinic admin resets a lost device from the user list instead.
+for device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(device_model):
+        admin.site.unregister(device_model)

@@ -374,6 +374,8 @@ PORTAL = {
     "accounts:two_factor": Rule(
         "login 404 404 404 404 200 200", post="login 404 404 404 404 200 200"
     ),
+    # New backup codes come with an authenticator, which no login here has set up.
+    "accounts:two_factor_backup_codes": Rule(POST_ONLY, post="login 404 404 404 404 404 404"),
     "accounts:two_factor_verify": Rule(
         "login 302 302 302 302 302 302", post="login 302 302 302 302 302 302"
     ),
