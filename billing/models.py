@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce, Round
 
+from billing.money import as_percent
 from bookings.models import Appointment
 
 MONEY = {"max_digits": 10, "decimal_places": 2}
@@ -52,12 +53,7 @@ class Charge(models.Model):
 
     @property
     def gst_percent(self):
-        """18 for a rate of 0.1800 (12.5 for 0.1250, 10 for 0.1000)."""
-        percent = self.gst_rate * 100
-        if percent == percent.to_integral_value():
-            # normalize() alone would write 10 as 1E+1.
-            return percent.to_integral_value()
-        return percent.normalize()
+        return as_percent(self.gst_rate)
 
 
 class PaymentQuerySet(models.QuerySet):

@@ -19,6 +19,15 @@ def gst_on(fee, rate):
     return to_money(_decimal(fee) * _decimal(rate))
 
 
+def as_percent(rate):
+    """18 for a rate of 0.1800 (12.5 for 0.1250, 10 for 0.1000)."""
+    percent = _decimal(rate) * 100
+    if percent == percent.to_integral_value():
+        # normalize() alone would write 10 as 1E+1.
+        return percent.to_integral_value()
+    return percent.normalize()
+
+
 def share_of(part_total, whole_total, whole_amount):
     """`whole_amount` scaled by part_total / whole_total, to the paisa (0 when whole_total is 0).
 

@@ -4,7 +4,7 @@ from django.dispatch import receiver
 from django.template.loader import render_to_string
 
 from billing import selectors, services
-from bookings import panels, signals
+from bookings import panels, pricing, signals
 
 
 @receiver(signals.appointment_booked)
@@ -20,6 +20,9 @@ def carry_charge_to_new_time(sender, old, new, **kwargs):
 @receiver(signals.appointment_cancelled)
 def flag_paid_cancellation(sender, appointment, **kwargs):
     services.flag_refund_due(appointment=appointment)
+
+
+pricing.register(services.quote)
 
 
 @panels.register

@@ -1,6 +1,7 @@
 """Charges, payments and refunds. Each runs in one transaction under a row lock and raises a
 BillingError with a message for the person at the screen."""
 
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -9,7 +10,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from billing.models import Charge, Payment, ReceiptSequence
-from billing.money import gst_on, share_of, to_money
+from billing.money import as_percent, gst_on, share_of, to_money
 from billing.selectors import amount_due
 from bookings.models import Status
 
@@ -24,18 +25,39 @@ def gst_rate():
     return Decimal(settings.GST_RATE)
 
 
-def open_charge(*, appointment):
-    """Fixes the appointment's price now: the doctor's current fee plus GST at the current rate."""
-    fee = to_money(appointment.doctor.consultation_fee)
+@dataclass(frozen=True)
+class Quote:
+    """The price of a consultation with a doctor as it would be charged now."""
+
+    fee: Decimal
+    gst_rate: Decimal
+    gst: Decimal
+    total: Decimal
+    currency: str
+
+    @property
+    def gst_percent(self):
+        return as_percent(self.gst_rate)
+
+
+def quote(*, doctor):
+    """The doctor's current fee plus GST at the current rate: what a booking now is charged."""
+    fee = to_money(doctor.consultation_fee)
     rate = gst_rate()
     gst = gst_on(fee, rate)
+    return Quote(fee=fee, gst_rate=rate, gst=gst, total=fee + gst, currency=settings.CURRENCY)
+
+
+def open_charge(*, appointment):
+    """Fixes the appointment's price now, as quoted on the confirm page."""
+    price = quote(doctor=appointment.doctor)
     return Charge.objects.create(
         appointment=appointment,
-        fee=fee,
-        gst_rate=rate,
-        gst=gst,
-        total=fee + gst,
-        currency=settings.CURRENCY,
+        fee=price.fee,
+        gst_rate=price.gst_rate,
+        gst=price.gst,
+        total=price.total,
+        currency=price.currency,
     )
 
 

@@ -25,7 +25,7 @@ from accounts.forms import DirectoryPatientForm, PatientSearchForm
 from accounts.models import Patient
 from accounts.roles import roles_of
 from accounts.selectors import SEARCH_LIMIT, search_patients
-from bookings import panels, selectors, services, slot_pages
+from bookings import panels, pricing, selectors, services, slot_pages
 from bookings.forms import (
     DeskBookingForm,
     DeskCancelForm,
@@ -365,6 +365,7 @@ def confirm(request, doctor_id, clinic_id):
             "start": start,
             "end": start + dt.timedelta(minutes=doctor.slot_minutes),
             "patient": patient,
+            "price": pricing.quote(doctor=doctor),
             "form": form,
             "search_form": search_form,
             "results": results,

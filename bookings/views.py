@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.audit import record_view
 from accounts.models import Patient
-from bookings import ical, panels, selectors, services, slot_pages
+from bookings import ical, panels, pricing, selectors, services, slot_pages
 from bookings.forms import BookingForm, CancelForm, SlotForm
 from bookings.models import Status
 from bookings.rules import (
@@ -222,6 +222,7 @@ def confirm(request, doctor_id, clinic_id, patient):
             "clinic": clinic,
             "start": start,
             "end": start + dt.timedelta(minutes=doctor.slot_minutes),
+            "price": pricing.quote(doctor=doctor),
             "change_url": _day_url_of(doctor, clinic, start, now),
         },
     )
