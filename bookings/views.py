@@ -12,6 +12,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -35,6 +36,8 @@ from doctors.selectors import (
     departments_with_doctor_counts,
     takes_bookings_at,
 )
+
+PAST_PER_PAGE = 20
 
 
 def patient_required(view):
@@ -244,13 +247,14 @@ def booked(request, pk, patient):
 def my_appointments(request, patient):
     now = timezone.now()
     appointments = selectors.appointments_of_patient(patient)
+    # Years of visits would make one endless page; what is coming stays on top of every page.
+    past = Paginator(appointments.past(now).order_by("-start", "-pk"), PAST_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "bookings/my_appointments.html",
-        {
-            "upcoming": appointments.upcoming(now),
-            "past": appointments.past(now).order_by("-start", "-pk"),
-        },
+        {"upcoming": appointments.upcoming(now), "past": past.object_list, "past_page": past},
     )
 
 
