@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from clinic.views import HomeView
+from clinic.views import HomeView, favicon
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
+    path("favicon.ico", favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
     path("", include("doctors.urls")),
     path("", include("bookings.urls")),

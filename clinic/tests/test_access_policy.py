@@ -347,6 +347,8 @@ def reset_link(w):
 
 PORTAL = {
     "home": Rule(PUBLIC),
+    # Browsers ask for it by themselves; it points at the static icon.
+    "favicon": Rule(ALL_302),
     # Accounts
     "accounts:signup": Rule(NOT_LOGGED_IN, post="200 302 302 302 302 302 302"),
     "accounts:signup_sent": Rule(PUBLIC),
