@@ -1,9 +1,12 @@
 """Sign-up, log-out and log-in as a visitor does them, in headless Chromium against a live server."""
 
 import datetime
+import re
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.urls import reverse
 from selenium.webdriver.common.by import By
 
@@ -77,6 +80,14 @@ def test_visitor_signs_up_logs_out_and_logs_back_in(live_server, fresh_browser):
 
     fill_signup_form(browser, email=email, password=PASSWORD, password_confirmation=PASSWORD)
     submit(browser, "Create account")
+
+    wait_for_heading(browser, "Check your email")
+    assert_logged_out_navigation(browser)
+    [confirmation] = [m for m in mail.outbox if m.to == [email]]
+    link = re.search(r"https?://\S+", confirmation.body).group(0)
+    open_page(browser, live_server.url + urlsplit(link).path)
+    wait_for_heading(browser, "Confirm your account")
+    submit(browser, "Confirm and log in")
 
     wait_for_heading(browser, "My details")
     assert browser.current_url == live_server.url + reverse("accounts:profile")

@@ -12,14 +12,17 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from selenium.webdriver.common.by import By
 
+from accounts.services import register_patient
+from accounts.signup import signup_token
 from accounts.tests.factories import PatientFactory
 from billing import services as billing_services
 from billing.models import Payment
@@ -274,6 +277,34 @@ def test_visitor_pages_meet_wcag_22_aa(audit, clinic_data, patient_user):
         "This link has expired",
     )
 
+    audit.open("sign-up sent", reverse("accounts:signup_sent"), "Check your email")
+    pending = register_patient(
+        email="pending@example.com",
+        password="Violet-Harbour-2718",
+        full_name="Asha Raman",
+        date_of_birth=dt.date(1990, 3, 15),
+        sex="female",
+    )
+    confirm_link = reverse(
+        "accounts:signup_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(pending.pk)),
+            "token": signup_token.make_token(pending),
+        },
+    )
+    audit.open("sign-up: confirm", confirm_link, "Confirm your account")
+    audit.open(
+        "sign-up: expired confirmation link",
+        reverse("accounts:signup_confirm", kwargs={"uidb64": "MQ", "token": "expired"}),
+        "This link has expired",
+    )
+    audit.open("password reset (to be refused)", reverse("accounts:password_reset"))
+    with override_settings(THROTTLE_FORMS_PER_IP="0/h"):
+        fill(browser, "Email", patient_user.email)
+        submit(browser, "Send reset link")
+        wait_for_heading(browser, "Too many tries")
+        audit.check("too many tries (429)")
+
     audit.open("404", "/no-such-page/", "Page not found")
 
     with audit.at_phone_width():
@@ -517,4 +548,12 @@ def test_front_desk_pages_meet_wcag_22_aa(audit, clinic_data, front_desk_user):
     audit.open("two-factor code", reverse("desk:queue"), "Your code")
     submit(browser, "Continue")
     audit.check_with_errors("two-factor code with an error")
+    device = TOTPDevice.objects.get(user=front_desk_user)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    fill(browser, "Code from your authenticator app, or a backup code", f"{totp.token():06d}")
+    submit(browser, "Continue")
+    audit.open("two-factor codes (on)", reverse("accounts:two_factor"), "Two-factor codes")
+    submit(browser, "Make new backup codes")
+    wait_for_heading(browser, "Your backup codes")
+    audit.check("backup codes")
     audit.assert_no_violations()
