@@ -139,3 +139,23 @@ def test_a_non_numeric_related_id_in_an_admin_form_is_a_form_error(
 def test_a_non_numeric_related_id_in_an_admin_add_link_is_ignored(admin_client):
     response = admin_client.get(reverse("admin:doctors_timeoff_add"), {"doctor": "abc"})
     assert response.status_code == 200
+
+
+def test_a_non_numeric_clinic_in_a_doctors_working_hours_row_is_a_form_error(admin_client):
+    body = {
+        "full_name": "Dr New",
+        "department": "x",
+        "registration_number": "REG-1",
+        "registration_expires_on": "2030-01-01",
+        "consultation_fee": "500",
+        "slot_minutes": "15",
+        "working_hours-TOTAL_FORMS": "1",
+        "working_hours-INITIAL_FORMS": "0",
+        "working_hours-0-clinic": "abc",
+        "working_hours-0-weekday": "0",
+        "working_hours-0-starts_at": "09:00",
+        "working_hours-0-ends_at": "12:00",
+    }
+    response = admin_client.post(reverse("admin:doctors_doctor_add"), body)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
