@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
+from django.db.models import Q
 
 from accounts.models import Patient, User, validate_date_of_birth
 from accounts.phone import E164_HELP, normalize_phone
@@ -97,15 +98,32 @@ class AccountDetailsForm(forms.ModelForm):
 
 
 class DirectoryPatientForm(forms.ModelForm):
-    """A patient added or corrected by the front desk (walk-in and phone patients need no login)."""
+    """A patient added or corrected by the front desk (walk-in and phone patients need no login).
+
+    Adding someone whose name and date of birth or phone match a patient already in the
+    directory is held back once with a warning (`possible_duplicates`, linked on the page): a
+    second record splits a patient's history. Ticking "add anyway" adds a true namesake.
+    """
 
     phone = PhoneField(required=False)
+    # A tick box only once the warning shows (see clean); until then nothing to confirm.
+    add_anyway = forms.BooleanField(
+        required=False,
+        widget=forms.HiddenInput,
+        label="This is a different person: add them anyway",
+    )
 
     class Meta:
         model = Patient
         fields = ("full_name", "date_of_birth", "sex", "phone", "email")
         widgets = {"date_of_birth": DateOfBirthInput}
         labels = {"full_name": "Full name"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.possible_duplicates = []
+        if self.instance.pk is not None:
+            del self.fields["add_anyway"]  # correcting a record adds no one
 
     def clean(self):
         cleaned = super().clean()
@@ -114,7 +132,33 @@ class DirectoryPatientForm(forms.ModelForm):
                 "Give a phone number or an email address, so the clinic can reach the patient.",
                 code="no_contact",
             )
+        if "add_anyway" in self.fields and not cleaned.get("add_anyway"):
+            self.possible_duplicates = self._same_name_and_birthday_or_phone(cleaned)
+            if self.possible_duplicates:
+                self.fields["add_anyway"].widget = forms.CheckboxInput()
+                raise forms.ValidationError(
+                    "This patient may be in the directory already: the same name with the same "
+                    "date of birth or phone. Open their record below, or tick \"This is a "
+                    "different person\" to add them anyway.",
+                    code="possible_duplicate",
+                )
         return cleaned
+
+    @staticmethod
+    def _same_name_and_birthday_or_phone(cleaned):
+        name = " ".join((cleaned.get("full_name") or "").split())
+        same = Q()
+        if cleaned.get("date_of_birth"):
+            same |= Q(date_of_birth=cleaned["date_of_birth"])
+        if cleaned.get("phone"):
+            same |= Q(phone=cleaned["phone"])
+        if not name or not same:
+            return []
+        return list(Patient.objects.filter(same, full_name__iexact=name).order_by("pk")[:5])
+
+    def patient_details(self):
+        """The patient's own fields from the cleaned data (without the confirmation)."""
+        return {name: self.cleaned_data[name] for name in self._meta.fields}
 
 
 class PatientSearchForm(forms.Form):

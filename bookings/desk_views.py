@@ -128,7 +128,7 @@ def patient_new(request):
     form = DirectoryPatientForm(request.POST or None)
     next_url = _safe_next(request, "")
     if request.method == "POST" and form.is_valid():
-        patient = patient_services.add_directory_patient(by=request.user, **form.cleaned_data)
+        patient = patient_services.add_directory_patient(by=request.user, **form.patient_details())
         messages.success(request, f"{patient.full_name} is added to the directory.")
         if next_url:
             separator = "&" if "?" in next_url else "?"
@@ -163,7 +163,7 @@ def patient_edit(request, pk):
         return redirect("desk:patient", pk=patient.pk)
     form = DirectoryPatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
-        patient_services.update_directory_patient(patient=patient, **form.cleaned_data)
+        patient_services.update_directory_patient(patient=patient, **form.patient_details())
         messages.success(request, "The patient's details are saved.")
         return redirect("desk:patient", pk=patient.pk)
     return render(
