@@ -10,6 +10,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import two_factor
+from accounts.admin_input import CheckedAdminInputMixin
 from accounts.audit import AuditedViewsAdminMixin
 from accounts.forms import PhoneField
 from accounts.models import Patient, User
@@ -35,7 +36,7 @@ class LoginLookupForm(forms.Form):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(CheckedAdminInputMixin, DjangoUserAdmin):
     form = StaffUserChangeForm
     add_form = StaffUserCreationForm
     fieldsets = (
@@ -163,7 +164,7 @@ class HasLoginFilter(admin.SimpleListFilter):
 
 
 @admin.register(Patient)
-class PatientAdmin(AuditedViewsAdminMixin, admin.ModelAdmin):
+class PatientAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.ModelAdmin):
     list_display = (
         "full_name",
         "number",

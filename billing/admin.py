@@ -6,6 +6,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.admin_input import CheckedAdminInputMixin
 from accounts.audit import AuditedViewsAdminMixin
 from accounts.spreadsheets import SafeWriter
 from billing.models import Charge, Payment
@@ -43,7 +44,7 @@ class ReadOnlyLedgerMixin:
 
 
 @admin.register(Charge)
-class ChargeAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
+class ChargeAdmin(CheckedAdminInputMixin, ReadOnlyLedgerMixin, admin.ModelAdmin):
     list_display = (
         "__str__",
         "doctor",
@@ -70,7 +71,9 @@ class ChargeAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(AuditedViewsAdminMixin, ReadOnlyLedgerMixin, admin.ModelAdmin):
+class PaymentAdmin(
+    CheckedAdminInputMixin, AuditedViewsAdminMixin, ReadOnlyLedgerMixin, admin.ModelAdmin
+):
     list_display = (
         "receipt_label",
         "recorded_at",

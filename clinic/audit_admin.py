@@ -2,16 +2,27 @@
 
 from auditlog.admin import LogEntryAdmin
 from auditlog.models import LogEntry
-from axes.models import AccessFailureLog
+from axes.admin import AccessAttemptAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
+
+from accounts.admin_input import CheckedAdminInputMixin
 
 admin.site.unregister(LogEntry)
 # Failed-attempt logging is off (AXES_ENABLE_ACCESS_FAILURE_LOG); lockouts and logins stay.
 admin.site.unregister(AccessFailureLog)
 
+# django-axes' own lists as they are, but a date drill-down that names no real day is a 400
+# instead of overflowing into a 500.
+for model, model_admin in ((AccessAttempt, AccessAttemptAdmin), (AccessLog, AccessLogAdmin)):
+    admin.site.unregister(model)
+    admin.site.register(
+        model, type(model_admin.__name__, (CheckedAdminInputMixin, model_admin), {})
+    )
+
 
 @admin.register(LogEntry)
-class AuditTrailAdmin(LogEntryAdmin):
+class AuditTrailAdmin(CheckedAdminInputMixin, LogEntryAdmin):
     # Searches travel in the address (?q=...), so the trail is searched by number: the record's
     # (a patient's, an appointment's...; the type is a filter) or the login's that acted. The
     # stock search took names and emails.

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.tests.factories import UserFactory
 from doctors.models import Holiday, TimeOff
 from doctors.services import issue_calendar_token
 from doctors.tests.factories import ClinicFactory, DoctorFactory
@@ -94,6 +95,26 @@ def test_an_impossible_date_in_an_admin_list_is_a_bad_request(
     query = {f"{year_field}{suffix}": value for suffix, value in date_query.items()}
     response = admin_client.get(reverse(url_name), query)
     assert response.status_code == 400
+
+
+def drilled_down_admins():
+    from django.contrib import admin
+
+    return sorted(
+        (model._meta.app_label, model._meta.model_name, model_admin.date_hierarchy)
+        for model, model_admin in admin.site._registry.items()
+        if model_admin.date_hierarchy
+    )
+
+
+@pytest.mark.parametrize(("app", "model", "field"), drilled_down_admins())
+def test_no_admin_list_overflows_on_a_huge_year(app, model, field):
+    superuser = UserFactory(is_superuser=True, is_staff=True)
+    client = Client(raise_request_exception=False)
+    client.force_login(superuser)
+    url = reverse(f"admin:{app}_{model}_changelist")
+    assert client.get(url, {f"{field}__year": "2026"}).status_code == 200
+    assert client.get(url, {f"{field}__year": "99999999999"}).status_code == 400
 
 
 def test_a_real_date_in_an_admin_list_still_narrows_it(admin_client):

@@ -47,9 +47,7 @@ def seconds_of(setting):
 
 def limits_seen():
     """A view that tells which limits its own connection has."""
-    return JsonResponse(
-        {name: seconds_of(name) for name in ("lock_timeout", "statement_timeout")}
-    )
+    return JsonResponse({name: seconds_of(name) for name in ("lock_timeout", "statement_timeout")})
 
 
 def slow_page(request):
