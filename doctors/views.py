@@ -1,6 +1,7 @@
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
+from django.utils import timezone
 
 from doctors import selectors
 from doctors.forms import DoctorFilterForm
@@ -39,13 +40,19 @@ def doctor_detail(request, pk):
     try:
         doctor = selectors.public_doctor(pk)
     except Doctor.DoesNotExist:
-        raise Http404("No such doctor.")
+        raise Http404("No such doctor.") from None
+    clinics = selectors.clinics_of(doctor)
+    now = timezone.now()
     return render(
         request,
         "doctors/doctor_detail.html",
         {
             "doctor": doctor,
             "schedule": selectors.weekly_schedule(doctor),
-            "clinics": selectors.clinics_of(doctor),
+            "clinics": clinics,
+            # Judged on each clinic's own date, as the booking pages judge it.
+            "takes_bookings": any(
+                selectors.takes_bookings_at(doctor, clinic, now) for clinic in clinics
+            ),
         },
     )

@@ -112,3 +112,17 @@ def test_the_patients_calendar_opens_only_while_the_clinics_date_allows(
         response = client.get(url)
     opens = response.status_code == 200
     assert opens == ("Dr New York" in expected)
+
+
+@pytest.mark.parametrize(("instant", "expected"), ACROSS_MIDNIGHTS)
+def test_the_doctors_own_page_offers_booking_while_the_clinics_date_allows(
+    client, doctors, instant, expected
+):
+    for name in ("Dr Kolkata", "Dr New York"):
+        with time_machine.travel(instant, tick=False):
+            response = client.get(reverse("doctors:detail", args=[doctors[name].pk]))
+        text = response.content.decode()
+        assert ("not taking new appointments" not in text) == (name in expected)
+        assert (reverse("bookings:clinics", args=[doctors[name].pk]) in text) == (
+            name in expected
+        )
