@@ -115,7 +115,9 @@ def patient_data(patient):
 def my_data(request):
     patient = Patient.objects.filter(user=request.user).first()
     return render(
-        request, "accounts/my_data.html", {"patient": patient, "form": CloseAccountForm(request.user)}
+        request,
+        "accounts/my_data.html",
+        {"patient": patient, "form": CloseAccountForm(request.user)},
     )
 
 
@@ -347,5 +349,3 @@ def close(request, patient):
             messages.info(request, "Your account is closed and your details removed. Goodbye.")
             return redirect("home")
     return render(request, "accounts/my_data.html", {"patient": patient, "form": form}, status=200)
-
-
