@@ -191,3 +191,37 @@ def test_records_without_an_exception_are_left_as_they_are():
     with console_output("clinic") as output:
         logging.getLogger("clinic").warning('Notice "%s" sent', "reminder")
     assert 'Notice "reminder" sent' in output.getvalue()
+
+
+def test_the_error_email_goes_to_the_addresses_in_ADMINS():
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    environment = {
+        **os.environ,
+        "DEBUG": "False",
+        "SECRET_KEY": "only-for-this-test",
+        "ADMINS": "ops@example.org, oncall@example.org",
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.conf import settings; print(settings.ADMINS)",
+        ],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    # Django's shell first says how many names it imported; the setting is the last line.
+    assert result.stdout.strip().splitlines()[-1] == (
+        "[('ops@example.org', 'ops@example.org'), ('oncall@example.org', 'oncall@example.org')]"
+    )
