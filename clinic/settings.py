@@ -286,7 +286,7 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clinic Portal <no-reply@example.com>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 # Who gets the (scrubbed) error email when DEBUG is off: comma-separated addresses.
-ADMINS = [(address, address) for address in env.list("ADMINS", default=[])]
+ADMINS = [(address.strip(), address.strip()) for address in env.list("ADMINS", default=[])]
 EMAIL_SUBJECT_PREFIX = f"[{CLINIC_NAME}] "
 ANYMAIL = {
     name.removeprefix("ANYMAIL_"): value
