@@ -26,9 +26,7 @@ def client_ip(request):
 
 
 def _count(request, *, group, key, rate):
-    return get_usage(
-        request, group=group, key=key, rate=rate, method="POST", increment=True
-    )
+    return get_usage(request, group=group, key=key, rate=rate, method="POST", increment=True)
 
 
 def refuse_if_too_many(request, *, form, address, per_address):

@@ -5,8 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
-from django.views.decorators.http import require_POST
 from django.utils.http import urlsafe_base64_decode
+from django.views.decorators.http import require_POST
 from django.views.generic import FormView, TemplateView
 
 from accounts import services, signup

@@ -180,9 +180,7 @@ def test_a_clinic_admin_resets_a_lost_authenticator_with_an_audit_entry(
 
 
 @pytest.mark.parametrize("visitor", ["front_desk_user", "doctor_user", "patient_user"])
-def test_only_clinic_admins_may_reset_two_factor_codes(
-    client, request, staff_with_device, visitor
-):
+def test_only_clinic_admins_may_reset_two_factor_codes(client, request, staff_with_device, visitor):
     user, _ = staff_with_device
     new_backup_codes(user)
     actor = request.getfixturevalue(visitor)

@@ -129,7 +129,7 @@ def test_a_second_sign_up_for_an_unconfirmed_address_mails_a_fresh_link_and_crea
 
     assert User.objects.filter(email="new@example.com").count() == 1
     assert Patient.objects.count() == 1
-    first, second = mailoutbox
+    _first, second = mailoutbox
     assert "not been confirmed" in second.body
     [fresh] = links_in(second)
     assert client.post(fresh)["Location"] == reverse("accounts:profile")
