@@ -162,8 +162,12 @@ AXES_USERNAME_CALLABLE = "accounts.throttling.login_name"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
-if env.bool("BEHIND_TLS_PROXY", default=False):
-    AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=1)
+# The visitor's address for lock-outs and throttles: REMOTE_ADDR, unless the portal sits behind
+# PROXY_COUNT proxies of its own, whose X-Forwarded-For entries are then read from the right.
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_address"
+CLIENT_ADDRESS_PROXY_COUNT = (
+    env.int("PROXY_COUNT", default=1) if env.bool("BEHIND_TLS_PROXY", default=False) else 0
+)
 
 # Two-factor codes (django-otp TOTP): optional for staff; required for clinic admins when on.
 OTP_REQUIRED_FOR_CLINIC_ADMINS = env.bool("OTP_REQUIRED_FOR_CLINIC_ADMINS", default=False)
