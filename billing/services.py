@@ -18,7 +18,12 @@ RECEIPTS = "receipts"
 
 
 class BillingError(Exception):
-    """A billing rule said no; the message is written for the person at the screen."""
+    """A billing rule said no; the message is written for the person at the screen, and `code`
+    names the rule for programs (the API's error codes, listed in api/errors.py)."""
+
+    def __init__(self, message="", *, code="billing_refused"):
+        super().__init__(message)
+        self.code = code
 
 
 def gst_rate():
@@ -82,11 +87,13 @@ def _amount(value):
     try:
         amount = to_money(value)
     except (InvalidOperation, TypeError, ValueError):
-        raise BillingError("Enter the amount as a number, such as 590.00.") from None
+        raise BillingError(
+            "Enter the amount as a number, such as 590.00.", code="invalid_amount"
+        ) from None
     if not amount.is_finite():  # NaN would pass to_money and fail the comparisons below
-        raise BillingError("Enter the amount as a number, such as 590.00.")
+        raise BillingError("Enter the amount as a number, such as 590.00.", code="invalid_amount")
     if amount <= 0:
-        raise BillingError("The amount must be more than zero.")
+        raise BillingError("The amount must be more than zero.", code="invalid_amount")
     return amount
 
 
@@ -101,9 +108,9 @@ def record_payment(*, charge, amount, mode, reference="", by, now=None):
     """Money received for a charge; never more than is still due."""
     amount = _amount(amount)
     if mode not in Payment.Mode.values:
-        raise BillingError("Choose how the patient paid.")
+        raise BillingError("Choose how the patient paid.", code="invalid_mode")
     if len(reference) > Payment._meta.get_field("reference").max_length:
-        raise BillingError("The reference is too long (100 characters at most).")
+        raise BillingError("The reference is too long (100 characters at most).", code="too_long")
     with transaction.atomic(durable=True):
         # A gateway may send the same confirmation twice (a reload, a retried callback).
         if (
@@ -113,7 +120,9 @@ def record_payment(*, charge, amount, mode, reference="", by, now=None):
                 mode=mode, kind=Payment.Kind.PAYMENT, reference=reference
             ).exists()
         ):
-            raise BillingError("This online payment has been recorded already.")
+            raise BillingError(
+                "This online payment has been recorded already.", code="already_recorded"
+            )
         # The charge's row only: FOR UPDATE on the joined appointment as well would lock it after
         # the charge, the opposite order to a cancellation (appointment, then its charge), and the
         # two could deadlock. A cancellation committing meanwhile still waits for this lock before
@@ -124,13 +133,16 @@ def record_payment(*, charge, amount, mode, reference="", by, now=None):
             .get(pk=charge.pk)
         )
         if charge.appointment.status == Status.CANCELLED:
-            raise BillingError("This appointment is cancelled; there is nothing to pay.")
+            raise BillingError(
+                "This appointment is cancelled; there is nothing to pay.", code="invalid_status"
+            )
         paid, _, due = balance(charge)
         if amount > due:
             raise BillingError(
                 f"That is more than is due. {charge.currency} {due} is left to pay."
                 if due > 0
-                else "Nothing is due on this appointment."
+                else "Nothing is due on this appointment.",
+                code="overpayment",
             )
         # The fee share of everything paid once this is in, less the fee earlier payments hold:
         # the pieces of several part payments add up to the charge's own fee and GST. Refunds
@@ -165,17 +177,19 @@ def refund_payment(*, payment, amount, reason, by, now=None):
     the other and the second sees what the first refunded.
     """
     if not by.has_perm("billing.refund_payment"):
-        raise BillingError("Only clinic admins can refund payments.")
+        raise BillingError("Only clinic admins can refund payments.", code="not_allowed")
     amount = _amount(amount)
     reason = (reason or "").strip()
     if not reason:
-        raise BillingError("Give the reason for the refund.")
+        raise BillingError("Give the reason for the refund.", code="reason_required")
     if len(reason) > Payment._meta.get_field("reason").max_length:
-        raise BillingError("The reason is too long (200 characters at most).")
+        raise BillingError("The reason is too long (200 characters at most).", code="too_long")
     with transaction.atomic(durable=True):
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.kind != Payment.Kind.PAYMENT:
-            raise BillingError("Only a payment can be refunded, not a refund.")
+            raise BillingError(
+                "Only a payment can be refunded, not a refund.", code="not_a_payment"
+            )
         # The charge before the receipt number, as record_payment takes them: taking the number
         # first could deadlock with a payment on the same charge waiting for the number.
         charge = Charge.objects.select_for_update().get(pk=payment.charge_id)
@@ -185,7 +199,8 @@ def refund_payment(*, payment, amount, reason, by, now=None):
             raise BillingError(
                 f"At most {charge.currency} {left} of this payment can still be refunded."
                 if left > 0
-                else "This payment has been refunded in full already."
+                else "This payment has been refunded in full already.",
+                code="over_refund",
             )
         fee = share_of(already + amount, payment.total, payment.fee) - share_of(
             already, payment.total, payment.fee

@@ -19,12 +19,17 @@ from doctors.models import Doctor, TimeOff
 
 
 class BookingError(Exception):
-    """A booking rule said no; the message is written for the person at the screen."""
+    """A booking rule said no; the message is written for the person at the screen, and `code`
+    names the rule for programs (the API's error codes, listed in api/errors.py)."""
+
+    def __init__(self, message="", *, code="booking_refused"):
+        super().__init__(message)
+        self.code = code
 
 
 class SlotUnavailable(BookingError):
     def __init__(self, message="Sorry, that time was just taken. Please choose another time."):
-        super().__init__(message)
+        super().__init__(message, code="slot_taken")
 
 
 class NotAllowed(BookingError):
@@ -39,26 +44,36 @@ def _acting_patient(appointment, by):
 def _check_doctor_takes_bookings(doctor, clinic, start):
     day = start.astimezone(clinic.zone).date()
     if not doctor.is_active:
-        raise NotAllowed(f"{doctor} is not taking appointments.")
+        raise NotAllowed(f"{doctor} is not taking appointments.", code="doctor_inactive")
     if not doctor.registration_valid_on(day):
-        raise NotAllowed(f"{doctor} is not taking appointments on that date.")
+        raise NotAllowed(
+            f"{doctor} is not taking appointments on that date.", code="registration_expired"
+        )
 
 
 def _check_works_at(slot, doctor, clinic):
     if not slot.works_at_clinic:
-        raise NotAllowed(f"{doctor} does not see patients at {clinic}.")
+        raise NotAllowed(f"{doctor} does not see patients at {clinic}.", code="wrong_clinic")
 
 
 def _check_start_is_bookable(start, clinic, now):
     rules = booking_rules()
     if start <= now:
-        raise NotAllowed("That time has already passed. Please choose a time in the future.")
+        raise NotAllowed(
+            "That time has already passed. Please choose a time in the future.", code="in_the_past"
+        )
     _, last_day = bookable_range(now, clinic.zone, rules)
     if start.astimezone(clinic.zone).date() > last_day:
-        raise NotAllowed(f"Appointments can be booked up to {rules.window_days} days ahead.")
+        raise NotAllowed(
+            f"Appointments can be booked up to {rules.window_days} days ahead.",
+            code="outside_window",
+        )
     if start < now + rules.minimum_notice:
         minutes = int(rules.minimum_notice.total_seconds() // 60)
-        raise NotAllowed(f"Appointments must be booked at least {minutes} minutes ahead.")
+        raise NotAllowed(
+            f"Appointments must be booked at least {minutes} minutes ahead.",
+            code="short_notice",
+        )
 
 
 def _secure_slot(slot, *, clinic, now):
@@ -72,7 +87,8 @@ def _secure_slot(slot, *, clinic, now):
     if is_free(slot.availability_if_unbooked, start=slot.start, now=now, rules=rules):
         raise SlotUnavailable()
     raise NotAllowed(
-        "That time is not one of the doctor's appointment times. Please pick one from the list."
+        "That time is not one of the doctor's appointment times. Please pick one from the list.",
+        code="not_a_slot",
     )
 
 
@@ -118,7 +134,8 @@ def book_appointment(
         if slot.open_appointments >= cap:
             raise NotAllowed(
                 f"You already have {cap} upcoming appointments, the most the clinic allows. "
-                "Please cancel one before booking another."
+                "Please cancel one before booking another.",
+                code="cap_reached",
             )
         end = _secure_slot(slot, clinic=clinic, now=now)
         appointment = _create(
@@ -142,7 +159,8 @@ def _check_patient_may_still_change(appointment, by, now, action):
         hours = int(patient_cancellation_cutoff().total_seconds() // 3600)
         raise NotAllowed(
             f"Appointments can be {action} online up to {hours} hours before they start. "
-            "Please call the clinic."
+            "Please call the clinic.",
+            code="past_cutoff",
         )
 
 
@@ -157,9 +175,12 @@ def cancel_appointment(*, appointment, by, reason="", now=None):
             .get(pk=appointment.pk)
         )
         if not appointment.can_become(Status.CANCELLED):
-            raise NotAllowed("This appointment can no longer be cancelled.")
+            raise NotAllowed("This appointment can no longer be cancelled.", code="invalid_status")
         if appointment.start <= now:
-            raise NotAllowed("This appointment has already started and can no longer be cancelled.")
+            raise NotAllowed(
+                "This appointment has already started and can no longer be cancelled.",
+                code="already_started",
+            )
         _check_patient_may_still_change(appointment, by, now, "cancelled")
         appointment.status = Status.CANCELLED
         appointment.cancelled_at = now
@@ -187,12 +208,18 @@ def reschedule_appointment(*, appointment, start, by, now=None):
             .get(pk=appointment.pk)
         )
         if old.status != Status.BOOKED:
-            raise NotAllowed("Only a booked appointment can be moved.")
+            raise NotAllowed("Only a booked appointment can be moved.", code="invalid_status")
         if old.start <= now:
-            raise NotAllowed("This appointment has already started and can no longer be moved.")
+            raise NotAllowed(
+                "This appointment has already started and can no longer be moved.",
+                code="already_started",
+            )
         _check_patient_may_still_change(old, by, now, "moved")
         if start == old.start:
-            raise NotAllowed("That is the appointment's current time. Please choose another.")
+            raise NotAllowed(
+                "That is the appointment's current time. Please choose another.",
+                code="same_time",
+            )
         _check_doctor_takes_bookings(doctor, old.clinic, start)
         slot = requested_slot(doctor=doctor, clinic=old.clinic, start=start, now=now, ignoring=old)
         _check_works_at(slot, doctor, old.clinic)
@@ -228,7 +255,7 @@ def _transition(*, appointment, to, stamp_field, now, refusal):
     with transaction.atomic():
         appointment = Appointment.objects.select_for_update(of=("self",)).get(pk=appointment.pk)
         if not appointment.can_become(to):
-            raise NotAllowed(refusal)
+            raise NotAllowed(refusal, code="invalid_status")
         appointment.status = to
         setattr(appointment, stamp_field, now)
         appointment.save(update_fields=["status", stamp_field, "updated_at"])
@@ -241,7 +268,9 @@ def check_in_appointment(*, appointment, by, now=None):
     now = now or timezone.now()
     # A wrong status gets the status machine's own refusal below; a wrong day, this one.
     if appointment.status == Status.BOOKED and not on_its_clinic_day(appointment, now):
-        raise NotAllowed("Patients can be checked in only on the day of their appointment.")
+        raise NotAllowed(
+            "Patients can be checked in only on the day of their appointment.", code="not_today"
+        )
     return _transition(
         appointment=appointment,
         to=Status.CHECKED_IN,
@@ -264,7 +293,9 @@ def complete_appointment(*, appointment, by, now=None):
 def mark_no_show(*, appointment, by, now=None):
     now = now or timezone.now()
     if appointment.start > now:
-        raise NotAllowed("A no-show can be marked only after the appointment's start time.")
+        raise NotAllowed(
+            "A no-show can be marked only after the appointment's start time.", code="too_early"
+        )
     return _transition(
         appointment=appointment,
         to=Status.NO_SHOW,
@@ -285,7 +316,8 @@ class TimeOffClashes(NotAllowed):
         count = len(appointments)
         super().__init__(
             f"You have {count} appointment{'s' if count != 1 else ''} in that time. "
-            "They must be moved or cancelled first."
+            "They must be moved or cancelled first.",
+            code="time_off_clash",
         )
 
 
@@ -296,9 +328,9 @@ def add_time_off(*, doctor, starts_at, ends_at, reason="", by, now=None):
     """
     now = now or timezone.now()
     if ends_at <= starts_at:
-        raise NotAllowed("The time off must end after it starts.")
+        raise NotAllowed("The time off must end after it starts.", code="invalid_interval")
     if ends_at <= now:
-        raise NotAllowed("This time off is already over. Enter future times.")
+        raise NotAllowed("This time off is already over. Enter future times.", code="in_the_past")
     with transaction.atomic():
         Doctor.objects.select_for_update(of=("self",)).get(pk=doctor.pk)
         clashes = list(

@@ -4,6 +4,7 @@ Everything that differs between machines comes from the environment (or a `.env`
 manage.py, which `make run` creates for development). The README lists every variable.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -51,11 +52,16 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "csp",
+    "rest_framework",
+    "knox",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "clinic.apps.ClinicConfig",
     "accounts",
     "doctors",
     "bookings",
     "billing",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -280,6 +286,61 @@ BOOKING_MAX_OPEN_PER_PATIENT = env.int("BOOKING_MAX_OPEN_PER_PATIENT", default=4
 BOOKING_PATIENT_CANCELLATION_CUTOFF_HOURS = env.int(
     "BOOKING_PATIENT_CANCELLATION_CUTOFF_HOURS", default=4
 )
+
+# The JSON API (/api/v1/, api/; docs/api.md). Tokens (django-rest-knox) are kept as digests and
+# shown once. One got by logging in lasts API_TOKEN_TTL_HOURS (0: until revoked); one a clinic
+# admin makes for an integration offers API_INTEGRATION_TOKEN_DAYS as its lifetime. Throttle
+# rates are "count/period" (s, m, h or d), per token (or session, or client address).
+API_TOKEN_TTL_HOURS = env.float("API_TOKEN_TTL_HOURS", default=10.0)
+API_INTEGRATION_TOKEN_DAYS = env.int("API_INTEGRATION_TOKEN_DAYS", default=365)
+# How long a write's Idempotency-Key is remembered (manage.py prune_idempotency_records).
+API_IDEMPOTENCY_HOURS = env.float("API_IDEMPOTENCY_HOURS", default=24.0)
+REST_KNOX = {
+    "TOKEN_TTL": dt.timedelta(hours=API_TOKEN_TTL_HOURS) if API_TOKEN_TTL_HOURS > 0 else None,
+    "AUTH_HEADER_PREFIX": "Token",
+    # Shown in the admin's token list, so a clinic can tell which token an integration holds.
+    "TOKEN_PREFIX": "clinic_",
+    "AUTO_REFRESH": False,
+}
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ReadThrottle", "api.throttling.WriteThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_read": env.str("API_THROTTLE_READS", default="600/m"),
+        "api_write": env.str("API_THROTTLE_WRITES", default="60/m"),
+        "api_login": env.str("API_THROTTLE_LOGINS", default="10/m"),
+    },
+    "NUM_PROXIES": CLIENT_ADDRESS_PROXY_COUNT or None,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"{CLINIC_NAME} API",
+    "DESCRIPTION": "The clinic's JSON API, version 1. See docs/api.md in the repository.",
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
+}
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

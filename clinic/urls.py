@@ -13,5 +13,12 @@ urlpatterns = [
     path("desk/", include("bookings.desk_urls")),
     path("payments/", include("billing.urls")),
     path("my-data/", include("clinic.privacy_urls")),
+    path("api/v1/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/ every error is the API's JSON shape (api.errors); elsewhere, the portal's pages.
+handler400 = "api.errors.bad_request"
+handler403 = "api.errors.permission_denied"
+handler404 = "api.errors.page_not_found"
+handler500 = "api.errors.server_error"

@@ -1,0 +1,47 @@
+"""The OpenAPI schema (JSON by default, ?format=yaml too) and the two pages that show it, Swagger
+UI and Redoc, both from drf-spectacular-sidecar's static files: no CDN, no inline script (the
+portal's Content-Security-Policy allows neither), so the pages use templates of our own."""
+
+from drf_spectacular.renderers import (
+    OpenApiJsonRenderer,
+    OpenApiJsonRenderer2,
+    OpenApiYamlRenderer,
+    OpenApiYamlRenderer2,
+)
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+
+
+class _ErrorsAsJson:
+    """A refusal from a page view (a POST, say) is the API's JSON, not an HTML page."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
+
+
+class SchemaView(_ErrorsAsJson, SpectacularAPIView):
+    permission_classes = [AllowAny]
+    renderer_classes = [
+        OpenApiJsonRenderer,
+        OpenApiJsonRenderer2,
+        OpenApiYamlRenderer,
+        OpenApiYamlRenderer2,
+    ]
+
+
+class SwaggerView(_ErrorsAsJson, SpectacularSwaggerSplitView):
+    permission_classes = [AllowAny]
+    template_name = "api/swagger_ui.html"
+
+
+class RedocView(_ErrorsAsJson, SpectacularRedocView):
+    permission_classes = [AllowAny]
+    template_name = "api/redoc.html"

@@ -1,0 +1,14 @@
+from django.core.management.base import BaseCommand
+
+from api.idempotency import prune
+
+
+class Command(BaseCommand):
+    help = (
+        "Forgets Idempotency-Key records older than API_IDEMPOTENCY_HOURS (run it daily: the "
+        "table otherwise grows with every keyed write)."
+    )
+
+    def handle(self, *args, **options):
+        count = prune()
+        self.stdout.write(f"Removed {count} expired idempotency record(s).")

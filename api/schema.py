@@ -1,0 +1,90 @@
+"""The OpenAPI schema's shared parts: the error shape on every operation, and the
+Idempotency-Key header on the operations that honour it."""
+
+from drf_spectacular import openapi
+from drf_spectacular.utils import OpenApiParameter
+
+from api.idempotency import HEADER, MAX_KEY_LENGTH
+
+ERROR_COMPONENT = "Error"
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every error the API answers, 4xx and 5xx alike (see docs/api.md).",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string", "description": "Stable, for programs."},
+                "message": {"type": "string", "description": "For people."},
+                "fields": {
+                    "type": "object",
+                    "description": 'Problems by request field (code "invalid"); else empty.',
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "required": ["code", "message", "fields"],
+        }
+    },
+    "required": ["error"],
+}
+
+ERROR_DESCRIPTIONS = {
+    "400": "Invalid input (code invalid, with fields), or malformed JSON.",
+    "401": "No credentials, or a token that is wrong, expired or revoked.",
+    "403": "The login's role may not do this.",
+    "404": "No such object, or not yours.",
+    "405": "Method not allowed.",
+    "406": "The client accepts no JSON.",
+    "409": "Conflict: the data's state changed, or the Idempotency-Key is still in use.",
+    "415": "The body is not application/json.",
+    "422": "Refused by a rule (the code names it), or an Idempotency-Key reused.",
+    "429": "Too many requests; see Retry-After.",
+    "500": "A fault on the server.",
+}
+EVERY_OPERATION = ("400", "401", "403", "404", "405", "406", "429", "500")
+WRITES = ("409", "415", "422")
+
+
+class AutoSchema(openapi.AutoSchema):
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        handler = getattr(self.view, self.method.lower(), None)
+        if getattr(handler, "idempotent", False):
+            parameters = [
+                *parameters,
+                OpenApiParameter(
+                    HEADER,
+                    str,
+                    OpenApiParameter.HEADER,
+                    required=False,
+                    description=(
+                        f"Up to {MAX_KEY_LENGTH} characters of your choosing (a UUID, say). "
+                        "A retry with the same key and body returns the first answer, with "
+                        "Idempotent-Replayed: true, and writes nothing more."
+                    ),
+                ),
+            ]
+        return parameters
+
+
+def add_error_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: the Error component, and its responses on every
+    operation (those the operation does not describe itself)."""
+    result.setdefault("components", {}).setdefault("schemas", {})[ERROR_COMPONENT] = ERROR_SCHEMA
+    reference = {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            statuses = EVERY_OPERATION
+            if method.upper() in ("POST", "PUT", "PATCH", "DELETE"):
+                statuses = EVERY_OPERATION + WRITES
+            responses = operation.setdefault("responses", {})
+            for code in statuses:
+                responses.setdefault(
+                    code,
+                    {
+                        "description": ERROR_DESCRIPTIONS[code],
+                        "content": {"application/json": {"schema": reference}},
+                    },
+                )
+    return result
