@@ -8,12 +8,17 @@ client's address. An answer over the rate is 429 "throttled" with Retry-After.
 """
 
 from knox.models import AuthToken
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class _CallerThrottle(SimpleRateThrottle):
+    def get_rate(self):
+        # Read when asked, not when the class was defined: the rates are settings.
+        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+
     def get_cache_key(self, request, view):
         if not self.applies_to(request):
             return None

@@ -1,9 +1,10 @@
 """Logins and tokens for the API's tests."""
 
-from accounts.roles import Role
-from accounts.tests.factories import UserFactory
 from knox.models import AuthToken
 from rest_framework.test import APIClient
+
+from accounts.roles import Role
+from accounts.tests.factories import UserFactory
 
 
 def integration_user(**kwargs):

@@ -162,7 +162,11 @@ def test_a_permission_refusal_is_403(patient_user):
         (BillingError("Too much.", code="overpayment"), 422, "overpayment"),
         (BillingError("Already.", code="already_recorded"), 409, "already_recorded"),
         (BillingError("No."), 422, "billing_refused"),
-        (PermissionError("Patients with a login edit their own details."), 422, "login_owns_details"),
+        (
+            PermissionError("Patients with a login edit their own details."),
+            422,
+            "login_owns_details",
+        ),
     ],
 )
 def test_service_refusals_keep_their_message_and_code(exc, status, code):

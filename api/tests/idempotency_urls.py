@@ -1,0 +1,72 @@
+"""Views for the idempotency tests: writes of departments, each a different kind of write."""
+
+import threading
+
+from django.db import transaction
+from django.urls import path
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.idempotency import idempotent
+from bookings.services import NotAllowed
+from doctors.tests.factories import DepartmentFactory
+
+# The blocking view waits on `release` after setting `entered`, so a test can act meanwhile.
+entered = threading.Event()
+release = threading.Event()
+
+
+def _create(request):
+    name = request.data.get("name", "")
+    if name == "refused":
+        raise NotAllowed("Refused by a rule.", code="outside_window")
+    if name == "fault":
+        raise RuntimeError("a fault")
+    department = DepartmentFactory(name=name)
+    if request.data.get("then") == "refuse":
+        raise NotAllowed("Refused after writing.", code="outside_window")
+    if request.data.get("then") == "server_error":
+        return Response({"detail": "down"}, status=503)
+    return Response(
+        {"id": department.pk, "name": department.name},
+        status=status.HTTP_201_CREATED,
+        headers={"Location": f"/departments/{department.pk}/"},
+    )
+
+
+class Durable(APIView):
+    """As the booking services are: its own durable transaction."""
+
+    permission_classes = [IsAuthenticated]
+
+    @idempotent
+    def post(self, request):
+        with transaction.atomic(durable=True):
+            return _create(request)
+
+
+class OneTransaction(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @idempotent(one_transaction=True)
+    def post(self, request):
+        return _create(request)
+
+
+class Blocking(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @idempotent
+    def post(self, request):
+        entered.set()
+        release.wait(30)
+        return _create(request)
+
+
+urlpatterns = [
+    path("durable/", Durable.as_view()),
+    path("one-transaction/", OneTransaction.as_view()),
+    path("blocking/", Blocking.as_view()),
+]
