@@ -37,9 +37,12 @@ class TokenCreateForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["valid_days"].initial = settings.API_INTEGRATION_TOKEN_DAYS
-        self.fields["user"].queryset = self.fields["user"].queryset.filter(is_active=True)
-        self.fields["user"].help_text = "The integration's own login (or a person's)."
+        # A token's own page shows it read-only, without these fields.
+        if "valid_days" in self.fields:
+            self.fields["valid_days"].initial = settings.API_INTEGRATION_TOKEN_DAYS
+        if "user" in self.fields:
+            self.fields["user"].queryset = self.fields["user"].queryset.filter(is_active=True)
+            self.fields["user"].help_text = "The integration's own login (or a person's)."
 
 
 @admin.register(AuthToken)
