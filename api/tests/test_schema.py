@@ -89,3 +89,15 @@ def test_a_refused_request_to_a_doc_page_is_json(client):
     response = client.post(reverse("api:docs"))
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_the_doc_pages_allow_no_inline_script(client):
+    for name in ("api:docs", "api:redoc"):
+        policy = client.get(reverse(name))["Content-Security-Policy"]
+        script_src = next(p for p in policy.split(";") if p.strip().startswith("script-src"))
+        assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
+
+
+def test_only_the_redoc_page_allows_its_search_worker(client):
+    assert "worker-src blob:" in client.get(reverse("api:redoc"))["Content-Security-Policy"]
+    assert "worker-src" not in client.get(reverse("api:docs"))["Content-Security-Policy"]
