@@ -49,10 +49,10 @@ class Report:
         """The report's page, its queries run with PostgreSQL's JIT compilation off.
 
         A year of appointments or payments is costed above `jit_above_cost`, so PostgreSQL
-        compiled each such query to machine code first: about 100-150 ms on the benchmark
-        (bench/README.md), more than the compiled code then saves on a query that runs once per
-        page. Off for the report's own transaction only (SET LOCAL); every other query keeps the
-        server's setting.
+        compiled such queries to machine code first: 50 ms for the revenue query on the benchmark
+        (bench/README.md), 100-150 ms on a busy machine, more than the compiled code then saves on
+        a query that runs once per page. Off for the report's own transaction only (SET LOCAL);
+        every other query keeps the server's setting.
         """
         with transaction.atomic():
             if connection.vendor == "postgresql":
