@@ -112,9 +112,10 @@ def _lock(patient, doctor):
 
 def _create(**fields):
     # The unique constraint is the last line of defence; a lost race becomes a friendly message.
+    # No savepoint: the callers' transactions are durable (never nested), and the refusal ends
+    # them at once, so the whole booking rolls back with the failed insert.
     try:
-        with transaction.atomic():
-            return Appointment.objects.create(**fields)
+        return Appointment.objects.create(**fields)
     except IntegrityError as exc:
         raise SlotUnavailable() from exc
 
