@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from accounts.tests.factories import PatientFactory
 from billing import services
@@ -318,11 +317,21 @@ def test_receipt_numbers_are_consecutive_and_a_failed_payment_takes_none(
     assert first.receipt_label == f"R-{start + 1:06d}"
 
 
-def test_a_payment_rolled_back_later_gives_its_receipt_number_back(charge, front_desk_user):
+def test_a_payment_that_fails_after_taking_its_number_gives_it_back(
+    charge, front_desk_user, monkeypatch
+):
+    """The number is taken, then writing the payment fails: the payment's transaction (durable,
+    so nothing outside it can roll it back later) gives the number back with it."""
     start = last_receipt_number()
-    with pytest.raises(RuntimeError), transaction.atomic():
-        pay(charge, "590.00", front_desk_user)
-        raise RuntimeError("the request failed after the payment")
+
+    def fail(**fields):
+        assert fields["receipt_number"] == start + 1
+        raise RuntimeError("failed after the receipt number was taken")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Payment.objects, "create", fail)
+        with pytest.raises(RuntimeError, match="receipt number was taken"):
+            pay(charge, "590.00", front_desk_user)
     assert pay(charge, "590.00", front_desk_user).receipt_number == start + 1
 
 
