@@ -5,7 +5,7 @@ import threading
 from django.db import transaction
 from django.urls import path
 from rest_framework import status
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -65,7 +65,18 @@ class Blocking(APIView):
         return _create(request)
 
 
+class Open(APIView):
+    """Open to anonymous callers, who cannot use keys."""
+
+    permission_classes = [AllowAny]
+
+    @idempotent
+    def post(self, request):
+        return _create(request)
+
+
 urlpatterns = [
+    path("open/", Open.as_view()),
     path("durable/", Durable.as_view()),
     path("one-transaction/", OneTransaction.as_view()),
     path("blocking/", Blocking.as_view()),

@@ -216,3 +216,21 @@ def test_every_code_raised_by_the_services_is_documented():
 
 def test_a_patient_reaches_their_own_me(patient_user):
     assert client_for(patient_user).get(reverse("api:me")).status_code == 200
+
+
+def test_nested_field_errors_are_named_by_their_path():
+    from rest_framework.exceptions import ValidationError
+
+    detail = {"items": [{"start": ["Bad time."]}, {}], "reason": ["Too long."]}
+    response = exception_handler(ValidationError(detail), {})
+    fields = response.data["error"]["fields"]
+    assert fields == {"items.0.start": ["Bad time."], "reason": ["Too long."]}
+    assert "items.0.start" in response.data["error"]["message"]
+
+
+def test_an_api_exception_of_no_known_kind_still_has_a_code():
+    from rest_framework.exceptions import APIException
+
+    response = exception_handler(APIException(), {})
+    assert response.status_code == 500
+    assert response.data["error"]["code"] == "error"

@@ -177,6 +177,38 @@ def test_a_bad_key_is_400(client, key):
 
 
 @pytest.mark.django_db
+def test_an_anonymous_caller_cannot_use_a_key():
+    from rest_framework.test import APIClient
+
+    response = post(APIClient(), "/open/", {"name": "Cardiology"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_idempotency_key"
+    assert not Department.objects.exists()
+    assert post(APIClient(), "/open/", {"name": "Cardiology"}, key=None).status_code == 201
+
+
+@pytest.mark.django_db
+def test_if_storing_the_answer_fails_the_key_is_forgotten(client, monkeypatch):
+    from api import idempotency
+
+    def fail(record, response):
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(idempotency, "complete", fail)
+    client.raise_request_exception = False
+    response = post(client, "/durable/", {"name": "Cardiology"})
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "server_error"
+    assert not IdempotencyRecord.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_record_names_its_request(client):
+    post(client, "/durable/", {"name": "Cardiology"})
+    assert str(IdempotencyRecord.objects.get()) == "POST /durable/ (Complete)"
+
+
+@pytest.mark.django_db
 def test_pruning_forgets_only_expired_records(client, patient_user):
     post(client, "/durable/", {"name": "Old"}, key="old")
     post(client, "/durable/", {"name": "New"}, key="new")

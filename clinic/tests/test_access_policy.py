@@ -42,11 +42,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from knox.models import AuthToken
+from rest_framework.test import APIClient
 
 from accounts.audit import record_event
 from accounts.models import Patient, User
 from accounts.roles import Role
 from accounts.tests.factories import PatientFactory, UserFactory
+from api.tests.factories import integration_user, token_for
 from billing.models import Charge, Payment
 from billing.tests.factories import ChargeFactory, PaymentFactory
 from bookings.forms import slot_token
@@ -72,6 +75,8 @@ VISIT_DAY = dt.date(2026, 12, 3)  # Thursday: the patient's appointment at 10:00
 TIME_OFF_DAY = dt.date(2026, 12, 4)  # Friday afternoon: the doctor's time off
 
 ROLES = ("anon", "patient", "other_patient", "doctor", "other_doctor", "desk", "admin")
+# The API is also called by integrations: a login of its own with the Front desk role.
+API_ROLES = (*ROLES, "integration")
 
 # Tables whose rows a refused request, an invalid form or a GET must leave exactly as they were.
 # (The audit trail, axes' attempts and sessions are written by reads and logins by design.)
@@ -160,6 +165,7 @@ class World:
     new_slot: str = ""  # another free time, to move the appointment to
     objects: dict = field(default_factory=dict)  # admin model label -> an instance
     sessions: dict = field(default_factory=lambda: dict.fromkeys(ROLES))  # role -> session key
+    tokens: dict = field(default_factory=lambda: dict.fromkeys(API_ROLES))  # role -> API token
 
     def __repr__(self):
         return "World(the patient, the doctor, their appointment, ...)"
@@ -287,6 +293,7 @@ def build_world():
         "billing.charge": charge,
         "billing.payment": payment,
         "auditlog.logentry": log_entry,
+        "knox.authtoken": AuthToken.objects.create(user=admin_user)[0],
     }
     return world
 
@@ -528,6 +535,8 @@ ADMIN_RIGHTS = {
     "billing.charge": ("v", "v"),
     "billing.payment": ("v", "v"),
     "auditlog.logentry": ("", "v"),
+    # API tokens: clinic admins make them for integrations (shown once) and revoke them.
+    "knox.authtoken": ("", "vad"),
 }
 
 
@@ -657,6 +666,69 @@ ADMIN["admin:accounts_user_change"] = [
 POLICY = {**PORTAL, **ADMIN}
 
 
+# The API ------------------------------------------------------------------------------------------
+
+# Each role calls the API with a token of its own login (the portal's session works too, and is
+# tested in api/tests/test_auth.py); "integration" is an integration's login (Front desk role).
+# Every route is tried with every method in API_METHODS; a write with an empty JSON object, with
+# GARBAGE and with NUL_BODY as JSON ("a/b/c" for the three; "a/b" uses b for both junk bodies).
+# Every refusal must be the API's JSON error shape, and none may write to the WATCHED tables.
+API_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@dataclass(frozen=True)
+class ApiRule:
+    methods: dict  # method -> spec of API_ROLES outcomes
+    args: Callable = lambda w: {}
+    query: Callable = lambda w: {}
+    path: Callable | None = None
+
+    def url(self, key, world):
+        return Rule.url(self, key, world)
+
+
+def api_rule(otherwise, **methods):
+    """An ApiRule: `methods` for the methods named, `otherwise` for the rest of API_METHODS."""
+    extra = {name: methods.pop(name) for name in ("args", "query", "path") if name in methods}
+    assert set(methods) <= set(API_METHODS)
+    return ApiRule(methods={m: methods.get(m, otherwise) for m in API_METHODS}, **extra)
+
+
+#                    anon  patient other_p doctor  other_d desk   admin  integration
+API_PUBLIC = "       200   200     200     200     200     200    200    200"
+API_LOGGED_IN = "    401   200     200     200     200     200    200    200"
+API_NO_METHOD = "    405   405     405     405     405     405    405    405"
+# A method the endpoint lacks: those not let in hear 401 first.
+API_NO_METHOD_IN = " 401   405     405     405     405     405    405    405"
+API_NOT_FOUND = "    404   404     404     404     404     404    404    404"
+
+API = {
+    # Logging in is open to all (a token already held changes nothing); junk is a field error
+    # (400) or a wrong email or password (401); revoking needs the token being revoked.
+    "api:token": api_rule(
+        API_NO_METHOD_IN,
+        post="400/401/400 400/401/400 400/401/400 400/401/400 400/401/400 400/401/400 "
+        "400/401/400 400/401/400",
+        delete="401 204 204 204 204 204 204 204",
+    ),
+    "api:me": api_rule(API_NO_METHOD_IN, get=API_LOGGED_IN),
+    "api:departments": api_rule(API_NO_METHOD, get=API_PUBLIC),
+    "api:doctors": [
+        api_rule(API_NO_METHOD, get=API_PUBLIC),
+        api_rule(API_NO_METHOD, get=API_PUBLIC, query=lambda w: {"department": w.department.pk}),
+        api_rule(
+            API_NO_METHOD,
+            get="400 400 400 400 400 400 400 400",
+            query=lambda w: {"department": "x"},
+        ),
+    ],
+    "api:schema": api_rule(API_NO_METHOD, get=API_PUBLIC),
+    "api:docs": api_rule(API_NO_METHOD, get=API_PUBLIC),
+    "api:redoc": api_rule(API_NO_METHOD, get=API_PUBLIC),
+    "api:not_found": api_rule(API_NOT_FOUND, path=lambda w: "/api/v1/no-such-endpoint/"),
+}
+
+
 # Walking the resolver -----------------------------------------------------------------------------
 
 
@@ -679,13 +751,19 @@ def resolved_patterns(patterns=None, namespace=None, prefix=""):
 
 
 def test_every_url_pattern_has_a_policy():
-    missing = sorted(key for key, _ in resolved_patterns() if key not in POLICY)
-    assert not missing, f"URL patterns with no entry in POLICY: {missing}"
+    missing = sorted(key for key, _ in resolved_patterns() if key not in {**POLICY, **API})
+    assert not missing, f"URL patterns with no entry in POLICY or API: {missing}"
 
 
 def test_policy_names_no_pattern_that_is_gone():
     keys = {key for key, _ in resolved_patterns()}
     assert not sorted(set(POLICY) - keys)
+    assert not sorted(set(API) - keys)
+
+
+def test_every_api_route_is_under_the_api_and_in_the_api_table():
+    api_keys = {key for key, route in resolved_patterns() if route.startswith("api/")}
+    assert api_keys == set(API)
 
 
 def test_every_registered_admin_model_has_rights():
@@ -718,6 +796,8 @@ def world(frozen_now, django_db_setup, django_db_blocker):
                 client = Client()
                 client.force_login(user)
                 world.sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
+                world.tokens[role] = token_for(user)
+        world.tokens["integration"] = token_for(integration_user())
         yield world
         transaction.set_rollback(True)
 
@@ -733,6 +813,12 @@ def documented_rules(settings):
     # Every role posts the same forms here, far more often than a person would; the throttles
     # (accounts/tests/test_ratelimits.py) would answer 429 and hide what the table checks.
     settings.RATELIMIT_ENABLE = False
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": dict.fromkeys(
+            settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "100000/m"
+        ),
+    }
 
 
 WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
@@ -751,10 +837,19 @@ def tables_written(queries):
     return sorted(written - {None})
 
 
+def rolled_back_savepoint():
+    """A savepoint for one request, rolled back by the caller. Marked as the test's own (as
+    Django's TestCase marks its blocks), so that a service's atomic(durable=True) may run in it:
+    the durability the services ask for is against callers in the portal, not the test's undo."""
+    block = transaction.atomic()
+    block._from_testcase = True
+    return block
+
+
 def visit(world, role, method, url, data=None):
     """The response to one request as `role`, and the watched tables it wrote to; then everything
     it did is rolled back."""
-    with transaction.atomic():
+    with rolled_back_savepoint():
         client = Client(raise_request_exception=False)
         if world.sessions[role]:
             client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[role]
@@ -846,4 +941,80 @@ def test_a_write_is_seen(world):
 def test_each_role_gets_what_the_policy_says(key, world):
     rules = POLICY[key] if isinstance(POLICY[key], list) else [POLICY[key]]
     problems = [problem for rule in rules for problem in check_rule(key, rule, world)]
+    assert not problems, "\n".join(problems)
+
+
+# Calling the API ----------------------------------------------------------------------------------
+
+
+def api_visit(world, role, method, url, body=None):
+    """As visit(), through an API client with `role`'s token."""
+    with rolled_back_savepoint():
+        client = APIClient(raise_request_exception=False)
+        if world.tokens[role]:
+            client.credentials(HTTP_AUTHORIZATION=f"Token {world.tokens[role]}")
+        with CaptureQueriesContext(connection) as queries:
+            if body is None:
+                response = getattr(client, method)(url)
+            else:
+                response = getattr(client, method)(url, body, format="json")
+        transaction.set_rollback(True)
+    return response, tables_written(queries.captured_queries)
+
+
+def api_codes(spec):
+    parts = spec.split()
+    assert len(parts) == len(API_ROLES), f"an API spec names one outcome per role: {spec!r}"
+    return dict(zip(API_ROLES, parts, strict=True))
+
+
+def in_error_shape(response):
+    try:
+        error = response.json()["error"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return set(error) == {"code", "message", "fields"}
+
+
+def check_api_rule(key, rule, world):
+    problems = []
+    url = rule.url(key, world)
+    for method, spec in rule.methods.items():
+        bodies = [("none", None)]
+        if method != "get":
+            bodies = [("empty", {}), ("garbage", GARBAGE), ("NUL", NUL_BODY)]
+        for role, expected in api_codes(spec).items():
+            outcomes = expected.split("/")
+            for index, (name, body) in enumerate(bodies):
+                wanted = int(outcomes[min(index, len(outcomes) - 1)])
+                response, changed = api_visit(world, role, method, url, body)
+                where = f"{method.upper()} ({name}) {url} as {role}"
+                if response.status_code != wanted:
+                    problems.append(f"{where}: expected {wanted}, got {response.status_code}")
+                if response.status_code >= 400 and not in_error_shape(response):
+                    problems.append(f"{where}: not the JSON error shape: {response.content[:80]}")
+                if changed and response.status_code >= 400:
+                    problems.append(f"{where} changed {changed}")
+                if method == "get" and changed:
+                    problems.append(f"{where} changed {changed}")
+                if kept_by_caches(role, response):
+                    problems.append(f"{where} may be cached: {response.get('Cache-Control')}")
+    return problems
+
+
+def test_the_api_checks_are_not_blind(world):
+    """A refusal is seen in its shape, and a token that was revoked stops working."""
+    response, _ = api_visit(world, "anon", "get", reverse("api:me"))
+    assert response.status_code == 401 and in_error_shape(response)
+    assert not in_error_shape(api_visit(world, "patient", "get", reverse("api:me"))[0])
+    with transaction.atomic():
+        AuthToken.objects.filter(user=world.users["patient"]).delete()
+        assert api_visit(world, "patient", "get", reverse("api:me"))[0].status_code == 401
+        transaction.set_rollback(True)
+
+
+@pytest.mark.parametrize("key", sorted(API))
+def test_each_role_gets_what_the_api_policy_says(key, world):
+    rules = API[key] if isinstance(API[key], list) else [API[key]]
+    problems = [problem for rule in rules for problem in check_api_rule(key, rule, world)]
     assert not problems, "\n".join(problems)
