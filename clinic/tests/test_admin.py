@@ -4,15 +4,15 @@ import datetime
 from html import unescape
 
 import pytest
+from auditlog.models import LogEntry
+from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
 from django.utils import timezone
-
-from auditlog.models import LogEntry
-from axes.models import AccessAttempt, AccessLog
+from knox.models import AuthToken
 
 from accounts.models import Patient, User
 from accounts.roles import Role
@@ -43,6 +43,8 @@ CLINIC_ADMIN_CAN_ADD = {
     "doctors.WorkingHours",
     "doctors.Holiday",
     "doctors.TimeOff",
+    # API tokens for integrations (the token is shown once, on the page that answers the form).
+    "knox.AuthToken",
 }
 
 
@@ -62,6 +64,8 @@ def listed_text(obj):
         return obj.username
     if isinstance(obj, LogEntry):
         return obj.object_repr
+    if isinstance(obj, AuthToken):
+        return f"{obj.token_key}…"  # only the first characters: the token is never shown again
     return str(obj)
 
 
@@ -102,6 +106,7 @@ def sample_objects(db):
         ),
         # Saving the doctor above wrote audit entries; any one of them will do.
         "auditlog.LogEntry": LogEntry.objects.first(),
+        "knox.AuthToken": AuthToken.objects.create(user=doctor.user)[0],
     }
 
 
