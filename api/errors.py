@@ -28,6 +28,8 @@ HTTP errors:
     429 throttled                   too many requests; Retry-After says when to try again
     429 locked_out                  too many failed logins (django-axes); Retry-After as well
     500 server_error                a fault of ours; the message says nothing more
+    503 busy                        the database could not get a lock or finish in time;
+                                    nothing was changed, Retry-After says when to try again
 
 Refusals by the services, with the service's own message: 409 when the request collided with
 the data's current state (someone else got there first, or the object has moved on), 422 when
@@ -45,6 +47,7 @@ the request, well-formed, breaks a rule whatever the state of the data (CONFLICT
 import logging
 
 from django.core.exceptions import BadRequest, PermissionDenied
+from django.db import OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -166,6 +169,10 @@ def exception_handler(exc, context):
             headers["Retry-After"] = str(int(exc.wait) + (exc.wait % 1 > 0))
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
+    elif isinstance(exc, OperationalError):
+        # The database gave up (a lock or a statement ran out of time) or went away: the
+        # project's middleware answers that, with 503 "busy" where it is only a wait.
+        return None
     else:
         # A fault: logged with its traceback by Django's request logger (scrubbed), answered in
         # the shape without a word about it.

@@ -18,8 +18,10 @@ from django.conf import settings
 from django.db import OperationalError
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+
+from api.errors import error_body
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +77,12 @@ class DatabaseTimeoutsMiddleware:
             getattr(exception.__cause__, "pgcode", None)
             or getattr(exception.__cause__, "sqlstate", None),
         )
-        response = HttpResponse(render_to_string("503.html"), status=503)
+        if request.path_info.startswith("/api/"):
+            response = JsonResponse(
+                error_body("busy", "The clinic's system is busy. Please try again in a moment."),
+                status=503,
+            )
+        else:
+            response = HttpResponse(render_to_string("503.html"), status=503)
         response["Retry-After"] = str(TRY_AGAIN_AFTER_SECONDS)
         return response

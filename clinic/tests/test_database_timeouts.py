@@ -162,3 +162,20 @@ def test_a_booking_that_cannot_get_its_locks_in_time_asks_the_patient_to_try_aga
 def test_other_database_errors_are_not_taken_for_a_busy_database():
     assert not ran_out_of_time(OperationalError("could not connect to server"))
     assert not ran_out_of_time(ValueError("55P03"))
+
+
+def test_an_api_request_that_waits_too_long_gets_the_json_busy_answer(
+    settings, short_lock_waits, caplog
+):
+    DepartmentFactory()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # A migration (or anything else) holds the departments' table.
+            cursor.execute("LOCK TABLE doctors_department IN ACCESS EXCLUSIVE MODE")
+        [response] = run_concurrently(
+            lambda: Client(raise_request_exception=False).get(reverse("api:departments"))
+        )
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json()["error"]["code"] == "busy"
+    assert "SQLSTATE 55P03" in caplog.text
