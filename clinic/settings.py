@@ -336,6 +336,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two sets of payment modes: the ledger's (online included) and those the desk records.
+    "ENUM_NAME_OVERRIDES": {
+        "LedgerModeEnum": "billing.models.Payment.Mode",
+        "DeskModeEnum": "billing.forms.DESK_MODES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_error_responses",

@@ -702,6 +702,22 @@ API_NO_METHOD = "    405   405     405     405     405     405    405    405"
 API_NO_METHOD_IN = " 401   405     405     405     405     405    405    405"
 API_NOT_FOUND = "    404   404     404     404     404     404    404    404"
 
+
+def api_admin_only(outcome):
+    """Clinic admins get `outcome`; anyone else is refused by role (401 without a login)."""
+    return f"401 403 403 403 403 403 {outcome} 403"
+
+
+def api_desk_only(outcome):
+    """The front desk, clinic admins and the integration (Front desk role) get `outcome`."""
+    return f"401 403 403 403 403 {outcome} {outcome} {outcome}"
+
+
+# The ledger: patients (their own) and staff; doctors may not read it.
+API_LEDGER_NO_METHOD = "401 405 405 403 403 405 405 405"
+# Sign-up is for visitors without a login.
+API_SIGNUP_NO_METHOD = "405 403 403 403 403 403 403 403"
+
 API = {
     # Logging in is open to all (a token already held changes nothing); junk is a field error
     # (400) or a wrong email or password (401); revoking needs the token being revoked.
@@ -712,14 +728,67 @@ API = {
         delete="401 204 204 204 204 204 204 204",
     ),
     "api:me": api_rule(API_NO_METHOD_IN, get=API_LOGGED_IN),
-    "api:departments": api_rule(API_NO_METHOD, get=API_PUBLIC),
+    # Junk is a field error; an empty body as well, but the sign-up is for visitors only.
+    "api:signup": api_rule(API_SIGNUP_NO_METHOD, post="400 403 403 403 403 403 403 403"),
+    # The clinic's structure: public reads; clinic admins add (junk: 400), edit (a PATCH with
+    # none of a department's fields changes nothing; a doctor's junk blanks the name: 400), and
+    # delete (the department has doctors: 409). Doctors are deactivated, never deleted.
+    "api:departments": api_rule(api_admin_only(405), get=API_PUBLIC, post=api_admin_only(400)),
+    "api:department": api_rule(
+        api_admin_only(405),
+        get=API_PUBLIC,
+        put=api_admin_only(400),
+        patch=api_admin_only(200),
+        delete=api_admin_only(409),
+        args=lambda w: {"pk": w.department.pk},
+    ),
     "api:doctors": [
-        api_rule(API_NO_METHOD, get=API_PUBLIC),
-        api_rule(API_NO_METHOD, get=API_PUBLIC, query=lambda w: {"department": w.department.pk}),
+        api_rule(api_admin_only(405), get=API_PUBLIC, post=api_admin_only(400)),
         api_rule(
-            API_NO_METHOD,
+            api_admin_only(405),
+            get=API_PUBLIC,
+            post=api_admin_only(400),
+            query=lambda w: {"department": w.department.pk},
+        ),
+        api_rule(
+            api_admin_only(405),
             get="400 400 400 400 400 400 400 400",
+            post=api_admin_only(400),
             query=lambda w: {"department": "x"},
+        ),
+    ],
+    "api:doctor": api_rule(
+        api_admin_only(405),
+        get=API_PUBLIC,
+        put=api_admin_only(400),
+        patch=api_admin_only("200/400/400"),
+        args=lambda w: {"pk": w.doctor.pk},
+    ),
+    "api:doctor_deactivate": api_rule(
+        api_admin_only(405), post=api_admin_only(200), args=lambda w: {"pk": w.doctor.pk}
+    ),
+    # Transactions: the payment is the patient's (the other patient's 404); recording one is
+    # the desk's, refunding the clinic admin's (junk: the forms' field errors, 400).
+    "api:payments": api_rule(API_LEDGER_NO_METHOD, get="401 200 200 403 403 200 200 200"),
+    "api:payment": api_rule(
+        API_LEDGER_NO_METHOD,
+        get="401 200 404 403 403 200 200 200",
+        args=lambda w: {"pk": w.payment.pk},
+    ),
+    "api:payment_refund": api_rule(
+        api_admin_only(405), post=api_admin_only(400), args=lambda w: {"pk": w.payment.pk}
+    ),
+    "api:appointment_payments": [
+        api_rule(
+            api_desk_only(405),
+            post=api_desk_only(400),
+            args=lambda w: {"appointment_pk": w.unpaid.pk},
+        ),
+        # Fully paid already: the form's junk is refused before the service says so.
+        api_rule(
+            api_desk_only(405),
+            post=api_desk_only(400),
+            args=lambda w: {"appointment_pk": w.appointment.pk},
         ),
     ],
     "api:schema": api_rule(API_NO_METHOD, get=API_PUBLIC),
