@@ -49,6 +49,7 @@ import logging
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.db import OperationalError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -188,8 +189,11 @@ def _json_error(status_code, code, message):
     return response
 
 
+@csrf_exempt
 def not_found(request, *args, **kwargs):
-    """Any path under /api/v1/ that names no endpoint: JSON, never the portal's HTML page."""
+    """Any path under /api/v1/ that names no endpoint: JSON, never the portal's HTML page.
+    Exempt from the CSRF check, which would otherwise answer a POST or DELETE here (a path
+    with a malformed id, say) with Django's HTML 403 page; this view changes nothing."""
     return _json_error(404, "not_found", "No such endpoint.")
 
 

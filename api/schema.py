@@ -2,6 +2,7 @@
 Idempotency-Key header on the operations that honour it."""
 
 from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiParameter
 
 from api.idempotency import HEADER, MAX_KEY_LENGTH
@@ -66,6 +67,30 @@ class AutoSchema(openapi.AutoSchema):
                 ),
             ]
         return parameters
+
+
+WALL_CLOCK = "%H:%M"
+WALL_CLOCK_PATTERN = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class WallClockTimeExtension(OpenApiSerializerFieldExtension):
+    """A TimeField shown (or read) as HH:MM. OpenAPI's "time" format is RFC 3339's, which has
+    seconds and an offset, so "09:00" would break the schema's own promise: a pattern instead.
+    Fields that keep ISO 8601 times keep the "time" format."""
+
+    target_class = "rest_framework.fields.TimeField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "response":
+            wall_clock = getattr(self.target, "format", None) == WALL_CLOCK
+        else:
+            wall_clock = list(getattr(self.target, "input_formats", None) or ()) == [WALL_CLOCK]
+        if wall_clock:
+            schema.pop("format", None)
+            schema.update(pattern=WALL_CLOCK_PATTERN, examples=["09:00"])
+        return schema
 
 
 def add_error_responses(result, generator, request, public):

@@ -234,3 +234,12 @@ def test_an_api_exception_of_no_known_kind_still_has_a_code():
     response = exception_handler(APIException(), {})
     assert response.status_code == 500
     assert response.data["error"]["code"] == "error"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_a_write_to_no_endpoint_is_a_json_404_not_the_csrf_page(method):
+    # A session-less client with CSRF checks on, as a browser's or an integration's request is.
+    client = APIClient(enforce_csrf_checks=True)
+    response = getattr(client, method)("/api/v1/no-such-endpoint/1/", {}, format="json")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"

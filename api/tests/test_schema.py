@@ -1,11 +1,16 @@
 """The OpenAPI 3.1 schema: valid, and describing the error shape on every operation."""
 
 import json
+import re
 
 import pytest
 from django.core.management import call_command
+from django.urls import path as route
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.test import APIClient
+from rest_framework.views import APIView
 
 from api.schema import ERROR_COMPONENT, EVERY_OPERATION, WRITES
 
@@ -101,3 +106,36 @@ def test_the_doc_pages_allow_no_inline_script(client):
 def test_only_the_redoc_page_allows_its_search_worker(client):
     assert "worker-src blob:" in client.get(reverse("api:redoc"))["Content-Security-Policy"]
     assert "worker-src" not in client.get(reverse("api:docs"))["Content-Security-Policy"]
+
+
+class _Hours(serializers.Serializer):
+    opens_at = serializers.TimeField(format="%H:%M", input_formats=["%H:%M"])
+    shown_only = serializers.TimeField(format="%H:%M")
+    iso = serializers.TimeField()
+
+
+class _HoursView(APIView):
+    @extend_schema(request=_Hours, responses=_Hours)
+    def post(self, request):
+        raise NotImplementedError  # only its schema is read
+
+
+def test_wall_clock_times_are_a_pattern_not_the_rfc_3339_time_format():
+    # "09:00" is not an RFC 3339 "time" (seconds and offset), so a validator of the schema
+    # would refuse the API's own answers.
+    from drf_spectacular.generators import SchemaGenerator
+
+    from api.schema import WALL_CLOCK_PATTERN
+
+    generated = SchemaGenerator(patterns=[route("hours/", _HoursView.as_view())]).get_schema(
+        public=True
+    )
+    schemas = generated["components"]["schemas"]
+    shown, read = schemas["_Hours"]["properties"], schemas["_HoursRequest"]["properties"]
+    for field in (shown["opens_at"], shown["shown_only"], read["opens_at"]):
+        assert field["pattern"] == WALL_CLOCK_PATTERN and "format" not in field
+    # Read as any ISO 8601 time, so the request keeps the format; so does a field left alone.
+    assert read["shown_only"]["format"] == "time" and "pattern" not in read["shown_only"]
+    assert shown["iso"]["format"] == "time" and read["iso"]["format"] == "time"
+    assert re.fullmatch(WALL_CLOCK_PATTERN.strip("^$"), "23:59")
+    assert not re.fullmatch(WALL_CLOCK_PATTERN.strip("^$"), "24:00")
