@@ -645,8 +645,8 @@ class Builder:
                             reference=f"BENCH-{payment_numbers[first + n]:07d}",
                             receipt_number=payment_numbers[first + n],
                             recorded_by_id=rng.choice(self.front_desk[clinic_id]),
-                            recorded_at=recorded_at)
-                    for n, ((recorded_at, _, _, clinic_id, _), charge)
+                            recorded_at=recorded_at, doctor_id=doctor_id, clinic_id=clinic_id)
+                    for n, ((recorded_at, _, doctor_id, clinic_id, _), charge)
                     in enumerate(zip(batch, charges))
                 ])
                 payment_ids.update(
@@ -662,6 +662,7 @@ class Builder:
                 charge_id=payment.charge_id, kind=Payment.Kind.REFUND, mode=payment.mode,
                 fee=fee, gst=amount - fee, total=amount, refund_of=payment, reason=reason,
                 receipt_number=refund_numbers[n], recorded_by=self.clinic_admin, recorded_at=when,
+                doctor_id=payment.doctor_id, clinic_id=payment.clinic_id,
             ))
         Payment.objects.bulk_create(refund_rows, batch_size=BATCH)
         ReceiptSequence.objects.filter(name=RECEIPTS).update(last_number=len(events))

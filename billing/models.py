@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce, Round
 
 from billing.money import as_percent
 from bookings.models import Appointment
+from doctors.models import Clinic, Doctor
 
 MONEY = {"max_digits": 10, "decimal_places": 2}
 
@@ -109,6 +110,12 @@ class Payment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField()
+    # Copies of the charge's appointment's doctor and clinic, which never change (a reschedule
+    # keeps both): the revenue report groups a year of rows by them and by the clinic's calendar,
+    # and joining every row to its charge and appointment to find them was most of its time.
+    # save() sets them; bulk writers must copy them themselves.
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="+", editable=False)
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", editable=False)
 
     objects = PaymentQuerySet.as_manager()
 
@@ -151,6 +158,14 @@ class Payment(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):
             raise ValidationError("Ledger entries are never changed; record a refund instead.")
+        # A refund is the payment's own (no query); a payment's charge comes with its appointment
+        # from record_payment's select_related.
+        refunded = self.refund_of if self.refund_of_id is not None else None
+        if refunded is not None and refunded.charge_id == self.charge_id:
+            source = refunded
+        else:
+            source = self.charge.appointment
+        self.doctor_id, self.clinic_id = source.doctor_id, source.clinic_id
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

@@ -2,12 +2,15 @@
 takes a fraction of a second or more than one (bench/README.md has the figures). What the reports
 answer is tested in test_reports.py; here, the queries that answer it."""
 
+import dataclasses
 import datetime as dt
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from billing import reports as money
+from billing.tests.factories import PaymentFactory
 from bookings import reports
 from bookings.tests.factories import AppointmentFactory
 from clinic.reporting import REPORTS, Report, ReportPage
@@ -81,3 +84,24 @@ def test_clinics_in_several_zones_are_told_apart_by_id_without_joining_their_tab
         scope.appointments().annotate(period=scope.period("start", "week")).values("period").query
     )
     assert "doctors_clinic" not in sql
+
+
+@pytest.mark.parametrize("narrowed", [{}, {"department": True}, {"doctor": True}, {"clinic": True}])
+def test_revenue_reads_the_ledger_without_joining_charges_or_appointments(narrowed):
+    """Each payment carries its appointment's doctor and clinic: joining a year of payments to
+    their charges and appointments to find them was most of the report's time."""
+    payment = PaymentFactory(recorded_at=dt.datetime(2026, 11, 2, 10, tzinfo=dt.UTC))
+    ClinicFactory(timezone="Europe/London")  # two zones: the period depends on the clinic
+    appointment = payment.charge.appointment
+    filters = {
+        "department": appointment.doctor.department,
+        "doctor": appointment.doctor,
+        "clinic": appointment.clinic,
+    }
+    scope = dataclasses.replace(year_scope(), **{key: filters[key] for key in narrowed})
+    with CaptureQueriesContext(connection) as captured:
+        rows = money.revenue(scope, grain="week")
+    assert [row["received"] for row in rows["by_doctor"]] == [payment.total]
+    [ledger] = [q["sql"] for q in captured.captured_queries if "billing_payment" in q["sql"]]
+    assert "bookings_appointment" not in ledger
+    assert "billing_charge" not in ledger

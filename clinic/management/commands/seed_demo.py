@@ -675,6 +675,8 @@ class Command(BaseCommand):
                     reference=reference,
                     recorded_by=desk,
                     recorded_at=min(paid_at, now),
+                    doctor_id=charge.appointment.doctor_id,
+                    clinic_id=charge.appointment.clinic_id,
                 )
             )
         recent = [p for p in payments if p.recorded_at > now - datetime.timedelta(days=30)]
@@ -696,6 +698,8 @@ class Command(BaseCommand):
                     recorded_at=min(
                         payment.recorded_at + datetime.timedelta(days=rng.randint(1, 3)), now
                     ),
+                    doctor_id=payment.doctor_id,
+                    clinic_id=payment.clinic_id,
                 )
             )
         ledger = sorted(payments + refunds, key=lambda entry: entry.recorded_at)

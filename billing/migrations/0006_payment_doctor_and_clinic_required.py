@@ -1,0 +1,31 @@
+import django.db.models.deletion
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("billing", "0005_payment_doctor_and_clinic"),
+    ]
+
+    operations = [
+        migrations.AlterField(
+            model_name="payment",
+            name="doctor",
+            field=models.ForeignKey(
+                editable=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="doctors.doctor",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="payment",
+            name="clinic",
+            field=models.ForeignKey(
+                editable=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="doctors.clinic",
+            ),
+        ),
+    ]
