@@ -216,6 +216,24 @@ def _on_local_days(first_day, last_day):
     return condition
 
 
+def appointments_on_local_days(appointments, *, first_day=None, last_day=None):
+    """`appointments` narrowed to those starting from `first_day` to `last_day` (either may be
+    None: open) in their own clinic's calendar, as the schedules count days. One query to list
+    the zones in use; none when no bound is given."""
+    if first_day is None and last_day is None:
+        return appointments
+    condition = Q(pk__in=[])
+    for name in Clinic.objects.values_list("timezone", flat=True).distinct():
+        zone = ZoneInfo(name)
+        bounds = Q(clinic__timezone=name)
+        if first_day is not None:
+            bounds &= Q(start__gte=at(first_day, dt.time.min, zone))
+        if last_day is not None:
+            bounds &= Q(start__lt=at(last_day + dt.timedelta(days=1), dt.time.min, zone))
+        condition |= bounds
+    return appointments.filter(condition)
+
+
 def doctor_schedule(doctor, *, first_day, last_day):
     """The doctor's appointments on those local dates (cancelled ones too), in time order."""
     return (
