@@ -59,12 +59,14 @@ class SlotIdField(serializers.CharField):
     default_error_messages = {"invalid": SLOT_ID_INVALID}
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 64)
         kwargs.setdefault("help_text", SLOT_ID_HELP)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
+        # The length is checked here: the field's validators would see the parsed slot.
         text = super().to_internal_value(data)
+        if len(text) > 64:
+            self.fail("invalid")
         try:
             return parse_slot_id(text)
         except ValueError:
