@@ -75,14 +75,17 @@ class ModelCheckedSerializer(serializers.ModelSerializer):
             with transaction.atomic():
                 candidate.save()
         except IntegrityError:
-            # Another request saved the same name or number between our check and our write:
-            # checked again now, it is the field error the check would have given.
+            # Another request saved the same name or number (or deleted the department) between
+            # our check and our write: checked again now, it is the error the check would give.
             try:
-                candidate.validate_unique()
-                candidate.validate_constraints()
+                candidate.full_clean()
             except ModelValidationError as error:
                 raise ValidationError(model_errors(error)) from None
-            raise
+            raise ApiError(
+                "This changed while you were changing it. Read it again, then retry.",
+                code="conflict",
+                status_code=status.HTTP_409_CONFLICT,
+            ) from None
         self.instance = candidate
         return candidate
 

@@ -3,12 +3,14 @@
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from rest_framework.exceptions import ValidationError
 
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
+from api.clinic_structure import DepartmentWriteSerializer
 from api.tests.factories import client_for, integration_user
 from doctors.models import Department
 from doctors.tests.factories import DepartmentFactory, DoctorFactory
@@ -185,3 +187,26 @@ def test_reading_a_department_costs_a_fixed_number_of_queries():
     with CaptureQueriesContext(connection) as queries:
         assert client_for(None).get(detail(department)).status_code == 200
     assert len(queries) == few
+
+
+def test_a_name_saved_between_the_check_and_the_write_is_the_same_field_error():
+    checked = DepartmentWriteSerializer(data=NEW)
+    assert checked.is_valid()
+    DepartmentFactory(name="CARDIOLOGY")  # another admin, a moment earlier
+    with pytest.raises(ValidationError) as caught:
+        checked.save()
+    assert caught.value.detail == {
+        "non_field_errors": ["A department with this name already exists."]
+    }
+
+
+def test_a_write_refused_by_the_database_for_no_reason_the_checks_see_is_a_conflict(
+    admin, monkeypatch
+):
+    def refused(*args, **kwargs):
+        raise IntegrityError("a change under our feet")
+
+    monkeypatch.setattr(Department, "save", refused)
+    error = error_of(admin.post(reverse("api:departments"), NEW, format="json"), 409)
+    assert error["code"] == "conflict"
+    assert "under our feet" not in error["message"]
