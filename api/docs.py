@@ -42,10 +42,12 @@ class SwaggerView(_ErrorsAsJson, SpectacularSwaggerSplitView):
     template_name = "api/swagger_ui.html"
 
 
-# Redoc's search runs in a Web Worker that its bundle makes from a blob: URL, and its sidebar
-# always shows Redocly's logo from their server. Allowed on this page only (django-csp's
-# per-response update); neither is script from elsewhere, and the page holds no personal data.
-REDOC_CSP = {"worker-src": ["blob:"], "img-src": ["https://cdn.redoc.ly"]}
+# Redoc's search runs in a Web Worker that its bundle makes from a blob: URL: allowed on this
+# page only (django-csp's per-response update). Its sidebar also always shows Redocly's logo from
+# cdn.redoc.ly (no option turns it off); that is not allowed, so the browser blocks the image
+# before any request leaves (the logo hides itself when it fails to load). A health-data portal's
+# pages make no request to anyone else's server: not even one that only tells them who is reading.
+REDOC_CSP = {"worker-src": ["blob:"]}
 
 
 class RedocView(_ErrorsAsJson, SpectacularRedocView):

@@ -93,9 +93,52 @@ class WallClockTimeExtension(OpenApiSerializerFieldExtension):
         return schema
 
 
+# Shown at the top of Swagger UI and Redoc, so that someone can integrate from the page alone.
+GUIDE = """
+## Authentication
+
+Send `Authorization: Token <token>` with every request.
+
+* **A person's app**: `POST /api/v1/auth/token/` with `{"email": "...", "password": "..."}`
+  (staff with two-factor codes add `"otp_code"`) answers 201 with `{"token": ...}`, shown once.
+  It lasts a few hours; `DELETE /api/v1/auth/token/` with it revokes it.
+* **An integration**: a clinic admin adds a login for it (typically the Front desk role) and a
+  token for that login in the portal's admin (Auth tokens); the token is shown once.
+
+Public lists (departments, doctors) need no token. Another patient's or doctor's object answers
+404, as if it did not exist.
+
+## Errors
+
+Every 4xx and 5xx has one shape:
+
+```json
+{"error": {"code": "slot_taken",
+           "message": "Sorry, that time was just taken. Please choose another time.",
+           "fields": {}}}
+```
+
+`code` is stable, for programs (treat one you do not know by its HTTP status); `message` is for
+people; `fields` maps each request field to its problems when `code` is `invalid` (400), and is
+`{}` otherwise. 401: no or a bad token; 403: the role may not; 404: not found or not yours;
+409: the data changed under you (read it again; `idempotency_in_progress`: retry in a moment);
+415: send `Content-Type: application/json`; 422: refused by a rule (the code names it); 429:
+too many requests, see `Retry-After`.
+
+## Writes, times, pages
+
+Writes that book, move, cancel, pay or refund accept an `Idempotency-Key` header: a retry with
+the same key and body returns the first answer and changes nothing. Times go in as ISO 8601 with
+an offset and come out as `{"utc", "local", "time_zone"}` at the clinic. Lists take `page` and
+`page_size` and answer `{"count", "next", "previous", "results"}`.
+"""
+
+
 def add_error_responses(result, generator, request, public):
     """drf-spectacular postprocessing hook: the Error component, and its responses on every
-    operation (those the operation does not describe itself)."""
+    operation (those the operation does not describe itself); the guide to auth and errors."""
+    info = result.setdefault("info", {})
+    info["description"] = (info.get("description", "") + "\n" + GUIDE).strip()
     result.setdefault("components", {}).setdefault("schemas", {})[ERROR_COMPONENT] = ERROR_SCHEMA
     reference = {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}
     for path_item in result.get("paths", {}).values():

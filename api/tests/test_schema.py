@@ -139,3 +139,17 @@ def test_wall_clock_times_are_a_pattern_not_the_rfc_3339_time_format():
     assert shown["iso"]["format"] == "time" and read["iso"]["format"] == "time"
     assert re.fullmatch(WALL_CLOCK_PATTERN.strip("^$"), "23:59")
     assert not re.fullmatch(WALL_CLOCK_PATTERN.strip("^$"), "24:00")
+
+
+def test_the_redoc_page_allows_no_image_from_another_host(client):
+    policy = client.get(reverse("api:redoc"))["Content-Security-Policy"]
+    img_src = next((p for p in policy.split(";") if p.strip().startswith("img-src")), "")
+    assert "cdn.redoc.ly" not in policy and "https:" not in img_src
+
+
+def test_the_schema_alone_explains_authentication_and_the_error_shape(schema):
+    guide = schema["info"]["description"]
+    assert "Authorization: Token <token>" in guide and "POST /api/v1/auth/token/" in guide
+    assert '{"error": {"code": ' in guide and '"fields"' in guide
+    for status in ("401", "403", "404", "409", "415", "422", "429"):
+        assert status in guide
