@@ -80,7 +80,7 @@ class PaymentAdmin(
         "kind",
         "mode",
         "total",
-        "doctor",
+        "doctor_name",
         "recorded_by",
     )
     list_filter = (
@@ -90,7 +90,7 @@ class PaymentAdmin(
         "charge__appointment__doctor",
         "charge__appointment__clinic",
     )
-    list_select_related = ("charge__appointment__doctor", "recorded_by")
+    list_select_related = ("doctor", "recorded_by")
     search_fields = ("=receipt_number", "reference", "=charge__appointment__id")
     search_help_text = "Receipt number (digits only), payment reference or appointment number."
     date_hierarchy = "recorded_at"
@@ -101,9 +101,11 @@ class PaymentAdmin(
     def receipt_label(self, payment):
         return payment.receipt_label
 
-    @admin.display(description="Doctor", ordering="charge__appointment__doctor__full_name")
-    def doctor(self, payment):
-        return payment.charge.appointment.doctor
+    # Not named `doctor`: the list would show the model's own field of that name instead, which
+    # is the same doctor but sorts by id.
+    @admin.display(description="Doctor", ordering="doctor__full_name")
+    def doctor_name(self, payment):
+        return payment.doctor
 
     @admin.action(description="Export the selected rows as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
