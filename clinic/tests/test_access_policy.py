@@ -733,9 +733,9 @@ API = {
     # The clinic's structure: public reads; clinic admins add (junk: 400), edit (a PATCH with
     # none of a department's fields changes nothing; a doctor's junk blanks the name: 400), and
     # delete (the department has doctors: 409). Doctors are deactivated, never deleted.
-    "api:departments": api_rule(api_admin_only(405), get=API_PUBLIC, post=api_admin_only(400)),
+    "api:departments": api_rule(API_NO_METHOD, get=API_PUBLIC, post=api_admin_only(400)),
     "api:department": api_rule(
-        api_admin_only(405),
+        API_NO_METHOD,
         get=API_PUBLIC,
         put=api_admin_only(400),
         patch=api_admin_only(200),
@@ -743,22 +743,22 @@ API = {
         args=lambda w: {"pk": w.department.pk},
     ),
     "api:doctors": [
-        api_rule(api_admin_only(405), get=API_PUBLIC, post=api_admin_only(400)),
+        api_rule(API_NO_METHOD, get=API_PUBLIC, post=api_admin_only(400)),
         api_rule(
-            api_admin_only(405),
+            API_NO_METHOD,
             get=API_PUBLIC,
             post=api_admin_only(400),
             query=lambda w: {"department": w.department.pk},
         ),
         api_rule(
-            api_admin_only(405),
+            API_NO_METHOD,
             get="400 400 400 400 400 400 400 400",
             post=api_admin_only(400),
             query=lambda w: {"department": "x"},
         ),
     ],
     "api:doctor": api_rule(
-        api_admin_only(405),
+        API_NO_METHOD,
         get=API_PUBLIC,
         put=api_admin_only(400),
         patch=api_admin_only("200/400/400"),
@@ -791,6 +791,64 @@ API = {
             args=lambda w: {"appointment_pk": w.appointment.pk},
         ),
     ],
+    # The appointment API. The directory is the desk's (integrations included); a patient reads
+    # only their own record. Junk (or nothing) is a field error; searches are POSTed.
+    "api:patients": api_rule(api_desk_only(405), post=api_desk_only(400)),
+    "api:patient_search": api_rule(api_desk_only(405), post=api_desk_only(400)),
+    "api:patient": api_rule(
+        "401 405 405 403 403 405 405 405",
+        get="401 200 404 403 403 200 200 200",
+        args=lambda w: {"pk": w.patient.pk},
+    ),
+    # Free times are public, as the pages' day page is; without a doctor and clinic: 400.
+    "api:slots": [
+        api_rule(
+            API_NO_METHOD,
+            get=API_PUBLIC,
+            query=lambda w: {"doctor": w.doctor.pk, "clinic": w.clinic.pk},
+        ),
+        api_rule(API_NO_METHOD, get="400 400 400 400 400 400 400 400"),
+    ],
+    # Everyone logged in lists what they may reach; patients and staff book (junk: 400),
+    # doctors do not.
+    "api:appointments": api_rule(
+        API_NO_METHOD_IN,
+        get=API_LOGGED_IN,
+        post="401 400 400 403 403 400 400 400",
+    ),
+    "api:appointment": api_rule(
+        API_NO_METHOD_IN,
+        get="401 200 404 200 404 200 200 200",
+        args=lambda w: {"pk": w.appointment.pk},
+    ),
+    # The patient cancels their own with no reason (200); the desk must give one (400).
+    "api:appointment_cancel": api_rule(
+        "401 405 405 403 403 405 405 405",
+        post="401 200/400 404 403 403 400 400 400",
+        args=lambda w: {"pk": w.appointment.pk},
+    ),
+    "api:appointment_reschedule": api_rule(
+        "401 405 405 403 403 405 405 405",
+        post="401 400 404 403 403 400 400 400",
+        args=lambda w: {"pk": w.appointment.pk},
+    ),
+    # The visit is on Thursday: checking in on Tuesday is refused by the service (422).
+    "api:appointment_check_in": api_rule(
+        "401 403 403 405 405 405 405 405",
+        post="401 403 403 422 404 422 422 422",
+        args=lambda w: {"pk": w.appointment.pk},
+    ),
+    # The doctor's own: not checked in (409), not started (422).
+    "api:appointment_complete": api_rule(
+        "401 403 403 405 405 403 403 403",
+        post="401 403 403 409 404 403 403 403",
+        args=lambda w: {"pk": w.appointment.pk},
+    ),
+    "api:appointment_no_show": api_rule(
+        "401 403 403 405 405 403 403 403",
+        post="401 403 403 422 404 403 403 403",
+        args=lambda w: {"pk": w.appointment.pk},
+    ),
     "api:schema": api_rule(API_NO_METHOD, get=API_PUBLIC),
     "api:docs": api_rule(API_NO_METHOD, get=API_PUBLIC),
     "api:redoc": api_rule(API_NO_METHOD, get=API_PUBLIC),
