@@ -23,6 +23,8 @@ HTTP errors:
     405 method_not_allowed
     406 not_acceptable              the client accepts no JSON
     409 idempotency_in_progress     the first request with this Idempotency-Key is still running
+    409 department_has_doctors      DELETE departments/{id}/: doctors still belong to it
+    409 conflict                    a write the database refused after its checks passed
     415 unsupported_media_type      a body that is not application/json
     422 idempotency_key_reused      this Idempotency-Key came with a different request before
     429 throttled                   too many requests; Retry-After says when to try again
