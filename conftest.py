@@ -41,6 +41,23 @@ def _fast_and_self_contained_settings():
         yield
 
 
+def pytest_collection_modifyitems(config, items):
+    # A transactional test without serialized rollback leaves the tables empty behind it (no
+    # content types, no roles), and every transactional test after it then fails far from the
+    # cause: refuse such a test at collection instead.
+    careless = [
+        item.nodeid
+        for item in items
+        if (marker := item.get_closest_marker("django_db")) is not None
+        and marker.kwargs.get("transaction")
+        and not marker.kwargs.get("serialized_rollback")
+    ]
+    if careless:
+        raise pytest.UsageError(
+            "Transactional tests must also set serialized_rollback=True: " + ", ".join(careless)
+        )
+
+
 @pytest.fixture(autouse=True)
 def _no_stale_content_types():
     # A transactional test empties every table, content types included, and they come back with

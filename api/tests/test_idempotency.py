@@ -231,7 +231,7 @@ def test_the_prune_command_reports_what_it_removed(client, capsys):
 # Concurrent retries on PostgreSQL -----------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_retry_while_the_first_runs_is_409_and_never_a_second_write(patient_user):
     postgresql_only()
     token = token_for(patient_user)
@@ -258,7 +258,7 @@ def test_a_retry_while_the_first_runs_is_409_and_never_a_second_write(patient_us
     assert Department.objects.filter(name="Cardiology").count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("path", ["/durable/", "/one-transaction/"])
 def test_two_concurrent_first_requests_write_once(patient_user, path):
     postgresql_only()

@@ -6,9 +6,11 @@ import datetime as dt
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.tests.factories import PatientFactory, UserFactory
 from bookings.models import Appointment, Status
+from bookings.scheduling import at
 from bookings.services import book_appointment, cancel_appointment, reschedule_appointment
 from bookings.tests.factories import AppointmentFactory
 from doctors.tests.factories import ClinicFactory, DoctorFactory, WorkingHoursFactory
@@ -24,7 +26,12 @@ def appointment():
     doctor = DoctorFactory(slot_minutes=15)
     for weekday in range(7):
         WorkingHoursFactory(doctor=doctor, clinic=clinic, weekday=weekday)
-    return AppointmentFactory(doctor=doctor, clinic=clinic)
+    # Tomorrow at 09:00 there, inside the booking window whatever ran before (the factory's own
+    # sequence moves a day further every sixteen appointments made in the session).
+    tomorrow = timezone.now().astimezone(clinic.zone).date() + dt.timedelta(days=1)
+    return AppointmentFactory(
+        doctor=doctor, clinic=clinic, start=at(tomorrow, dt.time(9), clinic.zone)
+    )
 
 
 def test_booking_refuses_to_run_inside_an_outer_transaction(appointment):
