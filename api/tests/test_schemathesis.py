@@ -82,21 +82,32 @@ def generated_schema():
 # Security parameters are ours to send: a role's token, or nothing for the anonymous caller.
 CONFIG = SchemathesisConfig.from_dict({"generation": {"with-security-parameters": False}})
 SCHEMA = openapi_schema.from_dict(generated_schema(), config=CONFIG)
-SCHEMA.app = WSGIHandler()
+
+
+class InTheTestTransaction:
+    """Django's WSGI handler, less the database connection's closing around each request (the
+    handler cannot know the test's transaction is open), as Django's test client does it."""
+
+    def __init__(self):
+        self.handler = WSGIHandler()
+
+    def __call__(self, environ, start_response):
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        try:
+            response = self.handler(environ, start_response)
+            body = list(response)
+            response.close()  # sends request_finished, while the receiver is off
+        finally:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
+        return body
+
+
+SCHEMA.app = InTheTestTransaction()
 OPERATIONS = sorted(
     result.ok().label for result in SCHEMA.get_all_operations() if result.ok() is not None
 )
-
-
-@pytest.fixture(scope="module")
-def wsgi_requests_keep_the_test_transaction():
-    """Django's handler closes the database connection around each request (it cannot know the
-    test's transaction is open); Django's test client disconnects the same receivers."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 # Real values -------------------------------------------------------------------------------------
@@ -243,13 +254,11 @@ def fuzz(operation, role, world, examples=EXAMPLES):
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("operation", OPERATIONS)
-def test_every_answer_is_one_the_schema_promises(
-    operation, role, world, wsgi_requests_keep_the_test_transaction
-):
+def test_every_answer_is_one_the_schema_promises(operation, role, world):
     fuzz(SCHEMA.find_operation_by_label(operation), role, world)
 
 
-def test_the_fuzzed_schema_is_the_one_served(world, wsgi_requests_keep_the_test_transaction):
+def test_the_fuzzed_schema_is_the_one_served(world):
     served = APIClient().get(reverse("api:schema"))
     assert json.loads(served.content) == json.loads(json.dumps(generated_schema()))
 
@@ -262,9 +271,7 @@ def test_every_operation_is_fuzzed():
 # The checks are not blind ----------------------------------------------------------------------
 
 
-def test_real_values_reach_the_code_behind_not_found(
-    world, wsgi_requests_keep_the_test_transaction
-):
+def test_real_values_reach_the_code_behind_not_found(world):
     # A login with a real email and password, and the caller's own record, are answered.
     assert 201 in fuzz(SCHEMA["/api/v1/auth/token/"]["POST"], "anon", world, examples=30)
     assert 200 in fuzz(SCHEMA["/api/v1/me/"]["GET"], "patient", world)
@@ -279,7 +286,7 @@ def test_real_values_swap_ids_by_the_resource_the_path_names(world):
     assert lookup(values, "nickname") is None
 
 
-def test_a_5xx_fails_the_run(world, wsgi_requests_keep_the_test_transaction, monkeypatch):
+def test_a_5xx_fails_the_run(world, monkeypatch):
     def broken(self, request):
         raise RuntimeError("a fault")
 
@@ -288,17 +295,13 @@ def test_a_5xx_fails_the_run(world, wsgi_requests_keep_the_test_transaction, mon
         fuzz(SCHEMA["/api/v1/me/"]["GET"], "patient", world, examples=3)
 
 
-def test_an_answer_the_schema_does_not_describe_fails_the_run(
-    world, wsgi_requests_keep_the_test_transaction, monkeypatch
-):
+def test_an_answer_the_schema_does_not_describe_fails_the_run(world, monkeypatch):
     monkeypatch.setattr("api.views.MeSerializer.data", property(lambda self: {"roles": 1}))
     with pytest.raises(FailureGroup, match="violates schema"):
         fuzz(SCHEMA["/api/v1/me/"]["GET"], "patient", world, examples=3)
 
 
-def test_a_refusal_out_of_the_error_shape_fails_the_run(
-    world, wsgi_requests_keep_the_test_transaction, monkeypatch
-):
+def test_a_refusal_out_of_the_error_shape_fails_the_run(world, monkeypatch):
     monkeypatch.setattr("api.errors.error_body", lambda code, message, fields=None: {})
     with pytest.raises(FailureGroup, match="violates schema"):
         fuzz(SCHEMA["/api/v1/me/"]["GET"], "anon", world, examples=3)
