@@ -46,9 +46,8 @@ class PublicReadAdminWrite(AllowAny):
 
 
 def model_errors(error):
-    """The API's field errors from a model's ValidationError."""
-    if not hasattr(error, "error_dict"):
-        return {"non_field_errors": list(error.messages)}
+    """The API's field errors from the ValidationError of a model's full_clean() (always by
+    field; the whole object's problems under NON_FIELD_ERRORS)."""
     return {
         ("non_field_errors" if name == NON_FIELD_ERRORS else name): messages
         for name, messages in error.message_dict.items()

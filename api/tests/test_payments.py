@@ -146,6 +146,12 @@ def test_a_patient_without_entries_has_an_empty_ledger(patient):
     assert response.status_code == 200 and response.json()["count"] == 0
 
 
+def test_a_patient_login_without_a_directory_entry_reads_nothing(patient, desk_user):
+    pay(charge_of(patient), "590.00", desk_user)
+    response = client_for(UserFactory(roles=[Role.PATIENT])).get(reverse("api:payments"))
+    assert response.status_code == 200 and response.json()["count"] == 0
+
+
 def test_doctors_and_strangers_may_not_read_the_ledger(patient, desk_user):
     payment = pay(charge_of(patient), "590.00", desk_user)
     doctor = DoctorFactory(with_account=True).user
