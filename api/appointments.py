@@ -113,7 +113,9 @@ class AppointmentSerializer(serializers.ModelSerializer):
     start = ClinicTimeField()
     end = ClinicTimeField()
     rescheduled_from = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="The appointment this one replaced when it was moved."
+        read_only=True,
+        allow_null=True,
+        help_text="The appointment this one replaced when it was moved.",
     )
     rescheduled_to = serializers.SerializerMethodField(
         help_text="The appointment that replaced this one, if it was moved."

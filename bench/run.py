@@ -58,12 +58,15 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.urls import NoReverseMatch, reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from knox.models import AuthToken  # noqa: E402
 
 from accounts.models import Patient  # noqa: E402
 from accounts.roles import Role  # noqa: E402
 from accounts.selectors import search_patients  # noqa: E402
+from api.slots import slot_id as api_slot_id  # noqa: E402
 from bench.build import row_counts  # noqa: E402
 from billing.models import Charge, Payment  # noqa: E402
+from bookings import slot_pages  # noqa: E402
 from bookings.models import Appointment, Notification, Status  # noqa: E402
 from bookings.selectors import open_slots  # noqa: E402
 from bookings.services import book_appointment  # noqa: E402
@@ -255,6 +258,86 @@ def operations(target, now, client):
     booking.target = "median < 30 ms"
     booking.meets_target = lambda r: r["median_ms"] < 30
     return [search, day_page, booking]
+
+
+# How much slower than the page's own figure the API's row may be (issue 11).
+API_TOLERANCE = 1.5
+
+
+def api_operations(target, now, page_results, token):
+    """The API's slot search over the whole booking window and its booking, as an integration
+    or a patient's app calls them (the patient's token, JSON in and out, the throttles
+    counting), each held to API_TOLERANCE times the page row named after it in `page_results`:
+    the slot search to the selector's row, the booking to the booking page's POST."""
+    doctor, clinic = target.doctor, target.clinic
+    slots = target.booking_slots
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_ACCEPT="application/json")
+    first_day, last_day = slot_pages.window(clinic, now)
+    slots_url = reverse("api:slots")
+    query = {"doctor": doctor.pk, "clinic": clinic.pk, "from": first_day.isoformat(),
+             "to": last_day.isoformat(), "page_size": 100}
+    page_figure = {r["via"] + ":" + r["operation"].split(",")[0]: r for r in page_results}
+
+    def within(page_key):
+        page = page_figure.get(page_key)
+        return lambda r: page is not None and r["median_ms"] <= API_TOLERANCE * page["median_ms"]
+
+    def get_slots(number):
+        response = client.get(slots_url, query)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {slots_url} answered {response.status_code}, not 200")
+
+    def slot_for(number):
+        return slots[number % len(slots)]
+
+    booking_url = reverse("api:appointments")
+
+    def post_booking(number):
+        start = slot_for(number).start
+        body = {"slot": api_slot_id(doctor, clinic, start), "appointment_type": "consultation",
+                "payment_mode": "at_clinic", "reason": ""}
+        response = client.post(booking_url, json.dumps(body), content_type="application/json")
+        if response.status_code != 201:
+            raise RuntimeError(
+                f"POST {booking_url} for {start.astimezone(UTC):%Y-%m-%d %H:%M} UTC answered "
+                f"{response.status_code}, not 201: {response.content[:200]!r}"
+            )
+
+    return [
+        Operation(
+            name=f"API slot search, {settings.BOOKING_WINDOW_DAYS}-day window",
+            via="api",
+            run=get_slots,
+            target=f"median <= {API_TOLERANCE}x the selector's",
+            meets_target=within("selector:slot search"),
+            note="API slot search: GET /api/v1/slots/ from today to the window's end, "
+            "100 slots a page (every day's slots are computed, as the selector's row does)",
+        ),
+        Operation(
+            name="API booking POST",
+            via="api",
+            run=post_booking,
+            after=lambda number: release(target, slot_for(number).start),
+            target=f"median <= {API_TOLERANCE}x the page's POST",
+            meets_target=within("view:booking POST"),
+        ),
+    ]
+
+
+def api_token(user):
+    """A token for the API rows (what a patient's app holds), and its clean-up."""
+    instance, token = AuthToken.objects.create(user=user)
+    return token, lambda: AuthToken.objects.filter(pk=instance.pk).delete()
+
+
+# Every request of the API rows would soon be throttled (60 writes a minute per token): the
+# throttle still runs and counts, at a rate the benchmark does not reach.
+API_UNTHROTTLED = {
+    **settings.REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": dict.fromkeys(
+        settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "1000000/m"
+    ),
+}
 
 
 def search_terms():
@@ -452,6 +535,13 @@ def main(argv=None):
             measure(op, args.runs, args.warmup) for op in operations(target, now, client)
         ]
         client.logout()  # its session row goes with it
+        token, forget_token = api_token(target.patient.user)
+        with override_settings(REST_FRAMEWORK=API_UNTHROTTLED):
+            results += [
+                measure(op, args.runs, args.warmup)
+                for op in api_operations(target, now, results, token)
+            ]
+        forget_token()
     results.append(measure(search_operation(), args.runs, args.warmup))
     counts_after = watched_counts()
     changed = {
