@@ -365,8 +365,9 @@ class DoctorDetail(APIView):
         summary="Get a doctor",
         description="Public: an active doctor as their page shows them (404 for an inactive "
         "one), with the week's working hours. A clinic admin gets any doctor, with "
-        "`registration_expires_on`, `is_active`, `created_at` and `updated_at` as well.",
-        responses=DoctorAdminSerializer,
+        "`registration_expires_on`, `is_active`, `created_at` and `updated_at` as well (the "
+        "`DoctorAdmin` shape that registering and editing answer).",
+        responses=DoctorDetailSerializer,
     )
     def get(self, request, pk):
         if roles_of(request.user).is_clinic_admin:
