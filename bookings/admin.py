@@ -207,9 +207,7 @@ class AppointmentAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.Mod
                     appointment.status,
                     appointment.appointment_type,
                     appointment.payment_mode,
-                    appointment.created_at.astimezone(dt.timezone.utc).isoformat(
-                        timespec="seconds"
-                    ),
+                    appointment.created_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
                 ]
             )
         return response

@@ -19,12 +19,12 @@ SANE_YEARS = (1900, 2999)
 
 
 def slot_token(start):
-    return start.astimezone(dt.timezone.utc).strftime(SLOT_FORMAT)
+    return start.astimezone(dt.UTC).strftime(SLOT_FORMAT)
 
 
 def parse_slot_token(value):
     """The aware UTC datetime a slot token names; ValueError for anything else."""
-    return dt.datetime.strptime(value, SLOT_FORMAT).replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.strptime(value, SLOT_FORMAT).replace(tzinfo=dt.UTC)
 
 
 class SlotStartField(forms.CharField):
@@ -90,13 +90,12 @@ class BookingForm(SlotForm):
         ),
     )
 
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not settings.PAYMENT_PROVIDER:
-            self.fields["payment_mode"].help_text = (
-                "Online payment is not available yet; you pay at the clinic's reception."
-            )
+            self.fields[
+                "payment_mode"
+            ].help_text = "Online payment is not available yet; you pay at the clinic's reception."
 
 
 class RescheduleForm(SlotForm):

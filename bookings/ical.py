@@ -30,9 +30,9 @@ def _event(appointment, *, summary, description, stamp, status="CONFIRMED"):
     # adding a copy.
     event.add("uid", f"appointment-{appointment.pk}@clinic-portal")
     event.add("dtstamp", stamp)
-    event.add("last-modified", appointment.updated_at.astimezone(dt.timezone.utc))
-    event.add("dtstart", appointment.start.astimezone(dt.timezone.utc))
-    event.add("dtend", appointment.end.astimezone(dt.timezone.utc))
+    event.add("last-modified", appointment.updated_at.astimezone(dt.UTC))
+    event.add("dtstart", appointment.start.astimezone(dt.UTC))
+    event.add("dtend", appointment.end.astimezone(dt.UTC))
     event.add("summary", summary)
     event.add("description", description)
     clinic = appointment.clinic

@@ -141,7 +141,7 @@ class Appointment(models.Model):
         ]
 
     def __str__(self):
-        start = self.start.astimezone(dt.timezone.utc)
+        start = self.start.astimezone(dt.UTC)
         return f"Appointment {self.pk} with {self.doctor} at {start:%Y-%m-%d %H:%M} UTC"
 
     def can_become(self, status):

@@ -5,8 +5,9 @@ queries whatever the range) and the booking services ask the same function wheth
 is still free, so what a patient is offered and what the server accepts can never disagree.
 
 Times: working hours and operating hours are wall-clock times in the clinic's zone. Each working
-stretch is turned into an absolute (UTC) interval for its date and slots are laid end to end from its
-start in absolute time, so a slot always lasts exactly its length, even on a daylight-saving day.
+stretch is turned into an absolute (UTC) interval for its date and slots are laid end to end from
+its start in absolute time, so a slot always lasts exactly its length, even on a daylight-saving
+day.
 """
 
 import bisect
@@ -14,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @dataclass(frozen=True, order=True)

@@ -188,7 +188,13 @@ def cancel_appointment(*, appointment, by, reason="", now=None):
         appointment.cancelled_by = by
         appointment.cancellation_reason = reason
         appointment.save(
-            update_fields=["status", "cancelled_at", "cancelled_by", "cancellation_reason", "updated_at"]
+            update_fields=[
+                "status",
+                "cancelled_at",
+                "cancelled_by",
+                "cancellation_reason",
+                "updated_at",
+            ]
         )
         notifications.cancelled(appointment, now=now)
         signals.appointment_cancelled.send(sender=Appointment, appointment=appointment, by=by)
@@ -230,7 +236,13 @@ def reschedule_appointment(*, appointment, start, by, now=None):
         old.cancelled_by = by
         old.cancellation_reason = "Moved to a new time"
         old.save(
-            update_fields=["status", "cancelled_at", "cancelled_by", "cancellation_reason", "updated_at"]
+            update_fields=[
+                "status",
+                "cancelled_at",
+                "cancelled_by",
+                "cancellation_reason",
+                "updated_at",
+            ]
         )
         new = _create(
             patient=patient,
@@ -335,9 +347,7 @@ def add_time_off(*, doctor, starts_at, ends_at, reason="", by, now=None):
     with transaction.atomic():
         Doctor.objects.select_for_update(of=("self",)).get(pk=doctor.pk)
         clashes = list(
-            Appointment.objects.filter(
-                doctor=doctor, status__in=[Status.BOOKED, Status.CHECKED_IN]
-            )
+            Appointment.objects.filter(doctor=doctor, status__in=[Status.BOOKED, Status.CHECKED_IN])
             .overlapping(starts_at, ends_at)
             .select_related("patient", "clinic")
             .order_by("start")

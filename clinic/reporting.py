@@ -97,7 +97,7 @@ def build_trends(scope, grain):
         columns=["Period", *[STATUS_LABELS[s] for s in statuses], "Total"],
         rows=[
             [label, *[str(row[s]) for s in statuses], str(row["total"])]
-            for label, row in zip(labels, rows)
+            for label, row in zip(labels, rows, strict=True)
         ],
     )
     total = sum(row["total"] for row in rows)
@@ -297,7 +297,10 @@ def build_revenue(scope, grain):
                 key="by_period",
                 caption="Per period",
                 columns=["Period", *MONEY_COLUMNS],
-                rows=[[label, *_money_cells(row)] for label, row in zip(labels, by_period)],
+                rows=[
+                    [label, *_money_cells(row)]
+                    for label, row in zip(labels, by_period, strict=True)
+                ],
             ),
             Table(
                 key="by_doctor",

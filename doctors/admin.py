@@ -30,9 +30,13 @@ class DepartmentAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     formfield_overrides = HH_MM_TIME_FIELDS
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            active_doctor_count=models.Count(
-                "doctors", filter=models.Q(doctors__is_active=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                active_doctor_count=models.Count(
+                    "doctors", filter=models.Q(doctors__is_active=True)
+                )
             )
         )
 
@@ -47,7 +51,7 @@ class ClinicAdminForm(forms.ModelForm):
 
     class Meta:
         model = Clinic
-        fields = "__all__"
+        fields = ["name", "address", "phone", "email", "timezone"]
 
 
 @admin.register(Clinic)

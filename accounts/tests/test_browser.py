@@ -1,4 +1,5 @@
-"""Sign-up, log-out and log-in as a visitor does them, in headless Chromium against a live server."""
+"""Sign-up, log-out and log-in as a visitor does them, in headless Chromium against a live
+server."""
 
 import datetime
 import re
@@ -134,9 +135,7 @@ def test_signup_with_mismatching_password_confirmation_shows_errors(live_server,
     open_page(browser, live_server.url + reverse("accounts:signup"))
     wait_for_heading(browser, "Create your account")
 
-    fill_signup_form(
-        browser, email=email, password=PASSWORD, password_confirmation=PASSWORD + "x"
-    )
+    fill_signup_form(browser, email=email, password=PASSWORD, password_confirmation=PASSWORD + "x")
     submit(browser, "Create account")
 
     wait_for_heading(browser, "Create your account")

@@ -50,7 +50,7 @@ def test_doctor_can_view_patients_and_nothing_more_in_accounts():
 def test_clinic_admin_manages_patients_and_users_but_cannot_delete_either():
     clinic_admin = member_of(Role.CLINIC_ADMIN)
 
-    for name in PATIENT_DIRECTORY + ["accounts.view_user", "accounts.add_user"]:
+    for name in [*PATIENT_DIRECTORY, "accounts.view_user", "accounts.add_user"]:
         assert clinic_admin.has_perm(name), name
     assert clinic_admin.has_perm("accounts.change_user")
     assert clinic_admin.has_perm("auth.view_group")

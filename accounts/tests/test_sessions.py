@@ -18,7 +18,7 @@ from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-START = dt.datetime(2026, 12, 1, 4, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 12, 1, 4, 0, tzinfo=dt.UTC)
 NEW_PASSWORD = "a-brand-new-passphrase-2026"
 
 

@@ -123,9 +123,7 @@ ROLE_LANDINGS = [
 
 
 @pytest.mark.parametrize(("visitor", "landing"), ROLE_LANDINGS)
-def test_login_page_sends_a_logged_in_user_to_their_landing_page(
-    client, request, visitor, landing
-):
+def test_login_page_sends_a_logged_in_user_to_their_landing_page(client, request, visitor, landing):
     response = visit_as(client, request, visitor).get(reverse("accounts:login"))
 
     assert response.status_code == 302
@@ -890,7 +888,9 @@ def assert_accessible_basics(response):
     for tag, attrs in page.controls:
         assert attrs.get("id"), f"<{tag} name={attrs.get('name')}> has no id for a label"
         assert attrs["id"] in page.label_targets, f"<{tag} id={attrs['id']}> has no <label for>"
-    skip_links = [a for href, a in page.links if href == "#main" and "skip-link" in a.get("class", "")]
+    skip_links = [
+        a for href, a in page.links if href == "#main" and "skip-link" in a.get("class", "")
+    ]
     assert skip_links, "no skip link to #main"
     assert page.main_ids == ["main"]
     # Every error in the summary links to a field that is on the page.

@@ -297,7 +297,7 @@ def test_export_has_the_agreed_columns_with_start_in_clinic_time(client, clinic_
         "booked",
         "follow_up",
         "at_clinic",
-        appointment.created_at.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),
+        appointment.created_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
     ]
 
 
@@ -319,9 +319,9 @@ def test_export_carries_no_reason_and_no_patient_details(client, clinic_admin_us
 
 def test_export_neutralises_spreadsheet_formulas_in_names(client, clinic_admin_user):
     client.force_login(clinic_admin_user)
-    appointment = AppointmentFactory(doctor=DoctorFactory(full_name="=HYPERLINK(\"x\")"))
+    appointment = AppointmentFactory(doctor=DoctorFactory(full_name='=HYPERLINK("x")'))
     _, rows = exported(client, [appointment])
-    assert rows[1][2] == "'=HYPERLINK(\"x\")"
+    assert rows[1][2] == '\'=HYPERLINK("x")'
 
 
 def test_export_of_everything_selected_across_pages_costs_a_fixed_number_of_queries(

@@ -154,7 +154,7 @@ def test_patient_books_an_appointment_with_the_keyboard_alone(live_server, fresh
     assert_focus_is_visible(browser, visit_type)
     press(browser, Keys.ARROW_DOWN)  # Consultation -> Follow-up, without opening the list
     assert visit_type.get_attribute("value") == AppointmentType.FOLLOW_UP
-    reason = tab_until(
+    tab_until(
         browser, lambda element: element.tag_name == "textarea", "the Reason for the visit field"
     )
     press(browser, "Breathless on the stairs")

@@ -16,7 +16,7 @@ def test_slot_times_at_the_ends_of_the_calendar_are_unreadable_not_a_crash(token
 def test_an_ordinary_slot_time_reads_as_utc():
     form = SlotForm({"start": "2026-12-02T04:15Z"})
     assert form.is_valid()
-    assert form.cleaned_data["start"] == dt.datetime(2026, 12, 2, 4, 15, tzinfo=dt.timezone.utc)
+    assert form.cleaned_data["start"] == dt.datetime(2026, 12, 2, 4, 15, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize(

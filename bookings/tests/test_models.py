@@ -68,8 +68,12 @@ def test_database_refuses_the_same_doctor_and_start_even_at_another_clinic():
 
 def test_a_cancelled_appointment_does_not_block_its_time():
     cancelled = AppointmentFactory(status=Status.CANCELLED)
-    AppointmentFactory(doctor=cancelled.doctor, clinic=cancelled.clinic, start=cancelled.start,
-                       status=Status.CANCELLED)
+    AppointmentFactory(
+        doctor=cancelled.doctor,
+        clinic=cancelled.clinic,
+        start=cancelled.start,
+        status=Status.CANCELLED,
+    )
     AppointmentFactory(doctor=cancelled.doctor, clinic=cancelled.clinic, start=cancelled.start)
     assert Appointment.objects.filter(start=cancelled.start).count() == 3
 
@@ -87,8 +91,9 @@ def test_another_doctor_may_have_an_appointment_at_the_same_start():
     assert Appointment.objects.filter(start=first.start).count() == 2
 
 
-@pytest.mark.parametrize("length", [dt.timedelta(0), -dt.timedelta(minutes=15)],
-                         ids=["equal", "before"])
+@pytest.mark.parametrize(
+    "length", [dt.timedelta(0), -dt.timedelta(minutes=15)], ids=["equal", "before"]
+)
 def test_database_refuses_an_end_not_after_the_start(length):
     start = timezone.now() + dt.timedelta(days=1)
     refused_by_database(lambda: AppointmentFactory(start=start, end=start + length))
@@ -113,7 +118,10 @@ def test_database_refuses_changing_a_status_to_an_unknown_one():
 def test_model_validation_reports_the_time_as_taken():
     first = AppointmentFactory()
     second = AppointmentFactory.build(
-        doctor=first.doctor, clinic=first.clinic, start=first.start, patient=first.patient,
+        doctor=first.doctor,
+        clinic=first.clinic,
+        start=first.start,
+        patient=first.patient,
         created_by=first.created_by,
     )
     with pytest.raises(ValidationError) as excinfo:
@@ -215,16 +223,18 @@ def test_holding_slots_leaves_out_only_cancelled_appointments(timeline):
 
 
 def test_overlapping_touches_but_does_not_include_adjacent_appointments(timeline):
-    now, appointments = timeline
+    _, appointments = timeline
     tomorrow = appointments["tomorrow"]
     assert names(Appointment.objects.overlapping(tomorrow.start, tomorrow.end), appointments) == {
         "tomorrow"
     }
     inside = tomorrow.start + dt.timedelta(minutes=5)
-    assert names(Appointment.objects.overlapping(inside, inside + dt.timedelta(minutes=1)),
-                 appointments) == {"tomorrow"}
-    assert not Appointment.objects.overlapping(tomorrow.end + dt.timedelta(minutes=15),
-                                               tomorrow.end + dt.timedelta(minutes=30)).exists()
+    assert names(
+        Appointment.objects.overlapping(inside, inside + dt.timedelta(minutes=1)), appointments
+    ) == {"tomorrow"}
+    assert not Appointment.objects.overlapping(
+        tomorrow.end + dt.timedelta(minutes=15), tomorrow.end + dt.timedelta(minutes=30)
+    ).exists()
 
 
 # --- Small invariants -------------------------------------------------------------------------
@@ -232,7 +242,7 @@ def test_overlapping_touches_but_does_not_include_adjacent_appointments(timeline
 
 def test_local_times_are_shown_in_the_clinics_zone():
     clinic = ClinicFactory(timezone="Europe/London")
-    start = dt.datetime(2031, 7, 1, 8, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2031, 7, 1, 8, 0, tzinfo=dt.UTC)
     appointment = AppointmentFactory(clinic=clinic, start=start)
     assert appointment.local_start().strftime("%H:%M %Z") == "09:00 BST"
     assert appointment.local_end().strftime("%H:%M") == "09:15"
@@ -241,7 +251,9 @@ def test_local_times_are_shown_in_the_clinics_zone():
 def test_was_rescheduled_only_for_the_cancelled_original_of_a_move():
     original = AppointmentFactory(status=Status.CANCELLED)
     moved = AppointmentFactory(
-        patient=original.patient, doctor=original.doctor, clinic=original.clinic,
+        patient=original.patient,
+        doctor=original.doctor,
+        clinic=original.clinic,
         rescheduled_from=original,
     )
     plain_cancelled = AppointmentFactory(status=Status.CANCELLED)
@@ -254,6 +266,7 @@ def test_an_appointment_can_be_the_original_of_only_one_move():
     original = AppointmentFactory(status=Status.CANCELLED)
     AppointmentFactory(doctor=original.doctor, clinic=original.clinic, rescheduled_from=original)
     refused_by_database(
-        lambda: AppointmentFactory(doctor=original.doctor, clinic=original.clinic,
-                                   rescheduled_from=original)
+        lambda: AppointmentFactory(
+            doctor=original.doctor, clinic=original.clinic, rescheduled_from=original
+        )
     )

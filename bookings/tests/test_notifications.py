@@ -269,8 +269,9 @@ def failing_receiver(signal):
 
 
 def test_a_booking_that_fails_after_queuing_its_notices_leaves_none(book):
-    with pytest.raises(RuntimeError, match="after the notices"), failing_receiver(
-        signals.appointment_booked
+    with (
+        pytest.raises(RuntimeError, match="after the notices"),
+        failing_receiver(signals.appointment_booked),
     ):
         book(WEDNESDAY_10)
 
@@ -284,9 +285,9 @@ def test_cancelling_queues_notices_to_both_and_skips_the_pending_reminders(book,
     cancel_appointment(appointment=appointment, by=patient.user, reason="Feeling better", now=NOW)
 
     reminders = queued(appointment, kind=Kind.REMINDER)
-    assert {key: state for key, (_, _, state) in reminders.items()} == {
-        key: State.SKIPPED for key in reminders_before(WEDNESDAY_10)
-    }
+    assert {key: state for key, (_, _, state) in reminders.items()} == dict.fromkeys(
+        reminders_before(WEDNESDAY_10), State.SKIPPED
+    )
     assert queued(appointment, kind=Kind.CANCELLATION) == announced(Kind.CANCELLATION, doctor)
 
 
@@ -294,8 +295,9 @@ def test_a_cancellation_rolled_back_keeps_the_reminders_and_sends_no_notice(book
     appointment = book(WEDNESDAY_10)
     before = queued(appointment)
 
-    with pytest.raises(RuntimeError, match="after the notices"), failing_receiver(
-        signals.appointment_cancelled
+    with (
+        pytest.raises(RuntimeError, match="after the notices"),
+        failing_receiver(signals.appointment_cancelled),
     ):
         cancel_appointment(appointment=appointment, by=patient.user, now=NOW)
 

@@ -49,7 +49,7 @@ def test_an_appointment_is_open_for_changes_only_while_booked_and_not_started():
 
     from bookings.models import Appointment, Status
 
-    start = dt.datetime(2030, 1, 7, 9, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2030, 1, 7, 9, tzinfo=dt.UTC)
     before, after = start - dt.timedelta(minutes=1), start
     assert Appointment(status=Status.BOOKED, start=start).is_open_for_changes(before)
     assert not Appointment(status=Status.BOOKED, start=start).is_open_for_changes(after)

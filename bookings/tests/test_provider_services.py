@@ -279,7 +279,7 @@ def test_time_off_over_active_appointments_lists_them_in_time_order(doctor, clin
 
 def test_one_clash_is_counted_in_the_singular(doctor, clinic, staff):
     visit(doctor, clinic, local(1, 9, 15))
-    with pytest.raises(TimeOffClashes, match="^You have 1 appointment in that time"):
+    with pytest.raises(TimeOffClashes, match=r"^You have 1 appointment in that time"):
         add_time_off(doctor=doctor, starts_at=local(1, 9), ends_at=local(1, 13), by=staff, now=NOW)
 
 

@@ -70,22 +70,33 @@ def make_doctor(*, slot_minutes=15, department=None):
 
 
 def works_on_tuesday(doctor, clinic, starts_at=dt.time(9), ends_at=dt.time(12)):
-    WorkingHoursFactory(doctor=doctor, clinic=clinic, weekday=TUESDAY.weekday(),
-                        starts_at=starts_at, ends_at=ends_at)
+    WorkingHoursFactory(
+        doctor=doctor,
+        clinic=clinic,
+        weekday=TUESDAY.weekday(),
+        starts_at=starts_at,
+        ends_at=ends_at,
+    )
 
 
 def book(patient, doctor, clinic, start):
     return book_appointment(
-        patient=patient, doctor=doctor, clinic=clinic, start=start,
-        appointment_type=AppointmentType.CONSULTATION, payment_mode=PaymentMode.AT_CLINIC,
-        by=patient.user, now=NOW,
+        patient=patient,
+        doctor=doctor,
+        clinic=clinic,
+        start=start,
+        appointment_type=AppointmentType.CONSULTATION,
+        payment_mode=PaymentMode.AT_CLINIC,
+        by=patient.user,
+        now=NOW,
     )
 
 
 def only_booking_errors_besides(outcomes, successes):
     """Checks that `successes` tasks succeeded and every other one lost with SlotUnavailable."""
-    unexpected = [o for o in outcomes if isinstance(o, BaseException)
-                  and not isinstance(o, SlotUnavailable)]
+    unexpected = [
+        o for o in outcomes if isinstance(o, BaseException) and not isinstance(o, SlotUnavailable)
+    ]
     assert not unexpected, unexpected
     won = [o for o in outcomes if isinstance(o, Appointment)]
     lost = [o for o in outcomes if isinstance(o, SlotUnavailable)]
@@ -148,8 +159,10 @@ def test_overlapping_slots_with_different_starts_cannot_both_be_booked_at_once()
     works_on_tuesday(doctor, kathmandu, dt.time(12), dt.time(15))
     late_morning_in_kolkata = tuesday(11, 30, KOLKATA)
     noon_in_kathmandu = tuesday(12, 0, KATHMANDU)
-    assert late_morning_in_kolkata < noon_in_kathmandu < late_morning_in_kolkata + dt.timedelta(
-        minutes=30
+    assert (
+        late_morning_in_kolkata
+        < noon_in_kathmandu
+        < late_morning_in_kolkata + dt.timedelta(minutes=30)
     )
     requests = [
         (PatientFactory(with_account=True), kolkata, late_morning_in_kolkata)
@@ -178,9 +191,13 @@ def test_a_move_racing_bookings_of_the_same_slot_leaves_one_winner_and_the_loser
     for target in (tuesday(10), tuesday(10, 15), tuesday(10, 30), tuesday(10, 45)):
         bookers = [PatientFactory(with_account=True) for _ in range(3)]
         outcomes = run_concurrently(
-            lambda: reschedule_appointment(appointment=current, start=target, by=mover.user,
-                                           now=NOW),
-            *(lambda patient=patient: book(patient, doctor, clinic, target) for patient in bookers),
+            lambda current=current, target=target: reschedule_appointment(
+                appointment=current, start=target, by=mover.user, now=NOW
+            ),
+            *(
+                lambda patient=patient, target=target: book(patient, doctor, clinic, target)
+                for patient in bookers
+            ),
         )
 
         [winner] = only_booking_errors_besides(outcomes, successes=1)
@@ -227,8 +244,9 @@ def test_a_cancellation_and_a_move_of_the_same_appointment_do_not_deadlock(monke
     monkeypatch.setattr(services, "_lock", lock_then_pause)
 
     def move():
-        return reschedule_appointment(appointment=appointment, start=tuesday(10), by=patient.user,
-                                      now=NOW)
+        return reschedule_appointment(
+            appointment=appointment, start=tuesday(10), by=patient.user, now=NOW
+        )
 
     def cancel():
         canceller_pid.append(backend_pid())
@@ -315,8 +333,9 @@ def test_a_move_in_progress_does_not_hold_up_bookings_at_the_same_clinic(monkeyp
 
     moved, booked, booking_was_blocked = second_while_first_pauses(
         monkeypatch,
-        first=lambda: reschedule_appointment(appointment=appointment, start=tuesday(10),
-                                             by=mover.user, now=NOW),
+        first=lambda: reschedule_appointment(
+            appointment=appointment, start=tuesday(10), by=mover.user, now=NOW
+        ),
         second=lambda: book(booker, other_doctor, clinic, tuesday(9)),
         pausing_doctor=moving_doctor,
     )

@@ -1,6 +1,7 @@
 """The slot engine, on plain data: examples for the tricky days, properties for everything else."""
 
 import datetime as dt
+import itertools
 from zoneinfo import ZoneInfo
 
 from hypothesis import assume, given, settings
@@ -48,8 +49,13 @@ NOW = at(MONDAY, T(6), KOLKATA)
 
 
 def test_slots_fill_working_hours_end_to_end():
-    slots = free_slots(availability(), first_day=MONDAY + dt.timedelta(days=1),
-                       last_day=MONDAY + dt.timedelta(days=1), now=NOW, rules=RULES)
+    slots = free_slots(
+        availability(),
+        first_day=MONDAY + dt.timedelta(days=1),
+        last_day=MONDAY + dt.timedelta(days=1),
+        now=NOW,
+        rules=RULES,
+    )
     assert local_times(slots, KOLKATA) == ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30"]
     assert all(slot.start.tzinfo == UTC for slot in slots)
     assert all(slot.end - slot.start == dt.timedelta(minutes=30) for slot in slots)
@@ -58,29 +64,45 @@ def test_slots_fill_working_hours_end_to_end():
 def test_a_break_between_two_stretches_offers_no_slot():
     hours = (WeeklyStretch(1, T(9), T(10)), WeeklyStretch(1, T(11), T(12)))
     day = MONDAY + dt.timedelta(days=1)
-    slots = free_slots(availability(weekly_hours=hours), first_day=day, last_day=day,
-                       now=NOW, rules=RULES)
+    slots = free_slots(
+        availability(weekly_hours=hours), first_day=day, last_day=day, now=NOW, rules=RULES
+    )
     assert local_times(slots, KOLKATA) == ["09:00", "09:30", "11:00", "11:30"]
 
 
 def test_operating_hours_clip_working_hours():
     day = MONDAY + dt.timedelta(days=1)
-    slots = free_slots(availability(opens_at=T(10), closes_at=T(11, 30)), first_day=day,
-                       last_day=day, now=NOW, rules=RULES)
+    slots = free_slots(
+        availability(opens_at=T(10), closes_at=T(11, 30)),
+        first_day=day,
+        last_day=day,
+        now=NOW,
+        rules=RULES,
+    )
     assert local_times(slots, KOLKATA) == ["10:00", "10:30", "11:00"]
 
 
 def test_a_slot_that_would_run_past_the_end_of_hours_is_not_offered():
     day = MONDAY + dt.timedelta(days=1)
-    slots = free_slots(availability(slot_length=dt.timedelta(minutes=40)), first_day=day,
-                       last_day=day, now=NOW, rules=RULES)
+    slots = free_slots(
+        availability(slot_length=dt.timedelta(minutes=40)),
+        first_day=day,
+        last_day=day,
+        now=NOW,
+        rules=RULES,
+    )
     assert local_times(slots, KOLKATA) == ["09:00", "09:40", "10:20", "11:00"]
 
 
 def test_holidays_close_the_whole_day():
     day = MONDAY + dt.timedelta(days=1)
-    slots = free_slots(availability(closed_days=frozenset({day})), first_day=day,
-                       last_day=day + dt.timedelta(days=1), now=NOW, rules=RULES)
+    slots = free_slots(
+        availability(closed_days=frozenset({day})),
+        first_day=day,
+        last_day=day + dt.timedelta(days=1),
+        now=NOW,
+        rules=RULES,
+    )
     assert {slot.local_start(KOLKATA).date() for slot in slots} == {day + dt.timedelta(days=1)}
 
 
@@ -106,14 +128,24 @@ def test_minimum_notice_and_the_past_are_respected():
 
 def test_nothing_is_offered_beyond_the_booking_window():
     rules = BookingRules(minimum_notice=dt.timedelta(0), window_days=3)
-    slots = free_slots(availability(), first_day=MONDAY, last_day=MONDAY + dt.timedelta(days=30),
-                       now=NOW, rules=rules)
+    slots = free_slots(
+        availability(),
+        first_day=MONDAY,
+        last_day=MONDAY + dt.timedelta(days=30),
+        now=NOW,
+        rules=rules,
+    )
     assert max(slot.local_start(KOLKATA).date() for slot in slots) == MONDAY + dt.timedelta(days=3)
 
 
 def test_nothing_is_offered_for_days_before_today():
-    slots = free_slots(availability(), first_day=MONDAY - dt.timedelta(days=7),
-                       last_day=MONDAY - dt.timedelta(days=1), now=NOW, rules=RULES)
+    slots = free_slots(
+        availability(),
+        first_day=MONDAY - dt.timedelta(days=7),
+        last_day=MONDAY - dt.timedelta(days=1),
+        now=NOW,
+        rules=RULES,
+    )
     assert slots == []
 
 
@@ -124,8 +156,8 @@ def test_london_slots_keep_wall_clock_times_across_both_daylight_saving_changes(
     now = dt.datetime(2026, 1, 1, tzinfo=UTC)
     london = availability(zone=LONDON, weekly_hours=hours)
     for day, utc_hour in [
-        (dt.date(2026, 3, 28), 9),   # GMT
-        (dt.date(2026, 3, 29), 8),   # BST from 01:00 that morning
+        (dt.date(2026, 3, 28), 9),  # GMT
+        (dt.date(2026, 3, 29), 8),  # BST from 01:00 that morning
         (dt.date(2026, 10, 24), 8),  # BST
         (dt.date(2026, 10, 25), 9),  # GMT again from 02:00
     ]:
@@ -140,9 +172,13 @@ def test_a_stretch_across_the_spring_gap_is_an_hour_shorter_in_real_time():
     rules = BookingRules(minimum_notice=dt.timedelta(0), window_days=100)
     now = dt.datetime(2026, 3, 1, tzinfo=UTC)
     day = dt.date(2026, 3, 8)
-    slots = free_slots(availability(zone=NEW_YORK, weekly_hours=hours, opens_at=T(0),
-                                    closes_at=T(23)),
-                       first_day=day, last_day=day, now=now, rules=rules)
+    slots = free_slots(
+        availability(zone=NEW_YORK, weekly_hours=hours, opens_at=T(0), closes_at=T(23)),
+        first_day=day,
+        last_day=day,
+        now=now,
+        rules=rules,
+    )
     assert local_times(slots, NEW_YORK) == ["01:00", "01:30", "03:00", "03:30"]
     assert all(slot.end - slot.start == dt.timedelta(minutes=30) for slot in slots)
 
@@ -157,8 +193,13 @@ def test_is_free_accepts_offered_slots_only():
 
 
 def test_slots_by_day_groups_by_local_date():
-    slots = free_slots(availability(), first_day=MONDAY, last_day=MONDAY + dt.timedelta(days=2),
-                       now=NOW, rules=RULES)
+    slots = free_slots(
+        availability(),
+        first_day=MONDAY,
+        last_day=MONDAY + dt.timedelta(days=2),
+        now=NOW,
+        rules=RULES,
+    )
     days = slots_by_day(slots, KOLKATA)
     assert list(days) == [MONDAY, MONDAY + dt.timedelta(days=1), MONDAY + dt.timedelta(days=2)]
     assert sum(len(day_slots) for day_slots in days.values()) == len(slots)
@@ -273,11 +314,12 @@ def test_no_slot_is_in_the_past_within_the_notice_or_beyond_the_window(scenario)
 @given(scenarios())
 def test_slots_are_ordered_and_disjoint_and_each_is_confirmed_free(scenario):
     slots = run(scenario)
-    for earlier, later in zip(slots, slots[1:]):
+    for earlier, later in itertools.pairwise(slots):
         assert earlier.end <= later.start
     for slot in slots[:5]:
-        assert is_free(scenario["availability"], start=slot.start, now=scenario["now"],
-                       rules=scenario["rules"])
+        assert is_free(
+            scenario["availability"], start=slot.start, now=scenario["now"], rules=scenario["rules"]
+        )
 
 
 @settings(max_examples=200, deadline=None)
@@ -286,10 +328,13 @@ def test_every_free_grid_position_is_offered(scenario):
     """Completeness against a brute-force oracle: nothing free is left out."""
     avail, now, rules = scenario["availability"], scenario["now"], scenario["rules"]
     # Validation keeps a doctor's working hours on one day apart; the oracle assumes so too.
-    assume(not any(
-        a.weekday == b.weekday and a.starts_at < b.ends_at and b.starts_at < a.ends_at
-        for i, a in enumerate(avail.weekly_hours) for b in avail.weekly_hours[i + 1:]
-    ))
+    assume(
+        not any(
+            a.weekday == b.weekday and a.starts_at < b.ends_at and b.starts_at < a.ends_at
+            for i, a in enumerate(avail.weekly_hours)
+            for b in avail.weekly_hours[i + 1 :]
+        )
+    )
     offered = set(run(scenario))
     today = now.astimezone(avail.zone).date()
     day = max(scenario["first_day"], today)

@@ -66,10 +66,16 @@ def clinic():
 def working_week(doctor, clinic):
     """Monday to Friday, 09:00-12:00 and 14:00-17:00: a lunch break from 12:00 to 14:00."""
     for weekday in range(5):
-        WorkingHoursFactory(doctor=doctor, clinic=clinic, weekday=weekday,
-                            starts_at=dt.time(9), ends_at=dt.time(12))
-        WorkingHoursFactory(doctor=doctor, clinic=clinic, weekday=weekday,
-                            starts_at=dt.time(14), ends_at=dt.time(17))
+        WorkingHoursFactory(
+            doctor=doctor, clinic=clinic, weekday=weekday, starts_at=dt.time(9), ends_at=dt.time(12)
+        )
+        WorkingHoursFactory(
+            doctor=doctor,
+            clinic=clinic,
+            weekday=weekday,
+            starts_at=dt.time(14),
+            ends_at=dt.time(17),
+        )
 
 
 def make_doctor(clinic, **fields):
@@ -136,8 +142,9 @@ def local_hhmm(instant):
 
 
 def test_patient_books_a_free_slot_for_the_doctors_slot_length(book, patient, doctor, clinic):
-    appointment = book(TUESDAY_9, appointment_type=AppointmentType.FOLLOW_UP,
-                       payment_mode=PaymentMode.ONLINE)
+    appointment = book(
+        TUESDAY_9, appointment_type=AppointmentType.FOLLOW_UP, payment_mode=PaymentMode.ONLINE
+    )
     appointment = Appointment.objects.get(pk=appointment.pk)
     assert appointment.patient == patient
     assert (appointment.doctor, appointment.clinic) == (doctor, clinic)
@@ -195,16 +202,23 @@ def test_the_minimum_notice_follows_the_setting(book, default_rules):
     assert book(local(0, 10)).start == local(0, 10)
 
 
-@pytest.mark.parametrize("start", [local(1, 9), local(1, 11, 45), local(0, 9)],
-                         ids=["this-morning", "just-now", "yesterday"])
+@pytest.mark.parametrize(
+    "start",
+    [local(1, 9), local(1, 11, 45), local(0, 9)],
+    ids=["this-morning", "just-now", "yesterday"],
+)
 def test_a_time_in_the_past_cannot_be_booked(book, start):
     refused(NotAllowed, lambda: book(start, now=local(1, 11, 45)), saying="already passed")
 
 
 @pytest.mark.parametrize(
     "start",
-    [local(1, 9, 7), local(1, 9, 5), local(1, 9, 0, 30),
-     local(1, 9) + dt.timedelta(microseconds=1)],
+    [
+        local(1, 9, 7),
+        local(1, 9, 5),
+        local(1, 9, 0, 30),
+        local(1, 9) + dt.timedelta(microseconds=1),
+    ],
     ids=["09:07", "09:05", "09:00:30", "a-microsecond-late"],
 )
 def test_a_time_off_the_slot_grid_cannot_be_booked(book, start):
@@ -220,8 +234,9 @@ def test_a_time_outside_the_doctors_working_hours_cannot_be_booked(book, start):
     refused(NotAllowed, lambda: book(start), saying="not one of the doctor's appointment times")
 
 
-@pytest.mark.parametrize("start", [local(1, 12), local(1, 12, 30), local(1, 13, 45)],
-                         ids=["12:00", "12:30", "13:45"])
+@pytest.mark.parametrize(
+    "start", [local(1, 12), local(1, 12, 30), local(1, 13, 45)], ids=["12:00", "12:30", "13:45"]
+)
 def test_a_time_in_the_doctors_break_cannot_be_booked(book, start):
     refused(NotAllowed, lambda: book(start), saying="not one of the doctor's appointment times")
 
@@ -243,8 +258,9 @@ def test_a_time_outside_the_departments_operating_hours_cannot_be_booked(book, d
 
 @pytest.mark.parametrize("whose", ["this-clinic", "all-clinics"])
 def test_a_holiday_cannot_be_booked(book, clinic, whose):
-    HolidayFactory(date=MONDAY + dt.timedelta(days=1),
-                   clinic=clinic if whose == "this-clinic" else None)
+    HolidayFactory(
+        date=MONDAY + dt.timedelta(days=1), clinic=clinic if whose == "this-clinic" else None
+    )
     refused(NotAllowed, lambda: book(TUESDAY_9), saying="not one of the doctor's appointment times")
     assert book(local(2, 9)).start == local(2, 9)  # the next day is open
 
@@ -257,7 +273,9 @@ def test_another_clinics_holiday_does_not_close_this_one(book):
 def test_a_time_during_the_doctors_time_off_cannot_be_booked(book, doctor):
     TimeOffFactory(doctor=doctor, starts_at=local(1, 9), ends_at=local(1, 10, 5))
     for start in (local(1, 9), local(1, 9, 45), local(1, 10)):  # the last one is partly off
-        error = refused(NotAllowed, lambda: book(start), saying="not one of the doctor's")
+        error = refused(
+            NotAllowed, lambda start=start: book(start), saying="not one of the doctor's"
+        )
         assert "taken" not in str(error)
     assert book(local(1, 10, 15)).start == local(1, 10, 15)
 
@@ -284,8 +302,11 @@ def test_a_doctor_cannot_be_booked_after_their_registration_expires(book, doctor
 
 def test_a_doctor_cannot_be_booked_at_a_clinic_they_do_not_work_at(book):
     elsewhere = ClinicFactory(name="Elsewhere", timezone="Asia/Kolkata")
-    refused(NotAllowed, lambda: book(TUESDAY_9, clinic=elsewhere),
-            saying="does not see patients at Elsewhere")
+    refused(
+        NotAllowed,
+        lambda: book(TUESDAY_9, clinic=elsewhere),
+        saying="does not see patients at Elsewhere",
+    )
 
 
 def test_a_patient_cannot_hold_more_open_appointments_than_the_cap(book, patient, doctor, clinic):
@@ -298,13 +319,16 @@ def test_a_patient_cannot_hold_more_open_appointments_than_the_cap(book, patient
     assert book(local(3, 9), patient=other_patient, by=other_patient.user)
 
 
-def test_cancelled_and_finished_appointments_do_not_count_towards_the_cap(book, patient, doctor,
-                                                                         clinic, default_rules):
+def test_cancelled_and_finished_appointments_do_not_count_towards_the_cap(
+    book, patient, doctor, clinic, default_rules
+):
     default_rules.BOOKING_MAX_OPEN_PER_PATIENT = 1
-    AppointmentFactory(patient=patient, doctor=doctor, clinic=clinic, start=local(2, 9),
-                       status=Status.CANCELLED)
-    AppointmentFactory(patient=patient, doctor=doctor, clinic=clinic, start=local(-1, 9),
-                       status=Status.COMPLETED)
+    AppointmentFactory(
+        patient=patient, doctor=doctor, clinic=clinic, start=local(2, 9), status=Status.CANCELLED
+    )
+    AppointmentFactory(
+        patient=patient, doctor=doctor, clinic=clinic, start=local(-1, 9), status=Status.COMPLETED
+    )
     AppointmentFactory(patient=patient, doctor=doctor, clinic=clinic, start=local(0, 7, 45))
     first = book(TUESDAY_9)
     refused(NotAllowed, lambda: book(local(1, 10)), saying="already have 1 upcoming")
@@ -312,19 +336,29 @@ def test_cancelled_and_finished_appointments_do_not_count_towards_the_cap(book, 
     assert book(local(1, 10)).start == local(1, 10)
 
 
-def test_a_checked_in_appointment_still_counts_towards_the_cap(book, patient, doctor, clinic,
-                                                              default_rules):
+def test_a_checked_in_appointment_still_counts_towards_the_cap(
+    book, patient, doctor, clinic, default_rules
+):
     default_rules.BOOKING_MAX_OPEN_PER_PATIENT = 1
-    AppointmentFactory(patient=patient, doctor=doctor, clinic=clinic, start=local(0, 7, 50),
-                       end=local(0, 8, 5), status=Status.CHECKED_IN)
+    AppointmentFactory(
+        patient=patient,
+        doctor=doctor,
+        clinic=clinic,
+        start=local(0, 7, 50),
+        end=local(0, 8, 5),
+        status=Status.CHECKED_IN,
+    )
     refused(NotAllowed, lambda: book(TUESDAY_9), saying="already have 1 upcoming")
 
 
 def test_a_taken_slot_cannot_be_booked_again(book):
     book(TUESDAY_9)
     someone_else = PatientFactory(with_account=True)
-    refused(SlotUnavailable, lambda: book(TUESDAY_9, patient=someone_else, by=someone_else.user),
-            saying="that time was just taken")
+    refused(
+        SlotUnavailable,
+        lambda: book(TUESDAY_9, patient=someone_else, by=someone_else.user),
+        saying="that time was just taken",
+    )
 
 
 def test_a_cancelled_appointment_does_not_block_its_slot(book, patient):
@@ -342,8 +376,9 @@ def test_a_30_minute_slot_that_would_overlap_another_appointment_is_refused(book
 
 
 def test_the_doctors_appointment_at_another_clinic_blocks_the_time(book, doctor):
-    AppointmentFactory(doctor=doctor, clinic=ClinicFactory(), start=local(1, 9, 10),
-                       end=local(1, 9, 25))
+    AppointmentFactory(
+        doctor=doctor, clinic=ClinicFactory(), start=local(1, 9, 10), end=local(1, 9, 25)
+    )
     refused(SlotUnavailable, lambda: book(local(1, 9)), saying="just taken")
     refused(SlotUnavailable, lambda: book(local(1, 9, 15)), saying="just taken")
     assert book(local(1, 9, 30)).start == local(1, 9, 30)
@@ -358,6 +393,7 @@ def test_another_doctors_appointment_does_not_block_the_time(book, doctor, clini
 def test_a_race_lost_at_the_database_is_a_friendly_slot_unavailable(book, monkeypatch):
     """As if another booking slipped in after the check: the unique constraint catches it."""
     book(TUESDAY_9)
+
     def blind_to_appointments(**kwargs):
         slot = real_requested_slot(**kwargs)
         return dataclasses.replace(slot, availability=slot.availability_if_unbooked)
@@ -365,8 +401,11 @@ def test_a_race_lost_at_the_database_is_a_friendly_slot_unavailable(book, monkey
     real_requested_slot = services.requested_slot
     monkeypatch.setattr(services, "requested_slot", blind_to_appointments)
     someone_else = PatientFactory(with_account=True)
-    refused(SlotUnavailable, lambda: book(TUESDAY_9, patient=someone_else, by=someone_else.user),
-            saying="just taken")
+    refused(
+        SlotUnavailable,
+        lambda: book(TUESDAY_9, patient=someone_else, by=someone_else.user),
+        saying="just taken",
+    )
 
 
 # --- Cancelling -------------------------------------------------------------------------------
@@ -379,8 +418,9 @@ def appointment(book):
 
 
 def test_patient_cancels_their_appointment_ahead_of_the_cutoff(appointment, patient):
-    cancelled = cancel_appointment(appointment=appointment, by=patient.user,
-                                   reason="Feeling better", now=NOW)
+    cancelled = cancel_appointment(
+        appointment=appointment, by=patient.user, reason="Feeling better", now=NOW
+    )
     appointment.refresh_from_db()
     assert appointment.status == cancelled.status == Status.CANCELLED
     assert appointment.cancelled_at == NOW
@@ -391,10 +431,13 @@ def test_patient_cancels_their_appointment_ahead_of_the_cutoff(appointment, pati
 
 def test_patient_cannot_cancel_inside_the_cutoff(appointment, patient):
     three_hours_59_before = local(1, 5, 1)
-    refused(NotAllowed,
-            lambda: cancel_appointment(appointment=appointment, by=patient.user,
-                                       now=three_hours_59_before),
-            saying="up to 4 hours before")
+    refused(
+        NotAllowed,
+        lambda: cancel_appointment(
+            appointment=appointment, by=patient.user, now=three_hours_59_before
+        ),
+        saying="up to 4 hours before",
+    )
     assert Appointment.objects.get(pk=appointment.pk).status == Status.BOOKED
 
 
@@ -405,9 +448,11 @@ def test_patient_may_cancel_exactly_at_the_cutoff(appointment, patient):
 
 def test_the_cancellation_cutoff_follows_the_setting(appointment, patient, default_rules):
     default_rules.BOOKING_PATIENT_CANCELLATION_CUTOFF_HOURS = 24
-    refused(NotAllowed,
-            lambda: cancel_appointment(appointment=appointment, by=patient.user, now=local(0, 10)),
-            saying="up to 24 hours before")
+    refused(
+        NotAllowed,
+        lambda: cancel_appointment(appointment=appointment, by=patient.user, now=local(0, 10)),
+        saying="up to 24 hours before",
+    )
 
 
 @pytest.mark.parametrize("staff", ["front_desk_user", "clinic_admin_user", "doctor_user"])
@@ -425,40 +470,51 @@ def test_staff_may_cancel_a_walk_in_patients_appointment_inside_the_cutoff(book,
     assert Appointment.objects.get(pk=appointment.pk).status == Status.CANCELLED
 
 
-def test_cancelling_twice_is_refused_and_keeps_the_first_cancellation(appointment, patient,
-                                                                     front_desk_user):
+def test_cancelling_twice_is_refused_and_keeps_the_first_cancellation(
+    appointment, patient, front_desk_user
+):
     cancel_appointment(appointment=appointment, by=patient.user, reason="Travelling", now=NOW)
     # `appointment` is now stale (still "booked" in memory): the service must read it afresh.
-    refused(NotAllowed,
-            lambda: cancel_appointment(appointment=appointment, by=front_desk_user,
-                                       now=local(0, 9)),
-            saying="can no longer be cancelled")
+    refused(
+        NotAllowed,
+        lambda: cancel_appointment(appointment=appointment, by=front_desk_user, now=local(0, 9)),
+        saying="can no longer be cancelled",
+    )
     appointment.refresh_from_db()
     assert (appointment.cancelled_by, appointment.cancelled_at) == (patient.user, NOW)
     assert appointment.cancellation_reason == "Travelling"
 
 
-@pytest.mark.parametrize("now", [TUESDAY_9, local(1, 9, 5), local(2, 9)],
-                         ids=["at-the-start", "during", "the-day-after"])
-def test_an_appointment_that_has_started_cannot_be_cancelled_even_by_staff(appointment, now,
-                                                                          front_desk_user):
-    refused(NotAllowed,
-            lambda: cancel_appointment(appointment=appointment, by=front_desk_user, now=now),
-            saying="already started")
+@pytest.mark.parametrize(
+    "now", [TUESDAY_9, local(1, 9, 5), local(2, 9)], ids=["at-the-start", "during", "the-day-after"]
+)
+def test_an_appointment_that_has_started_cannot_be_cancelled_even_by_staff(
+    appointment, now, front_desk_user
+):
+    refused(
+        NotAllowed,
+        lambda: cancel_appointment(appointment=appointment, by=front_desk_user, now=now),
+        saying="already started",
+    )
 
 
 @pytest.mark.parametrize("status", [Status.CHECKED_IN, Status.COMPLETED, Status.NO_SHOW])
 def test_only_a_booked_appointment_can_be_cancelled(appointment, status, front_desk_user):
     Appointment.objects.filter(pk=appointment.pk).update(status=status)
-    refused(NotAllowed,
-            lambda: cancel_appointment(appointment=appointment, by=front_desk_user, now=NOW),
-            saying="can no longer be cancelled")
+    refused(
+        NotAllowed,
+        lambda: cancel_appointment(appointment=appointment, by=front_desk_user, now=NOW),
+        saying="can no longer be cancelled",
+    )
 
 
 def test_cancelling_uses_the_current_time_when_none_is_given(appointment, patient):
     with time_machine.travel(local(1, 6), tick=False):
-        refused(NotAllowed, lambda: cancel_appointment(appointment=appointment, by=patient.user),
-                saying="up to 4 hours before")
+        refused(
+            NotAllowed,
+            lambda: cancel_appointment(appointment=appointment, by=patient.user),
+            saying="up to 4 hours before",
+        )
 
 
 # --- Rescheduling -----------------------------------------------------------------------------
@@ -467,8 +523,12 @@ def test_cancelling_uses_the_current_time_when_none_is_given(appointment, patien
 def test_rescheduling_moves_the_appointment_and_links_the_new_one_to_the_old(
     book, patient, doctor, clinic
 ):
-    old = book(TUESDAY_9, appointment_type=AppointmentType.REPORT_REVIEW,
-               payment_mode=PaymentMode.ONLINE, reason="Blood test results")
+    old = book(
+        TUESDAY_9,
+        appointment_type=AppointmentType.REPORT_REVIEW,
+        payment_mode=PaymentMode.ONLINE,
+        reason="Blood test results",
+    )
     new = reschedule_appointment(appointment=old, start=local(2, 14, 30), by=patient.user, now=NOW)
 
     new = Appointment.objects.get(pk=new.pk)
@@ -497,17 +557,21 @@ def test_if_the_new_time_is_taken_the_old_appointment_stays_booked_and_nothing_i
 ):
     someone_else = PatientFactory(with_account=True)
     book(local(1, 10), patient=someone_else, by=someone_else.user)
-    refused(SlotUnavailable,
-            lambda: reschedule_appointment(appointment=appointment, start=local(1, 10),
-                                           by=patient.user, now=NOW),
-            saying="just taken")
+    refused(
+        SlotUnavailable,
+        lambda: reschedule_appointment(
+            appointment=appointment, start=local(1, 10), by=patient.user, now=NOW
+        ),
+        saying="just taken",
+    )
     appointment.refresh_from_db()
     assert appointment.status == Status.BOOKED
     assert appointment.cancelled_at is None
 
 
-def test_a_move_lost_at_the_database_keeps_the_old_appointment_booked(book, appointment, patient,
-                                                                     monkeypatch):
+def test_a_move_lost_at_the_database_keeps_the_old_appointment_booked(
+    book, appointment, patient, monkeypatch
+):
     """The old appointment is cancelled before the new one is inserted; when the insert fails
     the cancellation must be rolled back with it."""
     someone_else = PatientFactory(with_account=True)
@@ -519,10 +583,13 @@ def test_a_move_lost_at_the_database_keeps_the_old_appointment_booked(book, appo
         return dataclasses.replace(slot, availability=slot.availability_if_unbooked)
 
     monkeypatch.setattr(services, "requested_slot", blind_to_appointments)
-    refused(SlotUnavailable,
-            lambda: reschedule_appointment(appointment=appointment, start=local(1, 10),
-                                           by=patient.user, now=NOW),
-            saying="just taken")
+    refused(
+        SlotUnavailable,
+        lambda: reschedule_appointment(
+            appointment=appointment, start=local(1, 10), by=patient.user, now=NOW
+        ),
+        saying="just taken",
+    )
     assert Appointment.objects.get(pk=appointment.pk).status == Status.BOOKED
 
 
@@ -536,31 +603,47 @@ def test_a_move_lost_at_the_database_keeps_the_old_appointment_booked(book, appo
         (local(-1, 10), "already passed"),
         (local(31, 9), "up to 30 days ahead"),
     ],
-    ids=["off-grid", "in-the-break", "saturday", "within-the-notice", "in-the-past",
-         "beyond-the-window"],
+    ids=[
+        "off-grid",
+        "in-the-break",
+        "saturday",
+        "within-the-notice",
+        "in-the-past",
+        "beyond-the-window",
+    ],
 )
-def test_moving_to_a_time_that_cannot_be_booked_keeps_the_old_appointment(appointment, patient,
-                                                                          start, saying):
-    refused(NotAllowed,
-            lambda: reschedule_appointment(appointment=appointment, start=start, by=patient.user,
-                                           now=NOW),
-            saying=saying)
+def test_moving_to_a_time_that_cannot_be_booked_keeps_the_old_appointment(
+    appointment, patient, start, saying
+):
+    refused(
+        NotAllowed,
+        lambda: reschedule_appointment(
+            appointment=appointment, start=start, by=patient.user, now=NOW
+        ),
+        saying=saying,
+    )
     assert Appointment.objects.get(pk=appointment.pk).status == Status.BOOKED
 
 
 def test_moving_into_the_doctors_time_off_is_refused(appointment, patient, doctor):
     TimeOffFactory(doctor=doctor, starts_at=local(2, 0), ends_at=local(3, 0))
-    refused(NotAllowed,
-            lambda: reschedule_appointment(appointment=appointment, start=local(2, 9),
-                                           by=patient.user, now=NOW),
-            saying="not one of the doctor's appointment times")
+    refused(
+        NotAllowed,
+        lambda: reschedule_appointment(
+            appointment=appointment, start=local(2, 9), by=patient.user, now=NOW
+        ),
+        saying="not one of the doctor's appointment times",
+    )
 
 
 def test_moving_to_the_current_time_is_refused(appointment, patient):
-    refused(NotAllowed,
-            lambda: reschedule_appointment(appointment=appointment, start=TUESDAY_9,
-                                           by=patient.user, now=NOW),
-            saying="current time")
+    refused(
+        NotAllowed,
+        lambda: reschedule_appointment(
+            appointment=appointment, start=TUESDAY_9, by=patient.user, now=NOW
+        ),
+        saying="current time",
+    )
 
 
 def test_moving_to_a_slot_overlapping_its_own_old_time_is_allowed(book, patient, clinic):
@@ -581,68 +664,90 @@ def test_another_patient_cannot_take_a_slot_overlapping_an_appointment(book, pat
     doctor.slot_minutes = 15
     doctor.save()
     someone_else = PatientFactory(with_account=True)
-    refused(SlotUnavailable,
-            lambda: book(local(1, 9, 15), doctor=doctor, patient=someone_else,
-                         by=someone_else.user),
-            saying="just taken")
+    refused(
+        SlotUnavailable,
+        lambda: book(local(1, 9, 15), doctor=doctor, patient=someone_else, by=someone_else.user),
+        saying="just taken",
+    )
 
 
 def test_patient_cannot_move_inside_the_cutoff(appointment, patient):
-    refused(NotAllowed,
-            lambda: reschedule_appointment(appointment=appointment, start=local(1, 14),
-                                           by=patient.user, now=local(1, 6)),
-            saying="can be moved online up to 4 hours before")
+    refused(
+        NotAllowed,
+        lambda: reschedule_appointment(
+            appointment=appointment, start=local(1, 14), by=patient.user, now=local(1, 6)
+        ),
+        saying="can be moved online up to 4 hours before",
+    )
 
 
 def test_staff_may_move_inside_the_cutoff(appointment, front_desk_user):
-    new = reschedule_appointment(appointment=appointment, start=local(1, 14), by=front_desk_user,
-                                 now=local(1, 8))
+    new = reschedule_appointment(
+        appointment=appointment, start=local(1, 14), by=front_desk_user, now=local(1, 8)
+    )
     assert new.created_by == front_desk_user
     assert Appointment.objects.get(pk=appointment.pk).cancelled_by == front_desk_user
 
 
 def test_an_appointment_that_has_started_cannot_be_moved(appointment, front_desk_user):
-    refused(NotAllowed,
-            lambda: reschedule_appointment(appointment=appointment, start=local(1, 14),
-                                           by=front_desk_user, now=local(1, 9, 5)),
-            saying="already started")
+    refused(
+        NotAllowed,
+        lambda: reschedule_appointment(
+            appointment=appointment, start=local(1, 14), by=front_desk_user, now=local(1, 9, 5)
+        ),
+        saying="already started",
+    )
 
 
-@pytest.mark.parametrize("status", [Status.CANCELLED, Status.CHECKED_IN, Status.COMPLETED,
-                                    Status.NO_SHOW])
+@pytest.mark.parametrize(
+    "status", [Status.CANCELLED, Status.CHECKED_IN, Status.COMPLETED, Status.NO_SHOW]
+)
 def test_only_a_booked_appointment_can_be_moved(appointment, front_desk_user, status):
     Appointment.objects.filter(pk=appointment.pk).update(status=status)
-    refused(NotAllowed,
-            lambda: reschedule_appointment(appointment=appointment, start=local(1, 14),
-                                           by=front_desk_user, now=NOW),
-            saying="Only a booked appointment can be moved")
+    refused(
+        NotAllowed,
+        lambda: reschedule_appointment(
+            appointment=appointment, start=local(1, 14), by=front_desk_user, now=NOW
+        ),
+        saying="Only a booked appointment can be moved",
+    )
 
 
 def test_a_moved_appointment_cannot_be_moved_again_but_its_replacement_can(appointment, patient):
-    first_move = reschedule_appointment(appointment=appointment, start=local(1, 10),
-                                        by=patient.user, now=NOW)
-    refused(NotAllowed,
-            lambda: reschedule_appointment(appointment=appointment, start=local(1, 11),
-                                           by=patient.user, now=NOW),
-            saying="Only a booked appointment can be moved")
-    second_move = reschedule_appointment(appointment=first_move, start=local(1, 11),
-                                         by=patient.user, now=NOW)
+    first_move = reschedule_appointment(
+        appointment=appointment, start=local(1, 10), by=patient.user, now=NOW
+    )
+    refused(
+        NotAllowed,
+        lambda: reschedule_appointment(
+            appointment=appointment, start=local(1, 11), by=patient.user, now=NOW
+        ),
+        saying="Only a booked appointment can be moved",
+    )
+    second_move = reschedule_appointment(
+        appointment=first_move, start=local(1, 11), by=patient.user, now=NOW
+    )
     assert second_move.rescheduled_from == first_move
     assert Appointment.objects.holding_slots().get() == second_move
 
 
 def test_moving_is_allowed_for_a_patient_at_the_cap(book, appointment, patient, default_rules):
     default_rules.BOOKING_MAX_OPEN_PER_PATIENT = 1
-    new = reschedule_appointment(appointment=appointment, start=local(1, 10), by=patient.user,
-                                 now=NOW)
+    new = reschedule_appointment(
+        appointment=appointment, start=local(1, 10), by=patient.user, now=NOW
+    )
     assert new.start == local(1, 10)
 
 
-def test_an_appointment_cannot_be_moved_once_the_doctor_stops_taking_bookings(appointment,
-                                                                             patient, doctor):
+def test_an_appointment_cannot_be_moved_once_the_doctor_stops_taking_bookings(
+    appointment, patient, doctor
+):
     doctor.is_active = False
     doctor.save()
-    refused(NotAllowed,
-            lambda: reschedule_appointment(appointment=appointment, start=local(1, 10),
-                                           by=patient.user, now=NOW),
-            saying="is not taking appointments")
+    refused(
+        NotAllowed,
+        lambda: reschedule_appointment(
+            appointment=appointment, start=local(1, 10), by=patient.user, now=NOW
+        ),
+        saying="is not taking appointments",
+    )

@@ -341,7 +341,9 @@ NODES_SHOWN = 5  # failing elements listed per rule and page; a calendar can hav
 @functools.cache
 def _axe_source():
     if not AXE_SCRIPT.is_file():
-        missing = f"axe-core is not installed ({AXE_SCRIPT} is missing): run `npm ci` (make install)"
+        missing = (
+            f"axe-core is not installed ({AXE_SCRIPT} is missing): run `npm ci` (make install)"
+        )
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(missing, pytrace=False)
         pytest.skip(missing)
@@ -359,7 +361,9 @@ def accessibility_violations(driver):
     result = driver.execute_async_script(
         """
         const done = arguments[arguments.length - 1];
-        axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['violations']})
+        axe.run(
+          document, {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['violations']}
+        )
           .then((results) => done(results.violations), (error) => done({error: String(error)}));
         """,
         WCAG_22_AA_TAGS,
@@ -373,7 +377,8 @@ def describe_violations(page_name, url, violations):
     lines = [f"{page_name} ({url}): {len(violations)} accessibility violation(s)"]
     for violation in violations:
         lines.append(
-            f"  [{violation['impact']}] {violation['id']}: {violation['help']} ({violation['helpUrl']})"
+            f"  [{violation['impact']}] {violation['id']}: {violation['help']}"
+            f" ({violation['helpUrl']})"
         )
         nodes = violation["nodes"]
         for node in nodes[:NODES_SHOWN]:

@@ -26,7 +26,7 @@ def run_concurrently(*tasks):
         try:
             barrier.wait()
             outcomes[index] = task()
-        except BaseException as exc:  # noqa: BLE001 - the test inspects every outcome
+        except BaseException as exc:
             outcomes[index] = exc
         finally:
             connections.close_all()

@@ -13,8 +13,8 @@ runs in a savepoint that is rolled back, so examples cannot see each other.
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -60,7 +60,7 @@ ODD_DATE_FORMATS = [
     "%Y-%m-%d %H:%M:%S%z",
     "%A %d",
 ]
-ZONES = [None, dt.timezone.utc, dt.timezone(-dt.timedelta(hours=12))]
+ZONES = [None, dt.UTC, dt.timezone(-dt.timedelta(hours=12))]
 odd_dates = st.one_of(
     st.builds(
         lambda moment, fmt: moment.strftime(fmt),
@@ -94,8 +94,24 @@ numbers = st.one_of(
 )
 huge = st.builds(lambda char, n: char * n, UTF8, st.integers(min_value=1_000, max_value=30_000))
 words = st.sampled_from(
-    ["", " ", "\x00", "null", "None", "on", "true", "<script>alert(1)</script>", "' OR 1=1 --",
-     "../../etc/passwd", "//evil.example/", "https://evil.example/", "💥", "\u202e", "-1", "0"]
+    [
+        "",
+        " ",
+        "\x00",
+        "null",
+        "None",
+        "on",
+        "true",
+        "<script>alert(1)</script>",
+        "' OR 1=1 --",
+        "../../etc/passwd",
+        "//evil.example/",
+        "https://evil.example/",
+        "💥",
+        "\u202e",
+        "-1",
+        "0",
+    ]
 )
 junk = st.one_of(st.text(UTF8, max_size=60), huge, numbers, odd_dates, words)
 field_name = st.from_regex(r"[\w\-\[\]\.]{1,20}", fullmatch=True)
@@ -250,10 +266,10 @@ FORMS = {
         success=frozenset({"accounts:two_factor"}),
     ),
     "booking confirm": Form(
-        url=lambda w: reverse(
-            "bookings:confirm", kwargs={"doctor_id": w.doctor.pk, "clinic_id": w.clinic.pk}
-        )
-        + f"?{urlencode({'start': w.slot})}",
+        url=lambda w: (
+            reverse("bookings:confirm", kwargs={"doctor_id": w.doctor.pk, "clinic_id": w.clinic.pk})
+            + f"?{urlencode({'start': w.slot})}"
+        ),
         fields=lambda w: {
             "start": slots(w),
             "appointment_type": [choice for choice, _ in AppointmentType.choices],
@@ -308,10 +324,10 @@ FORMS = {
         refused=("patient",),
     ),
     "desk: booking confirm": Form(
-        url=lambda w: reverse(
-            "desk:confirm", kwargs={"doctor_id": w.doctor.pk, "clinic_id": w.clinic.pk}
-        )
-        + f"?{urlencode({'start': w.slot, 'patient': w.walk_in.pk})}",
+        url=lambda w: (
+            reverse("desk:confirm", kwargs={"doctor_id": w.doctor.pk, "clinic_id": w.clinic.pk})
+            + f"?{urlencode({'start': w.slot, 'patient': w.walk_in.pk})}"
+        ),
         fields=lambda w: {
             "action": ["search", "book"],
             "query": ["Chandra", "+91"],

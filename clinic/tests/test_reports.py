@@ -261,9 +261,7 @@ def test_trends_per_day_count_each_clinics_own_day_with_zeros(org, reader_zone):
 
 def test_trends_per_day_raw_figures(org):
     rows = reports.trends(scope(), grain="day")
-    assert [row["period"] for row in rows] == [
-        FIRST + dt.timedelta(days=n) for n in range(14)
-    ]
+    assert [row["period"] for row in rows] == [FIRST + dt.timedelta(days=n) for n in range(14)]
     assert rows[0] == {
         "period": dt.date(2025, 1, 6),
         "booked": 0,
@@ -326,7 +324,7 @@ def test_each_clinics_trends_add_up_to_all_clinics(org):
     lakeside, thames = totals(clinic=org.lakeside), totals(clinic=org.thames)
     assert sum(lakeside) == 8  # a1-a7, a13
     assert sum(thames) == 6  # a8-a12, a16
-    assert [a + b for a, b in zip(lakeside, thames)] == totals()
+    assert [a + b for a, b in zip(lakeside, thames, strict=True)] == totals()
 
 
 @pytest.mark.parametrize(
@@ -847,7 +845,7 @@ def test_an_unknown_period_is_refused_where_it_is_chosen(as_clinic_admin):
 
 def csv_rows(response):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"].startswith(f'attachment; filename="')
+    assert response["Content-Disposition"].startswith('attachment; filename="')
     return list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
 
 
@@ -1003,6 +1001,7 @@ def test_summer_time_midnight_belongs_to_the_clinics_day_and_month(db):
         Decimal("590.00"),
     ]
     # 30 June alone, in London's calendar, has nothing.
-    assert reports.trends(scope(dt.date(2025, 6, 30), dt.date(2025, 6, 30)), grain="day")[0][
-        "total"
-    ] == 0
+    assert (
+        reports.trends(scope(dt.date(2025, 6, 30), dt.date(2025, 6, 30)), grain="day")[0]["total"]
+        == 0
+    )

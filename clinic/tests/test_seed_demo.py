@@ -6,9 +6,8 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
-from django.test import RequestFactory
-
 from django.db.models import Count
+from django.test import RequestFactory
 from django.utils import timezone
 
 from accounts.models import Patient, User
@@ -155,9 +154,10 @@ def test_history_has_a_report_worthy_mix_of_outcomes(seeded):
     earliest = history.earliest("start").start
     assert seeded - dt.timedelta(days=HISTORY_DAYS + 1) < earliest
     assert earliest < seeded - dt.timedelta(days=HISTORY_DAYS - 7)
-    assert history.values("doctor").distinct().count() == Doctor.objects.bookable_on(
-        timezone.localdate()
-    ).count()
+    assert (
+        history.values("doctor").distinct().count()
+        == Doctor.objects.bookable_on(timezone.localdate()).count()
+    )
 
 
 def test_history_lies_on_each_doctors_grid_in_working_hours(seeded):

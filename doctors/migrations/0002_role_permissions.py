@@ -21,7 +21,7 @@ def every_permission(model_names):
 
 
 GRANTS = {
-    "Doctor": VIEW_STRUCTURE + ["doctors.add_timeoff", "doctors.change_timeoff"],
+    "Doctor": [*VIEW_STRUCTURE, "doctors.add_timeoff", "doctors.change_timeoff"],
     "Front desk": VIEW_STRUCTURE,
     "Clinic admin": every_permission(
         ["department", "clinic", "doctor", "workinghours", "holiday", "timeoff"]

@@ -17,7 +17,8 @@ def test_doctor_list_filters_by_clinic_once_per_doctor(client, clinic_admin_user
     WorkingHoursFactory(doctor=both, clinic=riverside, weekday=3)
     elsewhere = WorkingHoursFactory(clinic=riverside).doctor
     response = client.get(
-        reverse("admin:doctors_doctor_changelist"), {"working_hours__clinic__id__exact": lakeview.pk}
+        reverse("admin:doctors_doctor_changelist"),
+        {"working_hours__clinic__id__exact": lakeview.pk},
     )
     assert list(response.context["cl"].result_list) == [both]
     response = client.get(
