@@ -254,6 +254,16 @@ def test_a_patient_may_name_themselves(world):
     assert response.status_code == 201
 
 
+def test_a_patient_login_without_a_directory_entry_cannot_book(world):
+    from accounts.roles import Role
+    from accounts.tests.factories import UserFactory
+    from api.tests.factories import client_for
+
+    orphan = UserFactory(roles=[Role.PATIENT])
+    assert_error(book(client_for(orphan), world.slot(VISIT_DAY, 9)), 403, "permission_denied")
+    assert not Appointment.objects.exists()
+
+
 @pytest.mark.parametrize("patient", [None, 999999])
 def test_staff_must_name_a_patient_of_the_directory(world, patient):
     body = {} if patient is None else {"patient": patient}
