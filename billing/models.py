@@ -158,8 +158,9 @@ class Payment(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):
             raise ValidationError("Ledger entries are never changed; record a refund instead.")
-        # A refund is the payment's own (no query); a payment's charge comes with its appointment
-        # from record_payment's select_related.
+        # Always from the source, whatever the caller gave. A refund copies the payment it returns,
+        # which refund_payment holds already; record_payment loads the charge with its
+        # appointment: neither costs a query.
         refunded = self.refund_of if self.refund_of_id is not None else None
         if refunded is not None and refunded.charge_id == self.charge_id:
             source = refunded

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import F, Q
+from django.test.utils import CaptureQueriesContext
 
 from accounts.tests.factories import PatientFactory, UserFactory
 from billing.models import Payment
@@ -119,6 +120,24 @@ def test_a_refund_carries_the_doctor_and_clinic_of_the_payment_it_returns(
 
     refund.refresh_from_db()
     assert (refund.doctor_id, refund.clinic_id) == (appointment.doctor_id, appointment.clinic_id)
+
+
+def test_copying_the_doctor_and_clinic_reads_no_more_rows(
+    appointment, front_desk_user, clinic_admin_user
+):
+    """The payment's charge is locked with its appointment joined; a refund copies its payment."""
+
+    def appointment_reads(captured):
+        return [q["sql"] for q in captured.captured_queries if "bookings_appointment" in q["sql"]]
+
+    with CaptureQueriesContext(connection) as paying:
+        payment = pay(appointment.charge, "590.00", front_desk_user)
+    with CaptureQueriesContext(connection) as refunding:
+        refund_payment(payment=payment, amount="90.00", reason="Waived", by=clinic_admin_user)
+
+    assert len(appointment_reads(paying)) == 1
+    assert 'FROM "billing_charge"' in appointment_reads(paying)[0]  # the charge's own read
+    assert appointment_reads(refunding) == []
 
 
 def test_a_ledger_row_takes_its_charges_doctor_and_clinic_whatever_it_is_given():
