@@ -37,9 +37,9 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from bench.environment import configure_django, describe_database
 
@@ -76,7 +76,7 @@ from doctors.models import Clinic, Doctor  # noqa: E402
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # WhiteNoise looks for collectstatic's output, which the benchmark does not need.
 warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # Bookings are made this far ahead at least, well clear of the minimum notice during the run.
 BOOKING_LEAD = dt.timedelta(hours=24)
 REPORT_DAYS = 365
@@ -127,8 +127,10 @@ def choose_target(now):
         .annotate(
             upcoming=Count(
                 "appointments",
-                filter=Q(appointments__end__gt=now,
-                         appointments__status__in=[Status.BOOKED, Status.CHECKED_IN]),
+                filter=Q(
+                    appointments__end__gt=now,
+                    appointments__status__in=[Status.BOOKED, Status.CHECKED_IN],
+                ),
             )
         )
         .select_related("user")
@@ -137,7 +139,8 @@ def choose_target(now):
     )
     staff_user = Group.objects.get(name=Role.FRONT_DESK).user_set.order_by("pk").first()
     slots = [
-        slot for slot in open_slots(doctor=doctor, clinic=clinic, now=now)
+        slot
+        for slot in open_slots(doctor=doctor, clinic=clinic, now=now)
         if slot.start >= now + BOOKING_LEAD
     ]
     if not slots:
@@ -200,9 +203,10 @@ def operations(target, now, client):
     )
 
     try:
-        day_url = reverse("bookings:day", kwargs={
-            "doctor_id": doctor.pk, "clinic_id": clinic.pk, "day": target.day.isoformat()
-        })
+        day_url = reverse(
+            "bookings:day",
+            kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk, "day": target.day.isoformat()},
+        )
     except NoReverseMatch:
         day_page = Operation(
             name="day's free times (open_slots, 1 day)",
@@ -213,6 +217,7 @@ def operations(target, now, client):
             note="bookings:day does not exist yet; measured the selector the page will call",
         )
     else:
+
         def get_day_page(number):
             response = client.get(day_url)
             if response.status_code != 200:
@@ -221,14 +226,20 @@ def operations(target, now, client):
         day_page = Operation(name="day's free-times page GET", via="view", run=get_day_page)
 
     try:
-        confirm_url = reverse("bookings:confirm", kwargs={
-            "doctor_id": doctor.pk, "clinic_id": clinic.pk
-        })
+        confirm_url = reverse(
+            "bookings:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk}
+        )
     except NoReverseMatch:
+
         def book(number):
             book_appointment(
-                patient=patient, doctor=doctor, clinic=clinic, start=slot_for(number).start,
-                appointment_type="consultation", payment_mode="at_clinic", reason="",
+                patient=patient,
+                doctor=doctor,
+                clinic=clinic,
+                start=slot_for(number).start,
+                appointment_type="consultation",
+                payment_mode="at_clinic",
+                reason="",
                 by=patient.user,
             )
 
@@ -239,14 +250,18 @@ def operations(target, now, client):
             note="bookings:confirm does not exist yet; measured the service the view will call",
         )
     else:
+
         def post_booking(number):
             start = slot_for(number).start.astimezone(UTC)
-            response = client.post(confirm_url, {
-                "start": start.strftime("%Y-%m-%dT%H:%MZ"),
-                "appointment_type": "consultation",
-                "payment_mode": "at_clinic",
-                "reason": "",
-            })
+            response = client.post(
+                confirm_url,
+                {
+                    "start": start.strftime("%Y-%m-%dT%H:%MZ"),
+                    "appointment_type": "consultation",
+                    "payment_mode": "at_clinic",
+                    "reason": "",
+                },
+            )
             if response.status_code != 302:
                 raise RuntimeError(
                     f"POST {confirm_url} for {start:%Y-%m-%d %H:%M} UTC answered "
@@ -274,8 +289,13 @@ def api_operations(target, now, page_results, token):
     client = Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_ACCEPT="application/json")
     first_day, last_day = slot_pages.window(clinic, now)
     slots_url = reverse("api:slots")
-    query = {"doctor": doctor.pk, "clinic": clinic.pk, "from": first_day.isoformat(),
-             "to": last_day.isoformat(), "page_size": 100}
+    query = {
+        "doctor": doctor.pk,
+        "clinic": clinic.pk,
+        "from": first_day.isoformat(),
+        "to": last_day.isoformat(),
+        "page_size": 100,
+    }
     page_figure = {r["via"] + ":" + r["operation"].split(",")[0]: r for r in page_results}
 
     def within(page_key):
@@ -294,8 +314,12 @@ def api_operations(target, now, page_results, token):
 
     def post_booking(number):
         start = slot_for(number).start
-        body = {"slot": api_slot_id(doctor, clinic, start), "appointment_type": "consultation",
-                "payment_mode": "at_clinic", "reason": ""}
+        body = {
+            "slot": api_slot_id(doctor, clinic, start),
+            "appointment_type": "consultation",
+            "payment_mode": "at_clinic",
+            "reason": "",
+        }
         response = client.post(booking_url, json.dumps(body), content_type="application/json")
         if response.status_code != 201:
             raise RuntimeError(
@@ -344,7 +368,9 @@ def search_terms():
     """What the desk types to find a patient: part of a name, of an email address, or of a phone
     number, each taken from a patient of the benchmark (so each search finds someone)."""
     patients = list(
-        Patient.objects.exclude(email="").exclude(phone="").order_by("pk")
+        Patient.objects.exclude(email="")
+        .exclude(phone="")
+        .order_by("pk")
         .values_list("full_name", "email", "phone")[1000:1003]
     )
     terms = []
@@ -371,11 +397,13 @@ def report_operations(now):
     """Each report over the last REPORT_DAYS days, unfiltered: the Scope comes from the reports
     page's own form, so the figures are what a clinic admin's page costs (less the template)."""
     today = timezone.localdate(now)
-    form = ReportFilterForm({
-        "start": (today - dt.timedelta(days=REPORT_DAYS - 1)).isoformat(),
-        "end": today.isoformat(),
-        "grain": REPORT_GRAIN,
-    })
+    form = ReportFilterForm(
+        {
+            "start": (today - dt.timedelta(days=REPORT_DAYS - 1)).isoformat(),
+            "end": today.isoformat(),
+            "grain": REPORT_GRAIN,
+        }
+    )
     if not form.is_valid():
         sys.exit(f"The reports' filter form refused the benchmark's range: {form.errors}")
     grain = form.cleaned_data["grain"]
@@ -409,14 +437,14 @@ TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVE
 def statements(captured):
     """The queries that do the work, not transaction control (BEGIN, SAVEPOINT, COMMIT...)."""
     return [
-        query for query in captured.captured_queries
+        query
+        for query in captured.captured_queries
         if not query["sql"].upper().startswith(TRANSACTION_CONTROL)
     ]
 
 
 def measure(operation, runs, warmup):
     timings, query_counts, statement_counts = [], [], []
-    captured = None
     for number in range(warmup + runs):
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
@@ -448,8 +476,7 @@ def measure(operation, runs, warmup):
 
 
 def print_table(results):
-    headers = ["operation", "via", "runs", "median ms", "p95 ms", "queries", "statements",
-               "target"]
+    headers = ["operation", "via", "runs", "median ms", "p95 ms", "queries", "statements", "target"]
 
     def spread(r, name):
         low, high = r[f"{name}_median"], r[f"{name}_max"]
@@ -459,8 +486,18 @@ def print_table(results):
     for r in results:
         verdict = "" if r["target_met"] is None else (" met" if r["target_met"] else " MISSED")
         target = f"{r['target']}{verdict}" if r["target"] else ""
-        rows.append([r["operation"], r["via"], str(r["runs"]), f"{r['median_ms']:.1f}",
-                     f"{r['p95_ms']:.1f}", spread(r, "queries"), spread(r, "statements"), target])
+        rows.append(
+            [
+                r["operation"],
+                r["via"],
+                str(r["runs"]),
+                f"{r['median_ms']:.1f}",
+                f"{r['p95_ms']:.1f}",
+                spread(r, "queries"),
+                spread(r, "statements"),
+                target,
+            ]
+        )
     widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
     numeric = {2, 3, 4, 5, 6}
 
@@ -489,7 +526,10 @@ def print_queries(results):
 def git_commit():
     try:
         return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
             cwd=RESULTS_DIR.parent,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
@@ -500,12 +540,23 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Measure the booking paths (see bench/README.md).")
     parser.add_argument("--runs", type=int, default=50, help="measured runs of each (default 50)")
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured runs first (default 5)")
-    parser.add_argument("--report-runs", type=int, default=10,
-                        help="measured runs of each report (default 10; 0 skips the reports)")
-    parser.add_argument("--report-warmup", type=int, default=1,
-                        help="unmeasured runs of each report first (default 1)")
-    parser.add_argument("--show-queries", action="store_true",
-                        help="also print the SQL of each operation's last run")
+    parser.add_argument(
+        "--report-runs",
+        type=int,
+        default=10,
+        help="measured runs of each report (default 10; 0 skips the reports)",
+    )
+    parser.add_argument(
+        "--report-warmup",
+        type=int,
+        default=1,
+        help="unmeasured runs of each report first (default 1)",
+    )
+    parser.add_argument(
+        "--show-queries",
+        action="store_true",
+        help="also print the SQL of each operation's last run",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 0:
         parser.error("--runs must be at least 1 and --warmup at least 0")
@@ -531,9 +582,7 @@ def main(argv=None):
     ):
         client = Client()
         client.force_login(target.patient.user)
-        results = [
-            measure(op, args.runs, args.warmup) for op in operations(target, now, client)
-        ]
+        results = [measure(op, args.runs, args.warmup) for op in operations(target, now, client)]
         client.logout()  # its session row goes with it
         token, forget_token = api_token(target.patient.user)
         with override_settings(REST_FRAMEWORK=API_UNTHROTTLED):
@@ -582,8 +631,9 @@ def main(argv=None):
             "clinic_timezone": target.clinic.timezone,
             "slot_minutes": target.doctor.slot_minutes,
             "appointments_in_window": target.doctor.upcoming,
-            "free_slots_in_window": len(open_slots(doctor=target.doctor, clinic=target.clinic,
-                                                   now=now)),
+            "free_slots_in_window": len(
+                open_slots(doctor=target.doctor, clinic=target.clinic, now=now)
+            ),
             "day": target.day.isoformat(),
             "patient_id": target.patient.pk,
         },
@@ -600,8 +650,7 @@ def main(argv=None):
         f"appointments and {subject['free_slots_in_window']} free slots in the window) at "
         f"clinic {subject['clinic_id']} ({subject['clinic_timezone']}); day page for "
         f"{subject['day']}. {args.runs} runs each after {args.warmup} warm-up runs"
-        + (f"; reports {args.report_runs} after {args.report_warmup}." if args.report_runs
-           else ".")
+        + (f"; reports {args.report_runs} after {args.report_warmup}." if args.report_runs else ".")
     )
     print_table(results)
     print("Queries: all SQL sent; statements: less transaction control (BEGIN, SAVEPOINT, COMMIT).")
