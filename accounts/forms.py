@@ -138,8 +138,8 @@ class DirectoryPatientForm(forms.ModelForm):
                 self.fields["add_anyway"].widget = forms.CheckboxInput()
                 raise forms.ValidationError(
                     "This patient may be in the directory already: the same name with the same "
-                    "date of birth or phone. Open their record below, or tick \"This is a "
-                    "different person\" to add them anyway.",
+                    'date of birth or phone. Open their record below, or tick "This is a '
+                    'different person" to add them anyway.',
                     code="possible_duplicate",
                 )
         return cleaned

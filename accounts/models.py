@@ -163,4 +163,3 @@ class Patient(models.Model):
     @property
     def has_account(self):
         return self.user_id is not None
-

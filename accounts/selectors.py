@@ -24,7 +24,7 @@ def search_patients(query):
     else:
         condition = Q(full_name__icontains=query) | Q(email__icontains=query)
     return list(
-        Patient.objects.filter(condition).select_related("user").order_by("full_name", "pk")[
-            : SEARCH_LIMIT + 1
-        ]
+        Patient.objects.filter(condition)
+        .select_related("user")
+        .order_by("full_name", "pk")[: SEARCH_LIMIT + 1]
     )

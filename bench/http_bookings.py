@@ -62,8 +62,9 @@ def wait_for(port, server, seconds=30):
 def booking_patients(count, now):
     """Patients with a login, each as many times as they may still book (under the cap on
     upcoming appointments), `count` bookings in all at most."""
-    upcoming = Q(appointments__end__gt=now,
-                 appointments__status__in=[Status.BOOKED, Status.CHECKED_IN])
+    upcoming = Q(
+        appointments__end__gt=now, appointments__status__in=[Status.BOOKED, Status.CHECKED_IN]
+    )
     cap = settings.BOOKING_MAX_OPEN_PER_PATIENT
     chosen = []
     patients = (
@@ -110,18 +111,33 @@ def main(argv=None):
     # Django accepts any well-formed CSRF secret the client sends in both the cookie and the
     # form: no page needs fetching first.
     csrf = secrets.token_hex(16)
-    url = reverse("bookings:confirm", kwargs={
-        "doctor_id": target.doctor.pk, "clinic_id": target.clinic.pk
-    })
+    url = reverse(
+        "bookings:confirm", kwargs={"doctor_id": target.doctor.pk, "clinic_id": target.clinic.pk}
+    )
     jobs = list(zip((slot.start for slot in slots), bookers, strict=False))
 
     port = free_port()
-    environment = {**os.environ, "DATABASE_URL": database_url(), "DEBUG": "False",
-                   "ALLOWED_HOSTS": "127.0.0.1"}
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DEBUG": "False",
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "clinic.wsgi", "--workers", str(args.workers),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=PROJECT_DIR, env=environment,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "clinic.wsgi",
+            "--workers",
+            str(args.workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=PROJECT_DIR,
+        env=environment,
     )
     made = []
     try:
@@ -129,21 +145,28 @@ def main(argv=None):
 
         def post(job):
             start, patient = job
-            body = urlencode({
-                "start": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ"),
-                "appointment_type": "consultation",
-                "payment_mode": "at_clinic",
-                "reason": "",
-                "csrfmiddlewaretoken": csrf,
-            })
+            body = urlencode(
+                {
+                    "start": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ"),
+                    "appointment_type": "consultation",
+                    "payment_mode": "at_clinic",
+                    "reason": "",
+                    "csrfmiddlewaretoken": csrf,
+                }
+            )
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             started = time.perf_counter()
-            connection.request("POST", url, body, {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Cookie": f"{settings.SESSION_COOKIE_NAME}={cookies[patient.pk]}; "
-                          f"{settings.CSRF_COOKIE_NAME}={csrf}",
-                "Referer": f"http://127.0.0.1:{port}{url}",
-            })
+            connection.request(
+                "POST",
+                url,
+                body,
+                {
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Cookie": f"{settings.SESSION_COOKIE_NAME}={cookies[patient.pk]}; "
+                    f"{settings.CSRF_COOKIE_NAME}={csrf}",
+                    "Referer": f"http://127.0.0.1:{port}{url}",
+                },
+            )
             response = connection.getresponse()
             response.read()
             elapsed = time.perf_counter() - started

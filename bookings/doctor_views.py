@@ -79,9 +79,7 @@ def _day(request, doctor, day):
     appointments = list(selectors.doctor_schedule(doctor, first_day=day, last_day=day))
     active = [a for a in appointments if a.status != Status.CANCELLED]
     hours = [
-        row
-        for row in doctor.working_hours.select_related("clinic")
-        if row.weekday == day.weekday()
+        row for row in doctor.working_hours.select_related("clinic") if row.weekday == day.weekday()
     ]
     is_today = day == todays_date
     return render(

@@ -426,11 +426,7 @@ def lead_times(scope):
             condition &= Q(lead__lt=upper)
         counts[key] = Count("pk", filter=condition)
         previous = upper
-    row = (
-        scope.appointments()
-        .annotate(lead=lead)
-        .aggregate(total=Count("pk"), **counts)
-    )
+    row = scope.appointments().annotate(lead=lead).aggregate(total=Count("pk"), **counts)
     total = row["total"]
     return [
         {"band": label, "count": row[key], "share": row[key] / total if total else None}

@@ -4,20 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_roles'),
+        ("accounts", "0002_roles"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='patient',
-            name='email_reminders',
-            field=models.BooleanField(default=True, help_text='Before each appointment, by email.', verbose_name='reminders by email'),
+            model_name="patient",
+            name="email_reminders",
+            field=models.BooleanField(
+                default=True,
+                help_text="Before each appointment, by email.",
+                verbose_name="reminders by email",
+            ),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='sms_reminders',
-            field=models.BooleanField(default=True, help_text='Before each appointment, by text message.', verbose_name='reminders by SMS'),
+            model_name="patient",
+            name="sms_reminders",
+            field=models.BooleanField(
+                default=True,
+                help_text="Before each appointment, by text message.",
+                verbose_name="reminders by SMS",
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_reminder_preferences'),
+        ("accounts", "0003_reminder_preferences"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='sessions_epoch',
+            model_name="user",
+            name="sessions_epoch",
             field=models.PositiveIntegerField(default=0, editable=False),
         ),
     ]

@@ -5,7 +5,7 @@ from accounts.spreadsheets import SafeWriter, safe_cell
 
 
 def test_cells_that_a_spreadsheet_would_run_are_made_text():
-    assert safe_cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert safe_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert safe_cell("+1+1") == "'+1+1"
     assert safe_cell("@SUM(A1)") == "'@SUM(A1)"
     assert safe_cell("-2+3") == "'-2+3"

@@ -6,44 +6,160 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_roles'),
-        ('doctors', '0002_role_permissions'),
+        ("accounts", "0002_roles"),
+        ("doctors", "0002_role_permissions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Appointment',
+            name="Appointment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('appointment_type', models.CharField(choices=[('consultation', 'Consultation'), ('follow_up', 'Follow-up'), ('health_check', 'Health check'), ('report_review', 'Review of test results')], default='consultation', max_length=20, verbose_name='type')),
-                ('payment_mode', models.CharField(choices=[('at_clinic', 'Pay at the clinic'), ('online', 'Pay online')], default='at_clinic', max_length=20)),
-                ('reason', models.TextField(blank=True, help_text="Optional. Seen only by the clinic's staff and your doctor.", max_length=500, verbose_name='reason for the visit')),
-                ('status', models.CharField(choices=[('booked', 'Booked'), ('checked_in', 'Checked in'), ('completed', 'Completed'), ('cancelled', 'Cancelled'), ('no_show', 'No-show')], default='booked', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('checked_in_at', models.DateTimeField(blank=True, null=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('no_show_at', models.DateTimeField(blank=True, null=True)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('cancellation_reason', models.CharField(blank=True, max_length=200)),
-                ('cancelled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='doctors.clinic')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('doctor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='doctors.doctor')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='accounts.patient')),
-                ('rescheduled_from', models.OneToOneField(blank=True, help_text='The appointment this one replaced when it was moved to a new time.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='rescheduled_to', to='bookings.appointment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                (
+                    "appointment_type",
+                    models.CharField(
+                        choices=[
+                            ("consultation", "Consultation"),
+                            ("follow_up", "Follow-up"),
+                            ("health_check", "Health check"),
+                            ("report_review", "Review of test results"),
+                        ],
+                        default="consultation",
+                        max_length=20,
+                        verbose_name="type",
+                    ),
+                ),
+                (
+                    "payment_mode",
+                    models.CharField(
+                        choices=[("at_clinic", "Pay at the clinic"), ("online", "Pay online")],
+                        default="at_clinic",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.TextField(
+                        blank=True,
+                        help_text="Optional. Seen only by the clinic's staff and your doctor.",
+                        max_length=500,
+                        verbose_name="reason for the visit",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("booked", "Booked"),
+                            ("checked_in", "Checked in"),
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                            ("no_show", "No-show"),
+                        ],
+                        default="booked",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("checked_in_at", models.DateTimeField(blank=True, null=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("no_show_at", models.DateTimeField(blank=True, null=True)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                ("cancellation_reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "cancelled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="doctors.clinic",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "doctor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="doctors.doctor",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="accounts.patient",
+                    ),
+                ),
+                (
+                    "rescheduled_from",
+                    models.OneToOneField(
+                        blank=True,
+                        help_text="The appointment this one replaced when it was moved to a new time.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rescheduled_to",
+                        to="bookings.appointment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['start', 'pk'],
-                'indexes': [models.Index(fields=['doctor', 'start'], name='bookings_doctor_start_idx'), models.Index(fields=['patient', 'start'], name='bookings_patient_start_idx'), models.Index(fields=['clinic', 'start'], name='bookings_clinic_start_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'cancelled'), _negated=True), fields=('doctor', 'start'), name='bookings_one_active_appointment_per_doctor_start', violation_error_message='That time has just been taken.'), models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='bookings_appointment_ends_after_start'), models.CheckConstraint(condition=models.Q(('status__in', ['booked', 'checked_in', 'completed', 'cancelled', 'no_show'])), name='bookings_appointment_status_known')],
+                "ordering": ["start", "pk"],
+                "indexes": [
+                    models.Index(fields=["doctor", "start"], name="bookings_doctor_start_idx"),
+                    models.Index(fields=["patient", "start"], name="bookings_patient_start_idx"),
+                    models.Index(fields=["clinic", "start"], name="bookings_clinic_start_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "cancelled"), _negated=True),
+                        fields=("doctor", "start"),
+                        name="bookings_one_active_appointment_per_doctor_start",
+                        violation_error_message="That time has just been taken.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("end__gt", models.F("start"))),
+                        name="bookings_appointment_ends_after_start",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "status__in",
+                                ["booked", "checked_in", "completed", "cancelled", "no_show"],
+                            )
+                        ),
+                        name="bookings_appointment_status_known",
+                    ),
+                ],
             },
         ),
     ]

@@ -5,17 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_roles'),
-        ('bookings', '0002_role_permissions'),
-        ('doctors', '0003_calendar_feed'),
+        ("accounts", "0002_roles"),
+        ("bookings", "0002_role_permissions"),
+        ("doctors", "0003_calendar_feed"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(condition=models.Q(('status', 'cancelled'), _negated=True), fields=['doctor', 'end'], name='bookings_doctor_active_end_idx'),
+            model_name="appointment",
+            index=models.Index(
+                condition=models.Q(("status", "cancelled"), _negated=True),
+                fields=["doctor", "end"],
+                name="bookings_doctor_active_end_idx",
+            ),
         ),
     ]

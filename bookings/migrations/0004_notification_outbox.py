@@ -5,34 +5,90 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('bookings', '0003_doctor_active_end_index'),
+        ("bookings", "0003_doctor_active_end_index"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('confirmation', 'Booking confirmation'), ('cancellation', 'Cancellation notice'), ('reschedule', 'New time notice'), ('reminder', 'Reminder')], max_length=20)),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'SMS')], max_length=10)),
-                ('audience', models.CharField(choices=[('patient', 'Patient'), ('doctor', 'Doctor')], max_length=10)),
-                ('lead_minutes', models.PositiveIntegerField(default=0)),
-                ('address', models.CharField(help_text='Email address or phone number.', max_length=254)),
-                ('state', models.CharField(choices=[('pending', 'Waiting to be sent'), ('sent', 'Sent'), ('failed', 'Failed'), ('skipped', 'Not needed any more')], default='pending', max_length=10)),
-                ('send_after', models.DateTimeField()),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('appointment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='bookings.appointment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("confirmation", "Booking confirmation"),
+                            ("cancellation", "Cancellation notice"),
+                            ("reschedule", "New time notice"),
+                            ("reminder", "Reminder"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(choices=[("email", "Email"), ("sms", "SMS")], max_length=10),
+                ),
+                (
+                    "audience",
+                    models.CharField(
+                        choices=[("patient", "Patient"), ("doctor", "Doctor")], max_length=10
+                    ),
+                ),
+                ("lead_minutes", models.PositiveIntegerField(default=0)),
+                (
+                    "address",
+                    models.CharField(help_text="Email address or phone number.", max_length=254),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to be sent"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("skipped", "Not needed any more"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("send_after", models.DateTimeField()),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="bookings.appointment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['send_after', 'pk'],
-                'indexes': [models.Index(condition=models.Q(('state', 'pending')), fields=['send_after'], name='bookings_notification_due_idx')],
-                'constraints': [models.UniqueConstraint(fields=('appointment', 'kind', 'channel', 'audience', 'lead_minutes'), name='bookings_notification_once')],
+                "ordering": ["send_after", "pk"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("state", "pending")),
+                        fields=["send_after"],
+                        name="bookings_notification_due_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("appointment", "kind", "channel", "audience", "lead_minutes"),
+                        name="bookings_notification_once",
+                    )
+                ],
             },
         ),
     ]

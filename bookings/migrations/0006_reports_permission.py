@@ -4,15 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('bookings', '0005_notification_permissions'),
+        ("bookings", "0005_notification_permissions"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='appointment',
-            options={'ordering': ['start', 'pk'], 'permissions': [('view_reports', "Can view the clinic's reports")]},
+            name="appointment",
+            options={
+                "ordering": ["start", "pk"],
+                "permissions": [("view_reports", "Can view the clinic's reports")],
+            },
         ),
     ]
 

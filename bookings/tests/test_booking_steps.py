@@ -17,7 +17,7 @@ def back_link(response):
     """The href of the page's first "←" link."""
     content = response.content.decode()
     arrow = content.index("&larr;")
-    return content[content.rindex('href="', 0, arrow) + 6:].split('"', 1)[0]
+    return content[content.rindex('href="', 0, arrow) + 6 :].split('"', 1)[0]
 
 
 def calendar_url(doctor, clinic):

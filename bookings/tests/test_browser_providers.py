@@ -336,9 +336,7 @@ def test_time_off_takes_the_hours_off_the_patients_day_page(live_server, fresh_b
 
     wait_for_heading(browser, "Time off")
     assert messages(browser) == ["Your time off is saved; no one can book those hours."]
-    coming_up = browser.find_element(
-        By.XPATH, "//main//h2[.='Coming up']/following-sibling::ul[1]"
-    )
+    coming_up = browser.find_element(By.XPATH, "//main//h2[.='Coming up']/following-sibling::ul[1]")
     [entry] = coming_up.find_elements(By.TAG_NAME, "li")
     shown_day = f"{day:%a} {day.day} {day:%b} {day.year}"
     assert entry.find_element(By.TAG_NAME, "span").text == (

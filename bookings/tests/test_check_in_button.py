@@ -36,8 +36,7 @@ def clinic():
 
 
 def visit(doctor_user, clinic, start, status=Status.BOOKED):
-    return AppointmentFactory(doctor=doctor_user.doctor, clinic=clinic, start=start,
-                              status=status)
+    return AppointmentFactory(doctor=doctor_user.doctor, clinic=clinic, start=start, status=status)
 
 
 def desk_shows_check_in(client, front_desk_user, appointment):
@@ -55,24 +54,27 @@ def doctor_shows_check_in(client, doctor_user, appointment):
     return action in page.content.decode()
 
 
-@pytest.mark.parametrize(("start", "shown"), [(LATER_TODAY, True), (TOMORROW, False),
-                                              (YESTERDAY, False)])
+@pytest.mark.parametrize(
+    ("start", "shown"), [(LATER_TODAY, True), (TOMORROW, False), (YESTERDAY, False)]
+)
 def test_the_desk_offers_check_in_only_on_the_appointments_own_clinic_day(
     client, front_desk_user, doctor_user, clinic, start, shown
 ):
     assert desk_shows_check_in(client, front_desk_user, visit(doctor_user, clinic, start)) is shown
 
 
-@pytest.mark.parametrize(("start", "shown"), [(LATER_TODAY, True), (TOMORROW, False),
-                                              (YESTERDAY, False)])
+@pytest.mark.parametrize(
+    ("start", "shown"), [(LATER_TODAY, True), (TOMORROW, False), (YESTERDAY, False)]
+)
 def test_the_doctor_is_offered_check_in_only_on_the_appointments_own_clinic_day(
     client, doctor_user, clinic, start, shown
 ):
     assert doctor_shows_check_in(client, doctor_user, visit(doctor_user, clinic, start)) is shown
 
 
-def test_no_check_in_for_an_appointment_already_checked_in(client, front_desk_user, doctor_user,
-                                                           clinic):
+def test_no_check_in_for_an_appointment_already_checked_in(
+    client, front_desk_user, doctor_user, clinic
+):
     appointment = visit(doctor_user, clinic, LATER_TODAY, status=Status.CHECKED_IN)
     assert not desk_shows_check_in(client, front_desk_user, appointment)
     assert not doctor_shows_check_in(client, doctor_user, appointment)

@@ -70,8 +70,9 @@ def test_bookable_doctors_follow_each_clinics_own_date(doctors, instant, expecte
 
 
 @pytest.mark.parametrize(("instant", "expected"), ACROSS_MIDNIGHTS)
-def test_the_patients_doctor_list_follows_each_clinics_own_date(client, doctors, department,
-                                                                instant, expected):
+def test_the_patients_doctor_list_follows_each_clinics_own_date(
+    client, doctors, department, instant, expected
+):
     with time_machine.travel(instant, tick=False):
         response = client.get(reverse("bookings:doctors", kwargs={"department_id": department.pk}))
     listed = {doctor.full_name for doctor in response.context["doctors"]}
@@ -79,8 +80,9 @@ def test_the_patients_doctor_list_follows_each_clinics_own_date(client, doctors,
 
 
 @pytest.mark.parametrize(("instant", "expected"), ACROSS_MIDNIGHTS)
-def test_the_desks_booking_page_follows_each_clinics_own_date(client, front_desk_user, doctors,
-                                                              instant, expected):
+def test_the_desks_booking_page_follows_each_clinics_own_date(
+    client, front_desk_user, doctors, instant, expected
+):
     client.force_login(front_desk_user)
     with time_machine.travel(instant, tick=False):
         response = client.get(reverse("desk:book"))
@@ -94,8 +96,7 @@ def test_the_desks_booking_page_follows_each_clinics_own_date(client, front_desk
 
 
 @pytest.mark.parametrize(("instant", "expected"), ACROSS_MIDNIGHTS)
-def test_the_department_counts_follow_each_clinics_own_date(doctors, department, instant,
-                                                            expected):
+def test_the_department_counts_follow_each_clinics_own_date(doctors, department, instant, expected):
     with time_machine.travel(instant, tick=False):
         counts = {row.name: row.doctor_count for row in departments_with_doctor_counts()}
     assert counts["Cardiology"] == len(expected) + 1
@@ -123,6 +124,4 @@ def test_the_doctors_own_page_offers_booking_while_the_clinics_date_allows(
             response = client.get(reverse("doctors:detail", args=[doctors[name].pk]))
         text = response.content.decode()
         assert ("not taking new appointments" not in text) == (name in expected)
-        assert (reverse("bookings:clinics", args=[doctors[name].pk]) in text) == (
-            name in expected
-        )
+        assert (reverse("bookings:clinics", args=[doctors[name].pk]) in text) == (name in expected)

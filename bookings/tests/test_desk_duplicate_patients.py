@@ -19,8 +19,12 @@ NEW = reverse("desk:patient_new")
 
 @pytest.fixture
 def existing():
-    return PatientFactory(full_name="Asha Rao", date_of_birth=dt.date(1980, 5, 1),
-                          phone="+919800000001", email="asha@example.com")
+    return PatientFactory(
+        full_name="Asha Rao",
+        date_of_birth=dt.date(1980, 5, 1),
+        phone="+919800000001",
+        email="asha@example.com",
+    )
 
 
 @pytest.fixture
@@ -30,8 +34,13 @@ def desk(client, front_desk_user):
 
 
 def details(**overrides):
-    data = {"full_name": "asha  RAO", "date_of_birth": "1980-05-01", "sex": "female",
-            "phone": "+919811111111", "email": ""}
+    data = {
+        "full_name": "asha  RAO",
+        "date_of_birth": "1980-05-01",
+        "sex": "female",
+        "phone": "+919811111111",
+        "email": "",
+    }
     data.update(overrides)
     return data
 
@@ -45,8 +54,9 @@ def patient_link(patient):
     [{}, {"date_of_birth": "1990-01-01", "phone": "+919800000001"}],
     ids=["same-name-and-birthday", "same-name-and-phone"],
 )
-def test_a_likely_duplicate_is_warned_about_with_a_link_and_not_yet_added(desk, existing,
-                                                                           overrides):
+def test_a_likely_duplicate_is_warned_about_with_a_link_and_not_yet_added(
+    desk, existing, overrides
+):
     response = desk.post(NEW, details(**overrides))
 
     assert response.status_code == 200

@@ -422,16 +422,12 @@ def test_a_bogus_filter_does_not_drop_the_valid_one_beside_it(desk_client, arriv
     assert queued(response) == [arrivals["arrived"].pk, arrivals["derm_later"].pk]
 
 
-def test_mark_arrived_checks_in_and_returns_to_the_same_filtered_queue(
-    desk_client, arrivals
-):
+def test_mark_arrived_checks_in_and_returns_to_the_same_filtered_queue(desk_client, arrivals):
     filtered = url("queue", {"clinic": arrivals["riverside"].pk})
     page = desk_client.get(filtered)
     assert hidden_value(page, "next") == filtered  # the row's form carries the page it is on
 
-    response = desk_client.post(
-        url("check_in", pk=arrivals["derm_later"].pk), {"next": filtered}
-    )
+    response = desk_client.post(url("check_in", pk=arrivals["derm_later"].pk), {"next": filtered})
 
     assert response.status_code == 302
     assert response["Location"] == filtered
@@ -524,9 +520,7 @@ def directory(walk_in):
         "ravinder": PatientFactory(
             full_name="Ravinder Singh", phone="+919900011122", email="ravinder@example.com"
         ),
-        "asha": PatientFactory(
-            full_name="Asha Raman", phone="", email="asha.raman@example.com"
-        ),
+        "asha": PatientFactory(full_name="Asha Raman", phone="", email="asha.raman@example.com"),
     }
 
 

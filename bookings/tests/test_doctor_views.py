@@ -417,9 +417,7 @@ def test_week_page_costs_a_bounded_number_of_queries_however_busy(
 # --- An appointment and its actions --------------------------------------------------------------
 
 
-def test_appointment_page_shows_the_patient_and_the_actions_that_apply(
-    doctor_client, appointment
-):
+def test_appointment_page_shows_the_patient_and_the_actions_that_apply(doctor_client, appointment):
     response = doctor_client.get(appointment_url(appointment))
     text = page_text(response)
     assert "Ravi Kumar, 11:00" in text
@@ -528,9 +526,7 @@ def slot_starts(doctor, clinic, day):
     ]
 
 
-def test_doctor_adds_time_off_and_those_slots_are_no_longer_offered(
-    doctor_client, doctor, clinic
-):
+def test_doctor_adds_time_off_and_those_slots_are_no_longer_offered(doctor_client, doctor, clinic):
     assert dt.time(9) in slot_starts(doctor, clinic, TOMORROW)
 
     response = doctor_client.post(reverse("schedule:time_off"), time_off_data())
@@ -561,9 +557,7 @@ def test_time_off_is_read_in_the_zone_of_the_clinic_the_doctor_works_at(client, 
     assert entry.starts_at == local(TOMORROW, 9, zone=LONDON)
 
 
-def test_time_off_over_booked_appointments_is_refused_and_lists_them(
-    doctor_client, doctor, clinic
-):
+def test_time_off_over_booked_appointments_is_refused_and_lists_them(doctor_client, doctor, clinic):
     visit(doctor, clinic, local(TOMORROW, 10), "Bala Second")
     visit(doctor, clinic, local(TOMORROW, 9, 15), "Asha First", status=Status.CHECKED_IN)
     visit(doctor, clinic, local(TOMORROW, 11), "Dev Cancelled", status=Status.CANCELLED)
@@ -790,9 +784,7 @@ def test_an_unknown_feed_token_answers_404(anonymous, doctor_client, doctor, tok
 
 
 @pytest.mark.parametrize("data", [{}, {"action": "delete"}, {"action": ""}])
-def test_an_unknown_feed_action_gives_a_message_and_changes_nothing(
-    doctor_client, doctor, data
-):
+def test_an_unknown_feed_action_gives_a_message_and_changes_nothing(doctor_client, doctor, data):
     token = turn_feed_on(doctor_client, doctor)
     response = doctor_client.post(reverse("schedule:calendar_feed"), data)
 

@@ -201,7 +201,6 @@ def test_doctor_feed_has_one_event_per_appointment_and_no_reasons(doctor, clinic
     assert REASON not in ical.doctor_feed(doctor, appointments, now=NOW).decode()
 
 
-
 @pytest.mark.django_db
 def test_a_cancellation_file_takes_the_same_event_off_the_calendar():
     from django.utils import timezone

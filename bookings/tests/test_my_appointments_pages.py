@@ -33,13 +33,22 @@ def visits(patient_user):
     doctor, clinic = DoctorFactory(), ClinicFactory(timezone="Asia/Kolkata")
     patient = patient_user.patient
     upcoming = [
-        AppointmentFactory(patient=patient, doctor=doctor, clinic=clinic,
-                           start=NOW + dt.timedelta(days=days, hours=1))
+        AppointmentFactory(
+            patient=patient,
+            doctor=doctor,
+            clinic=clinic,
+            start=NOW + dt.timedelta(days=days, hours=1),
+        )
         for days in (1, 2)
     ]
     past = [
-        AppointmentFactory(patient=patient, doctor=doctor, clinic=clinic,
-                           start=NOW - dt.timedelta(days=days), status=Status.COMPLETED)
+        AppointmentFactory(
+            patient=patient,
+            doctor=doctor,
+            clinic=clinic,
+            start=NOW - dt.timedelta(days=days),
+            status=Status.COMPLETED,
+        )
         for days in range(1, 46)
     ]
     return upcoming, past  # past is latest first
@@ -93,8 +102,9 @@ def test_a_page_costs_the_same_queries_however_long_the_history(client, patient_
 
 def test_a_short_history_has_no_page_links(client, patient_user):
     client.force_login(patient_user)
-    AppointmentFactory(patient=patient_user.patient, start=NOW - dt.timedelta(days=3),
-                       status=Status.COMPLETED)
+    AppointmentFactory(
+        patient=patient_user.patient, start=NOW - dt.timedelta(days=3), status=Status.COMPLETED
+    )
     response = mine(client)
     assert "Pages of results" not in response.content.decode()
     assert len(response.context["past"]) == 1

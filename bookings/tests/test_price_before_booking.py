@@ -48,8 +48,7 @@ def facts(response):
     return text
 
 
-def test_the_patients_confirm_page_shows_fee_gst_and_total(client, patient_user,
-                                                           doctor_and_clinic):
+def test_the_patients_confirm_page_shows_fee_gst_and_total(client, patient_user, doctor_and_clinic):
     doctor, clinic = doctor_and_clinic
     client.force_login(patient_user)
     url = reverse("bookings:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk})
@@ -61,8 +60,7 @@ def test_the_patients_confirm_page_shows_fee_gst_and_total(client, patient_user,
     assert "Total INR 333.33" in text
 
 
-def test_the_desks_confirm_page_shows_fee_gst_and_total(client, front_desk_user,
-                                                        doctor_and_clinic):
+def test_the_desks_confirm_page_shows_fee_gst_and_total(client, front_desk_user, doctor_and_clinic):
     doctor, clinic = doctor_and_clinic
     client.force_login(front_desk_user)
     url = reverse("desk:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk})
@@ -73,8 +71,9 @@ def test_the_desks_confirm_page_shows_fee_gst_and_total(client, front_desk_user,
     assert "Total INR 333.33" in text
 
 
-def test_the_quoted_total_is_what_the_booking_is_charged(client, patient_user, settings,
-                                                         doctor_and_clinic):
+def test_the_quoted_total_is_what_the_booking_is_charged(
+    client, patient_user, settings, doctor_and_clinic
+):
     settings.GST_RATE = "0.125"
     doctor, clinic = doctor_and_clinic
     quoted = pricing.quote(doctor=doctor)
@@ -82,8 +81,12 @@ def test_the_quoted_total_is_what_the_booking_is_charged(client, patient_user, s
 
     client.post(
         reverse("bookings:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk}),
-        {"start": slot_token(START), "appointment_type": "consultation",
-         "payment_mode": "at_clinic", "reason": ""},
+        {
+            "start": slot_token(START),
+            "appointment_type": "consultation",
+            "payment_mode": "at_clinic",
+            "reason": "",
+        },
     )
 
     charge = Appointment.objects.get(patient=patient_user.patient).charge
@@ -101,9 +104,13 @@ def test_bookings_does_not_import_billing():
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             names = (
-                [alias.name for alias in node.names] if isinstance(node, ast.Import)
-                else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
             )
-            offenders += [f"{path.name}: {name}" for name in names
-                          if name.split(".")[0] == "billing"]
+            offenders += [
+                f"{path.name}: {name}" for name in names if name.split(".")[0] == "billing"
+            ]
     assert offenders == []

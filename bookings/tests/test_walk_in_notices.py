@@ -28,8 +28,9 @@ def notice(patient, kind, channel):
         patient=patient, clinic=ClinicFactory(name="Lakeview", phone="+918012345678")
     )
     address = patient.phone if channel == SMS else patient.email
-    return NotificationFactory(appointment=appointment, kind=kind, channel=channel,
-                               address=address, lead_minutes=120)
+    return NotificationFactory(
+        appointment=appointment, kind=kind, channel=channel, address=address, lead_minutes=120
+    )
 
 
 def texts(notification):

@@ -194,9 +194,7 @@ def booked_and_paid(*, patient, doctor, clinic, desk_user, day_offset=3):
     now = timezone.now()
     earliest = now + dt.timedelta(days=day_offset)
     slot = next(
-        slot
-        for slot in open_slots(doctor=doctor, clinic=clinic, now=now)
-        if slot.start >= earliest
+        slot for slot in open_slots(doctor=doctor, clinic=clinic, now=now) if slot.start >= earliest
     )
     appointment = book_appointment(
         patient=patient,
@@ -373,9 +371,7 @@ def test_patient_pages_meet_wcag_22_aa(audit, clinic_data, front_desk_user):
     audit.open(
         "appointment detail", reverse("bookings:detail", args=[earlier.pk]), "Appointment details"
     )
-    audit.open(
-        "cancel", reverse("bookings:cancel", args=[earlier.pk]), "Cancel this appointment?"
-    )
+    audit.open("cancel", reverse("bookings:cancel", args=[earlier.pk]), "Cancel this appointment?")
     force_field_value(browser, "id_reason", TOO_LONG_REASON)
     submit(browser, "Yes, cancel the appointment")
     wait_for_heading(browser, "Cancel this appointment?")

@@ -27,7 +27,11 @@ pytestmark = pytest.mark.django_db
 def a_refund():
     payment = PaymentFactory()
     return PaymentFactory(
-        charge=payment.charge, kind="refund", refund_of=payment, total="100.00", fee="84.75",
+        charge=payment.charge,
+        kind="refund",
+        refund_of=payment,
+        total="100.00",
+        fee="84.75",
         gst="15.25",
     )
 

@@ -61,9 +61,7 @@ def test_opening_a_record_leaves_an_access_entry_naming_who(
         "doctor": lambda: request.getfixturevalue("doctor").user,
         "desk": lambda: request.getfixturevalue("desk"),
     }[who]()
-    shown = {"appointment": appointment, "payment": payment, "patient": appointment.patient}[
-        record
-    ]
+    shown = {"appointment": appointment, "payment": payment, "patient": appointment.patient}[record]
     before = entries_for(shown, LogEntry.Action.ACCESS).count()
 
     response = as_user(actor).get(reverse(url_name, args=[shown.pk]), REMOTE_ADDR="192.0.2.44")
@@ -145,9 +143,7 @@ def test_clinic_admins_read_the_audit_trail(frozen_now, appointment, clinic_admi
     client = as_user(clinic_admin_user)
 
     listing = client.get(changelist())
-    one = client.get(
-        reverse("admin:auditlog_logentry_change", args=[LogEntry.objects.first().pk])
-    )
+    one = client.get(reverse("admin:auditlog_logentry_change", args=[LogEntry.objects.first().pk]))
 
     assert listing.status_code == 200
     assert listing.context["cl"].result_count == LogEntry.objects.count() > 0

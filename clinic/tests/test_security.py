@@ -131,9 +131,7 @@ def test_the_limit_of_wrong_passwords_locks_out_even_the_right_one(client, patie
     assert not get_user(client).is_authenticated
 
 
-def test_another_letter_case_of_the_email_is_the_same_account_to_the_lockout(
-    client, patient_user
-):
+def test_another_letter_case_of_the_email_is_the_same_account_to_the_lockout(client, patient_user):
     fail_until_locked(client, patient_user.email)
 
     response = attempt(client, f"  {patient_user.email.upper()} ", DEFAULT_PASSWORD)

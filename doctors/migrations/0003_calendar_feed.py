@@ -4,20 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('doctors', '0002_role_permissions'),
+        ("doctors", "0002_role_permissions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='doctor',
-            name='calendar_shows_patient_names',
-            field=models.BooleanField(default=False, help_text='Off: the feed shows only the times and the type of visit.', verbose_name="show patients' names in the calendar feed"),
+            model_name="doctor",
+            name="calendar_shows_patient_names",
+            field=models.BooleanField(
+                default=False,
+                help_text="Off: the feed shows only the times and the type of visit.",
+                verbose_name="show patients' names in the calendar feed",
+            ),
         ),
         migrations.AddField(
-            model_name='doctor',
-            name='calendar_token',
-            field=models.CharField(blank=True, editable=False, max_length=64, null=True, unique=True),
+            model_name="doctor",
+            name="calendar_token",
+            field=models.CharField(
+                blank=True, editable=False, max_length=64, null=True, unique=True
+            ),
         ),
     ]

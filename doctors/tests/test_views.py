@@ -98,7 +98,7 @@ def test_department_list_shows_opening_hours_and_links_to_filtered_directory(cli
     response = client.get(reverse("doctors:departments"))
     text = page_text(response)
     assert "Open 08:30–17:00" in text
-    assert f'{reverse("doctors:list")}?department={department.pk}' in text
+    assert f"{reverse('doctors:list')}?department={department.pk}" in text
 
 
 # --- The doctor directory --------------------------------------------------------------------
@@ -269,16 +269,25 @@ def test_doctor_detail_shows_department_fee_qualifications_clinics_and_hours(cli
     north = ClinicFactory(name="North Clinic")
     # Monday with a lunch break: two rows on one day, at two clinics.
     WorkingHoursFactory(
-        doctor=doctor, clinic=central, weekday=0,
-        starts_at=datetime.time(9, 0), ends_at=datetime.time(12, 30),
+        doctor=doctor,
+        clinic=central,
+        weekday=0,
+        starts_at=datetime.time(9, 0),
+        ends_at=datetime.time(12, 30),
     )
     WorkingHoursFactory(
-        doctor=doctor, clinic=north, weekday=0,
-        starts_at=datetime.time(14, 0), ends_at=datetime.time(17, 0),
+        doctor=doctor,
+        clinic=north,
+        weekday=0,
+        starts_at=datetime.time(14, 0),
+        ends_at=datetime.time(17, 0),
     )
     WorkingHoursFactory(
-        doctor=doctor, clinic=central, weekday=3,
-        starts_at=datetime.time(10, 0), ends_at=datetime.time(13, 0),
+        doctor=doctor,
+        clinic=central,
+        weekday=3,
+        starts_at=datetime.time(10, 0),
+        ends_at=datetime.time(13, 0),
     )
 
     response = client.get(reverse("doctors:detail", args=[doctor.pk]))
