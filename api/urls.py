@@ -5,6 +5,7 @@ from django.urls import path, re_path
 from api import (
     appointments,
     billing,
+    charges,
     clinic_structure,
     docs,
     errors,
@@ -35,7 +36,9 @@ urlpatterns = [
         clinic_structure.DoctorDeactivate.as_view(),
         name="doctor_deactivate",
     ),
-    # Transactions: the ledger, recording a payment, refunding one.
+    # Transactions: charges, the ledger, recording a payment, refunding one.
+    path("charges/", charges.Charges.as_view(), name="charges"),
+    path("charges/<int:pk>/", charges.ChargeDetail.as_view(), name="charge"),
     path("payments/", billing.Payments.as_view(), name="payments"),
     path("payments/<int:pk>/", billing.PaymentDetail.as_view(), name="payment"),
     path("payments/<int:pk>/refund/", billing.Refund.as_view(), name="payment_refund"),
