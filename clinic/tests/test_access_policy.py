@@ -767,8 +767,28 @@ API = {
     "api:doctor_deactivate": api_rule(
         api_admin_only(405), post=api_admin_only(200), args=lambda w: {"pk": w.doctor.pk}
     ),
-    # Transactions: the payment is the patient's (the other patient's 404); recording one is
-    # the desk's, refunding the clinic admin's (junk: the forms' field errors, 400).
+    # Transactions: the charge and the payment are the patient's (the other patient's 404);
+    # recording one is the desk's, refunding the clinic admin's (junk: the forms' field
+    # errors, 400).
+    "api:charges": [
+        api_rule(API_LEDGER_NO_METHOD, get="401 200 200 403 403 200 200 200"),
+        # A filter the role may use narrows the list; a bad one is 400 only once let in.
+        api_rule(
+            API_LEDGER_NO_METHOD,
+            get="401 200 200 403 403 200 200 200",
+            query=lambda w: {"patient": w.patient.pk, "status": "due"},
+        ),
+        api_rule(
+            API_LEDGER_NO_METHOD,
+            get="401 400 400 403 403 400 400 400",
+            query=lambda w: {"status": "owed"},
+        ),
+    ],
+    "api:charge": api_rule(
+        API_LEDGER_NO_METHOD,
+        get="401 200 404 403 403 200 200 200",
+        args=lambda w: {"pk": w.charge.pk},
+    ),
     "api:payments": api_rule(API_LEDGER_NO_METHOD, get="401 200 200 403 403 200 200 200"),
     "api:payment": api_rule(
         API_LEDGER_NO_METHOD,
