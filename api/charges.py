@@ -6,7 +6,7 @@ pages show no money. What was paid and refunded is billing's own sum of the ledg
 due is `billing.selectors.amount_due`, as the patient's "My payments" page shows them.
 """
 
-from django.db.models import Case, CharField, F, Prefetch, Q, Value, When
+from django.db.models import Case, CharField, F, Prefetch, Q, TextChoices, Value, When
 from django.db.models.functions import Round
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -28,20 +28,14 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 ID = {"min_value": 1, "max_value": 2**31 - 1}
 
 
-class ChargeStatus:
-    """The words of the "My payments" page's status column, in the same order of precedence: a
-    cancelled visit says whether money must go back before anything is said about what is due."""
+class ChargeStatus(TextChoices):
+    """The "My payments" page's status column, in the page's order of precedence: for a cancelled
+    visit, whether money must go back comes before anything about what is due."""
 
-    DUE = "due"
-    PAID = "paid"
-    REFUND_DUE = "refund_due"
-    CANCELLED = "cancelled"
-    choices = [
-        (DUE, "To pay at the clinic (or online)"),
-        (PAID, "Nothing left to pay"),
-        (REFUND_DUE, "Cancelled after it was paid for; a refund is due"),
-        (CANCELLED, "Cancelled; nothing to pay"),
-    ]
+    DUE = "due", "To pay at the clinic (or online)"
+    PAID = "paid", "Nothing left to pay"
+    REFUND_DUE = "refund_due", "Cancelled after it was paid for; a refund is due"
+    CANCELLED = "cancelled", "Cancelled; nothing to pay"
 
 
 def charges(user):

@@ -340,6 +340,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LedgerModeEnum": "billing.models.Payment.Mode",
         "DeskModeEnum": "billing.forms.DESK_MODES",
+        # Appointments' and charges' statuses: two choice sets behind fields named "status".
+        "AppointmentStatusEnum": "bookings.models.Status",
+        "ChargeStatusEnum": "api.charges.ChargeStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
