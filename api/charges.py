@@ -56,8 +56,8 @@ def charges(user):
         refunded=selectors._sum(Payment.Kind.REFUND),
     )
     # amount_due() > 0, so that ?status= can filter and page in the database. Rounded to the
-    # paisa as amount_due rounds: SQLite sums decimals as floats (200.10 + 389.90 may be
-    # 589.9999...). test_charges.py holds the two to agreement on every status.
+    # paisa as amount_due rounds: SQLite sums decimals as floats (0.02 + 0.04 + 0.01 is under
+    # 0.07). test_charges.py holds the two to agreement on every status.
     nothing_due = Q(total__lte=Round(F("paid"), precision=2))
     cancelled = Q(appointment__status=Status.CANCELLED)
     found = found.annotate(

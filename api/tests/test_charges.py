@@ -205,10 +205,16 @@ def every_status(patient, desk_user, admin_user):
     unpaid = charge_of(patient)
     part_paid = charge_of(patient)
     pay(part_paid, "0.01", desk_user)
-    # Two parts whose float sum is not 590.00 (SQLite sums decimals as floats).
-    paid_in_parts = charge_of(patient)
-    pay(paid_in_parts, "200.10", desk_user)
-    pay(paid_in_parts, "389.90", desk_user)
+    # Parts whose sum as floats is under 0.07 (SQLite sums decimals as floats): paid in full.
+    paid_in_parts = ChargeFactory(
+        appointment=AppointmentFactory(patient=patient),
+        fee=D("0.07"),
+        gst_rate=D("0"),
+        gst=D("0.00"),
+        total=D("0.07"),
+    )
+    for part in ("0.02", "0.04", "0.01"):
+        pay(paid_in_parts, part, desk_user)
     paid_then_refunded = charge_of(patient)
     refund(pay(paid_then_refunded, "590.00", desk_user), "590.00", admin_user)
     cancelled_unpaid = charge_of(patient)
