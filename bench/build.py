@@ -142,8 +142,19 @@ LAST_NAMES = (
     "Baker Brown Clarke Davies Evans Green Hall Hughes Johnson Jones Lewis Patel Roberts "
     "Robinson Smith Taylor Thomas Walker White Williams Wilson Wood Wright"
 ).split()
-REASONS = ["", "", "", "", "Follow-up of last visit", "Persistent cough", "Annual check-up",
-           "Back pain", "Review of blood test results", "Skin rash", "Headaches"]
+REASONS = [
+    "",
+    "",
+    "",
+    "",
+    "Follow-up of last visit",
+    "Persistent cough",
+    "Annual check-up",
+    "Back pain",
+    "Review of blood test results",
+    "Skin rash",
+    "Headaches",
+]
 CANCELLATION_REASONS = ["", "Feeling better", "Clash with work", "Travelling", "Booked by mistake"]
 APPOINTMENT_TYPES = [
     AppointmentType.CONSULTATION,
@@ -159,12 +170,16 @@ BUSIER_WEEKDAYS = {0: 1.15, 4: 0.95, 5: 1.1}
 DESK_PAYMENT_MODES = [(Payment.Mode.CASH, 40), (Payment.Mode.CARD, 35), (Payment.Mode.UPI, 25)]
 # A few payments in a thousand are refunded, some in full, a few days after they were made.
 REFUNDED_SHARE = 0.004
-REFUND_REASONS = ["Fee waived by the doctor", "Charged twice at the desk",
-                  "Goodwill: long wait", "Visit cut short"]
+REFUND_REASONS = [
+    "Fee waived by the doctor",
+    "Charged twice at the desk",
+    "Goodwill: long wait",
+    "Visit cut short",
+]
 
 
 def weighted(rng, choices):
-    values, weights = zip(*choices)
+    values, weights = zip(*choices, strict=True)
     return rng.choices(values, weights=weights)[0]
 
 
@@ -259,8 +274,11 @@ def recreate_database(config):
 @contextmanager
 def given_timestamps(model):
     """Lets bulk_create store the created/updated times we give instead of the present moment."""
-    fields = [f for f in model._meta.concrete_fields if getattr(f, "auto_now", False)
-              or getattr(f, "auto_now_add", False)]
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
     saved = [(f, f.auto_now, f.auto_now_add) for f in fields]
     for field in fields:
         field.auto_now = field.auto_now_add = False
@@ -288,8 +306,9 @@ class Builder:
     def users(self, emails_and_names, role, is_staff=False):
         users = User.objects.bulk_create(
             [
-                User(email=email, full_name=name, password=self.unusable_password,
-                     is_staff=is_staff)
+                User(
+                    email=email, full_name=name, password=self.unusable_password, is_staff=is_staff
+                )
                 for email, name in emails_and_names
             ],
             batch_size=BATCH,
@@ -302,19 +321,25 @@ class Builder:
     def structure(self):
         rng = self.rng
         self.departments = Department.objects.bulk_create(
-            [Department(name=name, opens_at=opens, closes_at=closes)
-             for name, opens, closes, _ in DEPARTMENTS]
+            [
+                Department(name=name, opens_at=opens, closes_at=closes)
+                for name, opens, closes, _ in DEPARTMENTS
+            ]
         )
         self.clinics = Clinic.objects.bulk_create(
-            [Clinic(name=name, timezone=zone, address=f"{address}\n{MARKER}")
-             for name, zone, address in CLINICS]
+            [
+                Clinic(name=name, timezone=zone, address=f"{address}\n{MARKER}")
+                for name, zone, address in CLINICS
+            ]
         )
         self.front_desk = {
             clinic.pk: [
                 user.pk
                 for user in self.users(
-                    [(f"desk{n}.clinic{clinic.pk}@bench.example.com", self.name())
-                     for n in range(3)],
+                    [
+                        (f"desk{n}.clinic{clinic.pk}@bench.example.com", self.name())
+                        for n in range(3)
+                    ],
                     Role.FRONT_DESK,
                     is_staff=True,
                 )
@@ -360,8 +385,13 @@ class Builder:
             week = rng.choice(WEEK_PATTERNS)
             self.weeks[doctor.pk] = week
             hours += [
-                WorkingHours(doctor=doctor, clinic=doctor.bench_clinic, weekday=weekday,
-                             starts_at=starts_at, ends_at=ends_at)
+                WorkingHours(
+                    doctor=doctor,
+                    clinic=doctor.bench_clinic,
+                    weekday=weekday,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                )
                 for weekday, stretches in week.items()
                 for starts_at, ends_at in stretches
             ]
@@ -397,16 +427,24 @@ class Builder:
             for offset in starts:
                 first = self.first_day + dt.timedelta(days=offset)
                 days = rng.randint(1, 5)
-                rows.append(TimeOff(
-                    doctor=doctor,
-                    starts_at=at(first, t(0), zone),
-                    ends_at=at(first + dt.timedelta(days=days), t(0), zone),
-                    reason=rng.choice(["Annual leave", "Conference", "Family event"]),
-                ))
+                rows.append(
+                    TimeOff(
+                        doctor=doctor,
+                        starts_at=at(first, t(0), zone),
+                        ends_at=at(first + dt.timedelta(days=days), t(0), zone),
+                        reason=rng.choice(["Annual leave", "Conference", "Family event"]),
+                    )
+                )
             if rng.random() < 0.3:
                 day = self.first_day + dt.timedelta(days=rng.randrange(15, PAST_DAYS, 30))
-                rows.append(TimeOff(doctor=doctor, starts_at=at(day, t(13), zone),
-                                    ends_at=at(day, t(20), zone), reason="Training"))
+                rows.append(
+                    TimeOff(
+                        doctor=doctor,
+                        starts_at=at(day, t(13), zone),
+                        ends_at=at(day, t(20), zone),
+                        reason="Training",
+                    )
+                )
         self.time_off_rows = TimeOff.objects.bulk_create(rows)
 
     def patients(self):
@@ -414,21 +452,25 @@ class Builder:
         today = self.now.date()
         people = [(self.name(), n) for n in range(PATIENTS)]
         users = self.users(
-            [(f"patient{n:05d}@bench.example.com", name)
-             for name, n in people[:PATIENTS_WITH_LOGIN]],
+            [
+                (f"patient{n:05d}@bench.example.com", name)
+                for name, n in people[:PATIENTS_WITH_LOGIN]
+            ],
             Role.PATIENT,
         )
         patients = []
-        for (name, n) in people:
+        for name, n in people:
             indian = n % 3 != 2
-            patients.append(Patient(
-                user=users[n] if n < PATIENTS_WITH_LOGIN else None,
-                full_name=name,
-                date_of_birth=today - dt.timedelta(days=rng.randint(365, 90 * 365)),
-                sex=rng.choices(["female", "male", "other", "undisclosed"], [49, 48, 1, 2])[0],
-                phone=f"+9198{n:08d}" if indian else f"+447700{n:06d}",
-                email=f"patient{n:05d}@bench.example.com",
-            ))
+            patients.append(
+                Patient(
+                    user=users[n] if n < PATIENTS_WITH_LOGIN else None,
+                    full_name=name,
+                    date_of_birth=today - dt.timedelta(days=rng.randint(365, 90 * 365)),
+                    sex=rng.choices(["female", "male", "other", "undisclosed"], [49, 48, 1, 2])[0],
+                    phone=f"+9198{n:08d}" if indian else f"+447700{n:06d}",
+                    email=f"patient{n:05d}@bench.example.com",
+                )
+            )
         self.patients_rows = Patient.objects.bulk_create(patients, batch_size=BATCH)
         self.patient_users = {p.pk: p.user_id for p in self.patients_rows}
         # Upcoming bookings go round the patients in a shuffled order, at most a few each.
@@ -451,8 +493,11 @@ class Builder:
             opens_at=doctor.department.opens_at,
             closes_at=doctor.department.closes_at,
             closed_days=self.closed_days[doctor.bench_clinic.pk],
-            busy=tuple((absence.starts_at, absence.ends_at) for absence in self.time_off_rows
-                       if absence.doctor_id == doctor.pk),
+            busy=tuple(
+                (absence.starts_at, absence.ends_at)
+                for absence in self.time_off_rows
+                if absence.doctor_id == doctor.pk
+            ),
         )
 
     def upcoming_patient(self):
@@ -478,19 +523,19 @@ class Builder:
             created = max(created, cancelled_before + dt.timedelta(minutes=rng.randint(1, 600)))
             created = min(created, slot.start - dt.timedelta(minutes=5), now)
         clinic_id = doctor.bench_clinic.pk
-        fields = dict(
-            patient_id=patient_id,
-            doctor_id=doctor.pk,
-            clinic_id=clinic_id,
-            start=slot.start,
-            end=slot.end,
-            appointment_type=rng.choice(APPOINTMENT_TYPES),
-            payment_mode=PaymentMode.AT_CLINIC if rng.random() < 0.7 else PaymentMode.ONLINE,
-            reason=rng.choice(REASONS),
-            status=status,
-            created_by_id=self.booked_by(patient_id, clinic_id),
-            created_at=created,
-        )
+        fields = {
+            "patient_id": patient_id,
+            "doctor_id": doctor.pk,
+            "clinic_id": clinic_id,
+            "start": slot.start,
+            "end": slot.end,
+            "appointment_type": rng.choice(APPOINTMENT_TYPES),
+            "payment_mode": PaymentMode.AT_CLINIC if rng.random() < 0.7 else PaymentMode.ONLINE,
+            "reason": rng.choice(REASONS),
+            "status": status,
+            "created_by_id": self.booked_by(patient_id, clinic_id),
+            "created_at": created,
+        }
         updated = created
         if status in (Status.CHECKED_IN, Status.COMPLETED):
             checked_in = slot.start - dt.timedelta(minutes=rng.randint(0, 20))
@@ -513,8 +558,9 @@ class Builder:
     def appointments_on(self, doctor, availability, day, profile):
         """One doctor's appointments on one local date."""
         rng, now = self.rng, self.now
-        grid = free_slots(availability, first_day=day, last_day=day, now=self.grid_from,
-                          rules=self.grid_rules)
+        grid = free_slots(
+            availability, first_day=day, last_day=day, now=self.grid_from, rules=self.grid_rules
+        )
         ahead = (day - self.today).days
         if ahead >= 0:
             fill = profile["upcoming"] * max(0.15, 1 - ahead / 36)
@@ -526,15 +572,24 @@ class Builder:
                 continue
             if slot.start > now:
                 if rng.random() < 0.06:
-                    cancelled = self.appointment(doctor, slot, self.upcoming_patient(),
-                                                 Status.CANCELLED)
+                    cancelled = self.appointment(
+                        doctor, slot, self.upcoming_patient(), Status.CANCELLED
+                    )
                     rows.append(cancelled)
                     if rng.random() < 0.3:
-                        rows.append(self.appointment(doctor, slot, self.upcoming_patient(),
-                                                     Status.BOOKED, cancelled.cancelled_at))
+                        rows.append(
+                            self.appointment(
+                                doctor,
+                                slot,
+                                self.upcoming_patient(),
+                                Status.BOOKED,
+                                cancelled.cancelled_at,
+                            )
+                        )
                 else:
-                    rows.append(self.appointment(doctor, slot, self.upcoming_patient(),
-                                                 Status.BOOKED))
+                    rows.append(
+                        self.appointment(doctor, slot, self.upcoming_patient(), Status.BOOKED)
+                    )
                 continue
             patient = rng.randrange(PATIENTS)
             patient_id = self.patients_rows[patient].pk
@@ -547,8 +602,11 @@ class Builder:
                 rows.append(cancelled)
                 if rng.random() < 0.35:
                     again = self.patients_rows[rng.randrange(PATIENTS)].pk
-                    rows.append(self.appointment(doctor, slot, again, Status.COMPLETED,
-                                                 cancelled.cancelled_at))
+                    rows.append(
+                        self.appointment(
+                            doctor, slot, again, Status.COMPLETED, cancelled.cancelled_at
+                        )
+                    )
             elif roll < 0.16:
                 rows.append(self.appointment(doctor, slot, patient_id, Status.NO_SHOW))
             else:
@@ -558,19 +616,27 @@ class Builder:
     def appointments(self):
         """Day by day across all doctors, so rows land on disk roughly in time order."""
         rng = self.rng
-        self.grid_from = at(self.first_day - dt.timedelta(days=2), t(0), dt.timezone.utc)
-        self.grid_rules = BookingRules(minimum_notice=dt.timedelta(0),
-                                       window_days=PAST_DAYS + FUTURE_DAYS + 5)
+        self.grid_from = at(self.first_day - dt.timedelta(days=2), t(0), dt.UTC)
+        self.grid_rules = BookingRules(
+            minimum_notice=dt.timedelta(0), window_days=PAST_DAYS + FUTURE_DAYS + 5
+        )
         doctors = []
         for doctor in self.doctors:
             taking_bookings = doctor.is_active and doctor.registration_expires_on > self.today
             popular = rng.random() < 0.08
             past = rng.uniform(0.5, 0.65) if popular else rng.uniform(0.22, 0.45)
-            doctors.append((doctor, self.availability(doctor), {
-                "past": past,
-                "upcoming": (min(0.92, past + 0.25) if popular else past + 0.1)
-                if taking_bookings else 0.0,
-            }))
+            doctors.append(
+                (
+                    doctor,
+                    self.availability(doctor),
+                    {
+                        "past": past,
+                        "upcoming": (min(0.92, past + 0.25) if popular else past + 0.1)
+                        if taking_bookings
+                        else 0.0,
+                    },
+                )
+            )
         pending = []
         total = 0
         with given_timestamps(Appointment):
@@ -586,8 +652,10 @@ class Builder:
                     total += len(pending)
                     pending = []
                 if offset % 60 == 0:
-                    log(f"  appointments: day {offset + 1} of {PAST_DAYS + FUTURE_DAYS}, "
-                        f"{total:,} rows so far")
+                    log(
+                        f"  appointments: day {offset + 1} of {PAST_DAYS + FUTURE_DAYS}, "
+                        f"{total:,} rows so far"
+                    )
             Appointment.objects.bulk_create(pending, batch_size=BATCH)
 
     # --- the ledger -------------------------------------------------------------------------------
@@ -621,8 +689,10 @@ class Builder:
                 share = Decimal("1") if rng.random() < 0.4 else Decimal("0.5")
                 refunds.append((when, index, share, rng.choice(REFUND_REASONS)))
         # Receipt numbers in the order the money moved, payments and refunds together.
-        events = sorted([(entry[0], 0, index) for index, entry in enumerate(paid)]
-                        + [(when, 1, n) for n, (when, *_) in enumerate(refunds)])
+        events = sorted(
+            [(entry[0], 0, index) for index, entry in enumerate(paid)]
+            + [(when, 1, n) for n, (when, *_) in enumerate(refunds)]
+        )
         payment_numbers, refund_numbers = {}, {}
         for number, (_, is_refund, index) in enumerate(events, start=1):
             (refund_numbers if is_refund else payment_numbers)[index] = number
@@ -631,26 +701,45 @@ class Builder:
         payment_ids = {}
         with given_timestamps(Charge):
             for first in range(0, len(paid), BATCH):
-                batch = paid[first:first + BATCH]
-                charges = Charge.objects.bulk_create([
-                    Charge(appointment_id=pk, fee=fees[doctor_id], gst_rate=rate,
-                           gst=gst[doctor_id], total=fees[doctor_id] + gst[doctor_id],
-                           currency=settings.CURRENCY, created_at=created_at)
-                    for _, pk, doctor_id, _, created_at in batch
-                ])
-                payments = Payment.objects.bulk_create([
-                    Payment(charge=charge, kind=Payment.Kind.PAYMENT,
-                            mode=weighted(rng, DESK_PAYMENT_MODES), fee=charge.fee,
-                            gst=charge.gst, total=charge.total,
+                batch = paid[first : first + BATCH]
+                charges = Charge.objects.bulk_create(
+                    [
+                        Charge(
+                            appointment_id=pk,
+                            fee=fees[doctor_id],
+                            gst_rate=rate,
+                            gst=gst[doctor_id],
+                            total=fees[doctor_id] + gst[doctor_id],
+                            currency=settings.CURRENCY,
+                            created_at=created_at,
+                        )
+                        for _, pk, doctor_id, _, created_at in batch
+                    ]
+                )
+                payments = Payment.objects.bulk_create(
+                    [
+                        Payment(
+                            charge=charge,
+                            kind=Payment.Kind.PAYMENT,
+                            mode=weighted(rng, DESK_PAYMENT_MODES),
+                            fee=charge.fee,
+                            gst=charge.gst,
+                            total=charge.total,
                             reference=f"BENCH-{payment_numbers[first + n]:07d}",
                             receipt_number=payment_numbers[first + n],
                             recorded_by_id=rng.choice(self.front_desk[clinic_id]),
-                            recorded_at=recorded_at, doctor_id=doctor_id, clinic_id=clinic_id)
-                    for n, ((recorded_at, _, doctor_id, clinic_id, _), charge)
-                    in enumerate(zip(batch, charges))
-                ])
+                            recorded_at=recorded_at,
+                            doctor_id=doctor_id,
+                            clinic_id=clinic_id,
+                        )
+                        for n, ((recorded_at, _, doctor_id, clinic_id, _), charge) in enumerate(
+                            zip(batch, charges, strict=True)
+                        )
+                    ]
+                )
                 payment_ids.update(
-                    (first + n, payment) for n, payment in enumerate(payments)
+                    (first + n, payment)
+                    for n, payment in enumerate(payments)
                     if first + n in refunded
                 )
         refund_rows = []
@@ -658,12 +747,23 @@ class Builder:
             payment = payment_ids[index]
             amount = to_money(payment.total * share)
             fee = share_of(amount, payment.total, payment.fee)  # as refund_payment splits it
-            refund_rows.append(Payment(
-                charge_id=payment.charge_id, kind=Payment.Kind.REFUND, mode=payment.mode,
-                fee=fee, gst=amount - fee, total=amount, refund_of=payment, reason=reason,
-                receipt_number=refund_numbers[n], recorded_by=self.clinic_admin, recorded_at=when,
-                doctor_id=payment.doctor_id, clinic_id=payment.clinic_id,
-            ))
+            refund_rows.append(
+                Payment(
+                    charge_id=payment.charge_id,
+                    kind=Payment.Kind.REFUND,
+                    mode=payment.mode,
+                    fee=fee,
+                    gst=amount - fee,
+                    total=amount,
+                    refund_of=payment,
+                    reason=reason,
+                    receipt_number=refund_numbers[n],
+                    recorded_by=self.clinic_admin,
+                    recorded_at=when,
+                    doctor_id=payment.doctor_id,
+                    clinic_id=payment.clinic_id,
+                )
+            )
         Payment.objects.bulk_create(refund_rows, batch_size=BATCH)
         ReceiptSequence.objects.filter(name=RECEIPTS).update(last_number=len(events))
 
@@ -686,8 +786,20 @@ class Builder:
 
 
 def row_counts():
-    models = [Department, Clinic, Doctor, WorkingHours, Holiday, TimeOff, User,
-              User.groups.through, Patient, Appointment, Charge, Payment]
+    models = [
+        Department,
+        Clinic,
+        Doctor,
+        WorkingHours,
+        Holiday,
+        TimeOff,
+        User,
+        User.groups.through,
+        Patient,
+        Appointment,
+        Charge,
+        Payment,
+    ]
     return {model._meta.db_table: model.objects.count() for model in models}
 
 
@@ -709,8 +821,10 @@ def main(argv=None):
     ensure_database(config)
     owner, why = ownership(config)
     if owner == "foreign":
-        sys.exit(f"Refusing to build in {where}: {why}. Point DATABASE_URL at a database of its "
-                 "own (the default is clinic_bench).")
+        sys.exit(
+            f"Refusing to build in {where}: {why}. Point DATABASE_URL at a database of its "
+            "own (the default is clinic_bench)."
+        )
     if owner == "ours" and args.rebuild:
         log(f"Rebuilding {where} from scratch, as asked.")
         recreate_database(config)
@@ -730,8 +844,10 @@ def main(argv=None):
         Builder(now).build()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    log(f"Built in {time.perf_counter() - started:.0f} s (database, migrations, data, "
-        "VACUUM ANALYZE):")
+    log(
+        f"Built in {time.perf_counter() - started:.0f} s (database, migrations, data, "
+        "VACUUM ANALYZE):"
+    )
     print_counts(row_counts())
 
 

@@ -122,7 +122,7 @@ class PaymentAdmin(
             writer.writerow(
                 [
                     payment.receipt_label,
-                    payment.recorded_at.astimezone(dt.timezone.utc).isoformat(),
+                    payment.recorded_at.astimezone(dt.UTC).isoformat(),
                     payment.kind,
                     payment.mode,
                     payment.fee,

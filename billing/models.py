@@ -44,9 +44,7 @@ class Charge(models.Model):
             models.CheckConstraint(
                 condition=Q(fee__gte=0) & Q(gst__gte=0), name="billing_charge_not_negative"
             ),
-            models.CheckConstraint(
-                condition=ADDS_UP, name="billing_charge_total_adds_up"
-            ),
+            models.CheckConstraint(condition=ADDS_UP, name="billing_charge_total_adds_up"),
         ]
 
     def __str__(self):
@@ -133,9 +131,7 @@ class Payment(models.Model):
             models.CheckConstraint(
                 condition=Q(fee__gte=0) & Q(gst__gte=0), name="billing_payment_parts_not_negative"
             ),
-            models.CheckConstraint(
-                condition=ADDS_UP, name="billing_payment_total_adds_up"
-            ),
+            models.CheckConstraint(condition=ADDS_UP, name="billing_payment_total_adds_up"),
             models.CheckConstraint(
                 condition=(Q(kind="refund") & Q(refund_of__isnull=False))
                 | (Q(kind="payment") & Q(refund_of__isnull=True)),
@@ -146,14 +142,6 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.receipt_label}"
-
-    @property
-    def receipt_label(self):
-        return f"R-{self.receipt_number:06d}"
-
-    @property
-    def is_refund(self):
-        return self.kind == self.Kind.REFUND
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):
@@ -171,6 +159,14 @@ class Payment(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Ledger entries are never deleted; record a refund instead.")
+
+    @property
+    def receipt_label(self):
+        return f"R-{self.receipt_number:06d}"
+
+    @property
+    def is_refund(self):
+        return self.kind == self.Kind.REFUND
 
 
 class ReceiptSequence(models.Model):

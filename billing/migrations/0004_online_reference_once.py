@@ -5,15 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0003_totals_add_up_to_the_paisa'),
+        ("billing", "0003_totals_add_up_to_the_paisa"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'payment'), ('mode', 'online'), models.Q(('reference', ''), _negated=True)), fields=('reference',), name='billing_online_reference_once'),
+            model_name="payment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("kind", "payment"),
+                    ("mode", "online"),
+                    models.Q(("reference", ""), _negated=True),
+                ),
+                fields=("reference",),
+                name="billing_online_reference_once",
+            ),
         ),
     ]

@@ -27,18 +27,22 @@ CHANGELIST = "admin:billing_payment_changelist"
 @pytest.fixture
 def ledger(front_desk_user, clinic_admin_user):
     """Two paid appointments with two doctors, one payment part-refunded: four ledger rows."""
-    cardiology = DoctorFactory(full_name="Dr Meera Nair",
-                               department=DepartmentFactory(name="Cardiology"))
+    cardiology = DoctorFactory(
+        full_name="Dr Meera Nair", department=DepartmentFactory(name="Cardiology")
+    )
     skin = DoctorFactory(full_name="Dr Arjun Rao", department=DepartmentFactory(name="Skin"))
     first = ChargeFactory(appointment=AppointmentFactory(doctor=cardiology))
     second = ChargeFactory(appointment=AppointmentFactory(doctor=skin))
     cash = services.record_payment(charge=first, amount="590.00", mode="cash", by=front_desk_user)
-    card = services.record_payment(charge=second, amount="300.00", mode="card",
-                                   reference="SLIP, \"9\"", by=front_desk_user)
-    refund = services.refund_payment(payment=card, amount="100.00", reason="Overcharged",
-                                     by=clinic_admin_user)
-    upi = services.record_payment(charge=second, amount="290.00", mode="upi", reference="UPI-1",
-                                  by=front_desk_user)
+    card = services.record_payment(
+        charge=second, amount="300.00", mode="card", reference='SLIP, "9"', by=front_desk_user
+    )
+    refund = services.refund_payment(
+        payment=card, amount="100.00", reason="Overcharged", by=clinic_admin_user
+    )
+    upi = services.record_payment(
+        charge=second, amount="290.00", mode="upi", reference="UPI-1", by=front_desk_user
+    )
     return {"cash": cash, "card": card, "refund": refund, "upi": upi}
 
 
@@ -85,8 +89,12 @@ def test_the_payment_pages_change_and_delete_nothing(client, clinic_admin_user, 
 
     assert client.post(change, {"total": "1.00", "fee": "1.00", "gst": "0"}).status_code == 403
     assert client.get(reverse("admin:billing_payment_delete", args=[cash.pk])).status_code == 403
-    assert client.post(reverse("admin:billing_payment_delete", args=[cash.pk]),
-                       {"post": "yes"}).status_code == 403
+    assert (
+        client.post(
+            reverse("admin:billing_payment_delete", args=[cash.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
     assert client.get(reverse("admin:billing_payment_add")).status_code == 403
     response = run_action(client, "delete_selected", [cash])
     assert response.status_code in (200, 302)
@@ -119,7 +127,7 @@ def expected_row(entry):
     appointment = entry.charge.appointment
     return [
         entry.receipt_label,
-        entry.recorded_at.astimezone(dt.timezone.utc).isoformat(),
+        entry.recorded_at.astimezone(dt.UTC).isoformat(),
         entry.kind,
         entry.mode,
         str(entry.fee),
@@ -143,9 +151,22 @@ def test_csv_export_holds_exactly_the_selected_rows(client, request, user, ledge
     rows = csv_rows(run_action(client, "export_csv", selected))
 
     header, *body = rows
-    assert header == ["receipt", "recorded_at_utc", "kind", "mode", "fee", "gst", "total",
-                      "currency", "reference", "refund_of", "appointment_id", "doctor",
-                      "department", "recorded_by"]
+    assert header == [
+        "receipt",
+        "recorded_at_utc",
+        "kind",
+        "mode",
+        "fee",
+        "gst",
+        "total",
+        "currency",
+        "reference",
+        "refund_of",
+        "appointment_id",
+        "doctor",
+        "department",
+        "recorded_by",
+    ]
     # In the order they were recorded, one row each, as stored.
     assert body == [expected_row(e) for e in (ledger["card"], ledger["refund"], ledger["upi"])]
     refund_row = body[1]
@@ -177,8 +198,7 @@ def test_the_refund_action_takes_a_clinic_admin_to_the_refund_page_of_the_one_pa
 
 
 @pytest.mark.parametrize("selection", [["cash", "upi"], ["refund"], ["cash", "card", "refund"]])
-def test_the_refund_action_wants_exactly_one_payment(client, clinic_admin_user, ledger,
-                                                     selection):
+def test_the_refund_action_wants_exactly_one_payment(client, clinic_admin_user, ledger, selection):
     client.force_login(clinic_admin_user)
     response = run_action(client, "refund_selected", [ledger[name] for name in selection])
     assert response.status_code == 302
@@ -197,8 +217,9 @@ def test_the_front_desk_does_not_get_the_refund_action(client, front_desk_user, 
     page = client.get(reverse(CHANGELIST)).content.decode()
     assert 'value="refund_selected"' not in page
     response = run_action(client, "refund_selected", [ledger["cash"]])
-    assert not response.get("Location", "").startswith(reverse("billing:refund",
-                                                               kwargs={"pk": ledger["cash"].pk}))
+    assert not response.get("Location", "").startswith(
+        reverse("billing:refund", kwargs={"pk": ledger["cash"].pk})
+    )
     assert Payment.objects.refunds().count() == 1
 
 

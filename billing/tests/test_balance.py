@@ -39,13 +39,15 @@ def refund(payment, amount, by):
 
 
 def money_section(response):
-    found = re.search(r'<section[^>]*aria-labelledby="money-\d+".*?</section>',
-                      page_text(response), re.S)
+    found = re.search(
+        r'<section[^>]*aria-labelledby="money-\d+".*?</section>', page_text(response), re.S
+    )
     return " ".join(re.sub(r"<[^>]+>", " ", found.group(0)).split()) if found else ""
 
 
-def test_a_part_refund_of_a_paid_charge_leaves_nothing_due(charge, front_desk_user,
-                                                          clinic_admin_user):
+def test_a_part_refund_of_a_paid_charge_leaves_nothing_due(
+    charge, front_desk_user, clinic_admin_user
+):
     refund(pay(charge, "590.00", front_desk_user), "100.00", clinic_admin_user)
 
     assert services.balance(charge) == (D("590.00"), D("100.00"), D("0.00"))
@@ -61,8 +63,9 @@ def test_the_refunded_part_cannot_be_paid_again(charge, front_desk_user, clinic_
     assert Payment.objects.payments().count() == 1
 
 
-def test_a_refund_of_a_part_payment_does_not_add_to_what_is_left(charge, front_desk_user,
-                                                                 clinic_admin_user):
+def test_a_refund_of_a_part_payment_does_not_add_to_what_is_left(
+    charge, front_desk_user, clinic_admin_user
+):
     refund(pay(charge, "300.00", front_desk_user), "100.00", clinic_admin_user)
 
     assert services.balance(charge)[2] == D("290.00")
@@ -116,8 +119,7 @@ def test_the_pay_page_shows_no_form_when_nothing_is_due(client, front_desk_user,
     assert 'name="amount"' not in page.content.decode()
 
 
-def test_the_pay_page_still_shows_its_form_while_something_is_due(client, front_desk_user,
-                                                                  charge):
+def test_the_pay_page_still_shows_its_form_while_something_is_due(client, front_desk_user, charge):
     pay(charge, "300.00", front_desk_user)
     client.force_login(front_desk_user)
 

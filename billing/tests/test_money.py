@@ -1,5 +1,6 @@
 """Money arithmetic: to the paisa, half-up, and split pieces that add up exactly."""
 
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -87,7 +88,7 @@ def charge_and_parts(draw):
         return fee, gst, []
     cuts = draw(st.lists(st.integers(min_value=1, max_value=total_paise), max_size=12, unique=True))
     bounds = [0, *sorted(set(cuts) - {total_paise}), total_paise]
-    parts = [D(b - a) / 100 for a, b in zip(bounds, bounds[1:])]
+    parts = [D(b - a) / 100 for a, b in itertools.pairwise(bounds)]
     return fee, gst, parts
 
 
@@ -106,7 +107,7 @@ def test_pieces_taken_on_the_running_sum_add_up_to_the_whole_fee_and_gst(case):
     assert sum(fee_pieces, D(0)) == fee
     assert sum(gst_pieces, D(0)) == gst
     # Each piece is a real split of its part: neither share negative, both to the paisa.
-    for part, fee_piece, gst_piece in zip(parts, fee_pieces, gst_pieces):
+    for part, fee_piece, gst_piece in zip(parts, fee_pieces, gst_pieces, strict=True):
         assert fee_piece >= 0 and gst_piece >= 0
         assert fee_piece + gst_piece == part
         assert fee_piece == to_money(fee_piece) and gst_piece == to_money(gst_piece)

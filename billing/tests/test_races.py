@@ -137,8 +137,9 @@ def test_receipt_numbers_stay_unique_and_gapless_under_concurrency(desk):
     tasks = [lambda charge=charge: pay(charge, "590.00", desk) for charge in charges]
     tasks += [lambda: pay(charges[0], "590.00", desk), lambda: pay(charges[1], "590.00", desk)]
     tasks += [
-        lambda payment=payment: refund_payment(payment=payment, amount="590.00", reason="x",
-                                               by=admin)
+        lambda payment=payment: refund_payment(
+            payment=payment, amount="590.00", reason="x", by=admin
+        )
         for payment in earlier
     ]
 
@@ -236,8 +237,11 @@ def test_a_refund_and_a_payment_on_the_same_charge_do_not_deadlock(monkeypatch, 
     assert isinstance(refunded, Payment), refunded
     assert isinstance(paid, Payment), paid
     assert services.balance(Charge.objects.get(pk=charge.pk)) == (
-        D("590.00"), D("100.00"), D("0.00")
+        D("590.00"),
+        D("100.00"),
+        D("0.00"),
     )
     assert sorted([refunded.receipt_number, paid.receipt_number]) == [
-        first.receipt_number + 1, first.receipt_number + 2
+        first.receipt_number + 1,
+        first.receipt_number + 2,
     ]

@@ -30,8 +30,9 @@ def printed(browser, css_selector):
 
 
 def test_the_printed_receipt_leaves_out_the_navigation(browser, live_server, front_desk_user):
-    payment = services.record_payment(charge=ChargeFactory(), amount="590.00",
-                                      mode=Payment.Mode.CASH, by=front_desk_user)
+    payment = services.record_payment(
+        charge=ChargeFactory(), amount="590.00", mode=Payment.Mode.CASH, by=front_desk_user
+    )
     log_in(browser, live_server, front_desk_user)
     open_page(browser, live_server.url + reverse("billing:receipt", kwargs={"pk": payment.pk}))
     wait_for_heading(browser, f"Receipt {payment.receipt_label}")
@@ -45,7 +46,8 @@ def test_the_printed_receipt_leaves_out_the_navigation(browser, live_server, fro
         assert not printed(browser, "[data-print]")
         assert printed(browser, "main h1")
         assert printed(browser, "main .receipt header")  # the receipt's own letterhead stays
-        assert computed_style(browser, browser.find_element(By.TAG_NAME, "main"),
-                              "display") != "none"
+        assert (
+            computed_style(browser, browser.find_element(By.TAG_NAME, "main"), "display") != "none"
+        )
     finally:
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})

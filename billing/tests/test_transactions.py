@@ -25,9 +25,7 @@ def test_recording_a_payment_refuses_to_run_inside_an_outer_transaction():
 
 
 def test_refunding_refuses_to_run_inside_an_outer_transaction():
-    payment = record_payment(
-        charge=ChargeFactory(), amount="590.00", mode="cash", by=UserFactory()
-    )
+    payment = record_payment(charge=ChargeFactory(), amount="590.00", mode="cash", by=UserFactory())
     admin = UserFactory(roles=[Role.CLINIC_ADMIN], is_staff=True)
     with transaction.atomic(), pytest.raises(RuntimeError, match=NESTED):
         refund_payment(payment=payment, amount=Decimal("100.00"), reason="Overcharged", by=admin)

@@ -63,10 +63,12 @@ def patient(patient_user):
 def appointment(patient):
     return AppointmentFactory(
         patient=patient,
-        clinic=ClinicFactory(name="Lakeview", address="12 Lake Road\nBengaluru 560001",
-                             phone="+918012345678"),
-        doctor=DoctorFactory(full_name="Dr Meera Nair",
-                             department=DepartmentFactory(name="Cardiology")),
+        clinic=ClinicFactory(
+            name="Lakeview", address="12 Lake Road\nBengaluru 560001", phone="+918012345678"
+        ),
+        doctor=DoctorFactory(
+            full_name="Dr Meera Nair", department=DepartmentFactory(name="Cardiology")
+        ),
     )
 
 
@@ -77,15 +79,21 @@ def charge(appointment):
 
 @pytest.fixture
 def payment(charge, front_desk_user):
-    return services.record_payment(charge=charge, amount=D("590.00"), mode=Payment.Mode.CARD,
-                                   reference="SLIP-42", by=front_desk_user)
+    return services.record_payment(
+        charge=charge,
+        amount=D("590.00"),
+        mode=Payment.Mode.CARD,
+        reference="SLIP-42",
+        by=front_desk_user,
+    )
 
 
 @pytest.fixture
 def others_payment(front_desk_user, other_patient_user):
     charge = ChargeFactory(appointment=AppointmentFactory(patient=other_patient_user.patient))
-    return services.record_payment(charge=charge, amount=D("590.00"), mode=Payment.Mode.CASH,
-                                   by=front_desk_user)
+    return services.record_payment(
+        charge=charge, amount=D("590.00"), mode=Payment.Mode.CASH, by=front_desk_user
+    )
 
 
 def as_user(client, request, name):
@@ -125,8 +133,9 @@ def return_url(**query):
 # --- Who reaches what -------------------------------------------------------------------------
 
 
-def test_anonymous_visitors_are_sent_to_log_in_from_every_billing_page(client, appointment,
-                                                                       payment):
+def test_anonymous_visitors_are_sent_to_log_in_from_every_billing_page(
+    client, appointment, payment
+):
     login = reverse("accounts:login")
     pages = [
         ("get", mine_url()),
@@ -156,8 +165,17 @@ def test_anonymous_visitors_are_sent_to_log_in_from_every_billing_page(client, a
     ],
 )
 def test_each_role_reaches_only_its_billing_pages(
-    client, request, appointment, payment, others_payment, visitor, own_receipt,
-    others_receipt, record, refund, mine,
+    client,
+    request,
+    appointment,
+    payment,
+    others_payment,
+    visitor,
+    own_receipt,
+    others_receipt,
+    record,
+    refund,
+    mine,
 ):
     as_user(client, request, visitor)
     assert client.get(receipt_url(payment)).status_code == own_receipt
@@ -176,8 +194,9 @@ def test_who_may_not_refund_cannot_post_a_refund_either(client, request, payment
 
 
 @pytest.mark.parametrize("visitor", ["patient_user", "doctor_user"])
-def test_who_may_not_record_payments_cannot_post_one_either(client, request, appointment, charge,
-                                                            visitor):
+def test_who_may_not_record_payments_cannot_post_one_either(
+    client, request, appointment, charge, visitor
+):
     as_user(client, request, visitor)
     response = client.post(record_url(appointment), {"amount": "590.00", "mode": "cash"})
     assert response.status_code == 404
@@ -190,8 +209,9 @@ def test_a_receipt_that_does_not_exist_is_404(client, clinic_admin_user):
 
 
 def test_a_refund_cannot_be_refunded_from_its_page(client, clinic_admin_user, payment):
-    refund = services.refund_payment(payment=payment, amount="10.00", reason="x",
-                                     by=clinic_admin_user)
+    refund = services.refund_payment(
+        payment=payment, amount="10.00", reason="x", by=clinic_admin_user
+    )
     client.force_login(clinic_admin_user)
     assert client.get(refund_url(refund)).status_code == 404
 
@@ -229,10 +249,12 @@ def test_the_receipt_shows_the_clinic_the_number_and_the_amounts(client, patient
     assert payment.charge.appointment.patient.full_name in text
 
 
-def test_a_refund_receipt_says_what_it_refunds_and_why(client, patient_user, payment,
-                                                       clinic_admin_user):
-    refund = services.refund_payment(payment=payment, amount="118.00", reason="Tests not done",
-                                     by=clinic_admin_user)
+def test_a_refund_receipt_says_what_it_refunds_and_why(
+    client, patient_user, payment, clinic_admin_user
+):
+    refund = services.refund_payment(
+        payment=payment, amount="118.00", reason="Tests not done", by=clinic_admin_user
+    )
     client.force_login(patient_user)
     text = page_text(client.get(receipt_url(refund)))
     assert f"Refund receipt {refund.receipt_label}" in text
@@ -245,8 +267,9 @@ def test_a_refund_receipt_says_what_it_refunds_and_why(client, patient_user, pay
 def test_my_payments_lists_only_the_patients_own_charges_and_ledger(
     client, patient_user, payment, others_payment, appointment
 ):
-    unpaid = ChargeFactory(appointment=AppointmentFactory(patient=appointment.patient,
-                                                          doctor=appointment.doctor))
+    unpaid = ChargeFactory(
+        appointment=AppointmentFactory(patient=appointment.patient, doctor=appointment.doctor)
+    )
     client.force_login(patient_user)
     response = client.get(mine_url())
     assert response.status_code == 200
@@ -263,8 +286,9 @@ def test_my_payments_lists_only_the_patients_own_charges_and_ledger(
     assert "Online payment is not available yet" in text
 
 
-def test_my_payments_shows_each_appointments_amounts_to_the_paisa(client, patient_user,
-                                                                  part_refunded):
+def test_my_payments_shows_each_appointments_amounts_to_the_paisa(
+    client, patient_user, part_refunded
+):
     client.force_login(patient_user)
     row = " ".join(re.sub(r"<[^>]+>", " ", page_text(client.get(mine_url()))).split())
     assert "Dr Meera Nair 500.00 90.00 590.00 590.00 118.00 Paid" in row
@@ -280,16 +304,18 @@ def test_my_payments_for_a_patient_with_nothing_yet(client, patient_user):
 # --- Recording a payment at the desk ----------------------------------------------------------
 
 
-def test_the_front_desk_records_a_payment_and_lands_on_its_receipt(client, front_desk_user,
-                                                                   appointment, charge):
+def test_the_front_desk_records_a_payment_and_lands_on_its_receipt(
+    client, front_desk_user, appointment, charge
+):
     client.force_login(front_desk_user)
     page = client.get(record_url(appointment))
     assert page.status_code == 200
     assert page.context["form"].initial["amount"] == D("590.00")
     assert "due INR 590.00" in page_text(page)
 
-    response = client.post(record_url(appointment),
-                           {"amount": "200.00", "mode": "upi", "reference": "UPI-123"})
+    response = client.post(
+        record_url(appointment), {"amount": "200.00", "mode": "upi", "reference": "UPI-123"}
+    )
 
     payment = Payment.objects.get()
     assert response.status_code == 302
@@ -337,8 +363,9 @@ def test_bad_payment_input_is_explained_on_the_page_and_saves_nothing(
     assert not Payment.objects.exists()
 
 
-def test_paying_more_than_is_due_is_explained_on_the_page(client, front_desk_user, appointment,
-                                                          charge):
+def test_paying_more_than_is_due_is_explained_on_the_page(
+    client, front_desk_user, appointment, charge
+):
     services.record_payment(charge=charge, amount="500.00", mode="cash", by=front_desk_user)
     client.force_login(front_desk_user)
     response = client.post(record_url(appointment), {"amount": "100.00", "mode": "cash"})
@@ -349,8 +376,9 @@ def test_paying_more_than_is_due_is_explained_on_the_page(client, front_desk_use
     assert Payment.objects.count() == 1
 
 
-def test_a_cancelled_appointment_cannot_be_paid_at_the_desk(client, front_desk_user, appointment,
-                                                            charge):
+def test_a_cancelled_appointment_cannot_be_paid_at_the_desk(
+    client, front_desk_user, appointment, charge
+):
     appointment.status = Status.CANCELLED
     appointment.save()
     client.force_login(front_desk_user)
@@ -374,16 +402,22 @@ def test_a_clinic_admin_refunds_part_of_a_payment(client, clinic_admin_user, pay
 
     refund = Payment.objects.refunds().get()
     assert response["Location"] == receipt_url(refund)
-    assert (refund.total, refund.reason, refund.refund_of) == (D("100.00"), "Tests not done",
-                                                               payment)
+    assert (refund.total, refund.reason, refund.refund_of) == (
+        D("100.00"),
+        "Tests not done",
+        payment,
+    )
     assert "INR 490.00 can still be refunded" in page_text(client.get(refund_url(payment)))
 
 
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"amount": "590.01", "reason": "x"}, None,
-         "At most INR 590.00 of this payment can still be refunded."),
+        (
+            {"amount": "590.01", "reason": "x"},
+            None,
+            "At most INR 590.00 of this payment can still be refunded.",
+        ),
         ({"amount": "100.00", "reason": ""}, "id_reason", "This field is required."),
         ({"amount": "100.00", "reason": "   "}, "id_reason", "This field is required."),
         ({"amount": "100.00"}, "id_reason", "This field is required."),
@@ -438,8 +472,10 @@ def test_without_a_gateway_online_payment_says_plainly_it_is_unavailable(
     assert response["Location"] == mine_url()
     assert any("Online payment is not available" in m for m in flashed(response))
     assert not Payment.objects.exists()
-    assert client.get(return_url(status="ok", charge=charge.pk, amount="590.00",
-                                 ref="X")).status_code == 404
+    assert (
+        client.get(return_url(status="ok", charge=charge.pk, amount="590.00", ref="X")).status_code
+        == 404
+    )
     assert not Payment.objects.exists()
 
 
@@ -462,22 +498,24 @@ def test_with_a_gateway_the_patient_pays_online_and_gets_a_receipt(
     assert back == "http://testserver" + reverse("billing:online_return")
     assert not Payment.objects.exists()  # nothing until the gateway confirms
 
-    response = client.get(return_url(status="ok", charge=charge.pk, amount="590.00",
-                                     ref="pay_ABC123"))
+    response = client.get(
+        return_url(status="ok", charge=charge.pk, amount="590.00", ref="pay_ABC123")
+    )
 
     payment = Payment.objects.get()
     assert response["Location"] == receipt_url(payment)
-    assert (payment.mode, payment.total, payment.reference) == ("online", D("590.00"),
-                                                                "pay_ABC123")
+    assert (payment.mode, payment.total, payment.reference) == ("online", D("590.00"), "pay_ABC123")
     assert payment.recorded_by == patient_user
     assert any("payment is received" in m for m in flashed(response))
 
 
-def test_a_failed_gateway_payment_records_nothing(client, patient_user, online_appointment,
-                                                  charge, gateway):
+def test_a_failed_gateway_payment_records_nothing(
+    client, patient_user, online_appointment, charge, gateway
+):
     client.force_login(patient_user)
-    response = client.get(return_url(status="failed", charge=charge.pk, amount="590.00",
-                                     ref="pay_X"))
+    response = client.get(
+        return_url(status="failed", charge=charge.pk, amount="590.00", ref="pay_X")
+    )
     assert response["Location"] == mine_url()
     assert any("did not go through" in m for m in flashed(response))
     assert not Payment.objects.exists()
@@ -500,8 +538,9 @@ def test_a_patient_cannot_start_paying_for_another_patients_appointment(
     assert FakeProvider.checkouts == []
 
 
-def test_nothing_due_means_no_checkout(client, patient_user, online_appointment, charge, payment,
-                                       gateway):
+def test_nothing_due_means_no_checkout(
+    client, patient_user, online_appointment, charge, payment, gateway
+):
     client.force_login(patient_user)
     response = client.post(pay_online_url(online_appointment))
     assert response["Location"] == mine_url()
@@ -540,8 +579,9 @@ def part_refunded(charge, payment, clinic_admin_user):
 
 def money_section(response):
     """The visible text of billing's section on an appointment page ("" when there is none)."""
-    found = re.search(r'<section[^>]*aria-labelledby="money-\d+".*?</section>',
-                      page_text(response), re.S)
+    found = re.search(
+        r'<section[^>]*aria-labelledby="money-\d+".*?</section>', page_text(response), re.S
+    )
     return " ".join(re.sub(r"<[^>]+>", " ", found.group(0)).split()) if found else ""
 
 
@@ -561,8 +601,7 @@ def test_the_patients_appointment_page_shows_due_paid_and_refunded(
 def test_the_desk_appointment_page_shows_due_paid_and_refunded_and_offers_to_record(
     client, front_desk_user, clinic_admin_user, appointment, charge
 ):
-    part = services.record_payment(charge=charge, amount="300.00", mode="cash",
-                                   by=front_desk_user)
+    part = services.record_payment(charge=charge, amount="300.00", mode="cash", by=front_desk_user)
     services.refund_payment(payment=part, amount="100.00", reason="Partly", by=clinic_admin_user)
     client.force_login(front_desk_user)
     response = client.get(reverse("desk:appointment", kwargs={"pk": appointment.pk}))
@@ -573,8 +612,9 @@ def test_the_desk_appointment_page_shows_due_paid_and_refunded_and_offers_to_rec
     assert record_url(appointment) in response.content.decode()
 
 
-def test_an_unpaid_appointment_shows_the_whole_amount_due(client, front_desk_user, appointment,
-                                                         charge):
+def test_an_unpaid_appointment_shows_the_whole_amount_due(
+    client, front_desk_user, appointment, charge
+):
     client.force_login(front_desk_user)
     section = money_section(client.get(reverse("desk:appointment", kwargs={"pk": appointment.pk})))
     assert "Paid INR 0.00" in section

@@ -23,8 +23,8 @@ Time is frozen at Tuesday 1 December 2026, 09:30 in Bengaluru.
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -646,8 +646,7 @@ ADMIN = {
     # Reports are for clinic admins.
     "admin:reports": Rule(staff("403", "200")),
     "admin:report": [
-        Rule(staff("403", "200"), args=lambda w, slug=slug: {"slug": slug})
-        for slug in REPORTS
+        Rule(staff("403", "200"), args=lambda w, slug=slug: {"slug": slug}) for slug in REPORTS
     ]
     + [Rule(staff("403", "404"), args=lambda w: {"slug": "no-such-report"})],
     **admin_model_rules(),
@@ -1036,14 +1035,16 @@ def described(response):
 def codes(spec):
     parts = spec.split()
     assert len(parts) == len(ROLES), f"a spec names one outcome per role: {spec!r}"
-    return dict(zip(ROLES, parts))
+    return dict(zip(ROLES, parts, strict=True))
 
 
 def kept_by_caches(role, response):
     """Whether a page shown to a logged-in role may be stored by a browser or a proxy."""
     cache_control = {part.strip() for part in response.get("Cache-Control", "").split(",")}
-    return role != "anon" and response.status_code == 200 and not (
-        {"no-store", "private"} <= cache_control
+    return (
+        role != "anon"
+        and response.status_code == 200
+        and not ({"no-store", "private"} <= cache_control)
     )
 
 

@@ -93,70 +93,135 @@ class DemoDoctor:
 
 
 def weekdays_at(clinic, days=WEEKDAYS, hours=MORNING_AND_AFTERNOON):
-    return {clinic: {day: hours for day in days}}
+    return {clinic: dict.fromkeys(days, hours)}
 
 
 LAKEVIEW, RIVERSIDE = CLINICS[0][0], CLINICS[1][0]
 
 DOCTORS = [
     DemoDoctor(
-        "Dr Asha Varadan", "General Medicine", "KMC-100231", "500.00", 15, "MBBS, MD",
+        "Dr Asha Varadan",
+        "General Medicine",
+        "KMC-100231",
+        "500.00",
+        15,
+        "MBBS, MD",
         {
-            LAKEVIEW: {d: MORNING_AND_AFTERNOON for d in WEEKDAYS}
+            LAKEVIEW: dict.fromkeys(WEEKDAYS, MORNING_AND_AFTERNOON)
             | {Weekday.SATURDAY: [(t(9), t(13))]},
         },
         login_email="doctor@example.com",
     ),
     DemoDoctor(
-        "Dr Rohan Mehta", "General Medicine", "KMC-100232", "450.00", 15, "MBBS",
+        "Dr Rohan Mehta",
+        "General Medicine",
+        "KMC-100232",
+        "450.00",
+        15,
+        "MBBS",
         weekdays_at(LAKEVIEW, hours=[(t(8), t(12)), (t(16), t(20))]),
     ),
     DemoDoctor(
-        "Dr Helen Ashworth", "General Medicine", "GMC-7712345", "650.00", 20, "MBBS, MRCGP",
+        "Dr Helen Ashworth",
+        "General Medicine",
+        "GMC-7712345",
+        "650.00",
+        20,
+        "MBBS, MRCGP",
         weekdays_at(RIVERSIDE, hours=[(t(9), t(12, 30)), (t(13, 30), t(17, 30))]),
     ),
     DemoDoctor(
-        "Dr Kavya Nair", "Paediatrics", "KMC-100240", "600.00", 20, "MBBS, DCH",
+        "Dr Kavya Nair",
+        "Paediatrics",
+        "KMC-100240",
+        "600.00",
+        20,
+        "MBBS, DCH",
         weekdays_at(LAKEVIEW, hours=[(t(9), t(13)), (t(14), t(18))]),
     ),
     DemoDoctor(
-        "Dr Samuel Okafor", "Paediatrics", "GMC-7712399", "700.00", 20, "MBBS, MRCPCH",
+        "Dr Samuel Okafor",
+        "Paediatrics",
+        "GMC-7712399",
+        "700.00",
+        20,
+        "MBBS, MRCPCH",
         weekdays_at(RIVERSIDE, days=[Weekday.MONDAY, Weekday.WEDNESDAY, Weekday.FRIDAY]),
     ),
     DemoDoctor(
-        "Dr Vikram Iyer", "Cardiology", "KMC-100251", "1200.00", 30, "MBBS, MD, DM (Cardiology)",
+        "Dr Vikram Iyer",
+        "Cardiology",
+        "KMC-100251",
+        "1200.00",
+        30,
+        "MBBS, MD, DM (Cardiology)",
         {
-            LAKEVIEW: {d: MORNING_AND_AFTERNOON for d in [Weekday.MONDAY, Weekday.TUESDAY]},
-            RIVERSIDE: {d: MORNING_AND_AFTERNOON for d in [Weekday.THURSDAY, Weekday.FRIDAY]},
+            LAKEVIEW: dict.fromkeys([Weekday.MONDAY, Weekday.TUESDAY], MORNING_AND_AFTERNOON),
+            RIVERSIDE: dict.fromkeys([Weekday.THURSDAY, Weekday.FRIDAY], MORNING_AND_AFTERNOON),
         },
     ),
     DemoDoctor(
-        "Dr Leela Menon", "Cardiology", "KMC-100252", "1100.00", 30, "MBBS, MD, DM",
+        "Dr Leela Menon",
+        "Cardiology",
+        "KMC-100252",
+        "1100.00",
+        30,
+        "MBBS, MD, DM",
         weekdays_at(LAKEVIEW, days=[Weekday.WEDNESDAY, Weekday.THURSDAY, Weekday.FRIDAY]),
     ),
     DemoDoctor(
-        "Dr Nisha Kulkarni", "Dermatology", "KMC-100261", "800.00", 15, "MBBS, MD (Dermatology)",
+        "Dr Nisha Kulkarni",
+        "Dermatology",
+        "KMC-100261",
+        "800.00",
+        15,
+        "MBBS, MD (Dermatology)",
         weekdays_at(LAKEVIEW, hours=[(t(10), t(13)), (t(14), t(18))]),
     ),
     DemoDoctor(
-        "Dr Imran Sheikh", "Orthopaedics", "KMC-100271", "900.00", 20, "MBBS, MS (Ortho)",
+        "Dr Imran Sheikh",
+        "Orthopaedics",
+        "KMC-100271",
+        "900.00",
+        20,
+        "MBBS, MS (Ortho)",
         weekdays_at(LAKEVIEW),
     ),
     DemoDoctor(
-        "Dr Claire Whitlock", "Orthopaedics", "GMC-7712455", "950.00", 30, "MBBS, FRCS (Orth)",
+        "Dr Claire Whitlock",
+        "Orthopaedics",
+        "GMC-7712455",
+        "950.00",
+        30,
+        "MBBS, FRCS (Orth)",
         weekdays_at(RIVERSIDE, days=[Weekday.TUESDAY, Weekday.THURSDAY]),
     ),
     DemoDoctor(
-        "Dr Farah Qureshi", "ENT", "KMC-100281", "700.00", 15, "MBBS, MS (ENT)",
+        "Dr Farah Qureshi",
+        "ENT",
+        "KMC-100281",
+        "700.00",
+        15,
+        "MBBS, MS (ENT)",
         weekdays_at(LAKEVIEW, hours=[(t(9), t(12)), (t(13), t(16))]),
     ),
     DemoDoctor(
-        "Dr George Pinto", "ENT", "KMC-100282", "650.00", 15, "MBBS, DLO",
+        "Dr George Pinto",
+        "ENT",
+        "KMC-100282",
+        "650.00",
+        15,
+        "MBBS, DLO",
         weekdays_at(LAKEVIEW, days=[Weekday.SATURDAY], hours=[(t(9), t(13))]),
         registration_expired=True,
     ),
     DemoDoctor(
-        "Dr Anita Desai", "Dermatology", "KMC-100262", "750.00", 15, "MBBS, DDVL",
+        "Dr Anita Desai",
+        "Dermatology",
+        "KMC-100262",
+        "750.00",
+        15,
+        "MBBS, DDVL",
         weekdays_at(LAKEVIEW, days=[Weekday.MONDAY]),
         is_active=False,
     ),
@@ -230,8 +295,20 @@ HISTORY_FILL = (0.08, 0.16)
 # of the same doctor, which then took place.
 HISTORY_OUTCOMES = [("completed", 80), ("no_show", 8), ("cancelled", 9), ("moved", 3)]
 PAYMENT_MODES = [(Payment.Mode.CASH, 35), (Payment.Mode.CARD, 35), (Payment.Mode.UPI, 30)]
-HISTORY_REASONS = ["", "", "", "Fever", "Follow-up", "Annual check-up", "Back pain",
-                   "Blood test results", "Skin rash", "Earache", "Chest pain", "Knee injury"]
+HISTORY_REASONS = [
+    "",
+    "",
+    "",
+    "Fever",
+    "Follow-up",
+    "Annual check-up",
+    "Back pain",
+    "Blood test results",
+    "Skin rash",
+    "Earache",
+    "Chest pain",
+    "Knee injury",
+]
 CANCELLATION_REASONS = ["Feeling better", "Clash with work", "Travelling", "Booked by mistake"]
 HISTORY_TYPES = [
     (AppointmentType.CONSULTATION, 55),
@@ -269,7 +346,7 @@ def timestamps_as_given(*models):
 
 
 def weighted(rng, choices):
-    values, weights = zip(*choices)
+    values, weights = zip(*choices, strict=True)
     return rng.choices(values, weights=weights)[0]
 
 
@@ -443,9 +520,7 @@ class Command(BaseCommand):
             clinic = doctor.working_hours.select_related("clinic").first().clinic
             self.seed_past_visit(patient, doctor, clinic, now, users["frontdesk@example.com"])
             # Two days out, so the demo patient can still move or cancel it online.
-            slots = open_slots(
-                doctor=doctor, clinic=clinic, now=now + datetime.timedelta(days=2)
-            )
+            slots = open_slots(doctor=doctor, clinic=clinic, now=now + datetime.timedelta(days=2))
             if slots:
                 book_appointment(
                     patient=patient,
@@ -617,9 +692,7 @@ class Command(BaseCommand):
         for doctor in doctors:
             clinics = sorted({hours.clinic for hours in doctor.working_hours.all()}, key=str)
             for clinic in clinics:
-                more_rows, more_moves = self._history_rows(
-                    rng, doctor, clinic, walk_ins, desk, now
-                )
+                more_rows, more_moves = self._history_rows(rng, doctor, clinic, walk_ins, desk, now)
                 rows += more_rows
                 moves += more_moves
         with timestamps_as_given(Appointment, Charge):
@@ -681,7 +754,9 @@ class Command(BaseCommand):
             )
         recent = [p for p in payments if p.recorded_at > now - datetime.timedelta(days=30)]
         refunds = []
-        for (share, reason), payment in zip(DEMO_REFUNDS, rng.sample(recent, len(DEMO_REFUNDS))):
+        for (share, reason), payment in zip(
+            DEMO_REFUNDS, rng.sample(recent, len(DEMO_REFUNDS)), strict=True
+        ):
             amount = to_money(payment.total * share)
             fee = share_of(amount, payment.total, payment.fee)
             refunds.append(
@@ -703,9 +778,7 @@ class Command(BaseCommand):
                 )
             )
         ledger = sorted(payments + refunds, key=lambda entry: entry.recorded_at)
-        sequence = ReceiptSequence.objects.select_for_update().get(
-            name=billing_services.RECEIPTS
-        )
+        sequence = ReceiptSequence.objects.select_for_update().get(name=billing_services.RECEIPTS)
         for offset, entry in enumerate(ledger, start=1):
             entry.receipt_number = sequence.last_number + offset
         Payment.objects.bulk_create(payments)
@@ -733,7 +806,9 @@ class Command(BaseCommand):
                     )
                 ]
         patients = rng.sample(walk_ins, min(UPCOMING_BOOKINGS, len(walk_ins)))
-        for patient, (doctor, clinic, slot) in zip(patients, rng.sample(free, len(patients))):
+        for patient, (doctor, clinic, slot) in zip(
+            patients, rng.sample(free, len(patients)), strict=True
+        ):
             try:
                 book_appointment(
                     patient=patient,
