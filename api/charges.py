@@ -6,8 +6,7 @@ pages show no money. What was paid and refunded is billing's own sum of the ledg
 due is `billing.selectors.amount_due`, as the patient's "My payments" page shows them.
 """
 
-from django.db.models import Case, CharField, F, Prefetch, Q, TextChoices, Value, When
-from django.db.models.functions import Round
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
@@ -28,14 +27,7 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 ID = {"min_value": 1, "max_value": 2**31 - 1}
 
 
-class ChargeStatus(TextChoices):
-    """The "My payments" page's status column, in the page's order of precedence: for a cancelled
-    visit, whether money must go back comes before anything about what is due."""
-
-    DUE = "due", "To pay at the clinic (or online)"
-    PAID = "paid", "Nothing left to pay"
-    REFUND_DUE = "refund_due", "Cancelled after it was paid for; a refund is due"
-    CANCELLED = "cancelled", "Cancelled; nothing to pay"
+ChargeStatus = selectors.ChargeStatus
 
 
 def charges(user):
@@ -50,25 +42,8 @@ def charges(user):
         found = Charge.objects.filter(appointment__patient=patient)
     else:
         found = Charge.objects.none()
-    found = found.annotate(
-        # billing's own sums of the ledger, the ones charges_of_patient() gives the page.
-        paid=selectors._sum(Payment.Kind.PAYMENT),
-        refunded=selectors._sum(Payment.Kind.REFUND),
-    )
-    # amount_due() > 0, so that ?status= can filter and page in the database. Rounded to the
-    # paisa as amount_due rounds: SQLite sums decimals as floats (0.02 + 0.04 + 0.01 is under
-    # 0.07). test_charges.py holds the two to agreement on every status.
-    nothing_due = Q(total__lte=Round(F("paid"), precision=2))
-    cancelled = Q(appointment__status=Status.CANCELLED)
-    found = found.annotate(
-        status=Case(
-            When(cancelled & Q(refund_due=True), then=Value(ChargeStatus.REFUND_DUE)),
-            When(cancelled, then=Value(ChargeStatus.CANCELLED)),
-            When(nothing_due, then=Value(ChargeStatus.PAID)),
-            default=Value(ChargeStatus.DUE),
-            output_field=CharField(),
-        )
-    )
+    # billing's own sums of the ledger and its status, the ones the "My payments" page shows.
+    found = selectors.with_money(found)
     ledger = Payment.objects.order_by("recorded_at", "pk").only(
         "id", "charge_id", "kind", "total", "receipt_number"
     )
@@ -110,6 +85,7 @@ class ChargeSerializer(serializers.ModelSerializer):
         "A cancelled appointment takes no payment: read `status` first."
     )
     status = serializers.ChoiceField(
+        source="money_status",
         choices=ChargeStatus.choices,
         help_text="due, paid; for a cancelled appointment refund_due (it had been paid for) "
         "or cancelled.",
@@ -177,7 +153,7 @@ FILTERS = {
     "patient": "appointment__patient_id",
     "appointment": "appointment_id",
     "doctor": "appointment__doctor_id",
-    "status": "status",
+    "status": "money_status",
     "start_after": "appointment__start__gte",
     "start_before": "appointment__start__lt",
 }

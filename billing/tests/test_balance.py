@@ -13,6 +13,7 @@ from billing.models import Payment
 from billing.selectors import charges_of_patient, money_summary
 from billing.tests.factories import ChargeFactory
 from bookings.models import PaymentMode
+from bookings.services import cancel_appointment
 from bookings.tests.factories import AppointmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -127,3 +128,29 @@ def test_the_pay_page_still_shows_its_form_while_something_is_due(client, front_
 
     assert 'name="amount"' in page.content.decode()
     assert page.context["form"].initial["amount"] == D("290.00")
+
+
+@pytest.mark.parametrize(
+    ("payments", "cancel", "expected"),
+    [
+        ([], False, "due"),
+        (["290.00"], False, "due"),
+        # Three parts that SQLite adds up as floats to just under the total.
+        (["589.93", "0.02", "0.04", "0.01"], False, "paid"),
+        (["590.00"], False, "paid"),
+        ([], True, "cancelled"),
+        (["590.00"], True, "refund_due"),
+    ],
+)
+def test_the_money_status_in_sql_agrees_with_what_is_due(
+    charge, front_desk_user, payments, cancel, expected
+):
+    for amount in payments:
+        pay(charge, amount, front_desk_user)
+    if cancel:
+        cancel_appointment(appointment=charge.appointment, by=front_desk_user, reason="Unwell")
+    [listed] = charges_of_patient(charge.appointment.patient)
+    assert listed.money_status == expected
+    if not cancel:
+        nothing_due = listed.due == D("0.00")
+        assert nothing_due == (expected == "paid")
