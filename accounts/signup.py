@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
 
+from accounts import services
+from accounts.models import User
 from accounts.roles import Role
 
 
@@ -94,3 +96,27 @@ def send_already_registered(request, user, next_url=""):
         # finish (and only they can: the link goes to this address).
         context["confirm_link"] = confirmation_link(request, user, next_url)
     _send("signup_existing", user, context)
+
+
+def sign_up(request, data, next_url=""):
+    """Registers a patient from a sign-up form's cleaned `data` and emails the address's owner:
+    a confirmation link for a new login, or a note that someone tried again for a taken one.
+
+    The caller answers both the same way, and the work is about the same (the password is hashed
+    either way, one email goes out), so nobody learns from the answer who is registered.
+    """
+    try:
+        user = services.register_patient(
+            email=data["email"],
+            password=data["password1"],
+            full_name=data["full_name"],
+            date_of_birth=data["date_of_birth"],
+            sex=data["sex"],
+            phone=data["phone"],
+        )
+    except services.EmailAlreadyRegistered:
+        existing = User.objects.filter(email__iexact=data["email"]).first()
+        if existing is not None:
+            send_already_registered(request, existing, next_url)
+    else:
+        send_confirmation(request, user, next_url)

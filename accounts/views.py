@@ -46,25 +46,9 @@ class SignupView(FormView):
         return super().get_context_data(next=self.next_url(), **kwargs)
 
     def form_valid(self, form):
-        # A taken address gets the same answer as a free one, and about the same work (the
-        # password is hashed either way, one email goes out), so the page tells nobody who is
-        # registered; the address's owner reads the difference in their inbox.
-        data = form.cleaned_data
-        try:
-            user = services.register_patient(
-                email=data["email"],
-                password=data["password1"],
-                full_name=data["full_name"],
-                date_of_birth=data["date_of_birth"],
-                sex=data["sex"],
-                phone=data["phone"],
-            )
-        except services.EmailAlreadyRegistered:
-            existing = User.objects.filter(email__iexact=data["email"]).first()
-            if existing is not None:
-                signup.send_already_registered(self.request, existing, self.next_url())
-        else:
-            signup.send_confirmation(self.request, user, self.next_url())
+        # The same page whether or not the address was taken; its owner reads the difference
+        # in their inbox.
+        signup.sign_up(self.request, form.cleaned_data, self.next_url())
         return redirect("accounts:signup_sent")
 
 

@@ -11,9 +11,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services, signup
+from accounts import signup
 from accounts.forms import PatientSignupForm
-from accounts.models import Patient, User
+from accounts.models import Patient
 from accounts.ratelimits import refuse_if_too_many
 from api.errors import ApiError
 from api.formdata import cleaned
@@ -103,20 +103,5 @@ class Signup(APIView):
     def post(self, request):
         body = request.data
         _too_many(request, body.get("email", "") if isinstance(body, dict) else "")
-        data = cleaned(PatientSignupForm, body, rename=RENAME)
-        try:
-            user = services.register_patient(
-                email=data["email"],
-                password=data["password1"],
-                full_name=data["full_name"],
-                date_of_birth=data["date_of_birth"],
-                sex=data["sex"],
-                phone=data["phone"],
-            )
-        except services.EmailAlreadyRegistered:
-            existing = User.objects.filter(email__iexact=data["email"]).first()
-            if existing is not None:
-                signup.send_already_registered(request._request, existing)
-        else:
-            signup.send_confirmation(request._request, user)
+        signup.sign_up(request._request, cleaned(PatientSignupForm, body, rename=RENAME))
         return Response({"message": SENT}, status=status.HTTP_202_ACCEPTED)
