@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "bookings",
     "billing",
     "api",
+    "fhir",
 ]
 
 MIDDLEWARE = [
@@ -325,6 +326,12 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# The FHIR R4 interface (/fhir/R4/, fhir/; docs/fhir.md). Identifier and code systems are URIs
+# under this base, which should be one the clinic controls: the doctors' registration numbers
+# (<base>/doctor-registration), departments (<base>/department), error codes (<base>/error-code).
+FHIR_IDENTIFIER_SYSTEM_BASE = env.str(
+    "FHIR_IDENTIFIER_SYSTEM_BASE", default="https://clinic.example/fhir"
+).rstrip("/")
 SPECTACULAR_SETTINGS = {
     "TITLE": f"{CLINIC_NAME} API",
     "DESCRIPTION": "The clinic's JSON API, version 1. See docs/api.md in the repository.",

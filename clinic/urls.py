@@ -14,11 +14,13 @@ urlpatterns = [
     path("payments/", include("billing.urls")),
     path("my-data/", include("clinic.privacy_urls")),
     path("api/v1/", include("api.urls")),
+    path("fhir/R4/", include("fhir.urls")),
     path("admin/", admin.site.urls),
 ]
 
-# Under /api/ every error is the API's JSON shape (api.errors); elsewhere, the portal's pages.
-handler400 = "api.errors.bad_request"
-handler403 = "api.errors.permission_denied"
-handler404 = "api.errors.page_not_found"
-handler500 = "api.errors.server_error"
+# Under /fhir/ every error is an OperationOutcome (fhir.outcomes), under /api/ the API's JSON
+# shape (api.errors); elsewhere, the portal's pages.
+handler400 = "fhir.outcomes.bad_request"
+handler403 = "fhir.outcomes.permission_denied"
+handler404 = "fhir.outcomes.page_not_found"
+handler500 = "fhir.outcomes.server_error"

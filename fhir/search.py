@@ -1,0 +1,251 @@
+"""Search parameters, paging and searchset Bundles, shared by every resource type.
+
+Handling is strict (FHIR's `Prefer: handling=strict`, always): a parameter the resource does not
+support, a modifier it does not know, or a value it cannot read is a 400 OperationOutcome, never
+silently dropped (a dropped filter would answer with more than was asked). A parameter with an
+empty value is ignored, as FHIR says. Paging: `_count` (default 20, at most 100; 0 answers the
+total alone) and `_offset`, which the Bundle's `next` and `previous` links carry.
+"""
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.db.models import Q
+from django.urls import reverse
+from fhir.resources.R4B.bundle import Bundle
+
+from fhir.outcomes import FhirError
+
+DEFAULT_COUNT = 20
+MAX_COUNT = 100
+MAX_VALUE_LENGTH = 200
+# Nine digits at most: int() of a huge string is slow, and no page is that far.
+WHOLE_NUMBER = re.compile(r"[0-9]{1,9}", re.ASCII)
+# FHIR's id type: 1 to 64 of these characters.
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}", re.ASCII)
+# The portal's own ids are database keys: 1 to 2**31 - 1.
+INTEGER_ID = re.compile(r"[1-9][0-9]{0,9}", re.ASCII)
+MAX_KEY = 2**31 - 1
+
+# Parameters every interaction takes. `_pretty` is accepted and ignored (the JSON is compact).
+CONTROL = frozenset({"_format", "_pretty"})
+PAGING = frozenset({"_count", "_offset"})
+
+SPEC = "http://hl7.org/fhir/SearchParameter/"
+
+
+@dataclass(frozen=True)
+class SearchParam:
+    """One search parameter as the CapabilityStatement declares it and the views read it."""
+
+    name: str
+    type: str  # FHIR's search parameter type: token, string, reference, date
+    definition: str  # the standard SearchParameter it implements
+    documentation: str
+    modifiers: frozenset = frozenset()
+    repeats: bool = False  # may be given more than once (each narrows further)
+
+
+def id_param(resource_type):
+    return SearchParam(
+        "_id", "token", SPEC + "Resource-id", f"The {resource_type}'s id (a comma means or)."
+    )
+
+
+def key_of(value):
+    """The database key an id names, or None if it names none of ours."""
+    if not INTEGER_ID.fullmatch(value) or int(value) > MAX_KEY:
+        return None
+    return int(value)
+
+
+@dataclass
+class Page:
+    offset: int
+    count: int
+
+
+@dataclass
+class Query:
+    """The request's search parameters, checked against what the resource supports."""
+
+    values: dict = field(default_factory=dict)  # name -> [(modifier, value), ...]
+    page: Page = None
+
+    @classmethod
+    def read(cls, request, params):
+        supported = {param.name: param for param in params}
+        query = cls()
+        for key, values in request.query_params.lists():
+            name, _, modifier = key.partition(":")
+            if name in CONTROL:
+                continue
+            if name in PAGING:
+                if modifier or len(values) > 1:
+                    raise FhirError(f"Give {name} once, without a modifier.")
+                continue
+            param = supported.get(name)
+            if param is None:
+                raise FhirError(
+                    f"This server does not support the search parameter {name!r} here.",
+                    issue="not-supported",
+                    code="unknown_parameter",
+                )
+            if modifier and modifier not in param.modifiers:
+                raise FhirError(
+                    f"The modifier {modifier!r} is not supported for {name}.",
+                    issue="not-supported",
+                    code="unknown_modifier",
+                )
+            given = [value for value in values if value != ""]
+            if len(given) > 1 and not param.repeats:
+                raise FhirError(f"Give {name} once.")
+            if any(len(value) > MAX_VALUE_LENGTH for value in given):
+                raise FhirError(f"The value of {name} is too long.", issue="too-long")
+            if given:
+                query.values.setdefault(name, []).extend((modifier, value) for value in given)
+        query.page = Page(
+            offset=_whole_number(request, "_offset", 0),
+            count=min(_whole_number(request, "_count", DEFAULT_COUNT), MAX_COUNT),
+        )
+        return query
+
+    def one(self, name):
+        """(modifier, value) of a parameter given once, or (None, None)."""
+        given = self.values.get(name)
+        return given[0] if given else (None, None)
+
+    def choices(self, name):
+        """The comma-separated alternatives of a parameter given once (None if absent)."""
+        _, value = self.one(name)
+        if value is None:
+            return None
+        return [choice.strip() for choice in value.split(",")]
+
+    def ids(self):
+        """The `_id` values asked for (None if absent); each must be a FHIR id."""
+        ids = self.choices("_id")
+        if ids is not None and not all(FHIR_ID.fullmatch(value) for value in ids):
+            raise FhirError("An _id is 1 to 64 letters, digits, '-' or '.'.")
+        return ids
+
+    def keys(self, name):
+        """The database keys named by a parameter of ids (None if absent); ids that cannot be
+        ours match nothing, as any unknown id would."""
+        ids = self.ids() if name == "_id" else self.choices(name)
+        if ids is None:
+            return None
+        return [key for key in map(key_of, ids) if key is not None]
+
+
+def _whole_number(request, name, default):
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return default
+    if not WHOLE_NUMBER.fullmatch(value):
+        raise FhirError(f"{name} is a whole number from 0.")
+    return int(value)
+
+
+def base_url(request):
+    """The absolute base of the FHIR interface, ending in a slash."""
+    metadata = request.build_absolute_uri(reverse("fhir:metadata"))
+    return metadata.removesuffix("metadata")
+
+
+def reference_keys(query, name, resource_type, *, base):
+    """The database keys of `resource_type` named by a reference parameter (None if absent):
+    `Type/id`, a bare id, or this server's absolute URL of it. Another type is a 400."""
+    choices = query.choices(name)
+    if choices is None:
+        return None
+    keys = []
+    for choice in choices:
+        local = choice.removeprefix(base)
+        kind, _, ident = local.rpartition("/")
+        if kind and kind != resource_type:
+            raise FhirError(f"{name} refers to a {resource_type}: {resource_type}/<id>.")
+        key = key_of(ident)
+        if key is not None:
+            keys.append(key)
+    return keys
+
+
+def token_codes(query, name, system):
+    """The codes asked for by a token parameter (None if absent): `code`, `|code` (no system:
+    none of ours) or `system|code` (another system than `system` matches nothing)."""
+    choices = query.choices(name)
+    if choices is None:
+        return None
+    codes = []
+    for choice in choices:
+        if "|" not in choice:
+            codes.append(choice)
+            continue
+        given_system, _, code = choice.partition("|")
+        if given_system == system:
+            codes.append(code)
+    return codes
+
+
+def matches_text(modifier, value, text):
+    """FHIR's string search: by default the start of any word, ignoring case; `:exact` the
+    whole, case and all; `:contains` anywhere."""
+    if modifier == "exact":
+        return text == value
+    if modifier == "contains":
+        return value.casefold() in text.casefold()
+    return any(word.casefold().startswith(value.casefold()) for word in text.split())
+
+
+def text_filter(field_name, modifier, value):
+    """The ORM's version of matches_text() over `field_name`."""
+    if modifier == "exact":
+        return Q(**{field_name: value})
+    if modifier == "contains":
+        return Q(**{f"{field_name}__icontains": value})
+    starts_a_word = Q(**{f"{field_name}__icontains": " " + value})
+    return Q(**{f"{field_name}__istartswith": value}) | starts_a_word
+
+
+def paged(queryset, page):
+    """(total, the page's rows) of a query: two queries, or one when only the total is asked."""
+    total = queryset.count()
+    if page.count == 0 or page.offset >= total:
+        return total, []
+    return total, list(queryset[page.offset : page.offset + page.count])
+
+
+def _link(request, offset):
+    pairs = [
+        (key, value)
+        for key, values in request.query_params.lists()
+        if key != "_offset"
+        for value in values
+    ]
+    if offset:
+        pairs.append(("_offset", str(offset)))
+    query = urlencode(pairs)
+    return request.build_absolute_uri(request.path) + (f"?{query}" if query else "")
+
+
+def searchset(request, *, total, resources, page):
+    """A validated searchset Bundle: `total`, the entries of this page, `self`, and `next` and
+    `previous` where there are more."""
+    base = base_url(request)
+    links = [{"relation": "self", "url": _link(request, page.offset)}]
+    if page.count and page.offset + page.count < total:
+        links.append({"relation": "next", "url": _link(request, page.offset + page.count)})
+    if page.count and page.offset:
+        previous = max(page.offset - page.count, 0)
+        links.append({"relation": "previous", "url": _link(request, previous)})
+    entries = [
+        {
+            "fullUrl": f"{base}{resource.get_resource_type()}/{resource.id}",
+            "resource": resource,
+            "search": {"mode": "match"},
+        }
+        for resource in resources
+    ]
+    return Bundle(type="searchset", total=total, link=links, entry=entries or None)

@@ -1,0 +1,1 @@
+from fhir.tests.world import frozen, rules, world  # noqa: F401  (fixtures for every module)
