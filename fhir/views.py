@@ -82,7 +82,6 @@ class Search(FhirView):
 class Metadata(FhirView):
     """The CapabilityStatement: public, as FHIR expects, so a client can learn how to log in."""
 
-    authentication_classes = []
     permission_classes = [AllowAny]
 
     def get(self, request):

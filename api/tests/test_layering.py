@@ -1,5 +1,6 @@
-"""The import direction: accounts <- doctors <- bookings <- billing <- api. No lower app imports
-the API; clinic/ (the project) may."""
+"""The import direction: accounts <- doctors <- bookings <- billing <- api <- fhir. No lower app
+imports the API, and none (the API included) imports the FHIR interface; clinic/ (the project)
+may import both."""
 
 import ast
 from pathlib import Path
@@ -29,3 +30,32 @@ def test_no_lower_app_imports_the_api(app):
         if any(name.split(".")[0] == "api" for name in imported_modules(path))
     )
     assert not offenders
+
+
+def offenders_importing(app, top_level):
+    sources = list((Path(settings.BASE_DIR) / app).rglob("*.py"))
+    assert sources
+    return sorted(
+        str(path.relative_to(settings.BASE_DIR))
+        for path in sources
+        if any(_is_ours(name, top_level) for name in imported_modules(path))
+    )
+
+
+def _is_ours(module, top_level):
+    # fhir.resources is the FHIR model library, which shares its top-level name with our app.
+    parts = module.split(".")
+    return parts[0] == top_level and parts[:2] != ["fhir", "resources"]
+
+
+@pytest.mark.parametrize("app", [*LOWER_APPS, "api"])
+def test_no_lower_app_imports_the_fhir_interface(app):
+    assert not offenders_importing(app, "fhir")
+
+
+def test_the_fhir_interface_is_seen_when_imported(tmp_path):
+    """The check above is not blind: an import of the app is found, the library's is not."""
+    module = tmp_path / "module.py"
+    module.write_text("import fhir.views\nfrom fhir.resources.R4B.slot import Slot\n")
+    found = [name for name in imported_modules(module) if _is_ours(name, "fhir")]
+    assert found == ["fhir.views"]

@@ -875,6 +875,51 @@ API = {
 }
 
 
+# The FHIR interface -------------------------------------------------------------------------------
+
+# Called as the API is (each role with its token, API_ROLES, every method of API_METHODS, the same
+# junk bodies), but every refusal must be an OperationOutcome. Reads need a token of any role;
+# the CapabilityStatement is public. The interface has no writes yet: any other method is 405.
+FHIR_NO_METHOD_IN = API_NO_METHOD_IN
+FHIR_READ = API_LOGGED_IN
+
+
+def fhir_read(args=lambda w: {}, **extra):
+    return api_rule(FHIR_NO_METHOD_IN, get=FHIR_READ, args=args, **extra)
+
+
+def pair(w):
+    return {"resource_id": f"{w.doctor.pk}-{w.clinic.pk}"}
+
+
+FHIR = {
+    "fhir:metadata": api_rule(API_NO_METHOD, get=API_PUBLIC),
+    "fhir:practitioner_search": [
+        fhir_read(),
+        fhir_read(query=lambda w: {"name": "meera", "active": "true", "_count": 1}),
+        # An unknown parameter is refused (strict handling), once the caller is let in.
+        api_rule(
+            FHIR_NO_METHOD_IN, get="401 400 400 400 400 400 400 400", query=lambda w: {"x": 1}
+        ),
+    ],
+    "fhir:practitioner": fhir_read(args=lambda w: {"resource_id": w.doctor.pk}),
+    "fhir:location_search": fhir_read(),
+    "fhir:location": fhir_read(args=lambda w: {"resource_id": w.clinic.pk}),
+    "fhir:healthcareservice_search": fhir_read(),
+    "fhir:healthcareservice": fhir_read(args=lambda w: {"resource_id": w.department.pk}),
+    "fhir:practitionerrole_search": fhir_read(query=lambda w: {"location": w.clinic.pk}),
+    "fhir:practitionerrole": fhir_read(args=pair),
+    "fhir:schedule_search": fhir_read(query=lambda w: {"actor": f"Practitioner/{w.doctor.pk}"}),
+    "fhir:schedule": fhir_read(args=pair),
+    # Slots are searched by schedule, which is required (400 without it).
+    "fhir:slot_search": [
+        fhir_read(query=lambda w: {"schedule": f"Schedule/{pair(w)['resource_id']}"}),
+        api_rule(FHIR_NO_METHOD_IN, get="401 400 400 400 400 400 400 400"),
+    ],
+    "fhir:not_found": api_rule(API_NOT_FOUND, path=lambda w: "/fhir/R4/Appointment"),
+}
+
+
 # Walking the resolver -----------------------------------------------------------------------------
 
 
@@ -897,19 +942,26 @@ def resolved_patterns(patterns=None, namespace=None, prefix=""):
 
 
 def test_every_url_pattern_has_a_policy():
-    missing = sorted(key for key, _ in resolved_patterns() if key not in {**POLICY, **API})
-    assert not missing, f"URL patterns with no entry in POLICY or API: {missing}"
+    known = {**POLICY, **API, **FHIR}
+    missing = sorted(key for key, _ in resolved_patterns() if key not in known)
+    assert not missing, f"URL patterns with no entry in POLICY, API or FHIR: {missing}"
 
 
 def test_policy_names_no_pattern_that_is_gone():
     keys = {key for key, _ in resolved_patterns()}
     assert not sorted(set(POLICY) - keys)
     assert not sorted(set(API) - keys)
+    assert not sorted(set(FHIR) - keys)
 
 
 def test_every_api_route_is_under_the_api_and_in_the_api_table():
     api_keys = {key for key, route in resolved_patterns() if route.startswith("api/")}
     assert api_keys == set(API)
+
+
+def test_every_fhir_route_is_under_fhir_and_in_the_fhir_table():
+    fhir_keys = {key for key, route in resolved_patterns() if route.startswith("fhir/")}
+    assert fhir_keys == set(FHIR)
 
 
 def test_every_registered_admin_model_has_rights():
@@ -1165,4 +1217,49 @@ def test_the_api_checks_are_not_blind(world):
 def test_each_role_gets_what_the_api_policy_says(key, world):
     rules = API[key] if isinstance(API[key], list) else [API[key]]
     problems = [problem for rule in rules for problem in check_api_rule(key, rule, world)]
+    assert not problems, "\n".join(problems)
+
+
+# Calling the FHIR interface -----------------------------------------------------------------------
+
+
+def is_operation_outcome(response):
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return (
+        response["Content-Type"].startswith("application/fhir+json")
+        and isinstance(body, dict)
+        and body.get("resourceType") == "OperationOutcome"
+        and bool(body.get("issue"))
+    )
+
+
+def check_fhir_rule(key, rule, world):
+    problems = []
+    url = rule.url(key, world)
+    for method, spec in rule.methods.items():
+        bodies = [("none", None)]
+        if method != "get":
+            bodies = [("empty", {}), ("garbage", GARBAGE), ("NUL", NUL_BODY)]
+        for role, expected in api_codes(spec).items():
+            for name, body in bodies:
+                response, changed = api_visit(world, role, method, url, body)
+                where = f"{method.upper()} ({name}) {url} as {role}"
+                if response.status_code != int(expected):
+                    problems.append(f"{where}: expected {expected}, got {response.status_code}")
+                if response.status_code >= 400 and not is_operation_outcome(response):
+                    problems.append(f"{where}: not an OperationOutcome: {response.content[:80]}")
+                if changed:
+                    problems.append(f"{where} changed {changed}")
+                if kept_by_caches(role, response):
+                    problems.append(f"{where} may be cached: {response.get('Cache-Control')}")
+    return problems
+
+
+@pytest.mark.parametrize("key", sorted(FHIR))
+def test_each_role_gets_what_the_fhir_policy_says(key, world):
+    rules = FHIR[key] if isinstance(FHIR[key], list) else [FHIR[key]]
+    problems = [problem for rule in rules for problem in check_fhir_rule(key, rule, world)]
     assert not problems, "\n".join(problems)
