@@ -4,12 +4,17 @@ more generous API_THROTTLE_READS, logins (POST auth/token/) at API_THROTTLE_LOGI
 
 The caller is the token when one is used (an integration and a person's app each have their
 own allowance, even under one login), else the logged-in user (the portal's session), else the
-client's address. An answer over the rate is 429 "throttled" with Retry-After.
+client's address: accounts.throttling.client_address, the one django-axes and the forms' throttles
+use, which reads X-Forwarded-For only as far as the portal's own proxies wrote it (REST
+framework's own reading trusts whatever the client wrote there unless NUM_PROXIES is set). An
+answer over the rate is 429 "throttled" with Retry-After.
 """
 
 from knox.models import AuthToken
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+
+from accounts.throttling import client_address
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -18,6 +23,9 @@ class _CallerThrottle(SimpleRateThrottle):
     def get_rate(self):
         # Read when asked, not when the class was defined: the rates are settings.
         return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+
+    def get_ident(self, request):
+        return client_address(request)
 
     def get_cache_key(self, request, view):
         if not self.applies_to(request):

@@ -320,7 +320,6 @@ REST_FRAMEWORK = {
         "api_write": env.str("API_THROTTLE_WRITES", default="60/m"),
         "api_login": env.str("API_THROTTLE_LOGINS", default="10/m"),
     },
-    "NUM_PROXIES": CLIENT_ADDRESS_PROXY_COUNT or None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,

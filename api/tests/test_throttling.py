@@ -78,3 +78,35 @@ def test_a_session_is_counted_per_login(patient_user, rates):
     client.force_login(patient_user)
     assert client.get(reverse("api:me")).status_code == 200
     assert client.get(reverse("api:me")).status_code == 429
+
+
+def _token_login(client, forwarded_for):
+    return client.post(
+        reverse("api:token"),
+        {"email": "nobody@example.com", "password": "wrong"},
+        format="json",
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
+def test_a_made_up_forwarded_for_gives_no_fresh_logins_without_a_proxy(settings, rates):
+    # No proxy of the portal's own: whatever X-Forwarded-For says was written by the client.
+    settings.CLIENT_ADDRESS_PROXY_COUNT = 0
+    rates(api_login="2/m")
+    client = APIClient(REMOTE_ADDR="198.51.100.7")
+    assert _token_login(client, "203.0.113.1").status_code == 401
+    assert _token_login(client, "203.0.113.2").status_code == 401
+    response = _token_login(client, "203.0.113.3")
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "throttled"
+
+
+def test_behind_one_proxy_two_clients_are_counted_apart(settings, rates):
+    settings.CLIENT_ADDRESS_PROXY_COUNT = 1
+    rates(api_login="1/m")
+    # Both arrive from the proxy's address; the proxy appended each client's own.
+    proxy = APIClient(REMOTE_ADDR="10.0.0.2")
+    assert _token_login(proxy, "203.0.113.1").status_code == 401
+    assert _token_login(proxy, "203.0.113.2").status_code == 401
+    # A client writing its own entry in front of the proxy's gains nothing by it.
+    assert _token_login(proxy, "192.0.2.99, 203.0.113.1").status_code == 429
