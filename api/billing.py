@@ -9,8 +9,7 @@ paid, only clinic admins refund) and every refusal's words are the pages'.
 
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, F, OuterRef, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import DecimalField, Value
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -46,26 +45,13 @@ def ledger(user):
         entries = selectors.ledger_of_patient(patient)
     else:
         entries = Payment.objects.none()
-    refunded = (
-        Payment.objects.filter(refund_of=OuterRef("pk"))
-        .values("refund_of")
-        .annotate(amount=Sum("total"))
-        .values("amount")
-    )
-    return entries.select_related(
-        "charge__appointment__clinic",
-        "charge__appointment__doctor__department",
-        "charge__appointment__patient",
-        "recorded_by",
-    ).annotate(
-        refunded=Coalesce(Subquery(refunded), ZERO),
-        # What billing.services.refundable() gives for each payment (its total less its
-        # refunds), computed in the same query; a refund gives back nothing more.
-        refundable=Case(
-            When(kind=Payment.Kind.REFUND, then=ZERO),
-            default=F("total") - Coalesce(Subquery(refunded), ZERO),
-            output_field=DecimalField(**MONEY),
-        ),
+    return selectors.with_refunds(
+        entries.select_related(
+            "charge__appointment__clinic",
+            "charge__appointment__doctor__department",
+            "charge__appointment__patient",
+            "recorded_by",
+        )
     )
 
 
@@ -86,8 +72,10 @@ class PaymentSerializer(serializers.ModelSerializer):
     gst_percent = serializers.DecimalField(
         source="charge.gst_percent", max_digits=7, decimal_places=2, help_text="e.g. 18.00"
     )
-    status = serializers.SerializerMethodField(
-        help_text="A payment: paid, partly_refunded or refunded. A refund: refund."
+    status = serializers.ChoiceField(
+        source="entry_status",
+        choices=selectors.EntryStatus.choices,
+        help_text="A payment: paid, partly_refunded or refunded. A refund: refund.",
     )
     refunded = serializers.DecimalField(
         **MONEY, help_text="A payment: how much of it has been refunded so far."
@@ -122,13 +110,6 @@ class PaymentSerializer(serializers.ModelSerializer):
             "recorded_at",
             "appointment",
         ]
-
-    def get_status(self, payment) -> str:
-        if payment.is_refund:
-            return "refund"
-        if payment.refunded <= 0:
-            return "paid"
-        return "refunded" if payment.refundable <= 0 else "partly_refunded"
 
 
 class ReceiptSerializer(PaymentSerializer):

@@ -3,7 +3,19 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, CharField, DecimalField, F, Q, Sum, TextChoices, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    DecimalField,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    TextChoices,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Round
 
 from billing.models import Charge, Payment
@@ -101,6 +113,47 @@ def charges_of_patient(patient):
     for charge in charges:
         charge.due = amount_due(total=charge.total, paid=charge.paid)
     return charges
+
+
+class EntryStatus(TextChoices):
+    """Where a ledger entry stands: a payment by how much of it was given back; a refund is one."""
+
+    PAID = "paid", "Paid"
+    PARTLY_REFUNDED = "partly_refunded", "Partly refunded"
+    REFUNDED = "refunded", "Refunded"
+    REFUND = "refund", "A refund"
+
+
+def with_refunds(entries):
+    """Ledger `entries` annotated with `refunded` (what has been given back of each payment),
+    `refundable` (what services.refundable() allows: its total less its refunds; nothing for a
+    refund) and `entry_status` (an EntryStatus), in SQL so that lists need no query per row."""
+    money = DecimalField(max_digits=10, decimal_places=2)
+    zero = Value(ZERO, output_field=money)
+    given_back = Coalesce(
+        Subquery(
+            Payment.objects.filter(refund_of=OuterRef("pk"))
+            .values("refund_of")
+            .annotate(amount=Sum("total"))
+            .values("amount")
+        ),
+        zero,
+        output_field=money,
+    )
+    return entries.annotate(refunded=given_back).annotate(
+        refundable=Case(
+            When(kind=Payment.Kind.REFUND, then=zero),
+            default=F("total") - F("refunded"),
+            output_field=money,
+        ),
+        entry_status=Case(
+            When(kind=Payment.Kind.REFUND, then=Value(EntryStatus.REFUND)),
+            When(refunded__lte=0, then=Value(EntryStatus.PAID)),
+            When(total__lte=F("refunded"), then=Value(EntryStatus.REFUNDED)),
+            default=Value(EntryStatus.PARTLY_REFUNDED),
+            output_field=CharField(),
+        ),
+    )
 
 
 def ledger_of_patient(patient):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from accounts.tests.pages import page_text
 from billing import services
 from billing.models import Payment
-from billing.selectors import charges_of_patient, money_summary
+from billing.selectors import charges_of_patient, money_summary, with_refunds
 from billing.tests.factories import ChargeFactory
 from bookings.models import PaymentMode
 from bookings.services import cancel_appointment
@@ -154,3 +154,24 @@ def test_the_money_status_in_sql_agrees_with_what_is_due(
     if not cancel:
         nothing_due = listed.due == D("0.00")
         assert nothing_due == (expected == "paid")
+
+
+def test_each_ledger_entry_says_what_was_given_back_as_the_refund_rule_does(
+    charge, front_desk_user, clinic_admin_user
+):
+    untouched = pay(charge, "100.00", front_desk_user)
+    partly = pay(charge, "200.00", front_desk_user)
+    wholly = pay(charge, "290.00", front_desk_user)
+    refund(partly, "50.00", clinic_admin_user)
+    given_back = refund(wholly, "290.00", clinic_admin_user)
+
+    rows = {entry.pk: entry for entry in with_refunds(Payment.objects.all())}
+    assert [rows[p.pk].entry_status for p in (untouched, partly, wholly, given_back)] == [
+        "paid",
+        "partly_refunded",
+        "refunded",
+        "refund",
+    ]
+    for payment in (untouched, partly, wholly):
+        assert rows[payment.pk].refundable == services.refundable(payment)
+    assert rows[given_back.pk].refundable == D("0.00")
