@@ -348,7 +348,8 @@ SPECTACULAR_SETTINGS = {
         "DeskModeEnum": "billing.forms.DESK_MODES",
         # Appointments' and charges' statuses: two choice sets behind fields named "status".
         "AppointmentStatusEnum": "bookings.models.Status",
-        "ChargeStatusEnum": "api.charges.ChargeStatus",
+        "ChargeStatusEnum": "billing.selectors.ChargeStatus",
+        "LedgerEntryStatusEnum": "billing.selectors.EntryStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
