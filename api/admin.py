@@ -4,7 +4,11 @@ revoke (delete) them. Nobody edits a token.
 
 An integration is a login of its own (Users → Add, with the role it needs, typically Front
 desk, and no usable password), so that its rights are the role's and its tokens can be revoked
-without touching anyone else's.
+without touching anyone else's. Only such logins get a token here: one for a person's login
+(a patient's, a doctor's, a member of staff's) would let whoever holds it act as that person
+without their password or their second factor; people get their own tokens by logging in
+(POST /api/v1/auth/token/). Each token made here is in the audit trail: who made it, for which
+login (never the token's text).
 """
 
 import datetime as dt
@@ -16,6 +20,16 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from knox.models import AuthToken, get_digest_token
 from knox.settings import CONSTANTS
+
+from accounts.audit import record_event
+from accounts.models import Patient
+from doctors.models import Doctor
+
+NOT_AN_INTEGRATION = (
+    "A token can be made here only for an integration's login: active, with no usable "
+    "password, not a superuser, and linked to no patient record and no doctor. People get "
+    "their own tokens by logging in to the API."
+)
 
 # knox registers a stock admin that lists digests and shows a new token in a message (stored in
 # the session until shown); this one replaces it.
@@ -42,7 +56,26 @@ class TokenCreateForm(forms.ModelForm):
             self.fields["valid_days"].initial = settings.API_INTEGRATION_TOKEN_DAYS
         if "user" in self.fields:
             self.fields["user"].queryset = self.fields["user"].queryset.filter(is_active=True)
-            self.fields["user"].help_text = "The integration's own login (or a person's)."
+            self.fields["user"].help_text = (
+                "The integration's own login: active, no usable password, not a superuser, "
+                "linked to no patient record and no doctor."
+            )
+
+    def clean_user(self):
+        user = self.cleaned_data["user"]
+        if not is_integration_login(user):
+            raise forms.ValidationError(NOT_AN_INTEGRATION, code="not_an_integration")
+        return user
+
+
+def is_integration_login(user):
+    return (
+        user.is_active
+        and not user.is_superuser
+        and not user.has_usable_password()
+        and not Patient.objects.filter(user=user).exists()
+        and not Doctor.objects.filter(user=user).exists()
+    )
 
 
 @admin.register(AuthToken)
@@ -77,6 +110,13 @@ class TokenAdmin(admin.ModelAdmin):
         days = form.cleaned_data["valid_days"]
         obj.expiry = timezone.now() + dt.timedelta(days=days) if days else None
         obj.save()
+        record_event(
+            obj.user,
+            "API token created",
+            created_by=request.user.pk,
+            login=obj.user.pk,
+            expiry=obj.expiry.isoformat() if obj.expiry else None,
+        )
         # Only for the answer to this request: the token itself is kept nowhere.
         request._new_api_token = token
 

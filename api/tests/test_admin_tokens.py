@@ -104,3 +104,74 @@ def test_the_token_list_costs_the_same_for_many_tokens(
         token_for(integration)
     with django_assert_max_num_queries(len(few)):
         client.get(reverse("admin:knox_authtoken_changelist"))
+
+
+def _refused_with_form_error(response):
+    assert response.status_code == 200
+    assert shown_token(response) is None
+    assert "only for an integration" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "name", ["patient_user", "doctor_user", "front_desk_user", "clinic_admin_user"]
+)
+def test_no_token_is_made_for_a_persons_login(request, clinic_admin_user, name):
+    # A person's token would let the admin act as them and skip their two-factor step.
+    person = request.getfixturevalue(name)
+    response = create(logged_in(clinic_admin_user), person)
+    _refused_with_form_error(response)
+    assert not AuthToken.objects.exists()
+
+
+def test_no_token_for_a_login_linked_to_a_patient_even_without_a_password(clinic_admin_user):
+    from accounts.tests.factories import PatientFactory
+
+    login = PatientFactory(with_account=True).user
+    login.set_unusable_password()
+    login.save(update_fields=["password"])
+    _refused_with_form_error(create(logged_in(clinic_admin_user), login))
+    assert not AuthToken.objects.exists()
+
+
+def test_no_token_for_a_doctors_login_without_a_password(clinic_admin_user):
+    from doctors.tests.factories import DoctorFactory
+
+    login = DoctorFactory(with_account=True).user
+    login.set_unusable_password()
+    login.save(update_fields=["password"])
+    _refused_with_form_error(create(logged_in(clinic_admin_user), login))
+    assert not AuthToken.objects.exists()
+
+
+def test_no_token_for_a_superuser_or_an_inactive_integration(clinic_admin_user):
+    from api.tests.factories import integration_user
+
+    for login in (integration_user(is_superuser=True), integration_user(is_active=False)):
+        response = create(logged_in(clinic_admin_user), login)
+        assert response.status_code == 200
+        assert shown_token(response) is None
+    assert not AuthToken.objects.exists()
+
+
+def test_the_token_form_says_whose_logins_it_takes(clinic_admin_user):
+    page = logged_in(clinic_admin_user).get(reverse("admin:knox_authtoken_add"))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "or a person" not in text
+    assert "no usable password" in text
+
+
+def test_creating_a_token_is_audited_without_its_text(clinic_admin_user, integration):
+    from auditlog.models import LogEntry
+
+    token = shown_token(create(logged_in(clinic_admin_user), integration))
+    (entry,) = [
+        entry
+        for entry in LogEntry.objects.get_for_object(integration)
+        if (entry.additional_data or {}).get("event") == "API token created"
+    ]
+    assert entry.additional_data["created_by"] == clinic_admin_user.pk
+    assert entry.additional_data["login"] == integration.pk
+    assert entry.actor == clinic_admin_user
+    assert token not in str(entry.additional_data) and token not in str(entry.changes)
+    assert token[:8] not in str(entry.additional_data)
