@@ -189,18 +189,9 @@ def token_codes(query, name, system):
     return codes
 
 
-def matches_text(modifier, value, text):
-    """FHIR's string search: by default the start of any word, ignoring case; `:exact` the
-    whole, case and all; `:contains` anywhere."""
-    if modifier == "exact":
-        return text == value
-    if modifier == "contains":
-        return value.casefold() in text.casefold()
-    return any(word.casefold().startswith(value.casefold()) for word in text.split())
-
-
 def text_filter(field_name, modifier, value):
-    """The ORM's version of matches_text() over `field_name`."""
+    """FHIR's string search over `field_name`: by default the start of any word, ignoring case;
+    `:exact` the whole, case and all; `:contains` anywhere, ignoring case."""
     if modifier == "exact":
         return Q(**{field_name: value})
     if modifier == "contains":
