@@ -44,6 +44,8 @@ class FhirView(APIView):
     authentication_classes = [TokenAuthentication]
     permission_classes = [IsAuthenticated]
     throttle_classes = [ReadThrottle, WriteThrottle]
+    # Not part of the JSON API's OpenAPI schema: the CapabilityStatement describes these.
+    schema = None
 
     def get_exception_handler(self):
         return exception_handler

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.db import OperationalError
+from django.urls import reverse
 from rest_framework.test import APIClient, APIRequestFactory
 
 from api.tests.factories import client_with_token, token_for
@@ -224,3 +225,13 @@ def test_the_portal_and_the_api_keep_their_own_404s(world):
     assert "text/html" in APIClient().get("/no-such-page/")["Content-Type"]
     answer = APIClient().get("/api/v1/no-such-endpoint/")
     assert answer.json()["error"]["code"] == "not_found"
+
+
+def test_the_apis_openapi_schema_leaves_fhir_out(world):
+    """The CapabilityStatement describes /fhir/R4/; the API's schema (and its conformance tests)
+    stay the API's."""
+    schema = APIClient().get(reverse("api:schema"), HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    paths = json.loads(schema.content)["paths"]
+    assert paths
+    assert not [path for path in paths if "fhir" in path.lower()]
