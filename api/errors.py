@@ -31,7 +31,8 @@ HTTP errors:
     429 locked_out                  too many failed logins (django-axes); Retry-After as well
     500 server_error                a fault of ours; the message says nothing more
     503 busy                        the database could not get a lock or finish in time;
-                                    nothing was changed, Retry-After says when to try again
+                                    the request may not have been saved: retry (a write with
+                                    the same Idempotency-Key) after Retry-After seconds
 
 Refusals by the services, with the service's own message: 409 when the request collided with
 the data's current state (someone else got there first, or the object has moved on), 422 when

@@ -13,7 +13,11 @@ login (each login has its own), and are remembered for API_IDEMPOTENCY_HOURS (24
   the doctor's row lock for its whole booking, and a waiting retry would hold a connection and
   a worker too; answering at once lets the client retry a moment later and get the replay.
 - Answers are remembered whatever their status below 500 (a refused booking is refused again
-  the same way); a 5xx or an exception forgets the key, so a retry runs the request afresh.
+  the same way). A 5xx or an exception before anything was committed forgets the key, so a
+  retry runs the request afresh. Once something has been committed (the service returned), the
+  key is never forgotten: if building or storing the answer then fails, or the answer is a
+  5xx, the record stays "in progress" and retries answer 409 until it expires, because running
+  the request again could record a payment or a booking twice.
 - Requests without a login cannot use keys (400 "invalid_idempotency_key"), nor can keys that
   are empty or longer than 255 characters.
 
@@ -28,11 +32,12 @@ their commit is final when they return). So the record is written in three steps
 2. The view runs; the service commits its own transaction.
 3. Complete: the answer is stored on the row (one UPDATE, committed at once).
 
-A crash between 2 and 3 (the process killed after the service committed) leaves the row "in
-progress": retries with that key answer 409 until the row expires, rather than risk writing a
-second time. The client then reads the state (GET) instead of retrying. A view whose writes are
-not in a durable service can ask for `idempotent(one_transaction=True)`: then the view's work
-and step 3 commit together, and a crash leaves nothing half recorded.
+A crash or a failure between 2 and 3 (the process killed, a statement time-out or a lost
+connection after the service committed) leaves the row "in progress": retries with that key
+answer 409 until the row expires, rather than risk writing a second time. The client then
+reads the state (GET) instead of retrying. A view whose writes are not in a durable service
+can ask for `idempotent(one_transaction=True)`: then the view's work and step 3 commit
+together, and a crash leaves nothing half recorded.
 """
 
 import hashlib
@@ -40,7 +45,7 @@ import json
 from functools import wraps
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
@@ -178,18 +183,67 @@ def idempotent(handler=None, *, one_transaction=False):
     return decorate(handler) if handler is not None else decorate
 
 
+WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "MERGE")
+
+
+class _CommitWatch:
+    """Whether a write made while watching has been committed (or, inside an outer
+    transaction such as a test's, survived the block that made it).
+
+    A write outside any transaction (autocommit) is committed as it runs. A write inside one
+    registers an on_commit hook: Django runs it when the transaction commits and drops it when
+    the block that registered it rolls back, so a hook still pending at the end sits in a
+    block that was kept."""
+
+    def __init__(self):
+        self.committed = False
+
+    def _mark(self):
+        self.committed = True
+
+    def __call__(self, execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.lstrip().upper().startswith(WRITE_STATEMENTS):
+            if connection.in_atomic_block:
+                if not self._pending():
+                    transaction.on_commit(self._mark)
+            else:
+                self.committed = True
+        return result
+
+    def _pending(self):
+        # Django's list of (savepoint ids, callback, robust) for the open transaction.
+        return any(callback == self._mark for _, callback, *_ in connection.run_on_commit)
+
+    def something_committed(self):
+        return self.committed or self._pending()
+
+
 def _run_and_record(view, request, handler, record, one_transaction, args, kwargs):
+    if one_transaction:
+        return _run_in_one_transaction(view, request, handler, record, args, kwargs)
+    watch = _CommitWatch()
     try:
-        if one_transaction:
-            with transaction.atomic():
-                response = _answer(view, request, handler, args, kwargs, savepoint=True)
-                if response.status_code >= 500:
-                    transaction.set_rollback(True)
-                else:
-                    complete(record, response)
-        else:
+        with connection.execute_wrapper(watch):
             response = _answer(view, request, handler, args, kwargs, savepoint=False)
-            if response.status_code < 500:
+        if response.status_code < 500:
+            complete(record, response)
+    except BaseException:
+        if not watch.something_committed():
+            forget(record)
+        raise
+    if response.status_code >= 500 and not watch.something_committed():
+        forget(record)
+    return response
+
+
+def _run_in_one_transaction(view, request, handler, record, args, kwargs):
+    try:
+        with transaction.atomic():
+            response = _answer(view, request, handler, args, kwargs, savepoint=True)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+            else:
                 complete(record, response)
     except BaseException:
         forget(record)

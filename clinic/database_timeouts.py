@@ -7,8 +7,10 @@
 - A web request's statements run at most DATABASE_STATEMENT_TIMEOUT_SECONDS: set on each
   connection opened while a request is served. The worker, `migrate` and other commands open
   theirs outside a request and have no such limit (a large migration may legitimately run long).
-- A page whose statement hit either limit answers 503 with "please try again" (its transaction
-  rolled back, so nothing was half done), never a 500 or a worker stuck for good.
+- A page whose statement hit either limit answers 503 with "please try again", never a 500 or a
+  worker stuck for good. The statement's own transaction rolled back, but an earlier one of the
+  same request may have committed (a service that finished before the answer was built), so the
+  API's message says the request may not have been saved, not that nothing was.
 """
 
 import contextvars
@@ -28,6 +30,10 @@ logger = logging.getLogger(__name__)
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
 TRY_AGAIN_AFTER_SECONDS = 5
+BUSY_MESSAGE = (
+    "The clinic's system is busy, and this request may not have been saved. Try again in a "
+    "moment; retry a write with the same Idempotency-Key, so that it is not made twice."
+)
 
 serving_a_request = contextvars.ContextVar("serving_a_request", default=False)
 
@@ -79,7 +85,7 @@ class DatabaseTimeoutsMiddleware:
         )
         if request.path_info.startswith("/api/"):
             response = JsonResponse(
-                error_body("busy", "The clinic's system is busy. Please try again in a moment."),
+                error_body("busy", BUSY_MESSAGE),
                 status=503,
             )
         else:

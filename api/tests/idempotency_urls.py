@@ -43,8 +43,15 @@ class Durable(APIView):
 
     @idempotent
     def post(self, request):
+        then = request.data.get("then")
         with transaction.atomic(durable=True):
-            return _create(request)
+            response = _create(request)
+            if then == "fault_before_commit":
+                raise RuntimeError("a fault while the service's transaction is open")
+        if then == "fault_after_commit":
+            # As a statement time-out or a lost connection while the answer is being built.
+            raise RuntimeError("a fault after the service committed")
+        return response
 
 
 class OneTransaction(APIView):
