@@ -66,6 +66,18 @@ class PatientSignupForm(BaseUserCreationForm):
         return super()._get_validation_exclusions() | {"email"}
 
 
+class SignupConfirmForm(forms.Form):
+    """The confirm page's one question: a link alone (forwarded, or fetched by a mail scanner)
+    must not finish a sign-up, only whoever chose the password may."""
+
+    password = forms.CharField(
+        label="The password you chose when you signed up",
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
 class EmailLoginForm(AuthenticationForm):
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)

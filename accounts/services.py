@@ -1,51 +1,120 @@
 """State changes for people: sign-up and profile updates."""
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from accounts import signals
+from accounts.audit import record_event
 from accounts.models import Patient, User
 from accounts.roles import Role
 
 
 class EmailAlreadyRegistered(Exception):
-    """Another account took this email address (possibly a moment ago, in a parallel sign-up)."""
+    """The address belongs to a login that is in use (or was switched off): sign-up must leave
+    it alone. `user` is that login, for telling its owner by email."""
+
+    def __init__(self, user=None):
+        super().__init__("An account with this email address already exists.")
+        self.user = user
+
+
+class ConfirmationRefused(Exception):
+    """The link no longer confirms anything: used, replaced by a later sign-up, or too old."""
+
+
+class WrongSignupPassword(Exception):
+    """The password typed on the confirm page is not the one chosen at sign-up."""
+
+
+def is_awaiting_confirmation(user):
+    # A patient's sign-up that was never confirmed: inactive and never logged in. Staff and
+    # logins that have been used are never "pending", whatever an admin did to them since.
+    return (
+        not user.is_active
+        and user.last_login is None
+        and not user.is_staff
+        and user.groups.filter(name=Role.PATIENT).exists()
+    )
 
 
 def register_patient(*, email, password, full_name, date_of_birth, sex, phone=""):
     """Creates a login, its directory entry and the Patient role, all or nothing. The login
     stays inactive until its owner confirms the address (confirm_patient_login): whoever typed
-    the address may not own it."""
+    the address may not own it.
+
+    An address whose sign-up was never confirmed is not "taken": whoever signed up first may
+    be a stranger who chose the password, so the newest sign-up replaces the password and the
+    details (restart_pending_signup) and only its own emailed link can confirm. The password is
+    hashed exactly once whichever way this goes, so the time taken does not tell a new address
+    from a pending or a taken one.
+    """
+    encoded = make_password(password)
+    details = {
+        "full_name": full_name,
+        "date_of_birth": date_of_birth,
+        "sex": sex,
+        "phone": phone,
+    }
     with transaction.atomic():
         try:
             with transaction.atomic():
-                user = User.objects.create_user(
-                    email=email,
-                    password=password,
+                user = User.objects.create(
+                    email=User.objects.normalize_email(email),
+                    password=encoded,
                     full_name=full_name,
                     phone=phone,
                     is_active=False,
                 )
-        except IntegrityError as exc:
-            raise EmailAlreadyRegistered from exc
+        except IntegrityError:
+            # Committed by someone else, possibly a moment ago in a parallel sign-up: on
+            # PostgreSQL the insert waited for it, and the lock below reads it.
+            return _restart_pending_signup(email=email, encoded_password=encoded, **details)
         user.groups.add(Group.objects.get(name=Role.PATIENT))
-        Patient.objects.create(
-            user=user,
-            full_name=full_name,
-            date_of_birth=date_of_birth,
-            sex=sex,
-            phone=phone,
-            email=user.email,
-            created_by=user,
-        )
+        Patient.objects.create(user=user, email=user.email, created_by=user, **details)
     return user
 
 
-def confirm_patient_login(*, user):
-    """The owner of the address opened the link sent at sign-up: the login may now be used."""
-    user.is_active = True
-    user.save(update_fields=["is_active"])
+def _restart_pending_signup(*, email, encoded_password, full_name, date_of_birth, sex, phone):
+    # Runs inside register_patient's transaction, which holds the row lock until it commits.
+    user = (
+        User.objects.select_for_update()
+        .filter(email__iexact=User.objects.normalize_email(email))
+        .first()
+    )
+    if user is None or not is_awaiting_confirmation(user):
+        raise EmailAlreadyRegistered(user)
+    user.password = encoded_password
+    user.full_name = full_name
+    user.phone = phone
+    user.save(update_fields=["password", "full_name", "phone"])
+    patient = Patient.objects.get(user=user)
+    patient.full_name = full_name
+    patient.date_of_birth = date_of_birth
+    patient.sex = sex
+    patient.phone = phone
+    patient.save(update_fields=["full_name", "date_of_birth", "sex", "phone", "updated_at"])
+    # Nobody can have used the login yet, but anything issued against the old password must
+    # die with it.
+    _revoke_credentials(user)
+    record_event(user, "unconfirmed sign-up replaced by a newer one")
     return user
+
+
+def confirm_patient_login(*, user, password, link_is_valid):
+    """The owner of the address opened the link sent at sign-up and typed the password chosen
+    then: the login may now be used. `link_is_valid(user)` is asked again under the row lock,
+    as a parallel sign-up may have replaced the password (and so killed the link) meanwhile."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().filter(pk=user.pk).first()
+        if locked is None or not is_awaiting_confirmation(locked) or not link_is_valid(locked):
+            raise ConfirmationRefused
+        if not locked.check_password(password):
+            raise WrongSignupPassword
+        locked.is_active = True
+        locked.save(update_fields=["is_active"])
+    return locked
 
 
 def update_patient_profile(
@@ -112,5 +181,20 @@ def update_directory_patient(*, patient, full_name, date_of_birth, sex, phone=""
 
 
 def end_all_sessions(*, user):
-    """Every session checks the login's epoch; raising it makes them all invalid at once."""
-    User.objects.filter(pk=user.pk).update(sessions_epoch=F("sessions_epoch") + 1)
+    """Every session checks the login's epoch; raising it makes them all invalid at once. Other
+    ways in that this login was given (the API's tokens) end with them."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(sessions_epoch=F("sessions_epoch") + 1)
+        _revoke_credentials(user)
+
+
+def password_changed(*, user):
+    """After a password change or reset. Sessions need nothing (the password is part of each
+    one's check, and the page that changed it keeps its own), but other credentials do."""
+    with transaction.atomic():
+        _revoke_credentials(user)
+
+
+def _revoke_credentials(user):
+    # Sent inside the caller's transaction, so a change that rolls back revokes nothing.
+    signals.credentials_revoked.send(sender=User, user=user)

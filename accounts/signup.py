@@ -3,6 +3,11 @@
 The page after "Create account" must not tell a stranger who is registered, so every sign-up that
 passes the form ends on the same "check your email" page, and the address's owner learns the rest
 by email: a link that confirms a new login, or a note that someone tried to sign up again.
+
+A sign-up that was never confirmed holds nothing of its owner's yet, so a later sign-up with the
+address replaces it (password and details) and gets a link of its own; the confirm page then asks
+for the password chosen at sign-up. Whoever typed the address first, perhaps a stranger, can
+therefore neither keep a password on the owner's account nor confirm it with a forwarded link.
 """
 
 from urllib.parse import urlencode
@@ -16,13 +21,13 @@ from django.utils.encoding import force_bytes
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
 
 from accounts import services
-from accounts.models import User
-from accounts.roles import Role
 
 
 class SignupTokenGenerator(PasswordResetTokenGenerator):
     """Like a password-reset token, but spent by confirming: activation changes is_active (and
-    the first login last_login), either of which invalidates every earlier link."""
+    the first login last_login), either of which invalidates every earlier link. The password
+    hash is part of it too, so a later sign-up, which replaces the password, kills the links
+    sent before."""
 
     key_salt = "accounts.signup.SignupTokenGenerator"
 
@@ -40,17 +45,6 @@ def safe_next(request, candidate):
     ):
         return candidate
     return ""
-
-
-def is_awaiting_confirmation(user):
-    # A patient's sign-up that was never confirmed: inactive and never logged in. Staff and
-    # logins that have been used are never "pending", whatever an admin did to them since.
-    return (
-        not user.is_active
-        and user.last_login is None
-        and not user.is_staff
-        and user.groups.filter(name=Role.PATIENT).exists()
-    )
 
 
 def confirmation_link(request, user, next_url=""):
@@ -82,28 +76,24 @@ def send_confirmation(request, user, next_url=""):
 
 
 def send_already_registered(request, user, next_url=""):
-    """To the owner of an address someone tried to sign up with again."""
+    """To the owner of a login in use, whose address someone tried to sign up with again."""
     login_path = reverse("accounts:login")
     if next_url:
         login_path = f"{login_path}?{urlencode({'next': next_url})}"
     context = {
         "login_link": request.build_absolute_uri(login_path),
         "reset_link": request.build_absolute_uri(reverse("accounts:password_reset")),
-        "confirm_link": "",
     }
-    if is_awaiting_confirmation(user):
-        # The first confirmation email may be lost or expired; the address's owner may still
-        # finish (and only they can: the link goes to this address).
-        context["confirm_link"] = confirmation_link(request, user, next_url)
     _send("signup_existing", user, context)
 
 
 def sign_up(request, data, next_url=""):
-    """Registers a patient from a sign-up form's cleaned `data` and emails the address's owner:
-    a confirmation link for a new login, or a note that someone tried again for a taken one.
+    """Registers a patient from a sign-up form's cleaned `data` (or restarts an unconfirmed
+    sign-up with it) and emails the address's owner: a confirmation link, or a note that someone
+    tried to sign up with the address of a login already in use.
 
-    The caller answers both the same way, and the work is about the same (the password is hashed
-    either way, one email goes out), so nobody learns from the answer who is registered.
+    The caller answers all of these the same way, and the work is about the same (the password
+    is hashed once, one email goes out), so nobody learns from the answer who is registered.
     """
     try:
         user = services.register_patient(
@@ -114,9 +104,9 @@ def sign_up(request, data, next_url=""):
             sex=data["sex"],
             phone=data["phone"],
         )
-    except services.EmailAlreadyRegistered:
-        existing = User.objects.filter(email__iexact=data["email"]).first()
-        if existing is not None:
-            send_already_registered(request, existing, next_url)
+    except services.EmailAlreadyRegistered as taken:
+        # A login an admin switched off gets no "log in instead" note it could not act on.
+        if taken.user is not None and taken.user.is_active:
+            send_already_registered(request, taken.user, next_url)
     else:
         send_confirmation(request, user, next_url)

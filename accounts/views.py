@@ -15,6 +15,7 @@ from accounts.forms import (
     EmailLoginForm,
     PatientProfileForm,
     PatientSignupForm,
+    SignupConfirmForm,
 )
 from accounts.models import Patient, User
 from accounts.ratelimits import refuse_if_too_many
@@ -56,24 +57,35 @@ class SignupSentView(TemplateView):
     template_name = "accounts/signup_sent.html"
 
 
-class SignupConfirmView(TemplateView):
-    """The link from the confirmation email. Opening it only shows a button: mail scanners that
-    fetch links must not confirm (or log in) on the owner's behalf."""
+class SignupConfirmView(FormView):
+    """The link from the confirmation email. Opening it only shows a form: mail scanners that
+    fetch links must not confirm (or log in) on the owner's behalf, and the password chosen at
+    sign-up must be typed, so that a link forwarded or sent to someone else confirms nothing."""
 
     template_name = "accounts/signup_confirm.html"
+    form_class = SignupConfirmForm
 
     def dispatch(self, request, *args, uidb64, token, **kwargs):
+        self.token = token
         self.user = self._pending_user(uidb64, token)
-        return super().dispatch(request, *args, **kwargs)
+        refused = refuse_if_too_many(
+            request,
+            form="signup-confirm",
+            address=self.user.email if self.user is not None else "",
+            per_address=settings.THROTTLE_FORMS_PER_ADDRESS,
+        )
+        return refused or super().dispatch(request, *args, **kwargs)
 
-    @staticmethod
-    def _pending_user(uidb64, token):
+    def _link_is_valid(self, user):
+        return signup.signup_token.check_token(user, self.token)
+
+    def _pending_user(self, uidb64, token):
         try:
             pk = urlsafe_base64_decode(uidb64).decode()
             user = User.objects.get(pk=pk)
         except (TypeError, ValueError, OverflowError, UnicodeDecodeError, User.DoesNotExist):
             return None
-        if signup.is_awaiting_confirmation(user) and signup.signup_token.check_token(user, token):
+        if services.is_awaiting_confirmation(user) and self._link_is_valid(user):
             return user
         return None
 
@@ -90,9 +102,27 @@ class SignupConfirmView(TemplateView):
     def post(self, request, *args, **kwargs):
         if self.user is None:
             return self.get(request, *args, **kwargs)
-        services.confirm_patient_login(user=self.user)
-        login(request, self.user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome! Your account is ready.")
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            user = services.confirm_patient_login(
+                user=self.user,
+                password=form.cleaned_data["password"],
+                link_is_valid=self._link_is_valid,
+            )
+        except services.WrongSignupPassword:
+            form.add_error(
+                "password",
+                "That is not the password chosen when this account was signed up. Nothing "
+                "was confirmed.",
+            )
+            return self.form_invalid(form)
+        except services.ConfirmationRefused:
+            self.user = None
+            return self.get(self.request)
+        login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(self.request, "Welcome! Your account is ready.")
         return redirect(self.next_url() or "accounts:profile")
 
 
@@ -119,6 +149,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
+        services.password_changed(user=form.user)
         messages.success(self.request, "Your password has been changed.")
         return response
 
@@ -150,6 +181,11 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.password_changed(user=form.user)
+        return response
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):

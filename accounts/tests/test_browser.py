@@ -88,6 +88,7 @@ def test_visitor_signs_up_logs_out_and_logs_back_in(live_server, fresh_browser):
     link = re.search(r"https?://\S+", confirmation.body).group(0)
     open_page(browser, live_server.url + urlsplit(link).path)
     wait_for_heading(browser, "Confirm your account")
+    fill(browser, "The password you chose when you signed up", PASSWORD)
     submit(browser, "Confirm and log in")
 
     wait_for_heading(browser, "My details")

@@ -98,7 +98,7 @@ def test_a_visitor_who_picks_a_time_and_signs_up_comes_back_to_confirm_that_time
 
     confirm_page = client.get(path_and_query(confirmation))
     assert confirm_page.status_code == 200
-    confirmed = client.post(path_and_query(confirmation), {"next": chosen})
+    confirmed = client.post(path_and_query(confirmation), {"next": chosen, "password": PASSWORD})
 
     assert confirmed.status_code == 302
     assert confirmed["Location"] == chosen
@@ -136,7 +136,7 @@ def test_sign_up_never_sends_anyone_to_another_site(client, mailoutbox, elsewher
 
     # Even a link whose `next` was altered on the way.
     forged = f"{path_and_query(link)}?{query}"
-    confirmed = client.post(forged, {"next": elsewhere})
+    confirmed = client.post(forged, {"next": elsewhere, "password": PASSWORD})
 
     assert confirmed["Location"] == reverse("accounts:profile")
 
@@ -178,7 +178,7 @@ def test_a_visitor_signing_up_without_next_lands_on_their_profile(client, mailou
     client.post(reverse("accounts:signup"), signup_data())
     [link] = links_in(mailoutbox[0])
 
-    confirmed = client.post(path_and_query(link))
+    confirmed = client.post(path_and_query(link), {"password": PASSWORD})
 
     assert confirmed["Location"] == reverse("accounts:profile")
     assert User.objects.get().is_active

@@ -1,6 +1,7 @@
-"""Sign-up tells nobody who is registered: a taken address gets the answer a free one gets (the
-same redirect, the same page, the same work), nothing is created, and the address's owner learns
-by email that someone tried, with links to log in or reset the password."""
+"""Sign-up tells nobody who is registered: a taken or pending address gets the answer a free one
+gets (the same redirect, the same page, the same work), nothing more is created, and the
+address's owner learns by email that someone tried, with links to log in or reset the password,
+or (for a sign-up never confirmed) gets the new sign-up's own confirmation link."""
 
 import datetime as dt
 import re
@@ -9,13 +10,14 @@ from unittest import mock
 import pytest
 from django.contrib.auth import get_user
 from django.contrib.auth.hashers import MD5PasswordHasher
+from django.test import Client
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import Patient, User
 from accounts.signup import signup_token
-from accounts.tests.factories import PatientFactory, UserFactory
+from accounts.tests.factories import DEFAULT_PASSWORD, PatientFactory, UserFactory
 from accounts.tests.pages import page_text
 
 pytestmark = pytest.mark.django_db
@@ -49,14 +51,29 @@ def links_in(message):
     return LINK.findall(message.body)
 
 
-def test_a_taken_address_gets_the_same_redirect_and_page_as_a_free_one(client, mailoutbox):
+def pending_signup(email):
+    """A sign-up never confirmed, made through the page by a separate visitor."""
+    Client().post(reverse("accounts:signup"), signup_data(email))
+    return User.objects.get(email=email)
+
+
+def test_taken_and_pending_addresses_get_the_same_redirect_and_page_as_a_free_one(
+    client, mailoutbox
+):
     PatientFactory(with_account=True, email="taken@example.com")
+    pending_signup("pending@example.com")
 
     free = sign_up(client, "free@example.com")
     taken = sign_up(client, "TAKEN@example.com")
+    pending = sign_up(client, "Pending@example.com")
 
-    assert taken.redirect_chain == free.redirect_chain == [(reverse("accounts:signup_sent"), 302)]
-    assert visible(taken) == visible(free)
+    assert (
+        taken.redirect_chain
+        == pending.redirect_chain
+        == free.redirect_chain
+        == [(reverse("accounts:signup_sent"), 302)]
+    )
+    assert visible(taken) == visible(free) == visible(pending)
     assert "already exists" not in page_text(taken)
     assert not get_user(client).is_authenticated
 
@@ -79,8 +96,10 @@ def test_a_taken_address_creates_nothing_and_mails_its_owner_how_to_log_in(clien
     )
 
 
-def test_both_answers_do_the_same_work_one_password_hash_and_one_email(client, mailoutbox):
+def test_every_answer_does_the_same_work_one_password_hash_and_one_email(client, mailoutbox):
     PatientFactory(with_account=True, email="taken@example.com")
+    pending_signup("pending@example.com")
+    mailoutbox.clear()
     hashes = []
     original = MD5PasswordHasher.encode
 
@@ -88,16 +107,22 @@ def test_both_answers_do_the_same_work_one_password_hash_and_one_email(client, m
         hashes.append(password)
         return original(hasher, password, salt)
 
+    work = []
     with mock.patch.object(MD5PasswordHasher, "encode", autospec=True, side_effect=counting):
-        sign_up(client, "free@example.com")
-        free_work = (len(hashes), len(mailoutbox))
-        sign_up(client, "taken@example.com")
+        for email in ("free@example.com", "taken@example.com", "pending@example.com"):
+            hashes.clear()
+            mailoutbox.clear()
+            sign_up(client, email)
+            work.append((len(hashes), len(mailoutbox)))
 
-    assert free_work == (1, 1)
-    assert (len(hashes), len(mailoutbox)) == (2, 2)
+    assert work == [(1, 1), (1, 1), (1, 1)]
 
 
-def test_a_free_address_gets_a_link_that_confirms_once_and_only_by_pressing_the_button(
+def confirm(client, link, password=PASSWORD, **extra):
+    return client.post(link, {"password": password, **extra})
+
+
+def test_a_free_address_gets_a_link_that_confirms_once_and_only_with_the_password(
     client, mailoutbox
 ):
     sign_up(client, "new@example.com")
@@ -107,15 +132,20 @@ def test_a_free_address_gets_a_link_that_confirms_once_and_only_by_pressing_the_
     opened = client.get(link)
     assert opened.status_code == 200
     assert "Confirm your account" in page_text(opened)
+    assert 'type="password"' in page_text(opened)
     user.refresh_from_db()
     assert not user.is_active  # a mail scanner fetching the link confirms nothing
+    blank = client.post(link)
+    assert blank.status_code == 200
+    user.refresh_from_db()
+    assert not user.is_active  # nor does pressing the button without the password
 
-    assert client.post(link)["Location"] == reverse("accounts:profile")
+    assert confirm(client, link)["Location"] == reverse("accounts:profile")
     user.refresh_from_db()
     assert user.is_active
     client.logout()
 
-    again = client.post(link)
+    again = confirm(client, link)
     assert again.status_code == 200
     assert "This link has expired" in page_text(again)
     assert not get_user(client).is_authenticated
@@ -129,11 +159,29 @@ def test_a_second_sign_up_for_an_unconfirmed_address_mails_a_fresh_link_and_crea
 
     assert User.objects.filter(email="new@example.com").count() == 1
     assert Patient.objects.count() == 1
-    _first, second = mailoutbox
-    assert "not been confirmed" in second.body
+    first, second = mailoutbox
+    assert second.subject == first.subject
+    [old] = links_in(first)
     [fresh] = links_in(second)
-    assert client.post(fresh)["Location"] == reverse("accounts:profile")
+    assert old != fresh
+    assert "This link has expired" in page_text(confirm(client, old))
+    assert confirm(client, fresh)["Location"] == reverse("accounts:profile")
     assert User.objects.get(email="new@example.com").is_active
+
+
+def test_a_login_switched_off_by_an_admin_is_left_alone_and_mailed_nothing(client, mailoutbox):
+    switched_off = PatientFactory(with_account=True, email="off@example.com").user
+    User.objects.filter(pk=switched_off.pk).update(
+        is_active=False, last_login=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    )
+    before = User.objects.get(pk=switched_off.pk).password
+
+    response = sign_up(client, "off@example.com")
+
+    assert response.redirect_chain == [(reverse("accounts:signup_sent"), 302)]
+    assert User.objects.get(pk=switched_off.pk).password == before
+    assert Patient.objects.get(user=switched_off).full_name != "Asha Raman"
+    assert mailoutbox == []
 
 
 def link_for(user):
@@ -161,7 +209,7 @@ def test_a_confirmation_link_cannot_switch_on_a_login_that_is_not_awaiting_confi
     user = login()
     was_active = user.is_active
 
-    response = client.post(link_for(user))
+    response = client.post(link_for(user), {"password": DEFAULT_PASSWORD})
 
     assert response.status_code == 200
     assert "This link has expired" in page_text(response)

@@ -94,7 +94,7 @@ def sign_up(details):
     assert response.status_code == 302
     (email,) = [message for message in mail.outbox if details["email"] in message.to]
     link = re.search(r"https?://[^/\s]+(/\S*/signup/confirm/\S+)", email.body).group(1)
-    response = client.post(link)
+    response = client.post(link, {"password": PASSWORD})
     assert response.status_code == 302
     return client
 
