@@ -24,6 +24,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.ratelimits import refuse_if_too_many
 from accounts.roles import roles_of
 from accounts.two_factor import CodePromptForm
 from api.authentication import TokenAuthentication
@@ -50,7 +51,7 @@ def _locked_out(django_request):
     )
 
 
-def _check_second_factor(user, code):
+def _check_second_factor(user, code, django_request):
     if not user.is_staff:
         return
     if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
@@ -65,6 +66,20 @@ def _check_second_factor(user, code):
         _refuse(
             "This login uses two-factor codes: send the current one as otp_code.",
             "two_factor_required",
+        )
+    # Per login as on the code prompt page, so that tries spread over addresses add up.
+    refused = refuse_if_too_many(
+        django_request,
+        form="two-factor",
+        address=str(user.pk),
+        per_address=settings.THROTTLE_TWO_FACTOR_PER_LOGIN,
+    )
+    if refused is not None:
+        _refuse(
+            "Too many two-factor codes tried. Try again later.",
+            "throttled",
+            429,
+            {"Retry-After": refused["Retry-After"]},
         )
     form = CodePromptForm({"token": code}, user=user)
     if not form.is_valid():
@@ -101,7 +116,7 @@ class TokenView(APIView):
             _locked_out(django_request)
         if user is None:
             _refuse("The email address or password is not right.", "invalid_credentials")
-        _check_second_factor(user, data.get("otp_code", ""))
+        _check_second_factor(user, data.get("otp_code", ""), django_request)
         instance, token = AuthToken.objects.create(user=user)
         # As a login on the pages: axes forgets the failures, last_login is set.
         user_logged_in.send(sender=user.__class__, request=django_request, user=user)
