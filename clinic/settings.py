@@ -125,6 +125,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             [
                 _options.get("options", ""),
                 f"-c lock_timeout={int(DATABASE_LOCK_TIMEOUT_SECONDS * 1000)}",
+                # Django's own zone for connections when USE_TZ is on: set here, Django finds it
+                # already in force and sends no SET TIME ZONE after each connect (one round trip
+                # and statement less per request when CONN_MAX_AGE is 0).
+                "-c TimeZone=UTC",
             ],
         )
     )
