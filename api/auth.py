@@ -13,8 +13,10 @@ clinic admin without codes, while OTP_REQUIRED_FOR_CLINIC_ADMINS is on, gets 403
 import math
 
 from axes.helpers import get_cool_off
+from axes.utils import reset as axes_reset
 from django.conf import settings
-from django.contrib.auth import authenticate, user_logged_in
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from drf_spectacular.utils import extend_schema
 from knox.models import AuthToken
@@ -24,8 +26,9 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.ratelimits import refuse_if_too_many
+from accounts.ratelimits import client_ip, refuse_if_too_many
 from accounts.roles import roles_of
+from accounts.throttling import login_name
 from accounts.two_factor import CodePromptForm
 from api.authentication import TokenAuthentication
 from api.errors import ApiError
@@ -86,6 +89,19 @@ def _check_second_factor(user, code, django_request):
         _refuse("That code is not right, or has expired. Try the next one.", "two_factor_invalid")
 
 
+def _note_token_login(django_request, user, email):
+    """As a login on the pages does: django-axes forgets this login's failures from this
+    address, and last_login is set. Not by sending user_logged_in: that announces a session
+    login, and its receivers (axes' access log, the idle clock) would start a session for a
+    client that never sends its cookie back."""
+    update_last_login(None, user)
+    if settings.AXES_RESET_ON_SUCCESS:
+        axes_reset(
+            ip=client_ip(django_request),
+            username=login_name(django_request, {"username": email}),
+        )
+
+
 class TokenView(APIView):
     """POST: a new token for a login (shown once). DELETE: revokes the token sent with it."""
 
@@ -118,8 +134,7 @@ class TokenView(APIView):
             _refuse("The email address or password is not right.", "invalid_credentials")
         _check_second_factor(user, data.get("otp_code", ""), django_request)
         instance, token = AuthToken.objects.create(user=user)
-        # As a login on the pages: axes forgets the failures, last_login is set.
-        user_logged_in.send(sender=user.__class__, request=django_request, user=user)
+        _note_token_login(django_request, user, data["email"])
         body = {
             "token": token,
             "token_prefix": token[: CONSTANTS.TOKEN_KEY_LENGTH],

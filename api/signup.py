@@ -1,7 +1,8 @@
 """A patient's sign-up over the API, as on the sign-up page: the page's own form, the same
 service, the same email, the same throttles, and the same answer whether or not the address
 already has an account (a stranger must not learn who is registered; the address's owner reads
-the difference in their inbox). The login works once its owner opens the emailed link.
+the difference in their inbox). The login works once its owner opens the emailed link and types
+the password chosen here; a new sign-up of an address never confirmed replaces the earlier one.
 """
 
 from django.conf import settings
@@ -19,8 +20,9 @@ from api.errors import ApiError
 from api.formdata import cleaned
 
 SENT = (
-    "We have sent a message to the address you gave. Open the link in it to confirm your "
-    "address and start using your account. The link works for a few hours."
+    "We have sent a message to the address you gave. Open the link in it and type your "
+    "password to confirm your address and start using your account. The link works for a few "
+    "hours."
 )
 # The form's two password fields are the API's one.
 RENAME = {"password1": "password", "password2": "password"}
@@ -77,9 +79,11 @@ class Signup(APIView):
     @extend_schema(
         summary="Sign up as a patient",
         description="Creates a patient's login, inactive until its owner opens the link "
-        "emailed to the address. The answer is the same (202) whether or not the address "
-        "already has an account: its owner is told by email instead. Counted by the sign-up "
-        "page's throttles (THROTTLE_FORMS_PER_ADDRESS per address, THROTTLE_FORMS_PER_IP per "
+        "emailed to the address and types this password on the page it opens. The answer is "
+        "the same (202) whether or not the address already has an account: its owner is told "
+        "by email instead. A sign-up of an address whose earlier sign-up was never confirmed "
+        "replaces that one's password and details, and only the new link works. Counted by "
+        "the sign-up page's throttles (THROTTLE_FORMS_PER_ADDRESS per address, THROTTLE_FORMS_PER_IP per "
         "client address): over them, 429 `throttled` with Retry-After. Not for a caller that "
         "is logged in (403).",
         request=SignupSerializer,

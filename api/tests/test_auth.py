@@ -1,9 +1,15 @@
 """POST/DELETE /api/v1/auth/token/ and GET /api/v1/me/, for each kind of login."""
 
 import datetime as dt
+import re
 
 import pytest
 from axes.models import AccessAttempt
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import TOTP
@@ -12,6 +18,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounts.roles import Role
+from accounts.services import end_all_sessions
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.two_factor import new_backup_codes
 from api.tests.factories import client_for, client_with_token, token_for
@@ -246,3 +253,144 @@ def test_a_session_write_needs_the_csrf_token(patient_user):
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
     assert "CSRF" in response.json()["error"]["message"]
+
+
+# Tokens end with the login's other credentials -----------------------------------------------
+
+NEW_PASSWORD = "Violet-Harbour-2718"
+RESET_LINK = re.compile(r"https?://testserver(/accounts/password/reset/[^/\s]+/[^/\s]+/)")
+
+
+def page_login(user, password=DEFAULT_PASSWORD):
+    # Through the login page: django-axes needs the request that client.login() would not pass.
+    client = Client()
+    client.post(reverse("accounts:login"), {"username": user.email, "password": password})
+    return client
+
+
+def token_works(token):
+    return client_with_token(token).get(reverse("api:me")).status_code == 200
+
+
+@pytest.fixture
+def tokens(patient_user, other_patient_user):
+    """Two tokens of the patient's (a phone and a tablet) and one of someone else's."""
+    return token_for(patient_user), token_for(patient_user), token_for(other_patient_user)
+
+
+def assert_only_the_other_login_keeps_its_token(tokens):
+    phone, tablet, someone_elses = tokens
+    assert not token_works(phone) and not token_works(tablet)
+    assert token_works(someone_elses)
+    assert AuthToken.objects.count() == 1
+
+
+def test_log_out_everywhere_revokes_the_logins_api_tokens(patient_user, tokens):
+    response = page_login(patient_user).post(reverse("accounts:logout_everywhere"))
+
+    assert response.status_code == 302
+    assert_only_the_other_login_keeps_its_token(tokens)
+
+
+def test_a_password_change_revokes_the_logins_api_tokens(patient_user, tokens):
+    client = page_login(patient_user)
+
+    response = client.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": DEFAULT_PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
+
+    assert response.status_code == 302
+    assert_only_the_other_login_keeps_its_token(tokens)
+    assert client.get(reverse("accounts:profile")).status_code == 200  # this session stays
+    assert log_in(patient_user.email, NEW_PASSWORD).status_code == 201
+
+
+def test_a_refused_password_change_leaves_the_tokens(patient_user, tokens):
+    page_login(patient_user).post(
+        reverse("accounts:password_change"),
+        {"old_password": "wrong", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+
+    assert all(token_works(token) for token in tokens)
+
+
+def test_a_password_reset_revokes_the_logins_api_tokens(client, mailoutbox, patient_user, tokens):
+    client.post(reverse("accounts:password_reset"), {"email": patient_user.email})
+    [link] = RESET_LINK.findall(mailoutbox[0].body)
+    set_password_url = client.get(link).url
+
+    response = client.post(
+        set_password_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+
+    assert response["Location"] == reverse("accounts:password_reset_complete")
+    assert_only_the_other_login_keeps_its_token(tokens)
+
+
+def test_a_two_factor_reset_in_the_admin_revokes_the_logins_api_tokens(
+    client, clinic_admin_user, front_desk_user, other_patient_user
+):
+    TOTPDevice.objects.create(user=front_desk_user, name="lost phone", confirmed=True)
+    lost_phones = token_for(front_desk_user)
+    someone_elses = token_for(other_patient_user)
+    client.force_login(clinic_admin_user)
+
+    response = client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "reset_lost_two_factor", "_selected_action": [front_desk_user.pk]},
+    )
+
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=front_desk_user).exists()
+    assert not token_works(lost_phones)
+    assert token_works(someone_elses)
+
+
+def test_a_revocation_that_rolls_back_keeps_the_tokens(patient_user, tokens):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        end_all_sessions(user=patient_user)
+        raise RuntimeError("the change around it failed")
+
+    assert all(token_works(token) for token in tokens)
+
+
+# A token login is not a session login -------------------------------------------------------
+
+
+def test_a_token_login_sets_no_session_cookie_and_writes_no_session(patient_user):
+    response = log_in(patient_user.email)
+
+    assert response.status_code == 201
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+    assert not Session.objects.exists()
+
+
+def test_a_token_login_still_sets_last_login_and_clears_failures_only_from_that_address(
+    patient_user,
+):
+    elsewhere = APIClient(REMOTE_ADDR="198.51.100.9")
+    elsewhere.post(
+        reverse("api:token"), {"email": patient_user.email, "password": "wrong"}, format="json"
+    )
+    log_in(patient_user.email, "wrong password")
+
+    assert log_in(patient_user.email.upper()).status_code == 201
+
+    patient_user.refresh_from_db()
+    assert patient_user.last_login is not None
+    assert abs(timezone.now() - patient_user.last_login) < dt.timedelta(minutes=1)
+    remaining = AccessAttempt.objects.filter(username=patient_user.email)
+    assert list(remaining.values_list("ip_address", flat=True)) == ["198.51.100.9"]
+
+
+def test_a_page_login_still_starts_the_idle_clock(patient_user):
+    client = page_login(patient_user)
+
+    assert get_user(client).is_authenticated
+    assert Session.objects.count() == 1
+    assert "_logged_in_at" in client.session

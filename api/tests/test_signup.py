@@ -1,8 +1,11 @@
 """Patient sign-up over the API: as the page, the same answer for a taken address, a link by
 email, the page's throttles."""
 
+import re
+
 import pytest
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Patient, User
@@ -11,6 +14,8 @@ from accounts.tests.factories import PatientFactory, UserFactory
 from api.tests.factories import client_for, integration_user
 
 pytestmark = pytest.mark.django_db
+
+LINK = re.compile(r"https?://testserver(/accounts/signup/confirm/\S+)")
 
 URL = "/api/v1/auth/signup/"
 SIGNUP = {
@@ -62,6 +67,27 @@ def test_a_taken_address_gets_the_same_answer_and_its_owner_an_email():
     to_owner = [message for message in mail.outbox if message.to == [existing.email]]
     assert len(to_owner) == 1
     assert "/accounts/signup/confirm/" not in to_owner[0].body
+
+
+def test_a_pending_address_gets_the_same_answer_and_the_latest_sign_up_replaces_it():
+    sign_up({**SIGNUP, "password": "a stranger's passphrase"})
+    stranger_link = LINK.search(mail.outbox[0].body).group(1)
+
+    again = sign_up({**SIGNUP, "full_name": "Asha Rao Iyer", "date_of_birth": "1991-05-02"})
+
+    assert again.status_code == 202
+    assert again.json() == sign_up({**SIGNUP, "email": "new@example.com"}).json()
+    user = User.objects.get(email="asha.rao@example.com")
+    patient = Patient.objects.get(user=user)
+    assert (user.full_name, patient.full_name) == ("Asha Rao Iyer", "Asha Rao Iyer")
+    assert str(patient.date_of_birth) == "1991-05-02"
+    assert user.check_password(SIGNUP["password"])
+    assert not user.check_password("a stranger's passphrase")
+    owners_link = LINK.search(mail.outbox[1].body).group(1)
+    page = Client()
+    assert page.post(stranger_link, {"password": SIGNUP["password"]}).status_code == 200
+    assert page.post(owners_link, {"password": SIGNUP["password"]}).status_code == 302
+    assert User.objects.get(pk=user.pk).is_active
 
 
 def test_the_new_login_cannot_get_a_token_before_confirming():
