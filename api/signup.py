@@ -83,9 +83,9 @@ class Signup(APIView):
         "the same (202) whether or not the address already has an account: its owner is told "
         "by email instead. A sign-up of an address whose earlier sign-up was never confirmed "
         "replaces that one's password and details, and only the new link works. Counted by "
-        "the sign-up page's throttles (THROTTLE_FORMS_PER_ADDRESS per address, THROTTLE_FORMS_PER_IP per "
-        "client address): over them, 429 `throttled` with Retry-After. Not for a caller that "
-        "is logged in (403).",
+        "the sign-up page's throttles (THROTTLE_FORMS_PER_ADDRESS per address, "
+        "THROTTLE_FORMS_PER_IP per client address): over them, 429 `throttled` with "
+        "Retry-After. Not for a caller that is logged in (403).",
         request=SignupSerializer,
         responses={202: SignupSentSerializer},
         auth=[],
