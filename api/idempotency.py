@@ -3,8 +3,12 @@
 A client that sends `Idempotency-Key: <any text up to 255 characters>` with a write may send the
 same request again (a time-out, a lost connection) and get the first answer back, with the
 header `Idempotent-Replayed: true`, while nothing is written a second time. Keys belong to the
-login (each login has its own), and are remembered for API_IDEMPOTENCY_HOURS (24 by default);
-`manage.py prune_idempotency_records` forgets older ones (run it daily, e.g. from cron).
+login (each login has its own), and are remembered for API_IDEMPOTENCY_HOURS (24 by default).
+Stored answers carry personal details (a new patient's name, a booking's patient), so expired
+records do not wait for `manage.py prune_idempotency_records`: every keyed write deletes all
+expired records, any login's, in the same statement that frees its own key. Closing a patient's
+account (clinic.privacy) deletes the login's records and blanks the stored answers that name
+the patient (forget_answers_about).
 
 - Same key, same method, path and body: the first answer (its status, body and Location).
 - Same key with a different request: 422 "idempotency_key_reused"; nothing runs.
@@ -28,7 +32,7 @@ their commit is final when they return). So the record is written in three steps
 1. Claim: in a short transaction of its own, the (login, key) row is inserted "in progress"
    (the unique constraint on it decides between two concurrent first requests: the loser's
    insert waits for the winner's commit, then fails, and it reads the winner's row instead).
-   Expired rows for the key are deleted first, so an old key can be used again.
+   Expired rows are deleted first (every login's, see above), so an old key can be used again.
 2. The view runs; the service commits its own transaction.
 3. Complete: the answer is stored on the row (one UPDATE, committed at once).
 
@@ -46,6 +50,8 @@ from functools import wraps
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.response import Response
 
@@ -82,9 +88,7 @@ def _valid_key(key):
 def claim(*, user, key, method, path, digest, now=None):
     """(record, claimed): the new "in progress" row, or the row already there for the key."""
     with transaction.atomic():
-        IdempotencyRecord.objects.filter(
-            user=user, key=key, created_at__lt=expired_before(now)
-        ).delete()
+        IdempotencyRecord.objects.filter(created_at__lt=expired_before(now)).delete()
         try:
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(
@@ -263,6 +267,23 @@ def _answer(view, request, handler, args, kwargs, *, savepoint):
         return handler(view, request, *args, **kwargs)
     except Exception as exc:
         return view.handle_exception(exc)
+
+
+def forget_answers_about(*, user=None, patient=None):
+    """For a closed account: the login's own records go (it can no longer send a retry), and
+    other logins' stored answers that name the patient (the desk's booking, payment or new
+    directory entry) lose their body but keep their status, so that a retry of that write is
+    still answered without running it again."""
+    if user is not None:
+        IdempotencyRecord.objects.filter(user=user).delete()
+    if patient is not None:
+        # The three shapes that name a patient: an appointment's reference, a ledger entry's
+        # appointment, a directory entry's own answer.
+        IdempotencyRecord.objects.filter(
+            Q(response_body__patient__id=patient.pk)
+            | Q(response_body__appointment__patient_id=patient.pk)
+            | Q(path__startswith=reverse("api:patients"), response_body__id=patient.pk)
+        ).update(response_body=None)
 
 
 def prune(now=None):

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.audit import record_event
 from accounts.models import Patient, User
+from api.idempotency import forget_answers_about
 from billing.models import Charge, Payment
 from bookings.models import Appointment, Notification
 from bookings.views import patient_required
@@ -324,6 +325,7 @@ def close_patient_account(*, patient, now=None):
                 user.sessions_epoch = F("sessions_epoch") + 1
                 user.save()
                 user.groups.clear()
+            forget_answers_about(user=user, patient=patient)
         record_event(
             patient,
             "account closed by the patient",

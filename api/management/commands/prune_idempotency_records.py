@@ -5,8 +5,8 @@ from api.idempotency import prune
 
 class Command(BaseCommand):
     help = (
-        "Forgets Idempotency-Key records older than API_IDEMPOTENCY_HOURS (run it daily: the "
-        "table otherwise grows with every keyed write)."
+        "Forgets Idempotency-Key records older than API_IDEMPOTENCY_HOURS. Optional: every "
+        "keyed write already deletes expired records; this clears them when no writes come."
     )
 
     def handle(self, *args, **options):
