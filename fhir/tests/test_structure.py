@@ -14,6 +14,7 @@ from fhir.structure import TIMEZONE_EXTENSION, department_system, registration_s
 from fhir.tests.world import (
     BASE,
     LOGGED_IN,
+    ROLES,
     STAFF,
     assert_outcome,
     entries,
@@ -379,3 +380,36 @@ def test_a_search_costs_the_same_queries_whatever_it_finds(world, resource_type)
         for weekday in range(3):
             WorkingHoursFactory(doctor=doctor, clinic=clinic, weekday=weekday)
     assert queries_for(client, resource_type) == before
+
+
+# Every role, every resource -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_reads_and_searches_every_type(world, role):
+    """A token of any role reads each resource and searches each type; without one, 401."""
+    pair = f"{world.doctor.pk}-{world.clinic.pk}"
+    reads = [
+        f"Practitioner/{world.doctor.pk}",
+        f"Location/{world.clinic.pk}",
+        f"HealthcareService/{world.department.pk}",
+        f"PractitionerRole/{pair}",
+        f"Schedule/{pair}",
+    ]
+    searches = [
+        "Practitioner",
+        "Location",
+        "HealthcareService",
+        "PractitionerRole",
+        "Schedule",
+        f"Slot?schedule=Schedule/{pair}",
+    ]
+    client = world.client(role)
+    answers = [(path, path.split("/")[0]) for path in reads]
+    answers += [(path, "Bundle") for path in searches]
+    for path, resource_type in answers:
+        response = client.get(BASE + path)
+        if role == "anon":
+            assert_outcome(response, 401, "login")
+        else:
+            assert parsed(response).get_resource_type() == resource_type
