@@ -37,7 +37,7 @@ HTTP errors:
 Refusals by the services, with the service's own message: 409 when the request collided with
 the data's current state (someone else got there first, or the object has moved on), 422 when
 the request, well-formed, breaks a rule whatever the state of the data (CONFLICT_CODES):
-    409 slot_taken, invalid_status, already_recorded, time_off_clash, email_taken
+    409 slot_taken, invalid_status, already_recorded, time_off_clash
     422 booking_refused (a booking rule without a code of its own), doctor_inactive,
         registration_expired, wrong_clinic, in_the_past, outside_window, short_notice,
         not_a_slot, cap_reached, past_cutoff, already_started, same_time, not_today,
@@ -57,15 +57,12 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from accounts.services import EmailAlreadyRegistered
 from billing.services import BillingError
 from bookings.services import BookingError
 
 logger = logging.getLogger(__name__)
 
-CONFLICT_CODES = frozenset(
-    {"slot_taken", "invalid_status", "already_recorded", "time_off_clash", "email_taken"}
-)
+CONFLICT_CODES = frozenset({"slot_taken", "invalid_status", "already_recorded", "time_off_clash"})
 
 # REST framework's exceptions by class, each with the code the API promises for it.
 CODES = [
@@ -138,8 +135,6 @@ def domain_error(exc):
     if isinstance(exc, BookingError | BillingError):
         code = getattr(exc, "code", None) or "refused"
         return domain_status(code), code, str(exc)
-    if isinstance(exc, EmailAlreadyRegistered):
-        return 409, "email_taken", "An account with this email address exists already."
     if isinstance(exc, PermissionError):
         return 422, "login_owns_details", str(exc)
     return None

@@ -176,10 +176,20 @@ def test_service_refusals_keep_their_message_and_code(exc, status, code):
     assert response.data["error"]["message"] == str(exc)
 
 
-def test_email_taken_is_a_conflict():
+def test_no_answer_says_an_email_address_has_an_account():
+    # Sign-up answers alike whether or not the address is registered; a code saying so would
+    # let anyone test addresses.
+    from pathlib import Path
+
+    from django.conf import settings
+
+    import api.errors
     from accounts.services import EmailAlreadyRegistered
 
-    assert domain_error(EmailAlreadyRegistered())[:2] == (409, "email_taken")
+    assert domain_error(EmailAlreadyRegistered()) is None
+    assert "email_taken" not in api.errors.CONFLICT_CODES
+    assert "email_taken" not in api.errors.__doc__
+    assert "email_taken" not in (Path(settings.BASE_DIR) / "docs" / "api.md").read_text()
 
 
 def test_django_404_and_403_and_bad_request_in_views_are_shaped():
