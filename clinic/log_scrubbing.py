@@ -14,6 +14,10 @@ from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 REMOVED = "[removed]"
 
+# Request headers and server variables that repeat the query string (a patient search's name,
+# an email address): gunicorn's RAW_URI, uWSGI's and others' REQUEST_URI, the previous page.
+URLS_IN_META = ("RAW_URI", "REQUEST_URI", "HTTP_REFERER")
+
 # Python's repr quotes ('...' or "..."), Django's validation messages (“...”), and the values in
 # PostgreSQL's constraint details, up to the last parenthesis on the line.
 QUOTED_VALUE = re.compile(
@@ -71,6 +75,23 @@ class NoSubmittedValuesReporterFilter(SafeExceptionReporterFilter):
     def get_traceback_frame_variables(self, request, tb_frame):
         return [(name, self.cleansed_substitute) for name in tb_frame.f_locals]
 
+    def get_safe_request_meta(self, request):
+        meta = super().get_safe_request_meta(request)
+        if meta.get("QUERY_STRING"):
+            meta["QUERY_STRING"] = self.cleansed_substitute
+        for name in URLS_IN_META:
+            if isinstance(meta.get(name), str):
+                meta[name] = without_query(meta[name])
+        return meta
+
+    def get_safe_cookies(self, request):
+        # A session cookie is as good as the login it belongs to.
+        return dict.fromkeys(getattr(request, "COOKIES", {}), self.cleansed_substitute)
+
+
+def without_query(url):
+    return url.split("?", 1)[0]
+
 
 class ScrubbedExceptionReporter(ExceptionReporter):
     """The error email (mail_admins): without submitted values, quoted or posted."""
@@ -89,4 +110,7 @@ class ScrubbedExceptionReporter(ExceptionReporter):
         data["request_GET_items"] = [
             (name, self.filter.cleansed_substitute) for name, _ in data.get("request_GET_items", [])
         ]
+        # "Request URL" repeats the query that request_GET_items no longer shows.
+        if data.get("request_insecure_uri"):
+            data["request_insecure_uri"] = without_query(data["request_insecure_uri"])
         return data

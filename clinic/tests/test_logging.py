@@ -225,3 +225,51 @@ def test_the_error_email_goes_to_the_addresses_in_ADMINS():
     assert result.stdout.strip().splitlines()[-1] == (
         "[('ops@example.org', 'ops@example.org'), ('oncall@example.org', 'oncall@example.org')]"
     )
+
+
+def _with_secrets_in_its_url():
+    from urllib.parse import urlencode
+
+    query = urlencode({"q": PATIENT_NAME, "email": PATIENT_EMAIL})
+    request = RequestFactory().get(
+        f"/desk/patients/?{query}",
+        # What gunicorn and uWSGI add, and a referring page's own query.
+        RAW_URI=f"/desk/patients/?{query}",
+        REQUEST_URI=f"/desk/patients/?{query}",
+        HTTP_REFERER=f"http://testserver/desk/?{query}",
+        HTTP_COOKIE="sessionid=s3ss10n-value-of-a-patient",
+    )
+    return request, query
+
+
+def _leaked_from_url(text, query):
+    from urllib.parse import quote, quote_plus
+
+    secrets = [*SECRETS, query]
+    encoded = [form(secret) for secret in secrets for form in (quote, quote_plus)]
+    return [secret for secret in [*secrets, *encoded] if secret.lower() in text.lower()]
+
+
+@override_settings(ADMINS=[("Operations", "ops@example.com")], DEBUG=False)
+def test_the_error_email_shows_the_url_without_its_query():
+    mail.outbox.clear()
+    request, query = _with_secrets_in_its_url()
+    request.COOKIES = {"sessionid": "s3ss10n-value-of-a-patient"}
+    with console_output():
+        logging.getLogger("django.request").error(
+            "Internal Server Error: %s",
+            request.path,
+            exc_info=quoting_int_field(),
+            extra={"status_code": 500, "request": request},
+        )
+    assert len(mail.outbox) == 1
+    email = mail.outbox[0]
+    for part in [email.subject, email.body, *(body for body, _ in email.alternatives)]:
+        assert _leaked_from_url(part, query) == [], part
+        assert "s3ss10n-value-of-a-patient" not in part
+    assert "Request URL: http://testserver/desk/patients/\n" in email.body
+    # The parameters' names stay: they help to find the fault.
+    assert "q = '********************'" in email.body
+    assert "QUERY_STRING = '********************'" in email.body
+    assert "RAW_URI = '/desk/patients/'" in email.body
+    assert "HTTP_REFERER = 'http://testserver/desk/'" in email.body
