@@ -4,13 +4,15 @@ OperationOutcome, whatever raised it; the API's and the pages' errors unchanged.
 import json
 
 import pytest
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.db import OperationalError
 from django.urls import reverse
 from rest_framework.test import APIClient, APIRequestFactory
 
 from api.tests.factories import client_with_token, token_for
-from fhir import views
-from fhir.content import FHIR_JSON
+from bookings.services import NotAllowed, SlotUnavailable
+from fhir import outcomes, views
+from fhir.content import FHIR_JSON, FhirJsonRenderer
 from fhir.tests.world import BASE, assert_outcome, parsed
 
 pytestmark = pytest.mark.django_db
@@ -207,8 +209,6 @@ def test_a_database_that_gives_up_is_503(world, monkeypatch):
 
 
 def test_djangos_handlers_answer_outcomes_under_fhir_only(rf):
-    from fhir import outcomes
-
     for handler, status in (
         (outcomes.bad_request, 400),
         (outcomes.permission_denied, 403),
@@ -235,3 +235,28 @@ def test_the_apis_openapi_schema_leaves_fhir_out(world):
     paths = json.loads(schema.content)["paths"]
     assert paths
     assert not [path for path in paths if "fhir" in path.lower()]
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "issue", "code"),
+    [
+        (SlotUnavailable(), 409, "conflict", "slot_taken"),
+        (
+            NotAllowed("Too late to change this visit.", code="past_cutoff"),
+            422,
+            "business-rule",
+            "past_cutoff",
+        ),
+        (PermissionDenied(), 403, "forbidden", "permission_denied"),
+        (BadRequest(), 400, "invalid", "bad_request"),
+    ],
+)
+def test_a_refusal_keeps_the_services_words(error, status, issue, code):
+    """For the writes to come: a service's refusal is an OperationOutcome with its message."""
+    response = outcomes.exception_handler(error, {})
+    response.accepted_renderer = FhirJsonRenderer()
+    response.accepted_media_type = FHIR_JSON
+    response.renderer_context = {}
+    problem = assert_outcome(response.render(), status, issue, code)
+    if isinstance(error, SlotUnavailable | NotAllowed):
+        assert problem.diagnostics == str(error)
