@@ -51,9 +51,40 @@ def test_register_patient_creates_a_login_its_patient_record_and_the_patient_rol
 
 
 def test_confirm_patient_login_makes_the_login_usable():
-    user = services.confirm_patient_login(user=register())
+    user = services.confirm_patient_login(
+        user=register(), password=PASSWORD, link_is_valid=lambda locked: True
+    )
 
     assert User.objects.get(pk=user.pk).is_active
+
+
+def test_confirm_patient_login_with_another_password_confirms_nothing():
+    user = register()
+
+    with pytest.raises(services.WrongSignupPassword):
+        services.confirm_patient_login(
+            user=user, password="Someone-Elses-1", link_is_valid=lambda locked: True
+        )
+
+    assert not User.objects.get(pk=user.pk).is_active
+
+
+def test_registering_a_pending_address_again_replaces_the_password_and_details():
+    first = register(password="Stranger-Chose-This-1", full_name="Mallory Stranger")
+
+    again = register(email="ASHA@example.com", date_of_birth=datetime.date(1991, 4, 16), phone="")
+
+    assert again.pk == first.pk
+    user = User.objects.get(pk=first.pk)
+    assert user.check_password(PASSWORD) and not user.check_password("Stranger-Chose-This-1")
+    assert (user.full_name, user.phone, user.is_active) == ("Asha Raman", "", False)
+    patient = Patient.objects.get(user=user)
+    assert (patient.full_name, patient.date_of_birth, patient.phone) == (
+        "Asha Raman",
+        datetime.date(1991, 4, 16),
+        "",
+    )
+    assert Patient.objects.count() == 1
 
 
 def test_register_patient_without_a_phone_stores_none():

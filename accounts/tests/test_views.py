@@ -242,7 +242,7 @@ def test_signup_creates_a_patient_account_that_works_once_the_emailed_link_confi
     [message] = mailoutbox
     assert message.to == ["asha.raman@example.com"]
     link = re.search(r"https?://testserver(\S+)", message.body).group(1)
-    response = client.post(link, follow=True)
+    response = client.post(link, {"password": NEW_PASSWORD}, follow=True)
 
     assert response.redirect_chain == [(reverse("accounts:profile"), 302)]
     assert logged_in_user(client) == user
@@ -388,8 +388,7 @@ def test_signup_losing_a_race_for_the_email_answers_the_same_and_does_not_log_in
 ):
     # Two sign-ups with one address at once: both pass the form, the database takes one.
     def taken_meanwhile(**details):
-        UserFactory(email=details["email"])
-        raise services.EmailAlreadyRegistered
+        raise services.EmailAlreadyRegistered(UserFactory(email=details["email"]))
 
     with mock.patch.object(services, "register_patient", side_effect=taken_meanwhile):
         response = client.post(reverse("accounts:signup"), signup_data())
