@@ -3,6 +3,7 @@ up holding that person's account. The newest sign-up of an unconfirmed address r
 password and details, earlier links die, and the confirm page asks for the password."""
 
 import re
+from unittest import mock
 
 import pytest
 from auditlog.models import LogEntry
@@ -12,6 +13,7 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.models import Patient, User
+from accounts.signup import signup_token
 from accounts.tests.pages import page_text, read_page
 
 pytestmark = pytest.mark.django_db
@@ -219,3 +221,18 @@ def test_the_service_leaves_an_active_login_alone(patient_user):
     assert refused.value.user == patient_user
     patient_user.refresh_from_db()
     assert patient_user.password == before
+
+
+def test_a_link_that_dies_while_the_password_is_checked_shows_the_expired_page(client, mailoutbox):
+    # As when a parallel sign-up replaces the password between opening the form and the lock:
+    # the check under the lock is the one that counts.
+    sign_up(VICTIM_PASSWORD)
+    link = only_link_in(mailoutbox[0])
+
+    with mock.patch.object(signup_token, "check_token", side_effect=[True, False]):
+        response = confirm(client, link, VICTIM_PASSWORD)
+
+    assert response.status_code == 200
+    assert "This link has expired" in page_text(response)
+    assert not User.objects.get(email=EMAIL).is_active
+    assert not get_user(client).is_authenticated
