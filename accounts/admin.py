@@ -1,7 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import (
+    AdminPasswordChangeForm,
+    AdminUserCreationForm,
+    UserChangeForm,
+)
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -9,7 +13,7 @@ from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import two_factor
+from accounts import services, two_factor
 from accounts.admin_input import CheckedAdminInputMixin
 from accounts.audit import AuditedViewsAdminMixin
 from accounts.forms import PhoneField
@@ -35,10 +39,22 @@ class LoginLookupForm(forms.Form):
     email = forms.EmailField(label="Find a login by email address")
 
 
+class RevokingPasswordChangeForm(AdminPasswordChangeForm):
+    """A password set in the admin ends the login's other credentials, as a change or reset by
+    its owner does (its API tokens: whoever held the old password may have made one)."""
+
+    def save(self, commit=True):
+        user = super().save(commit=commit)
+        if commit:
+            services.password_changed(user=user)
+        return user
+
+
 @admin.register(User)
 class UserAdmin(CheckedAdminInputMixin, DjangoUserAdmin):
     form = StaffUserChangeForm
     add_form = StaffUserCreationForm
+    change_password_form = RevokingPasswordChangeForm
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Personal details", {"fields": ("full_name", "phone")}),

@@ -394,3 +394,17 @@ def test_a_page_login_still_starts_the_idle_clock(patient_user):
     assert get_user(client).is_authenticated
     assert Session.objects.count() == 1
     assert "_logged_in_at" in client.session
+
+
+def test_a_password_set_by_a_clinic_admin_in_the_admin_revokes_the_logins_api_tokens(
+    client, clinic_admin_user, patient_user, tokens
+):
+    client.force_login(clinic_admin_user)
+
+    response = client.post(
+        reverse("admin:auth_user_password_change", args=[patient_user.pk]),
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+
+    assert response.status_code == 302, response.content
+    assert_only_the_other_login_keeps_its_token(tokens)
