@@ -2,7 +2,8 @@
 
 import threading
 
-from django.db import transaction
+from django.db import OperationalError, transaction
+from django.db.models import F
 from django.urls import path
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 
 from api.idempotency import idempotent
 from bookings.services import NotAllowed
+from doctors.models import Department
 from doctors.tests.factories import DepartmentFactory
 
 # The blocking view waits on `release` after setting `entered`, so a test can act meanwhile.
@@ -24,6 +26,10 @@ def _create(request):
         raise NotAllowed("Refused by a rule.", code="outside_window")
     if name == "fault":
         raise RuntimeError("a fault")
+    if name == "unavailable":
+        return Response({"detail": "down"}, status=503)
+    if name == "busy":
+        raise OperationalError("canceling statement due to lock timeout")
     department = DepartmentFactory(name=name)
     if request.data.get("then") == "refuse":
         raise NotAllowed("Refused after writing.", code="outside_window")
@@ -79,6 +85,10 @@ class Open(APIView):
 
     @idempotent
     def post(self, request):
+        if request.data.get("then") == "touch":
+            # A bare UPDATE, outside any transaction: committed as it runs.
+            Department.objects.filter(name=request.data["name"]).update(name=F("name"))
+            return Response({"detail": "down"}, status=503)
         return _create(request)
 
 

@@ -85,6 +85,32 @@ def test_a_fault_before_the_service_committed_forgets_the_key(client, then):
 
 
 @pytest.mark.django_db
+def test_a_5xx_answer_before_anything_was_written_forgets_the_key(client):
+    assert post(client, {"name": "unavailable"}).status_code == 503
+    assert not IdempotencyRecord.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_database_error_before_anything_was_written_forgets_the_key(client):
+    # Raised through the view (a time-out would be 503 "busy"); nothing was committed.
+    assert post(client, {"name": "busy"}).status_code == 500
+    assert not IdempotencyRecord.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_write_outside_a_transaction_counts_as_committed(client):
+    # A view's bare UPDATE commits at once (autocommit): its 5xx answer must not free the key.
+    Department.objects.create(name="Saved", opens_at="09:00", closes_at="17:00")
+    body = {"name": "Saved", "then": "touch"}
+    response = client.post("/open/", body, format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    assert response.status_code == 503
+    assert IdempotencyRecord.objects.get().state == IdempotencyRecord.State.IN_PROGRESS
+    again = client.post("/open/", body, format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    assert again.status_code == 409
+    assert Department.objects.filter(name="Saved").count() == 1
+
+
+@pytest.mark.django_db
 def test_a_fault_in_a_rolled_back_savepoint_forgets_the_key(client):
     # Inside the test's transaction the service's block is a savepoint; rolled back, it wrote
     # nothing, so the retry may run again.
