@@ -2,12 +2,24 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, FilteredRelation, IntegerField, Q, Subquery, Value
+from django.db.models import (
+    Count,
+    DateField,
+    DateTimeField,
+    Exists,
+    FilteredRelation,
+    IntegerField,
+    Q,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from bookings.models import Appointment, Status
+from bookings.prepared_queries import Placeholder, PreparedQuery
 from bookings.rules import booking_rules
 from bookings.scheduling import (
     Availability,
@@ -80,26 +92,21 @@ class RequestedSlot:
     availability_if_unbooked: Availability  # as if nobody had booked: only time off is busy
 
 
-def requested_slot(*, doctor, clinic, start, now, patient=None, ignoring=None):
-    """One query for everything a booking re-checks under its locks: the doctor's hours at the
-    clinic on that weekday, a holiday, time off or an active appointment over the slot, and the
-    patient's count of upcoming appointments (for the cap).
-
-    The booking services call it after taking their row locks, so that it reads what any booking
-    that held the locks before committed. `doctor` must come with its department loaded.
-    """
-    zone = clinic.zone
-    day = start.astimezone(zone).date()
-    end = start + dt.timedelta(minutes=doctor.slot_minutes)
+def _requested_slot_query(*, for_patient, ignoring):
+    """The re-check's query, with placeholders for the values (see bookings.prepared_queries)."""
+    doctor, clinic = Placeholder("doctor", IntegerField()), Placeholder("clinic", IntegerField())
+    start, end = Placeholder("start", DateTimeField()), Placeholder("end", DateTimeField())
     # Any clinic's appointments count: a doctor is in one place at a time.
     booked = Appointment.objects.holding_slots().filter(doctor=doctor).overlapping(start, end)
-    if ignoring is not None:
-        booked = booked.exclude(pk=ignoring.pk)
+    if ignoring:
+        booked = booked.exclude(pk=Placeholder("ignoring", IntegerField()))
     # Underscored: the doctor has fields and relations by some of these names (time_off).
     annotations = {
         "_works_at_clinic": Exists(WorkingHours.objects.filter(doctor=doctor, clinic=clinic)),
         "_closed": Exists(
-            Holiday.objects.filter(Q(clinic=clinic) | Q(clinic__isnull=True), date=day)
+            Holiday.objects.filter(
+                Q(clinic=clinic) | Q(clinic__isnull=True), date=Placeholder("day", DateField())
+            )
         ),
         "_time_off": Exists(
             TimeOff.objects.filter(doctor=doctor, starts_at__lt=end, ends_at__gt=start)
@@ -107,10 +114,10 @@ def requested_slot(*, doctor, clinic, start, now, patient=None, ignoring=None):
         "_booked": Exists(booked),
         "_open_appointments": Value(None, output_field=IntegerField()),
     }
-    if patient is not None:
+    if for_patient:
         upcoming = (
-            Appointment.objects.filter(patient=patient)
-            .upcoming(now)
+            Appointment.objects.filter(patient=Placeholder("patient", IntegerField()))
+            .upcoming(Placeholder("now", DateTimeField()))
             .order_by()
             .values("patient")
             .annotate(count=Count("pk"))
@@ -118,12 +125,15 @@ def requested_slot(*, doctor, clinic, start, now, patient=None, ignoring=None):
         )
         annotations["_open_appointments"] = Coalesce(Subquery(upcoming), 0)
     # The doctor's row left-joined to that weekday's hours: one row even when there are none.
-    rows = list(
-        Doctor.objects.filter(pk=doctor.pk)
+    return (
+        Doctor.objects.filter(pk=doctor)
         .annotate(
             hours=FilteredRelation(
                 "working_hours",
-                condition=Q(working_hours__clinic=clinic, working_hours__weekday=day.weekday()),
+                condition=Q(
+                    working_hours__clinic=clinic,
+                    working_hours__weekday=Placeholder("weekday", IntegerField()),
+                ),
             ),
             **annotations,
         )
@@ -137,6 +147,43 @@ def requested_slot(*, doctor, clinic, start, now, patient=None, ignoring=None):
             "_booked",
             "_open_appointments",
         )
+    )
+
+
+# One per shape: with or without the patient's count, with or without an appointment ignored.
+_REQUESTED_SLOT_QUERIES = {
+    (for_patient, ignoring): PreparedQuery(
+        partial(_requested_slot_query, for_patient=for_patient, ignoring=ignoring)
+    )
+    for for_patient in (False, True)
+    for ignoring in (False, True)
+}
+
+
+def requested_slot(*, doctor, clinic, start, now, patient=None, ignoring=None):
+    """One query for everything a booking re-checks under its locks: the doctor's hours at the
+    clinic on that weekday, a holiday, time off or an active appointment over the slot, and the
+    patient's count of upcoming appointments (for the cap).
+
+    The booking services call it after taking their row locks, so that it reads what any booking
+    that held the locks before committed. `doctor` must come with its department loaded.
+    """
+    zone = clinic.zone
+    day = start.astimezone(zone).date()
+    end = start + dt.timedelta(minutes=doctor.slot_minutes)
+    query = _REQUESTED_SLOT_QUERIES[(patient is not None, ignoring is not None)]
+    rows = query.rows(
+        {
+            "doctor": doctor.pk,
+            "clinic": clinic.pk,
+            "start": start,
+            "end": end,
+            "day": day,
+            "weekday": day.weekday(),
+            "patient": patient.pk if patient is not None else None,
+            "now": now,
+            "ignoring": ignoring.pk if ignoring is not None else None,
+        }
     )
     _, _, works_at_clinic, closed, time_off, taken, open_appointments = rows[0]
     stand_in = ((start, end),)
