@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -111,18 +111,23 @@ def record_payment(*, charge, amount, mode, reference="", by, now=None):
         raise BillingError("Choose how the patient paid.", code="invalid_mode")
     if len(reference) > Payment._meta.get_field("reference").max_length:
         raise BillingError("The reference is too long (100 characters at most).", code="too_long")
+    try:
+        return _record_payment(
+            charge=charge, amount=amount, mode=mode, reference=reference, by=by, now=now
+        )
+    except IntegrityError as error:
+        # The same gateway reference recorded a moment ago for another charge (one for this
+        # charge waits for its lock and is caught below): the database's unique key said no.
+        if "billing_online_reference_once" in str(error):
+            raise BillingError(ALREADY_RECORDED, code="already_recorded") from None
+        raise
+
+
+ALREADY_RECORDED = "This online payment has been recorded already."
+
+
+def _record_payment(*, charge, amount, mode, reference, by, now):
     with transaction.atomic(durable=True):
-        # A gateway may send the same confirmation twice (a reload, a retried callback).
-        if (
-            mode == Payment.Mode.ONLINE
-            and reference
-            and Payment.objects.filter(
-                mode=mode, kind=Payment.Kind.PAYMENT, reference=reference
-            ).exists()
-        ):
-            raise BillingError(
-                "This online payment has been recorded already.", code="already_recorded"
-            )
         # The charge's row only: FOR UPDATE on the joined appointment as well would lock it after
         # the charge, the opposite order to a cancellation (appointment, then its charge), and the
         # two could deadlock. A cancellation committing meanwhile still waits for this lock before
@@ -132,6 +137,17 @@ def record_payment(*, charge, amount, mode, reference="", by, now=None):
             .select_related("appointment")
             .get(pk=charge.pk)
         )
+        # A gateway may send the same confirmation twice (a reload, a retried callback). Asked
+        # under the charge's lock, so a second confirmation for this charge sent at the same
+        # moment waits for the first and then sees it.
+        if (
+            mode == Payment.Mode.ONLINE
+            and reference
+            and Payment.objects.filter(
+                mode=mode, kind=Payment.Kind.PAYMENT, reference=reference
+            ).exists()
+        ):
+            raise BillingError(ALREADY_RECORDED, code="already_recorded")
         if charge.appointment.status == Status.CANCELLED:
             raise BillingError(
                 "This appointment is cancelled; there is nothing to pay.", code="invalid_status"

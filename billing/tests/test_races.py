@@ -245,3 +245,48 @@ def test_a_refund_and_a_payment_on_the_same_charge_do_not_deadlock(monkeypatch, 
         first.receipt_number + 1,
         first.receipt_number + 2,
     ]
+
+
+# --- One gateway confirmation delivered twice at once --------------------------------------------
+
+
+def test_one_online_payment_confirmed_twice_at_once_is_recorded_once(desk):
+    charge = ChargeFactory()
+
+    def confirm():
+        return record_payment(
+            charge=charge,
+            amount="100.00",
+            mode=Payment.Mode.ONLINE,
+            reference="gw_pay_7731",
+            by=desk,
+        )
+
+    outcomes = run_concurrently(*[confirm] * 6)
+
+    [recorded] = only(outcomes, Payment)
+    refused = only(outcomes, BillingError)
+    assert len(refused) == 5
+    assert {error.code for error in refused} == {"already_recorded"}
+    assert Payment.objects.filter(reference="gw_pay_7731").count() == 1
+    assert recorded.total == D("100.00")
+
+
+def test_one_online_reference_confirmed_for_two_charges_at_once_is_recorded_once(desk):
+    first, second = ChargeFactory(), ChargeFactory()
+
+    outcomes = run_concurrently(
+        *(
+            lambda charge=charge: record_payment(
+                charge=charge,
+                amount="100.00",
+                mode=Payment.Mode.ONLINE,
+                reference="gw_pay_9902",
+                by=desk,
+            )
+            for charge in (first, second, first, second)
+        )
+    )
+
+    assert len(only(outcomes, Payment)) == 1
+    assert {error.code for error in only(outcomes, BillingError)} == {"already_recorded"}
