@@ -29,7 +29,7 @@ from accounts.audit import record_view
 from accounts.models import Patient
 from accounts.roles import Role, roles_of
 from api.idempotency import idempotent
-from api.permissions import HasRole, patient_of
+from api.permissions import HasRole, is_staff, patient_of
 from api.serializers import DepartmentRefSerializer
 from api.slots import SlotIdField
 from api.times import ClinicTimeField
@@ -48,11 +48,6 @@ DoctorOnly = HasRole.of(Role.DOCTOR)
 ID = {"min_value": 1, "max_value": 2**31 - 1}
 
 
-def is_staff(user):
-    roles = roles_of(user)
-    return roles.is_front_desk or roles.is_clinic_admin
-
-
 def appointments_for(user, *, staff=False, doctor=False, patient=False):
     """The appointments `user` may reach in the capacities named: as staff (all), as a doctor
     (their own schedule, while they are active, as the schedule pages require), as a patient
@@ -61,7 +56,7 @@ def appointments_for(user, *, staff=False, doctor=False, patient=False):
         "patient", "doctor__department", "clinic", "rescheduled_to"
     )
     roles = roles_of(user)
-    if staff and (roles.is_front_desk or roles.is_clinic_admin):
+    if staff and is_staff(user):
         return appointments
     mine = Q(pk__in=[])
     if doctor and roles.is_doctor:

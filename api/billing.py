@@ -18,16 +18,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.audit import record_view
-from accounts.roles import Role, roles_of
 from api.formdata import cleaned
 from api.idempotency import idempotent
-from api.permissions import HasRole, IsClinicAdmin, IsFrontDesk, patient_of
+from api.permissions import (
+    IsClinicAdmin,
+    IsFrontDesk,
+    PatientOrStaff,
+    is_staff,
+    patient_of,
+)
 from api.times import AwareDateTimeField, ClinicTimeField
 from billing import selectors, services
 from billing.forms import DESK_MODES, RecordPaymentForm, RefundForm
 from billing.models import Charge, Payment
 
-PatientOrStaff = HasRole.of(Role.PATIENT, Role.FRONT_DESK, Role.CLINIC_ADMIN)
 MONEY = {"max_digits": 10, "decimal_places": 2}
 ZERO = Value(0, output_field=DecimalField(**MONEY))
 
@@ -39,7 +43,7 @@ def ledger(user):
     """The entries `user` may read, each with what has been refunded of it: every entry for
     staff, a patient's own otherwise. A fixed number of queries for any number of rows."""
     patient = patient_of(user)
-    if roles_of(user).is_front_desk or roles_of(user).is_clinic_admin:
+    if is_staff(user):
         entries = Payment.objects.order_by("-recorded_at", "-pk")
     elif patient is not None:
         entries = selectors.ledger_of_patient(patient)

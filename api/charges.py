@@ -14,15 +14,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.audit import record_view
-from accounts.roles import Role, roles_of
 from api.appointments import ClinicRefSerializer, DoctorRefSerializer
-from api.permissions import HasRole, patient_of
+from api.permissions import PatientOrStaff, is_staff, patient_of
 from api.times import AwareDateTimeField, ClinicTimeField
 from billing import selectors
 from billing.models import Charge, Payment
 from bookings.models import Status
 
-PatientOrStaff = HasRole.of(Role.PATIENT, Role.FRONT_DESK, Role.CLINIC_ADMIN)
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ID = {"min_value": 1, "max_value": 2**31 - 1}
 
@@ -34,9 +32,8 @@ def charges(user):
     """The charges `user` may read, newest appointment first, each with `paid`, `refunded` and
     `status` (in SQL, so that lists filter and page on them) and its ledger prefetched: a fixed
     number of queries for any number of rows."""
-    roles = roles_of(user)
     patient = patient_of(user)
-    if roles.is_front_desk or roles.is_clinic_admin:
+    if is_staff(user):
         found = Charge.objects.all()
     elif patient is not None:
         found = Charge.objects.filter(appointment__patient=patient)

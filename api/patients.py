@@ -16,11 +16,11 @@ from accounts import services
 from accounts.audit import record_view
 from accounts.forms import DirectoryPatientForm, PatientSearchForm
 from accounts.models import Patient
-from accounts.roles import Role, roles_of
+from accounts.roles import Role
 from accounts.selectors import SEARCH_LIMIT, search_patients
 from api.errors import error_body
 from api.idempotency import idempotent
-from api.permissions import HasRole, IsFrontDesk, patient_of
+from api.permissions import HasRole, IsFrontDesk, is_staff, patient_of
 from api.schema import ERROR_COMPONENT
 
 
@@ -166,9 +166,8 @@ class PatientDetail(APIView):
         responses=PatientSerializer,
     )
     def get(self, request, pk):
-        roles = roles_of(request.user)
         patients = Patient.objects.all()
-        if not (roles.is_front_desk or roles.is_clinic_admin):
+        if not is_staff(request.user):
             own = patient_of(request.user)
             patients = patients.filter(pk=own.pk if own else None)
         patient = get_object_or_404(patients, pk=pk)

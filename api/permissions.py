@@ -36,6 +36,14 @@ IsPatient = HasRole.of(Role.PATIENT)
 IsDoctor = HasRole.of(Role.DOCTOR)
 IsFrontDesk = HasRole.of(Role.FRONT_DESK, Role.CLINIC_ADMIN)
 IsClinicAdmin = HasRole.of(Role.CLINIC_ADMIN)
+PatientOrStaff = HasRole.of(Role.PATIENT, Role.FRONT_DESK, Role.CLINIC_ADMIN)
+
+
+def is_staff(user):
+    """Front desk or clinic admin (an integration's login has the Front desk role): those who
+    reach every patient's objects, as on the desk's pages."""
+    roles = roles_of(user)
+    return roles.is_front_desk or roles.is_clinic_admin
 
 
 def patient_of(user):

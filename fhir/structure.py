@@ -20,7 +20,7 @@ from fhir.resources.R4B.location import Location
 from fhir.resources.R4B.practitioner import Practitioner
 from fhir.resources.R4B.practitionerrole import PractitionerRole
 
-from accounts.roles import roles_of
+from api.permissions import is_staff
 from doctors.models import Clinic, Department, Doctor, WorkingHours
 from fhir.outcomes import FhirError
 from fhir.search import (
@@ -51,8 +51,7 @@ def department_system():
 
 
 def sees_inactive_doctors(user):
-    roles = roles_of(user)
-    return roles.is_front_desk or roles.is_clinic_admin
+    return is_staff(user)
 
 
 def visible_doctors(request):
