@@ -20,7 +20,7 @@ SECURITY = (
 
 
 def served_interactions():
-    """{resource type: (ResourceType, [interaction codes])} from the fhir namespace's routes."""
+    """{resource type: (ResourceType, {interaction codes})} from the fhir namespace's routes."""
     served = {}
     for entry in get_resolver().url_patterns:
         if isinstance(entry, URLResolver) and entry.namespace == "fhir":
@@ -29,8 +29,8 @@ def served_interactions():
                 initkwargs = getattr(pattern.callback, "view_initkwargs", {})
                 resource_type = initkwargs.get("resource_type")
                 if resource_type is not None:
-                    _, interactions = served.setdefault(resource_type.name, (resource_type, []))
-                    interactions.append(view.interaction)
+                    _, interactions = served.setdefault(resource_type.name, (resource_type, set()))
+                    interactions.update(view.interactions.values())
     return served
 
 
@@ -71,7 +71,10 @@ def capability_statement(request):
                 "mode": "server",
                 "documentation": (
                     "Searches are strict: an unknown parameter or modifier is refused (400). "
-                    "Pages: _count (default 20, at most 100) and the Bundle's next link."
+                    "Pages: _count (default 20, at most 100) and the Bundle's next link. "
+                    "A search may be POSTed to [type]/_search as a form; parameters that carry "
+                    "personal details (Patient name, telecom, birthdate) are taken only so. "
+                    "Writes take an Idempotency-Key header to be retried safely."
                 ),
                 "security": {
                     "cors": False,

@@ -6,6 +6,7 @@ or billing service refused, its own words. `details` carries the portal's machin
 codes as the JSON API's errors, docs/api.md), for programs.
 """
 
+import json
 import logging
 
 from django.conf import settings
@@ -56,6 +57,12 @@ class FhirError(exceptions.APIException):
         self.code = code
 
 
+def as_json(resource):
+    """A resource as plain JSON data, for an answer that an Idempotency-Key's record may keep
+    (the model has validated it already)."""
+    return json.loads(resource.model_dump_json())
+
+
 def outcome(issue, code, message, *, severity="error"):
     """A validated OperationOutcome with one issue."""
     return OperationOutcome(
@@ -78,6 +85,12 @@ def _classified(exc):
         return status_code, "conflict" if status_code == 409 else "business-rule", code, message, {}
     if isinstance(exc, FhirError):
         return exc.status_code, exc.issue, exc.code, str(exc.detail), {}
+    if isinstance(exc, api_errors.ApiError):
+        # The API's own refusals that the FHIR writes share: the Idempotency-Key's.
+        issue = {400: "invalid", 409: "conflict", 422: "business-rule"}.get(exc.status_code)
+        return exc.status_code, issue or "processing", exc.code, str(exc.detail), exc.headers
+    if isinstance(exc, exceptions.ValidationError):
+        return 400, "invalid", "invalid", _validation_message(exc.detail), {}
     if isinstance(exc, Http404):
         return 404, "not-found", "not_found", "Not found.", {}
     if isinstance(exc, PermissionDenied):
@@ -100,24 +113,41 @@ def _classified(exc):
     return None
 
 
+def _validation_message(detail):
+    """The problems of a REST framework ValidationError as one sentence: "field: problem; ..."."""
+    if isinstance(detail, dict):
+        parts = [
+            f"{name}: {_validation_message(value)}"
+            if name != "non_field_errors"
+            else _validation_message(value)
+            for name, value in detail.items()
+        ]
+        return "; ".join(parts)
+    if isinstance(detail, list):
+        return " ".join(_validation_message(item) for item in detail)
+    return str(detail)
+
+
 def exception_handler(exc, context):
-    """The FHIR views' exception handler (REST framework's, per view)."""
+    """The FHIR views' exception handler (REST framework's, per view). The OperationOutcome is
+    answered as plain JSON, which an Idempotency-Key's record can keep."""
     classified = _classified(exc)
     if classified is not None:
         status_code, issue, code, message, headers = classified
         set_rollback()
-        return Response(outcome(issue, code, message), status=status_code, headers=headers)
+        body = as_json(outcome(issue, code, message))
+        return Response(body, status=status_code, headers=headers)
     set_rollback()
     if isinstance(exc, OperationalError):
         # The database ran out of time or went away: nothing was changed, and a retry may work.
         # Which operation only; nothing of what was asked.
         logger.warning("Database unavailable on a FHIR request: answered 503")
-        body = outcome("transient", "busy", BUSY_MESSAGE)
+        body = as_json(outcome("transient", "busy", BUSY_MESSAGE))
         return Response(body, status=503, headers={"Retry-After": str(TRY_AGAIN_AFTER_SECONDS)})
     # A fault: the traceback goes to the (scrubbed) logs, the client hears nothing of it.
     logger.exception("Unhandled error in a FHIR view")
     body = outcome("exception", "server_error", SERVER_ERROR_MESSAGE, severity="fatal")
-    return Response(body, status=500)
+    return Response(as_json(body), status=500)
 
 
 def outcome_response(status_code, issue, code, message, *, severity="error"):

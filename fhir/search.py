@@ -45,6 +45,9 @@ class SearchParam:
     documentation: str
     modifiers: frozenset = frozenset()
     repeats: bool = False  # may be given more than once (each narrows further)
+    # Carries personal details (a name, a phone number, a date of birth): taken only from the
+    # body of POST [type]/_search, never from a URL, which access logs and proxies keep.
+    personal: bool = False
 
 
 def id_param(resource_type):
@@ -72,12 +75,19 @@ class Query:
 
     values: dict = field(default_factory=dict)  # name -> [(modifier, value), ...]
     page: Page = None
+    personal: bool = False  # some parameter carries personal details
 
     @classmethod
     def read(cls, request, params):
+        """The search of a GET: its URL's parameters, which may carry nothing personal."""
+        return cls.parse(request.query_params, params, in_url=True)
+
+    @classmethod
+    def parse(cls, given, params, *, in_url):
+        """The search in `given` (a QueryDict: a URL's query, or a POSTed form with it)."""
         supported = {param.name: param for param in params}
         query = cls()
-        for key, values in request.query_params.lists():
+        for key, values in given.lists():
             name, _, modifier = key.partition(":")
             if name in CONTROL:
                 continue
@@ -98,17 +108,26 @@ class Query:
                     issue="not-supported",
                     code="unknown_modifier",
                 )
-            given = [value for value in values if value != ""]
-            if len(given) > 1 and not param.repeats:
+            if param.personal and in_url:
+                raise FhirError(
+                    f"{name} carries personal details, which stay out of URLs: send the search "
+                    "as a form (application/x-www-form-urlencoded) in the body of a POST to "
+                    "the type's _search instead.",
+                    issue="not-supported",
+                    code="personal_detail_in_url",
+                )
+            present = [value for value in values if value != ""]
+            if len(present) > 1 and not param.repeats:
                 raise FhirError(f"Give {name} once.")
-            if any(len(value) > MAX_VALUE_LENGTH for value in given):
+            if any(len(value) > MAX_VALUE_LENGTH for value in present):
                 raise FhirError(f"The value of {name} is too long.", issue="too-long")
-            if given:
-                query.values.setdefault(name, []).extend((modifier, value) for value in given)
+            if present:
+                query.values.setdefault(name, []).extend((modifier, value) for value in present)
         query.page = Page(
-            offset=_whole_number(request, "_offset", 0),
-            count=min(_whole_number(request, "_count", DEFAULT_COUNT), MAX_COUNT),
+            offset=_whole_number(given, "_offset", 0),
+            count=min(_whole_number(given, "_count", DEFAULT_COUNT), MAX_COUNT),
         )
+        query.personal = any(supported[name].personal for name in query.values)
         return query
 
     def one(self, name):
@@ -139,8 +158,8 @@ class Query:
         return [key for key in map(key_of, ids) if key is not None]
 
 
-def _whole_number(request, name, default):
-    value = request.query_params.get(name)
+def _whole_number(given, name, default):
+    value = given.get(name)
     if value is None or value == "":
         return default
     if not WHOLE_NUMBER.fullmatch(value):
@@ -208,29 +227,43 @@ def paged(queryset, page):
     return total, list(queryset[page.offset : page.offset + page.count])
 
 
-def _link(request, offset):
-    pairs = [
-        (key, value)
-        for key, values in request.query_params.lists()
-        if key != "_offset"
-        for value in values
-    ]
-    if offset:
-        pairs.append(("_offset", str(offset)))
-    query = urlencode(pairs)
-    return request.build_absolute_uri(request.path) + (f"?{query}" if query else "")
+@dataclass(frozen=True)
+class Links:
+    """Where a searchset's self, next and previous links point: a GET of `url` with `pairs`
+    (the search's parameters, without _offset, which each link sets)."""
+
+    url: str
+    pairs: tuple
+
+    @classmethod
+    def of_get(cls, request):
+        pairs = tuple(
+            (key, value)
+            for key, values in request.query_params.lists()
+            if key != "_offset"
+            for value in values
+        )
+        return cls(request.build_absolute_uri(request.path), pairs)
+
+    def at(self, offset):
+        pairs = list(self.pairs)
+        if offset:
+            pairs.append(("_offset", str(offset)))
+        query = urlencode(pairs)
+        return self.url + (f"?{query}" if query else "")
 
 
-def searchset(request, *, total, resources, page):
+def searchset(request, *, total, resources, page, links=None):
     """A validated searchset Bundle: `total`, the entries of this page, `self`, and `next` and
-    `previous` where there are more."""
+    `previous` where there are more (GETs of `links`, by default the request's own URL)."""
     base = base_url(request)
-    links = [{"relation": "self", "url": _link(request, page.offset)}]
+    links = links or Links.of_get(request)
+    bundle_links = [{"relation": "self", "url": links.at(page.offset)}]
     if page.count and page.offset + page.count < total:
-        links.append({"relation": "next", "url": _link(request, page.offset + page.count)})
+        bundle_links.append({"relation": "next", "url": links.at(page.offset + page.count)})
     if page.count and page.offset:
         previous = max(page.offset - page.count, 0)
-        links.append({"relation": "previous", "url": _link(request, previous)})
+        bundle_links.append({"relation": "previous", "url": links.at(previous)})
     entries = [
         {
             "fullUrl": f"{base}{resource.get_resource_type()}/{resource.id}",
@@ -239,4 +272,4 @@ def searchset(request, *, total, resources, page):
         }
         for resource in resources
     ]
-    return Bundle(type="searchset", total=total, link=links, entry=entries or None)
+    return Bundle(type="searchset", total=total, link=bundle_links, entry=entries or None)

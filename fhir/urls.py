@@ -3,6 +3,8 @@
 from django.urls import path, re_path
 
 from fhir import outcomes, views
+from fhir.appointment_changes import WritableAppointments
+from fhir.patients import Patients
 from fhir.schedules import Schedules, Slots
 from fhir.structure import HealthcareServices, Locations, PractitionerRoles, Practitioners
 
@@ -10,20 +12,27 @@ app_name = "fhir"
 
 
 def interactions(resource_type):
-    """The type's search (GET /Type) and, where it has one, read (GET /Type/id)."""
+    """The type's search (GET /Type, POST /Type/_search), create where it takes one (POST /Type),
+    and, where it has them, read and update (GET and PUT /Type/id)."""
     name = resource_type.name.lower()
+    search = views.Search if resource_type.create is None else views.SearchAndCreate
     routes = [
         path(
-            resource_type.name,
-            views.Search.as_view(resource_type=resource_type),
-            name=f"{name}_search",
-        )
+            resource_type.name, search.as_view(resource_type=resource_type), name=f"{name}_search"
+        ),
+        # Before the read: "_search" is no FHIR id (no underscore), but the route would take it.
+        path(
+            f"{resource_type.name}/_search",
+            views.PostedSearch.as_view(resource_type=resource_type),
+            name=f"{name}_posted_search",
+        ),
     ]
     if resource_type.read is not None:
+        read = views.Read if resource_type.update is None else views.ReadAndUpdate
         routes.append(
             path(
                 f"{resource_type.name}/<str:resource_id>",
-                views.Read.as_view(resource_type=resource_type),
+                read.as_view(resource_type=resource_type),
                 name=name,
             )
         )
@@ -38,6 +47,8 @@ urlpatterns = [
     *interactions(PractitionerRoles()),
     *interactions(Schedules()),
     *interactions(Slots()),
+    *interactions(Patients()),
+    *interactions(WritableAppointments()),
     # Last: whatever no interaction above matched.
     re_path(r"^.*$", outcomes.not_found, name="not_found"),
 ]

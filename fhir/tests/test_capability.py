@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from fhir.tests.world import BASE, LOGGED_IN, assert_outcome, parsed
+from fhir.tests.world import BASE, LOGGED_IN, assert_outcome, parsed, post_search
 
 pytestmark = pytest.mark.django_db
 
@@ -16,6 +16,8 @@ RESOURCES = {
     "PractitionerRole": {"read", "search-type"},
     "Schedule": {"read", "search-type"},
     "Slot": {"search-type"},
+    "Patient": {"read", "search-type"},
+    "Appointment": {"read", "search-type", "create", "update"},
 }
 # A value each search parameter accepts, in the test clinic's terms.
 VALUES = {
@@ -31,7 +33,17 @@ VALUES = {
     "schedule": lambda w: f"Schedule/{w.doctor.pk}-{w.clinic.pk}",
     "start": lambda w: "ge2026-12-02",
     "status": lambda w: "free",
+    "telecom": lambda w: "+919812345678",
+    "birthdate": lambda w: "ge1900-01-01",
+    "patient": lambda w: f"Patient/{w.appointment.patient_id}",
+    "date": lambda w: "ge2026-12-01",
 }
+# Where a type reads a parameter of the same name otherwise.
+VALUES_OF_TYPE = {("Appointment", "status"): lambda w: "booked"}
+
+
+def value_of(world, resource_type, name):
+    return VALUES_OF_TYPE.get((resource_type, name), VALUES[name])(world)
 
 
 def statement():
@@ -66,8 +78,10 @@ def test_it_lists_exactly_the_interactions_served(world):
 
 
 def test_every_listed_read_answers_and_search_answers_a_bundle(world):
-    client = world.client("patient")
+    client = world.client("desk")
     reads = {
+        "Patient": world.appointment.patient_id,
+        "Appointment": world.appointment.pk,
         "Practitioner": world.doctor.pk,
         "Location": world.clinic.pk,
         "HealthcareService": world.department.pk,
@@ -85,16 +99,35 @@ def test_every_listed_read_answers_and_search_answers_a_bundle(world):
         assert parsed(client.get(BASE + resource.type, params)).type == "searchset"
 
 
+def test_every_listed_write_is_served_and_no_other(world):
+    """A create or an update listed is routed (a body that is no resource: 400, not 405); a
+    type that lists neither refuses both (405)."""
+    client = world.client("desk")
+    ids = {"Appointment": world.appointment.pk, "Practitioner": world.doctor.pk}
+    for resource in statement().rest[0].resource:
+        codes = {interaction.code for interaction in resource.interaction}
+        created = client.post(BASE + resource.type, {}, format="json")
+        assert_outcome(created, 400 if "create" in codes else 405)
+        if resource.type in ids:
+            updated = client.put(f"{BASE}{resource.type}/{ids[resource.type]}", {}, format="json")
+            assert_outcome(updated, 400 if "update" in codes else 405)
+
+
 def test_every_listed_search_parameter_is_accepted(world):
+    """In a URL, or (every one, those with personal details only so) POSTed to _search."""
     client = world.client("desk")
     for resource in statement().rest[0].resource:
         base = {"schedule": VALUES["schedule"](world)} if resource.type == "Slot" else {}
         for param in resource.searchParam:
             assert param.definition.startswith("http://hl7.org/fhir/SearchParameter/")
-            answer = client.get(
-                BASE + resource.type, {**base, param.name: VALUES[param.name](world)}
-            )
-            assert parsed(answer).type == "searchset", (resource.type, param.name)
+            search = {**base, param.name: value_of(world, resource.type, param.name)}
+            posted = post_search(client, resource.type, search)
+            assert parsed(posted).type == "searchset", (resource.type, param.name)
+            answer = client.get(BASE + resource.type, search)
+            if "POST _search only" in param.documentation:
+                assert_outcome(answer, 400, "not-supported", "personal_detail_in_url")
+            else:
+                assert parsed(answer).type == "searchset", (resource.type, param.name)
 
 
 def test_a_search_parameter_not_listed_is_refused(world):
@@ -103,8 +136,11 @@ def test_a_search_parameter_not_listed_is_refused(world):
         listed = {param.name for param in resource.searchParam}
         base = {"schedule": VALUES["schedule"](world)} if resource.type == "Slot" else {}
         for name in set(VALUES) - listed:
-            answer = client.get(BASE + resource.type, {**base, name: VALUES[name](world)})
+            search = {**base, name: value_of(world, resource.type, name)}
+            answer = client.get(BASE + resource.type, search)
             assert_outcome(answer, 400, "not-supported", "unknown_parameter")
+            posted = post_search(client, resource.type, search)
+            assert_outcome(posted, 400, "not-supported", "unknown_parameter")
 
 
 def test_metadata_takes_no_parameters_but_format(world):

@@ -119,8 +119,8 @@ def test_a_body_in_anything_but_json_is_refused(world, body, content_type, statu
     [
         "",
         "nope",
-        "Patient",
-        "Appointment/1",
+        "Encounter",
+        "Observation/1",
         "Slot/1-1-20261203T0430Z",
         "Practitioner/1/_history",
         "Practitioner/",
@@ -135,7 +135,7 @@ def test_an_unknown_path_is_404(world, path):
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
 def test_an_unknown_path_is_404_whatever_the_method(world, method):
-    response = getattr(APIClient(), method)(BASE + "Appointment", b"<x/>", content_type="text/xml")
+    response = getattr(APIClient(), method)(BASE + "Encounter", b"<x/>", content_type="text/xml")
     assert_outcome(response, 404, "not-found")
 
 

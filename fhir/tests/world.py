@@ -8,6 +8,7 @@ an OperationOutcome (`assert_outcome`)."""
 import datetime as dt
 import json
 from dataclasses import dataclass
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -130,3 +131,13 @@ def ids(bundle):
 
 def search(client, resource_type, **params):
     return parsed(client.get(BASE + resource_type, params))
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def post_search(client, resource_type, params):
+    """POST [type]/_search with `params` ({name: value or [values]}) as a form in the body."""
+    return client.post(
+        f"{BASE}{resource_type}/_search", urlencode(params, doseq=True), content_type=FORM
+    )
