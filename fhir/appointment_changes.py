@@ -230,16 +230,15 @@ def create(request):
     if doctor is None or clinic is None:
         raise FhirError("No such Slot: take one from a Slot search.")
     _check_agrees_with_slot(model, start=slot.start, doctor=doctor, clinic=clinic, actors=actors)
-    booking = validated(
-        BookingSerializer,
-        {
-            "slot": api_slot_id(doctor, clinic, slot.start),
-            "patient": actors.get("Patient"),
-            "appointment_type": appointment_type(model),
-            "payment_mode": PaymentMode.AT_CLINIC,
-            "reason": _texts(model.reasonCode),
-        },
-    )
+    fields = {
+        "slot": api_slot_id(doctor, clinic, slot.start),
+        "appointment_type": appointment_type(model),
+        "payment_mode": PaymentMode.AT_CLINIC,
+        "reason": _texts(model.reasonCode),
+    }
+    if "Patient" in actors:
+        fields["patient"] = actors["Patient"]
+    booking = validated(BookingSerializer, fields)
     patient = AppointmentList._patient(request.user, booking.get("patient"))
     booked = services.book_appointment(
         patient=patient,

@@ -48,6 +48,9 @@ class FhirClinic:
     department: object
     appointment: object
     users: dict
+    patient: object  # the appointment's, with a login
+    other_patient: object  # with a login, no appointment
+    walk_in: object  # no login, no appointment; phone +919812345678
 
     def client(self, role):
         return client_for(self.users[role])
@@ -86,6 +89,9 @@ def build_fhir_clinic():
         department=base.doctor.department,
         appointment=appointment,
         users=base.users,
+        patient=base.patient,
+        other_patient=base.other_patient,
+        walk_in=base.walk_in,
     )
 
 
