@@ -67,11 +67,12 @@ from api.slots import slot_id as api_slot_id  # noqa: E402
 from bench.build import row_counts  # noqa: E402
 from billing.models import Charge, Payment  # noqa: E402
 from bookings import slot_pages  # noqa: E402
-from bookings.models import Appointment, Notification, Status  # noqa: E402
+from bookings.models import Appointment, Status  # noqa: E402
 from bookings.selectors import open_slots  # noqa: E402
 from bookings.services import book_appointment  # noqa: E402
 from clinic.reporting import REPORTS, ReportFilterForm  # noqa: E402
 from doctors.models import Clinic, Doctor  # noqa: E402
+from notifications.models import Notification  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # WhiteNoise looks for collectstatic's output, which the benchmark does not need.

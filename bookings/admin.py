@@ -8,9 +8,9 @@ from django.utils import timezone
 from accounts.admin_input import CheckedAdminInputMixin
 from accounts.audit import AuditedViewsAdminMixin
 from accounts.spreadsheets import SafeWriter
-from bookings import delivery, services
+from bookings import services
 from bookings.forms import DeskCancelForm
-from bookings.models import Appointment, Notification, Status
+from bookings.models import Appointment, Status
 
 REPORTS_PERMISSION = "bookings.view_reports"
 
@@ -211,30 +211,3 @@ class AppointmentAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.Mod
                 ]
             )
         return response
-
-
-@admin.register(Notification)
-class NotificationAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
-    """The outbox, for staff to see what went out and send again what failed."""
-
-    list_display = ("kind", "channel", "audience", "appointment", "state", "send_after", "attempts")
-    list_filter = ("state", "kind", "channel", "audience")
-    list_select_related = ("appointment__doctor",)
-    search_fields = ("=appointment__id",)
-    date_hierarchy = "send_after"
-    ordering = ("-send_after",)
-    actions = ["send_again"]
-    readonly_fields = [field.name for field in Notification._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.action(description="Send the selected notices again", permissions=["change"])
-    def send_again(self, request, queryset):
-        count = delivery.resend(queryset.exclude(state=Notification.State.PENDING))
-        self.message_user(
-            request, f"{count} notice(s) queued to be sent again by the next run.", messages.SUCCESS
-        )

@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Patient
-from bookings import notifications, signals
+from bookings import signals
 from bookings.models import Appointment, Status
 from bookings.rules import (
     booking_rules,
@@ -150,8 +150,7 @@ def book_appointment(
             reason=reason,
             created_by=by,
         )
-        notifications.booked(appointment, now=now)
-        signals.appointment_booked.send(sender=Appointment, appointment=appointment, by=by)
+        signals.appointment_booked.send(sender=Appointment, appointment=appointment, by=by, now=now)
         return appointment
 
 
@@ -196,8 +195,9 @@ def cancel_appointment(*, appointment, by, reason="", now=None):
                 "updated_at",
             ]
         )
-        notifications.cancelled(appointment, now=now)
-        signals.appointment_cancelled.send(sender=Appointment, appointment=appointment, by=by)
+        signals.appointment_cancelled.send(
+            sender=Appointment, appointment=appointment, by=by, now=now
+        )
     return appointment
 
 
@@ -256,15 +256,14 @@ def reschedule_appointment(*, appointment, start, by, now=None):
             created_by=by,
             rescheduled_from=old,
         )
-        notifications.rescheduled(old, new, now=now)
-        signals.appointment_rescheduled.send(sender=Appointment, old=old, new=new, by=by)
+        signals.appointment_rescheduled.send(sender=Appointment, old=old, new=new, by=by, now=now)
         return new
 
 
 # Visits on the day: check-in, completion, no-show ------------------------------------------------
 
 
-def _transition(*, appointment, to, stamp_field, now, refusal):
+def _transition(*, appointment, to, stamp_field, now, refusal, by):
     with transaction.atomic():
         appointment = Appointment.objects.select_for_update(of=("self",)).get(pk=appointment.pk)
         if not appointment.can_become(to):
@@ -272,6 +271,9 @@ def _transition(*, appointment, to, stamp_field, now, refusal):
         appointment.status = to
         setattr(appointment, stamp_field, now)
         appointment.save(update_fields=["status", stamp_field, "updated_at"])
+        signals.appointment_progressed.send(
+            sender=Appointment, appointment=appointment, by=by, now=now
+        )
     return appointment
 
 
@@ -289,6 +291,7 @@ def check_in_appointment(*, appointment, by, now=None):
         to=Status.CHECKED_IN,
         stamp_field="checked_in_at",
         now=now,
+        by=by,
         refusal="Only a booked appointment can be checked in.",
     )
 
@@ -299,6 +302,7 @@ def complete_appointment(*, appointment, by, now=None):
         to=Status.COMPLETED,
         stamp_field="completed_at",
         now=now or timezone.now(),
+        by=by,
         refusal="Only a checked-in appointment can be completed. Check the patient in first.",
     )
 
@@ -314,6 +318,7 @@ def mark_no_show(*, appointment, by, now=None):
         to=Status.NO_SHOW,
         stamp_field="no_show_at",
         now=now,
+        by=by,
         refusal="Only a booked appointment that nobody checked in can be marked as a no-show.",
     )
 

@@ -27,8 +27,9 @@ from accounts.audit import record_event
 from accounts.models import Patient, User
 from api.idempotency import forget_answers_about
 from billing.models import Charge, Payment
-from bookings.models import Appointment, Notification
+from bookings.models import Appointment
 from bookings.views import patient_required
+from notifications.models import Notification
 
 
 def patient_data(patient):

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "doctors",
     "bookings",
     "billing",
+    "notifications",
     "api",
     "fhir",
 ]
@@ -282,7 +283,7 @@ PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="")
 # times (with growing pauses) before marking it failed; SMS through this backend class.
 NOTIFICATION_REMINDER_HOURS = env.list("NOTIFICATION_REMINDER_HOURS", cast=int, default=[24, 2])
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
-SMS_BACKEND = env.str("SMS_BACKEND", default="bookings.sms.ConsoleSmsBackend")
+SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.ConsoleSmsBackend")
 
 # Booking rules (bookings.rules reads them).
 BOOKING_WINDOW_DAYS = env.int("BOOKING_WINDOW_DAYS", default=30)

@@ -19,9 +19,10 @@ from api.tests.clinic_day import (
     world,  # noqa: F401
 )
 from billing.tests.factories import ChargeFactory, PaymentFactory
-from bookings.models import Appointment, Notification, Status
+from bookings.models import Appointment, Status
 from bookings.tests.factories import AppointmentFactory
 from doctors.tests.factories import ClinicFactory, WorkingHoursFactory
+from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 

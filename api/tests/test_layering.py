@@ -1,6 +1,6 @@
-"""The import direction: accounts <- doctors <- bookings <- billing <- api <- fhir. No lower app
-imports the API, and none (the API included) imports the FHIR interface; clinic/ (the project)
-may import both."""
+"""The import direction: accounts <- doctors <- bookings <- billing <- notifications <- api <- fhir.
+No app's code imports a higher app; no lower app, tests included, imports the API, and none (the
+API included) imports the FHIR interface; clinic/ (the project) may import all."""
 
 import ast
 from pathlib import Path
@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-LOWER_APPS = ["accounts", "doctors", "bookings", "billing"]
+LAYERS = ["accounts", "doctors", "bookings", "billing", "notifications", "api", "fhir"]
+LOWER_APPS = ["accounts", "doctors", "bookings", "billing", "notifications"]
 
 
 def imported_modules(path):
@@ -59,3 +60,22 @@ def test_the_fhir_interface_is_seen_when_imported(tmp_path):
     module.write_text("import fhir.views\nfrom fhir.resources.R4B.slot import Slot\n")
     found = [name for name in imported_modules(module) if _is_ours(name, "fhir")]
     assert found == ["fhir.views"]
+
+
+@pytest.mark.parametrize("app", LAYERS[:-1])
+def test_no_app_code_imports_a_higher_app(app):
+    """Tests of a lower app may drive the whole portal (a booking test sees the outbox row the
+    booking wrote); the app's own code may not."""
+    higher = LAYERS[LAYERS.index(app) + 1 :]
+    code = [
+        path
+        for path in (Path(settings.BASE_DIR) / app).rglob("*.py")
+        if "tests" not in path.relative_to(settings.BASE_DIR).parts
+    ]
+    assert code
+    offenders = sorted(
+        str(path.relative_to(settings.BASE_DIR))
+        for path in code
+        if any(_is_ours(name, top) for name in imported_modules(path) for top in higher)
+    )
+    assert not offenders

@@ -4,7 +4,7 @@ import factory
 from django.utils import timezone
 
 from accounts.tests.factories import PatientFactory, UserFactory
-from bookings.models import Appointment, AppointmentType, Notification, PaymentMode, Status
+from bookings.models import Appointment, AppointmentType, PaymentMode, Status
 from bookings.scheduling import at
 from doctors.tests.factories import ClinicFactory, DoctorFactory
 
@@ -45,17 +45,3 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     reason = "Persistent cough"
     status = Status.BOOKED
     created_by = factory.SubFactory(UserFactory)
-
-
-class NotificationFactory(factory.django.DjangoModelFactory):
-    """A pending email confirmation to the patient, due now."""
-
-    class Meta:
-        model = Notification
-
-    appointment = factory.SubFactory(AppointmentFactory)
-    kind = Notification.Kind.CONFIRMATION
-    channel = Notification.Channel.EMAIL
-    audience = Notification.Audience.PATIENT
-    address = factory.Sequence(lambda n: f"notice{n}@example.com")
-    send_after = factory.LazyFunction(timezone.now)

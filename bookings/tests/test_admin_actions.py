@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import PatientFactory, UserFactory
-from bookings.models import Appointment, Notification, Status
+from bookings.models import Appointment, Status
 from bookings.tests.factories import AppointmentFactory
 from doctors.tests.factories import ClinicFactory, DoctorFactory
+from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 

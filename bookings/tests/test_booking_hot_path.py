@@ -21,8 +21,9 @@ from django.urls import reverse
 from billing.models import Charge
 from bookings import services
 from bookings.forms import slot_token
-from bookings.models import Appointment, Notification
+from bookings.models import Appointment
 from doctors.tests.factories import ClinicFactory, DoctorFactory, WorkingHoursFactory
+from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 

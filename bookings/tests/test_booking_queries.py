@@ -18,9 +18,10 @@ from django.urls import reverse
 
 from billing.models import Charge
 from bookings.forms import slot_token
-from bookings.models import Appointment, Notification
+from bookings.models import Appointment
 from clinic.middleware import REFRESH_EVERY_SECONDS
 from doctors.tests.factories import ClinicFactory, DoctorFactory, WorkingHoursFactory
+from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 

@@ -53,8 +53,8 @@ from api.tests.factories import integration_user, token_for
 from billing.models import Charge, Payment
 from billing.tests.factories import ChargeFactory, PaymentFactory
 from bookings.forms import slot_token
-from bookings.models import Appointment, Notification, Status
-from bookings.tests.factories import AppointmentFactory, NotificationFactory
+from bookings.models import Appointment, Status
+from bookings.tests.factories import AppointmentFactory
 from clinic.reporting import REPORTS
 from doctors import services as doctor_services
 from doctors.models import Clinic, Department, Doctor, Holiday, TimeOff, WorkingHours
@@ -66,6 +66,8 @@ from doctors.tests.factories import (
     TimeOffFactory,
     WorkingHoursFactory,
 )
+from notifications.models import Notification
+from notifications.tests.factories import NotificationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -289,7 +291,7 @@ def build_world():
         "doctors.holiday": holiday,
         "doctors.timeoff": time_off,
         "bookings.appointment": appointment,
-        "bookings.notification": notification,
+        "notifications.notification": notification,
         "billing.charge": charge,
         "billing.payment": payment,
         "auditlog.logentry": log_entry,
@@ -531,7 +533,7 @@ ADMIN_RIGHTS = {
     "doctors.holiday": ("v", "vacd"),
     "doctors.timeoff": ("v", "vacd"),
     "bookings.appointment": ("vc", "vc"),
-    "bookings.notification": ("v", "vc"),
+    "notifications.notification": ("v", "vc"),
     "billing.charge": ("v", "v"),
     "billing.payment": ("v", "v"),
     "auditlog.logentry": ("", "v"),

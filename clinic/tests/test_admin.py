@@ -18,7 +18,7 @@ from accounts.models import Patient, User
 from accounts.roles import Role
 from accounts.tests.factories import PatientFactory, UserFactory
 from billing.tests.factories import ChargeFactory, PaymentFactory
-from bookings.tests.factories import AppointmentFactory, NotificationFactory
+from bookings.tests.factories import AppointmentFactory
 from doctors.models import Clinic, Department, Doctor, WorkingHours
 from doctors.tests.factories import (
     ClinicFactory,
@@ -28,6 +28,7 @@ from doctors.tests.factories import (
     TimeOffFactory,
     WorkingHoursFactory,
 )
+from notifications.tests.factories import NotificationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +98,7 @@ def sample_objects(db):
         "bookings.Appointment": AppointmentFactory(doctor=doctor),
         "billing.Charge": ChargeFactory(),
         "billing.Payment": PaymentFactory(),
-        "bookings.Notification": NotificationFactory(),
+        "notifications.Notification": NotificationFactory(),
         "axes.AccessAttempt": AccessAttempt.objects.create(
             username="someone@example.com", ip_address="192.0.2.1", failures_since_start=3
         ),

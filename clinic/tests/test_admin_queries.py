@@ -11,7 +11,7 @@ from django.urls import reverse
 from accounts.roles import Role
 from accounts.tests.factories import PatientFactory, UserFactory
 from billing.tests.factories import ChargeFactory, PaymentFactory
-from bookings.tests.factories import AppointmentFactory, NotificationFactory
+from bookings.tests.factories import AppointmentFactory
 from doctors.tests.factories import (
     ClinicFactory,
     DepartmentFactory,
@@ -20,6 +20,7 @@ from doctors.tests.factories import (
     TimeOffFactory,
     WorkingHoursFactory,
 )
+from notifications.tests.factories import NotificationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ MAKERS = {
     "doctors_holiday": lambda n: HolidayFactory(clinic=None if n == 0 else ClinicFactory()),
     "doctors_timeoff": lambda n: TimeOffFactory(),
     "bookings_appointment": lambda n: AppointmentFactory(),
-    "bookings_notification": lambda n: NotificationFactory(),
+    "notifications_notification": lambda n: NotificationFactory(),
     "billing_charge": lambda n: ChargeFactory(),
     "billing_payment": lambda n: PaymentFactory() if n % 2 else a_refund(),
 }

@@ -41,7 +41,8 @@ def test_a_token_that_cannot_be_one_is_not_looked_up(anon, django_assert_num_que
 
 
 @pytest.mark.parametrize(
-    "url_name", ["admin:bookings_appointment_changelist", "admin:bookings_notification_changelist"]
+    "url_name",
+    ["admin:bookings_appointment_changelist", "admin:notifications_notification_changelist"],
 )
 @pytest.mark.parametrize("parameter", ["status", "state", "q", "o", "e"])
 def test_a_nul_in_an_admin_list_filter_is_a_bad_request(admin_client, url_name, parameter):
@@ -70,7 +71,7 @@ def test_the_nul_refusal_writes_nothing_and_runs_no_query(anon, django_assert_nu
     ("url_name", "year_field"),
     [
         ("admin:bookings_appointment_changelist", "start"),
-        ("admin:bookings_notification_changelist", "send_after"),
+        ("admin:notifications_notification_changelist", "send_after"),
         ("admin:doctors_holiday_changelist", "date"),
         ("admin:doctors_timeoff_changelist", "starts_at"),
     ],

@@ -23,7 +23,6 @@ from django.urls import include, path, reverse
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD
 from accounts.tests.pages import read_page
-from bookings.delivery import send_due
 from bookings.forms import slot_token
 from clinic.tests.sample_clinic import (  # noqa: F401  (fixtures)
     NOW,
@@ -41,6 +40,7 @@ from clinic.tests.sample_clinic import (  # noqa: F401  (fixtures)
     payment,
     personal_details,
 )
+from notifications.delivery import send_due
 
 pytestmark = pytest.mark.django_db
 

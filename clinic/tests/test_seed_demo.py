@@ -14,11 +14,12 @@ from accounts.models import Patient, User
 from accounts.roles import Role, has_role
 from billing.models import Charge, Payment, ReceiptSequence
 from billing.money import gst_on
-from bookings.models import Appointment, Notification, Status
+from bookings.models import Appointment, Status
 from bookings.reports import AGE_BANDS
 from clinic.management.commands.seed_demo import DEMO_LOGINS, DEMO_PASSWORD, HISTORY_DAYS
 from clinic.reporting import REPORTS, ReportFilterForm
 from doctors.models import Clinic, Department, Doctor, Holiday, TimeOff, WorkingHours
+from notifications.models import Notification
 
 SEEDED_MODELS = [
     User,

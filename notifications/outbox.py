@@ -1,7 +1,8 @@
 """Writing the outbox: who hears about a change to an appointment, by which channel, and when.
 
-Called by the booking services inside their transactions, so notices exist exactly when the
-change they announce was committed. Sending is bookings.delivery's job.
+Called by the receivers of the booking services' signals (notifications/receivers.py), inside
+the services' transactions, so notices exist exactly when the
+change they announce was committed. Sending is notifications.delivery's job.
 """
 
 import datetime as dt
@@ -9,7 +10,8 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 
-from bookings.models import Notification, Status
+from bookings.models import Status
+from notifications.models import Notification
 
 Kind = Notification.Kind
 Channel = Notification.Channel

@@ -22,8 +22,8 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from accounts.tests.factories import PatientFactory
-from bookings import delivery, notifications, signals, sms
-from bookings.models import Appointment, AppointmentType, Notification, PaymentMode, Status
+from bookings import signals
+from bookings.models import Appointment, AppointmentType, PaymentMode, Status
 from bookings.scheduling import at
 from bookings.services import (
     SlotUnavailable,
@@ -31,13 +31,16 @@ from bookings.services import (
     cancel_appointment,
     reschedule_appointment,
 )
-from bookings.tests.factories import AppointmentFactory, NotificationFactory
+from bookings.tests.factories import AppointmentFactory
 from doctors.tests.factories import (
     ClinicFactory,
     DepartmentFactory,
     DoctorFactory,
     WorkingHoursFactory,
 )
+from notifications import delivery, outbox, sms
+from notifications.models import Notification
+from notifications.tests.factories import NotificationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +83,7 @@ def notification_settings(settings):
     settings.BOOKING_PATIENT_CANCELLATION_CUTOFF_HOURS = 4
     settings.NOTIFICATION_REMINDER_HOURS = [24, 2]
     settings.NOTIFICATION_MAX_ATTEMPTS = 5
-    settings.SMS_BACKEND = "bookings.sms.LocmemSmsBackend"
+    settings.SMS_BACKEND = "notifications.sms.LocmemSmsBackend"
     settings.CLINIC_NAME = CLINIC_NAME
     sms.outbox.clear()
     yield settings
@@ -340,7 +343,7 @@ def test_the_same_notice_cannot_be_queued_twice(book):
     appointment = book(WEDNESDAY_10)
     before = queued(appointment)
 
-    notifications.booked(appointment, now=NOW)
+    outbox.booked(appointment, now=NOW)
     assert queued(appointment) == before
 
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -457,7 +460,7 @@ def test_a_worker_stopped_mid_run_keeps_what_it_had_already_sent(book, doctor, s
     with pytest.raises(KeyboardInterrupt):
         delivery.send_due(now=NOW)
     assert sent_everything_to("asha@example.com")
-    settings.SMS_BACKEND = "bookings.sms.LocmemSmsBackend"
+    settings.SMS_BACKEND = "notifications.sms.LocmemSmsBackend"
     mail.outbox.clear()
 
     assert delivery.send_due(now=NOW) == {**NOTHING, "sent": 2}
@@ -536,7 +539,7 @@ def test_failures_are_logged_without_the_address_or_the_message(
     with failing(channel, settings), caplog.at_level("DEBUG"):
         delivery.send_due(now=NOW)
 
-    assert [r.name for r in caplog.records] == ["bookings.delivery"]
+    assert [r.name for r in caplog.records] == ["notifications.delivery"]
     assert str(row.pk) in caplog.text
     for secret in (address, "no such mailbox", "Meera Iyer", "Kiran Bose", body.splitlines()[0]):
         assert secret not in caplog.text
@@ -570,7 +573,7 @@ def test_staff_send_a_failed_notice_again_from_the_admin(client, clinic_admin_us
     client.force_login(clinic_admin_user)
 
     response = client.post(
-        reverse("admin:bookings_notification_changelist"),
+        reverse("admin:notifications_notification_changelist"),
         {"action": "send_again", "_selected_action": [failed.pk, sent.pk, waiting.pk], "index": 0},
         follow=True,
     )
@@ -604,7 +607,7 @@ def test_front_desk_cannot_send_notices_again(client, front_desk_user, visit):
     client.force_login(front_desk_user)
 
     client.post(
-        reverse("admin:bookings_notification_changelist"),
+        reverse("admin:notifications_notification_changelist"),
         {"action": "send_again", "_selected_action": [failed.pk], "index": 0},
     )
 
@@ -692,7 +695,9 @@ def test_the_looping_command_stops_cleanly_when_interrupted(book, monkeypatch):
     def interrupted(seconds):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("bookings.management.commands.send_notifications.time.sleep", interrupted)
+    monkeypatch.setattr(
+        "notifications.management.commands.send_notifications.time.sleep", interrupted
+    )
     out = StringIO()
 
     try:

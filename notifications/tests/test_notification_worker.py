@@ -19,10 +19,11 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import OperationalError, connection
 
-from bookings import delivery, sms
-from bookings.models import Notification
-from bookings.tests.factories import AppointmentFactory, NotificationFactory
+from bookings.tests.factories import AppointmentFactory
 from clinic.tests.concurrency import WAIT_SECONDS, postgresql_only, until
+from notifications import delivery, sms
+from notifications.models import Notification
+from notifications.tests.factories import NotificationFactory
 
 State = Notification.State
 WORKER_APP_NAME = "clinic-notification-worker-test"
@@ -31,7 +32,7 @@ PATIENT_NAME = "Meera Iyer"
 
 @pytest.fixture(autouse=True)
 def sms_outbox(settings):
-    settings.SMS_BACKEND = "bookings.sms.LocmemSmsBackend"
+    settings.SMS_BACKEND = "notifications.sms.LocmemSmsBackend"
     sms.outbox.clear()
     yield sms.outbox
     sms.outbox.clear()
@@ -70,7 +71,7 @@ def test_sigterm_lets_the_worker_finish_the_notice_in_hand_then_stop(settings, d
     def no_sleep(seconds):
         pytest.fail("the worker went on instead of stopping")
 
-    with mock.patch("bookings.management.commands.send_notifications.time.sleep", no_sleep):
+    with mock.patch("notifications.management.commands.send_notifications.time.sleep", no_sleep):
         call_command("send_notifications", "--loop", "--interval", "30", stdout=out)
 
     assert len(sms.outbox) == 1
@@ -107,7 +108,7 @@ def test_the_worker_backs_off_and_carries_on_when_the_database_goes_away(caplog)
     out = StringIO()
     with (
         mock.patch.object(delivery, "_claim_next", claim_after_an_outage),
-        mock.patch("bookings.management.commands.send_notifications.time.sleep", sleep),
+        mock.patch("notifications.management.commands.send_notifications.time.sleep", sleep),
     ):
         call_command("send_notifications", "--loop", "--interval", "0.2", stdout=out)
 
@@ -120,7 +121,7 @@ def test_the_worker_backs_off_and_carries_on_when_the_database_goes_away(caplog)
     warnings = [
         r.getMessage()
         for r in caplog.records
-        if r.levelname == "WARNING" and r.name.startswith("bookings.management")
+        if r.levelname == "WARNING" and r.name.startswith("notifications.management")
     ]
     assert warnings == [
         "The database could not be reached (OperationalError); trying again in 1 s."
@@ -156,7 +157,7 @@ def worker_environment():
         "DEBUG": "False",
         "LOG_LEVEL": "INFO",
         "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
-        "SMS_BACKEND": "bookings.sms.ConsoleSmsBackend",
+        "SMS_BACKEND": "notifications.sms.ConsoleSmsBackend",
     }
 
 

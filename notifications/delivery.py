@@ -14,9 +14,10 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from bookings import ical, sms
-from bookings.models import Notification
-from bookings.notifications import still_relevant
+from bookings import ical
+from notifications import sms
+from notifications.models import Notification
+from notifications.outbox import still_relevant
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def _context(notification):
 
 def render_email(notification):
     context = _context(notification)
-    template = f"bookings/notifications/{notification.kind}"
+    template = f"notifications/{notification.kind}"
     message = EmailMultiAlternatives(
         subject=f"{SUBJECTS[notification.kind]} · {settings.CLINIC_NAME}",
         body=render_to_string(f"{template}.txt", context),
@@ -92,7 +93,7 @@ def render_email(notification):
 
 def render_sms(notification):
     return render_to_string(
-        f"bookings/notifications/{notification.kind}.sms.txt", _context(notification)
+        f"notifications/{notification.kind}.sms.txt", _context(notification)
     ).strip()
 
 

@@ -4,10 +4,11 @@ to call the clinic. Patients with a login still get the portal line (issue 18, i
 import pytest
 
 from accounts.tests.factories import PatientFactory
-from bookings import delivery
-from bookings.models import Notification
-from bookings.tests.factories import AppointmentFactory, NotificationFactory
+from bookings.tests.factories import AppointmentFactory
 from doctors.tests.factories import ClinicFactory
+from notifications import delivery
+from notifications.models import Notification
+from notifications.tests.factories import NotificationFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
-from bookings.delivery import send_due
+from notifications.delivery import send_due
 
 logger = logging.getLogger(__name__)
 

@@ -13,11 +13,12 @@ import pytest
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection
 
-from bookings import delivery, sms
-from bookings.models import Notification
 from bookings.scheduling import at
-from bookings.tests.factories import AppointmentFactory, NotificationFactory
+from bookings.tests.factories import AppointmentFactory
 from clinic.tests.concurrency import WAIT_SECONDS, run_concurrently
+from notifications import delivery, sms
+from notifications.models import Notification
+from notifications.tests.factories import NotificationFactory
 
 # serialized_rollback like every transactional test here: each starts from the migrated data (roles
 # included) and none recreates content types under new ids for the next to trip over.
