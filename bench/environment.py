@@ -32,6 +32,8 @@ def configure_django():
     os.environ["DATABASE_URL"] = database_url()
     # Measured as production runs: DEBUG off (CaptureQueriesContext still sees every query).
     os.environ["DEBUG"] = "False"
+    # The runner's test client speaks plain HTTP; the HTTPS-only defaults would redirect it.
+    os.environ.setdefault("PLAIN_HTTP", "True")
     os.environ.setdefault("SECRET_KEY", "insecure-key-for-the-benchmark-only")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
     if str(PROJECT_DIR) not in sys.path:

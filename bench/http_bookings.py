@@ -127,6 +127,8 @@ def main(argv=None):
         **os.environ,
         "DATABASE_URL": database_url(),
         "DEBUG": "False",
+        # gunicorn on loopback speaks plain HTTP, so the HTTPS-only defaults are off.
+        "PLAIN_HTTP": "True",
         "ALLOWED_HOSTS": "127.0.0.1",
     }
     server = subprocess.Popen(

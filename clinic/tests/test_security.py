@@ -314,7 +314,7 @@ def production_environment(**changes):
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "SECURE_", "SESSION_", "CSRF_", "DATABASE_"))
+        if not key.startswith(("DJANGO_", "SECURE_", "SESSION_", "CSRF_", "DATABASE_", "PLAIN_"))
     }
     environment.update(
         {
@@ -322,11 +322,6 @@ def production_environment(**changes):
             "DEBUG": "False",
             "SECRET_KEY": "k3#Vq9!pL2@xR7$wN4%tB8^mJ6&hF1*zD5(cG0)yS3-aE9+uK2=oI7_eW4~rT6",
             "ALLOWED_HOSTS": "clinic.example.org",
-            "SESSION_COOKIE_SECURE": "true",
-            "CSRF_COOKIE_SECURE": "true",
-            "SECURE_SSL_REDIRECT": "true",
-            "SECURE_HSTS_SECONDS": "31536000",
-            "SECURE_HSTS_PRELOAD": "true",
             "DATABASE_URL": "postgres://clinic@db.example.org:5432/clinic",
         }
     )
@@ -345,7 +340,9 @@ def check_deploy(environment):
     )
 
 
-def test_check_deploy_passes_with_the_production_settings():
+def test_check_deploy_is_clean_with_only_the_four_required_variables():
+    """DEBUG off, a key, the host names and a database: HTTPS redirect, HSTS and secure cookies
+    are on without anyone turning them on."""
     result = check_deploy(production_environment())
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -358,6 +355,41 @@ def test_check_deploy_notices_a_missing_https_setting():
     result = check_deploy(production_environment(SECURE_HSTS_SECONDS="0"))
 
     assert "security.W004" in result.stdout + result.stderr
+
+
+def test_plain_http_turns_every_https_default_off_and_check_deploy_says_so():
+    result = check_deploy(production_environment(PLAIN_HTTP="true"))
+
+    output = result.stdout + result.stderr
+    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert warning in output
+
+
+def settings_under(environment):
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, "
+        "s.SECURE_HSTS_PRELOAD, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+        cwd=BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_the_https_defaults_a_production_install_gets():
+    on = ["True", "31536000", "True", "True", "True", "True"]
+    assert settings_under(production_environment()) == on
+    off = ["False", "0", "False", "False", "False", "False"]
+    assert settings_under(production_environment(PLAIN_HTTP="true")) == off
+    # Development (DEBUG on) is plain HTTP on 127.0.0.1.
+    assert settings_under(production_environment(DEBUG="True"))[0] == "False"
 
 
 # No patient data in error pages, URLs, email subjects or logs -----------------------------------
