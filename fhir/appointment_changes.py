@@ -122,8 +122,6 @@ def resource_body(request):
         raise FhirError(
             f"The Appointment is not valid FHIR R4: {_problems(error)}", issue="structure"
         ) from None
-    except (TypeError, ValueError):
-        raise FhirError("The Appointment is not valid FHIR R4.", issue="structure") from None
     if model.status not in FHIR_STATUSES:
         raise FhirError("status is one of FHIR's appointment statuses (booked, cancelled...).")
     return data, model

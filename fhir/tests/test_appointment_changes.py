@@ -7,7 +7,10 @@ import datetime as dt
 import json
 
 import pytest
+from django.contrib.auth.models import Group
 
+from accounts.roles import Role
+from accounts.tests.factories import PatientFactory
 from api.models import IdempotencyRecord
 from bookings.models import Appointment, AppointmentType, Status
 from bookings.tests.factories import AppointmentFactory
@@ -17,6 +20,7 @@ from fhir.tests.world import BASE, TODAY, VISIT_DAY, assert_outcome, local, pars
 pytestmark = pytest.mark.django_db
 
 V2 = "http://terminology.hl7.org/CodeSystem/v2-0276"
+OURS = "https://clinic.example/fhir"
 FHIR_JSON = "application/fhir+json"
 
 
@@ -249,6 +253,35 @@ def test_participants_must_be_the_slots_doctor_and_clinic(world):
     assert parsed(create(world, "desk", agreeing), 201)
 
 
+@pytest.mark.parametrize(
+    ("actors", "status"),
+    [
+        (["RelatedPerson/1"], 422),
+        ([None], 422),
+        (["Patient/{walk_in}", "Patient/{walk_in}"], 422),
+        (["Patient/abc"], 400),
+    ],
+)
+def test_participants_are_one_patient_practitioner_and_location(world, actors, status):
+    body = new_appointment(world)
+    body["participant"] = [
+        {"actor": {"reference": a.format(walk_in=world.walk_in.pk)}} if a else {"type": []}
+        for a in actors
+    ]
+    for participant in body["participant"]:
+        participant["status"] = "accepted"
+    assert_outcome(create(world, "desk", body), status)
+    assert Appointment.objects.count() == 1
+
+
+def test_our_own_appointment_type_codes_are_read_back(world):
+    ours = {"coding": [{"system": f"{OURS}/appointment-type", "code": "report_review"}]}
+    body = new_appointment(world, patient=world.walk_in, appointmentType=ours)
+    resource = parsed(create(world, "desk", body), 201)
+    record = Appointment.objects.get(pk=resource.id)
+    assert record.appointment_type == AppointmentType.REPORT_REVIEW
+
+
 def test_the_slot_may_be_this_servers_absolute_url(world):
     body = new_appointment(world, patient=world.walk_in)
     body["slot"] = [{"reference": "http://testserver" + BASE + body["slot"][0]["reference"]}]
@@ -381,6 +414,25 @@ def test_other_statuses_are_refused_saying_what_may_change(world, status):
         changed(world, "desk", world.appointment, status=status), 422, "business-rule"
     )
     assert "What may change" in problem.diagnostics
+
+
+def test_a_doctor_booked_as_a_patient_does_not_check_themselves_in(world):
+    """One login, both roles: the booking is theirs as a patient, the check-in a doctor's, of
+    their own schedule only; so it is out of reach for this change (404)."""
+    user = world.users["doctor"]
+    user.groups.add(Group.objects.get(name=Role.PATIENT))
+    themselves = PatientFactory(user=user, full_name=user.full_name)
+    today = AppointmentFactory(
+        patient=themselves,
+        doctor=world.other_doctor,
+        clinic=world.clinic,
+        start=local(TODAY, 11),
+        created_by=user,
+    )
+    client_body = served(world, today, role="doctor")
+    assert_outcome(update(world, "doctor", today, {**client_body, "status": "arrived"}), 404)
+    today.refresh_from_db()
+    assert today.status == Status.BOOKED
 
 
 def test_the_same_resource_sent_back_changes_nothing(world):

@@ -5,6 +5,7 @@ practitioner, date, status and _id at a fixed cost."""
 import datetime as dt
 
 import pytest
+from auditlog.models import LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -22,6 +23,7 @@ from fhir.tests.world import (
     ids,
     local,
     parsed,
+    post_search,
     search,
 )
 
@@ -206,8 +208,6 @@ def test_a_moved_appointment_and_its_replacement_point_at_each_other(world):
 
 
 def test_a_read_is_recorded_in_the_audit_trail(world):
-    from auditlog.models import LogEntry
-
     parsed(read(world, "doctor", world.appointment))
     assert LogEntry.objects.filter(
         object_pk=str(world.appointment.pk), action=LogEntry.Action.ACCESS
@@ -333,8 +333,6 @@ def test_a_patient_searching_anothers_appointments_finds_nothing(world, week):
 
 
 def test_posted_search_finds_the_same(world, week):
-    from fhir.tests.world import post_search
-
     posted = parsed(post_search(world.client("desk"), "Appointment", {"status": "cancelled"}))
     assert ids(posted) == pks(week, "fri_cancelled")
 
