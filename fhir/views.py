@@ -75,7 +75,7 @@ class FhirView(APIView):
 
 
 def refuse_parameters(request):
-    """A read (and the CapabilityStatement) takes no parameters but _format and _pretty."""
+    """A read, a write and the CapabilityStatement take no parameters but _format and _pretty."""
     for key in request.query_params:
         if key.partition(":")[0] not in CONTROL:
             raise FhirError(
@@ -86,10 +86,12 @@ def refuse_parameters(request):
 
 
 def written(request, status, resource):
-    """The answer to a create or an update: the resource, and where it lives. As plain JSON
-    (validated as the model first), which an Idempotency-Key's record can keep."""
-    location = f"{base_url(request)}{resource.get_resource_type()}/{resource.id}"
-    return Response(as_json(resource), status=status, headers={"Location": location})
+    """The answer to a create or an update: the resource, and where a new one lives (201). As
+    plain JSON (validated as the model first), which an Idempotency-Key's record can keep."""
+    headers = {}
+    if status == 201:
+        headers["Location"] = f"{base_url(request)}{resource.get_resource_type()}/{resource.id}"
+    return Response(as_json(resource), status=status, headers=headers)
 
 
 class Read(FhirView):
@@ -113,7 +115,7 @@ class ReadAndUpdate(Read):
 
 
 def _search_answer(request, resource_type, query, links=None, results=None):
-    total, resources = results or resource_type.search(request, query)
+    total, resources = results if results is not None else resource_type.search(request, query)
     bundle = searchset(request, total=total, resources=resources, page=query.page, links=links)
     return Response(bundle)
 

@@ -327,6 +327,7 @@ def test_a_key_that_is_too_long_is_400(world):
 def test_a_patient_cancels_their_own_without_a_reason(world):
     response = changed(world, "patient", world.appointment, status="cancelled")
     assert parsed(response).status == "cancelled"
+    assert "Location" not in response  # the same resource, where it was
     world.appointment.refresh_from_db()
     assert world.appointment.status == Status.CANCELLED
     assert world.appointment.cancelled_by == world.users["patient"]
