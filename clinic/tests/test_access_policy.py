@@ -881,9 +881,13 @@ API = {
 
 # Called as the API is (each role with its token, API_ROLES, every method of API_METHODS, the same
 # junk bodies), but every refusal must be an OperationOutcome. Reads need a token of any role;
-# the CapabilityStatement is public. The interface has no writes yet: any other method is 405.
+# the CapabilityStatement is public. Patients are read by staff and doctors (their own
+# patients); appointments as the JSON API lets each role reach them; creates and updates are
+# Appointment's only, any other method is 405.
 FHIR_NO_METHOD_IN = API_NO_METHOD_IN
 FHIR_READ = API_LOGGED_IN
+# POST [type]/_search takes a form: the table's JSON bodies are 415 once the caller is let in.
+FHIR_POSTED_SEARCH = "401 415 415 415 415 415 415 415"
 
 
 def fhir_read(args=lambda w: {}, **extra):
@@ -892,6 +896,10 @@ def fhir_read(args=lambda w: {}, **extra):
 
 def pair(w):
     return {"resource_id": f"{w.doctor.pk}-{w.clinic.pk}"}
+
+
+def fhir_posted_search(post=FHIR_POSTED_SEARCH):
+    return api_rule(FHIR_NO_METHOD_IN, post=post)
 
 
 FHIR = {
@@ -918,7 +926,39 @@ FHIR = {
         fhir_read(query=lambda w: {"schedule": f"Schedule/{pair(w)['resource_id']}"}),
         api_rule(FHIR_NO_METHOD_IN, get="401 400 400 400 400 400 400 400"),
     ],
-    "fhir:not_found": api_rule(API_NOT_FOUND, path=lambda w: "/fhir/R4/Appointment"),
+    **{
+        f"fhir:{name}_posted_search": fhir_posted_search()
+        for name in (
+            "practitioner",
+            "location",
+            "healthcareservice",
+            "practitionerrole",
+            "schedule",
+            "slot",
+            "appointment",
+        )
+    },
+    # The clinic's roles only: patients are refused; a doctor reads the patients of their own
+    # schedule (the patient has an appointment with the doctor, none with the other doctor).
+    "fhir:patient_search": api_rule(FHIR_NO_METHOD_IN, get="401 403 403 200 200 200 200 200"),
+    "fhir:patient_posted_search": fhir_posted_search("401 403 403 415 415 415 415 415"),
+    "fhir:patient": api_rule(
+        FHIR_NO_METHOD_IN,
+        get="401 403 403 200 404 200 200 200",
+        args=lambda w: {"resource_id": w.patient.pk},
+    ),
+    # Every role searches what it reaches; patients and staff book (junk: 400), doctors do not.
+    "fhir:appointment_search": api_rule(
+        FHIR_NO_METHOD_IN, get=FHIR_READ, post="401 400 400 403 403 400 400 400"
+    ),
+    # Read and update as the JSON API reaches an appointment (another's: 404); junk: 400.
+    "fhir:appointment": api_rule(
+        FHIR_NO_METHOD_IN,
+        get="401 200 404 200 404 200 200 200",
+        put="401 400 404 400 404 400 400 400",
+        args=lambda w: {"resource_id": w.appointment.pk},
+    ),
+    "fhir:not_found": api_rule(API_NOT_FOUND, path=lambda w: "/fhir/R4/Encounter"),
 }
 
 
