@@ -31,6 +31,9 @@ READS = [
     "Patient",
     "Appointment",
 ]
+# Every junk value is POSTed to these types' _search too (the types whose searches take personal
+# details or that write); the property test below POSTs to every type.
+POSTED = frozenset({"Patient", "Appointment"})
 # Who searches each type: a patient may not search patients at all, the front desk may.
 ROLE_OF = {"Patient": "desk"}
 NAMES = [
@@ -112,7 +115,8 @@ def test_junk_values_never_fail(clients, resource_type, name):
         if resource_type == "Slot" and name != "schedule":
             params["schedule"] = "Schedule/1-1"
         answer_is_fine(client.get(BASE + resource_type, params))
-        answer_is_fine(post_search(client, resource_type, params))
+        if resource_type in POSTED:
+            answer_is_fine(post_search(client, resource_type, params))
 
 
 @pytest.mark.parametrize("resource_type", READS)
