@@ -282,6 +282,23 @@ def _created(appointment):
     )
 
 
+def patient_to_book_for(user, patient_id):
+    """Whom a booking is for: staff name a directory patient, a patient books for themselves."""
+    if is_staff(user):
+        if patient_id is None:
+            raise _field_error("patient", "Name the patient: their id in the directory.")
+        patient = Patient.objects.filter(pk=patient_id).first()
+        if patient is None:
+            raise _field_error("patient", "That patient is not in the directory.")
+        return patient
+    own = patient_of(user)
+    if own is None:
+        raise PermissionDenied("Only patients and the clinic's staff book appointments.")
+    if patient_id is not None and patient_id != own.pk:
+        raise _field_error("patient", "Patients book for themselves: leave this out.")
+    return own
+
+
 @extend_schema(
     parameters=[
         OpenApiParameter("status", str, enum=Status.values, description="Only this status."),
@@ -350,7 +367,7 @@ class AppointmentList(ListAPIView):
     @idempotent
     def post(self, request):
         data = validated(BookingSerializer, request.data)
-        patient = self._patient(request.user, data.get("patient"))
+        patient = patient_to_book_for(request.user, data.get("patient"))
         slot = data["slot"]
         doctor = Doctor.objects.select_related("department").filter(pk=slot.doctor_id).first()
         clinic = Clinic.objects.filter(pk=slot.clinic_id).first()
@@ -367,22 +384,6 @@ class AppointmentList(ListAPIView):
             by=request.user,
         )
         return _created(appointment)
-
-    @staticmethod
-    def _patient(user, patient_id):
-        if is_staff(user):
-            if patient_id is None:
-                raise _field_error("patient", "Name the patient: their id in the directory.")
-            patient = Patient.objects.filter(pk=patient_id).first()
-            if patient is None:
-                raise _field_error("patient", "That patient is not in the directory.")
-            return patient
-        own = patient_of(user)
-        if own is None:
-            raise PermissionDenied("Only patients and the clinic's staff book appointments.")
-        if patient_id is not None and patient_id != own.pk:
-            raise _field_error("patient", "Patients book for themselves: leave this out.")
-        return own
 
 
 class AppointmentDetail(APIView):

@@ -269,6 +269,16 @@ def _answer(view, request, handler, args, kwargs, *, savepoint):
         return view.handle_exception(exc)
 
 
+# Higher layers (the FHIR interface) store answers of their own shapes through the same decorator;
+# each registers how its answers name a patient: matcher(patient) -> Q over IdempotencyRecord.
+_patient_matchers = []
+
+
+def answers_naming_patient(matcher):
+    _patient_matchers.append(matcher)
+    return matcher
+
+
 def forget_answers_about(*, user=None, patient=None):
     """For a closed account: the login's own records go (it can no longer send a retry), and
     other logins' stored answers that name the patient (the desk's booking, payment or new
@@ -279,11 +289,14 @@ def forget_answers_about(*, user=None, patient=None):
     if patient is not None:
         # The three shapes that name a patient: an appointment's reference, a ledger entry's
         # appointment, a directory entry's own answer.
-        IdempotencyRecord.objects.filter(
+        naming = (
             Q(response_body__patient__id=patient.pk)
             | Q(response_body__appointment__patient_id=patient.pk)
             | Q(path__startswith=reverse("api:patients"), response_body__id=patient.pk)
-        ).update(response_body=None)
+        )
+        for matcher in _patient_matchers:
+            naming |= matcher(patient)
+        IdempotencyRecord.objects.filter(naming).update(response_body=None)
 
 
 def prune(now=None):

@@ -26,7 +26,6 @@ from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
 from api.appointments import (
-    AppointmentList,
     BookingSerializer,
     CancelSerializer,
     DoctorOnly,
@@ -34,6 +33,7 @@ from api.appointments import (
     StaffOrPatient,
     StaffPatientOrDoctor,
     appointments_for,
+    patient_to_book_for,
     validated,
 )
 from api.permissions import HasRole, is_staff
@@ -237,7 +237,7 @@ def create(request):
     if "Patient" in actors:
         fields["patient"] = actors["Patient"]
     booking = validated(BookingSerializer, fields)
-    patient = AppointmentList._patient(request.user, booking.get("patient"))
+    patient = patient_to_book_for(request.user, booking.get("patient"))
     booked = services.book_appointment(
         patient=patient,
         doctor=doctor,

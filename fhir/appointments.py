@@ -256,3 +256,12 @@ class Appointments(ResourceType):
         appointments = _on_dates(appointments, query)
         total, rows = paged(appointments.order_by("start", "pk"), query.page)
         return total, [appointment(record) for record in rows]
+
+
+def stored_answers_naming(patient):
+    """The stored Idempotency-Key answers of Appointment writes that name the patient: the
+    resource's first participant is always its Patient (see the mapping above)."""
+    return Q(
+        response_body__resourceType="Appointment",
+        response_body__participant__0__actor__reference=f"Patient/{patient.pk}",
+    )

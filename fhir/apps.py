@@ -6,3 +6,10 @@ class FhirConfig(AppConfig):
 
     name = "fhir"
     verbose_name = "FHIR"
+
+    def ready(self):
+        from api.idempotency import answers_naming_patient
+        from fhir.appointments import stored_answers_naming
+
+        # Closing a patient's account blanks the stored FHIR answers that name them too.
+        answers_naming_patient(stored_answers_naming)

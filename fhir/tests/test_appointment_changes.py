@@ -13,7 +13,9 @@ from accounts.roles import Role
 from accounts.tests.factories import PatientFactory
 from api.models import IdempotencyRecord
 from bookings.models import Appointment, AppointmentType, Status
+from bookings.services import cancel_appointment
 from bookings.tests.factories import AppointmentFactory
+from clinic.privacy import close_patient_account
 from fhir.schedules import slot_id
 from fhir.tests.world import BASE, TODAY, VISIT_DAY, assert_outcome, local, parsed
 
@@ -303,6 +305,27 @@ def test_a_retry_with_the_same_idempotency_key_books_once(world):
         **{"Idempotency-Key": "book-1"},
     )
     assert_outcome(other, 422, "business-rule", "idempotency_key_reused")
+
+
+def test_closing_the_patients_account_blanks_the_stored_fhir_answers_naming_them(world):
+    """The answer stored for a retry carries the reason for the visit; once the patient closes
+    their account it must go, while another patient's stays."""
+    reason = {"reasonCode": [{"text": "Chest pain"}]}
+    patient = PatientFactory(with_account=True)
+    mine = new_appointment(world, patient=patient, **reason)
+    theirs = new_appointment(world, hour=12, patient=world.other_patient, **reason)
+    booked = parsed(create(world, "desk", mine, **{"Idempotency-Key": "mine"}), 201)
+    assert parsed(create(world, "desk", theirs, **{"Idempotency-Key": "theirs"}), 201)
+    # An account with a visit ahead cannot be closed: the visit is cancelled first.
+    cancel_appointment(
+        appointment=Appointment.objects.get(pk=booked.id), by=patient.user, reason="Away"
+    )
+
+    close_patient_account(patient=patient)
+
+    assert IdempotencyRecord.objects.get(key="mine").response_body is None
+    kept = IdempotencyRecord.objects.get(key="theirs").response_body
+    assert kept["participant"][0]["actor"]["reference"] == f"Patient/{world.other_patient.pk}"
 
 
 def test_a_refusal_is_remembered_under_its_key_too(world):
