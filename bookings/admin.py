@@ -10,7 +10,7 @@ from accounts.audit import AuditedViewsAdminMixin
 from accounts.spreadsheets import SafeWriter
 from bookings import services
 from bookings.forms import DeskCancelForm
-from bookings.models import Appointment, Status
+from bookings.models import Appointment, SlotHold, Status
 
 REPORTS_PERMISSION = "bookings.view_reports"
 
@@ -211,3 +211,75 @@ class AppointmentAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.Mod
                 ]
             )
         return response
+
+
+@admin.register(SlotHold)
+class SlotHoldAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.ModelAdmin):
+    """Times kept for someone for a few minutes, for the front desk to see why a time is not on
+    offer, and to let one go (a patient who rang off, an integration that never came back).
+    Holds are made and consumed by the booking services only: nothing is added or edited here."""
+
+    list_display = (
+        "local_start_display",
+        "doctor",
+        "clinic",
+        "patient",
+        "purpose",
+        "held_by",
+        "expires_display",
+        "is_live_display",
+    )
+    list_filter = ("purpose", "clinic")
+    list_select_related = ("doctor", "clinic", "patient", "held_by")
+    # Doctors' names only: patient names would travel in the address (see PatientAdmin).
+    search_fields = ("doctor__full_name",)
+    search_help_text = "Doctor's name."
+    ordering = ("start",)
+    actions = ["release"]
+    # The token is the holder's key to the time: staff release a hold, they never need its key.
+    fields = (
+        "doctor",
+        "clinic",
+        "start",
+        "end",
+        "patient",
+        "purpose",
+        "held_by",
+        "created_at",
+        "expires_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # letting a hold go is the release action, through the service
+
+    def has_release_permission(self, request):
+        return request.user.has_perm("bookings.release_slothold")
+
+    @admin.display(description="Starts (clinic time)", ordering="start")
+    def local_start_display(self, hold):
+        return hold.local_start().strftime("%d %b %Y %H:%M")
+
+    @admin.display(description="Kept until (clinic time)", ordering="expires_at")
+    def expires_display(self, hold):
+        return hold.local_expires_at().strftime("%d %b %Y %H:%M")
+
+    @admin.display(description="Live", boolean=True)
+    def is_live_display(self, hold):
+        return hold.is_live(timezone.now())
+
+    @admin.action(description="Release the selected holds", permissions=["release"])
+    def release(self, request, queryset):
+        released = 0
+        for hold in queryset.select_related("patient"):
+            services.release_hold(hold=hold, by=request.user)
+            released += 1
+        self.message_user(
+            request, f"Released {released} hold(s): those times are free again.", messages.SUCCESS
+        )

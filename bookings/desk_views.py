@@ -1,5 +1,7 @@
 """The front desk's pages: today's arrivals, the patient directory, and booking, moving and
-cancelling on a patient's behalf through the same services patients use.
+cancelling on a patient's behalf through the same services patients use. Once the patient is
+chosen on the confirm step, the time is held for them for a few minutes, as on the patient's own
+pages (services.hold_for_booking_page).
 
 Front desk and clinic admins get in; other logins get 404, visitors the login page. Patient
 searches are POSTed, so names and phone numbers never land in URLs or server logs.
@@ -258,6 +260,7 @@ def calendar(request, doctor_id, clinic_id):
             "back_label": "Choose another doctor",
             "desk": True,
         },
+        held_for=patient,
     )
 
 
@@ -291,6 +294,7 @@ def day(request, doctor_id, clinic_id, day):
             "back_label": "Choose another date",
             "desk": True,
         },
+        held_for=patient,
     )
 
 
@@ -315,6 +319,7 @@ def confirm(request, doctor_id, clinic_id):
     start = picked.cleaned_data["start"]
     search_form = PatientSearchForm()
     results = None
+    hold = None
     form = DeskBookingForm(initial={"start": start, "patient": patient})
 
     action = request.POST.get("action")
@@ -351,8 +356,19 @@ def confirm(request, doctor_id, clinic_id):
         patient = form.cleaned_data.get("patient") if form.is_bound else patient
         if form.cleaned_data.get("start"):
             start = form.cleaned_data["start"]
+        if patient is not None:  # shown again after a refusal: the hold made for them, if live
+            hold = selectors.hold_kept_for(patient=patient, doctor=doctor, start=start, now=now)
+    elif patient is not None:
+        try:
+            hold = services.hold_for_booking_page(
+                doctor=doctor, clinic=clinic, start=start, by=request.user, patient=patient, now=now
+            )
+        except services.BookingError as error:
+            messages.error(request, _not_available(error))
+            return redirect(calendar_url(patient))
     elif not selectors.slot_is_open(doctor=doctor, clinic=clinic, start=start, now=now):
-        messages.error(request, "Sorry, that time is no longer available. Please choose another.")
+        # Nobody to hold it for yet: the desk chooses the patient on this page, which then holds.
+        messages.error(request, _not_available(None))
         return redirect(calendar_url(patient))
 
     this_page = _with_query(request.path, start=request.GET.get("start"))
@@ -371,8 +387,16 @@ def confirm(request, doctor_id, clinic_id):
             "results": results,
             "this_page": this_page,
             "new_patient_url": _with_query(reverse("desk:patient_new"), next=this_page),
+            "hold": hold,
         },
     )
+
+
+def _not_available(error):
+    """A hold of someone else's may let go within minutes, which is worth saying."""
+    if isinstance(error, services.SlotHeld):
+        return str(error)
+    return "Sorry, that time is no longer available. Please choose another."
 
 
 # One appointment: check in, cancel, move ---------------------------------------------------------
@@ -460,6 +484,7 @@ def reschedule(request, pk):
         now=timezone.now(),
         day_url=lambda day: reverse("desk:reschedule_day", kwargs={"pk": pk, "day": day}),
         ignoring=appointment,
+        held_for=appointment.patient,
         extra=_reschedule_extra(
             appointment,
             f"Move {appointment.patient.full_name}'s appointment: choose a date",
@@ -488,6 +513,7 @@ def reschedule_day(request, pk, day):
         day_url=lambda other: reverse("desk:reschedule_day", kwargs={"pk": pk, "day": other}),
         time_url=lambda token: _with_query(confirm_url, start=token),
         ignoring=appointment,
+        held_for=appointment.patient,
         extra=_reschedule_extra(
             appointment,
             f"Move {appointment.patient.full_name}'s appointment: choose a time",
@@ -512,4 +538,5 @@ def reschedule_confirm(request, pk):
         template="bookings/desk/reschedule_confirm.html",
         moved_url=lambda moved: reverse("desk:appointment", kwargs={"pk": moved.pk}),
         moved_message="The appointment is moved; the old time is released.",
+        held_for=appointment.patient,
     )

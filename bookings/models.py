@@ -1,4 +1,5 @@
 import datetime as dt
+import secrets
 
 from django.conf import settings
 from django.db import models
@@ -164,3 +165,109 @@ class Appointment(models.Model):
 
     def local_end(self):
         return self.end.astimezone(self.clinic.zone)
+
+
+# Slot holds --------------------------------------------------------------------------------------
+
+
+class HoldPurpose(models.TextChoices):
+    BOOKING_PAGE = "booking_page", "Booking page"
+    INTEGRATION = "integration", "Integration (FHIR or API)"
+    WAITLIST_OFFER = "waitlist_offer", "Waitlist offer"
+
+
+def new_hold_token():
+    """The handle a client keeps for its hold: 256 random bits, so it cannot be guessed."""
+    return secrets.token_urlsafe(32)
+
+
+class SlotHoldQuerySet(models.QuerySet):
+    def live(self, now):
+        return self.filter(expires_at__gt=now)
+
+    def expired(self, now):
+        return self.filter(expires_at__lte=now)
+
+    def overlapping(self, start, end):
+        return self.filter(start__lt=end, end__gt=start)
+
+
+class SlotHold(models.Model):
+    """A time kept for a few minutes (settings.SLOT_HOLD_MINUTES) for one person while they book
+    it: the booking pages' confirm step, an integration's FHIR $hold, a waitlist offer.
+
+    Until `expires_at` the slot engine counts the time as busy for everyone but the hold's
+    patient and whoever presents the hold; a booking of the time by them consumes (deletes) it.
+    Made and consumed only by the services in bookings.services, under the doctor's row lock.
+    """
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="slot_holds")
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="slot_holds")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The login that asked for the hold; empty when the portal itself made it.",
+    )
+    patient = models.ForeignKey(
+        Patient,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="slot_holds",
+        help_text="Whom the time is kept for, when known.",
+    )
+    purpose = models.CharField(max_length=20, choices=HoldPurpose.choices)
+    token = models.CharField(max_length=64, unique=True, default=new_hold_token, editable=False)
+    created_at = models.DateTimeField()
+
+    objects = SlotHoldQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start", "pk"]
+        permissions = [("release_slothold", "Can release a slot hold")]
+        constraints = [
+            # A unique index cannot say "live" (expiry depends on the clock, and an index
+            # condition must not), so it holds for every row: one hold per doctor and start, live
+            # or expired. hold_slot deletes the doctor's expired holds before it inserts, and
+            # overlapping holds of different starts are refused by its check under the doctor's
+            # row lock, which no unique index can express either.
+            models.UniqueConstraint(
+                fields=["doctor", "start"],
+                name="bookings_one_hold_per_doctor_start",
+                violation_error_message="That time is already held.",
+            ),
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")), name="bookings_slothold_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")),
+                name="bookings_slothold_expires_after_creation",
+            ),
+            models.CheckConstraint(
+                condition=Q(purpose__in=HoldPurpose.values),
+                name="bookings_slothold_purpose_known",
+            ),
+        ]
+        indexes = [
+            # The cleaner deletes by expiry across all doctors.
+            models.Index(fields=["expires_at"], name="bookings_slothold_expiry_idx"),
+        ]
+
+    def __str__(self):
+        start = self.start.astimezone(dt.UTC)
+        return f"Hold {self.pk} on {self.doctor} at {start:%Y-%m-%d %H:%M} UTC"
+
+    def is_live(self, now):
+        return self.expires_at > now
+
+    def local_start(self):
+        return self.start.astimezone(self.clinic.zone)
+
+    def local_expires_at(self):
+        return self.expires_at.astimezone(self.clinic.zone)

@@ -23,6 +23,11 @@ def max_open_appointments_per_patient():
     return settings.BOOKING_MAX_OPEN_PER_PATIENT
 
 
+def slot_hold_duration():
+    """How long a hold keeps a time for one person (settings.SLOT_HOLD_MINUTES)."""
+    return dt.timedelta(minutes=settings.SLOT_HOLD_MINUTES)
+
+
 def patient_may_change(appointment, now):
     """Whether a patient may still cancel or move `appointment` online themselves.
 

@@ -55,7 +55,8 @@ class Availability:
     opens_at: dt.time  # the department's operating hours, in the clinic's wall-clock time
     closes_at: dt.time
     closed_days: frozenset  # local dates: holidays of this clinic and of all clinics
-    busy: tuple  # of (start, end) aware datetimes: time off and active appointments, any clinic
+    # Of (start, end) aware datetimes: time off, active appointments and live holds, any clinic.
+    busy: tuple
 
 
 def at(day, wall_time, zone):
@@ -112,7 +113,7 @@ def free_slots(availability, *, first_day, last_day, now, rules):
 
     A slot is free when it lies inside a working stretch and the operating hours, on a day the
     clinic is open, starts no sooner than the minimum notice and no later than the booking window
-    allows, and touches no busy interval (time off or an active appointment).
+    allows, and touches no busy interval (time off, an active appointment or a live hold).
     """
     zone = availability.zone
     today, last_bookable_day = bookable_range(now, zone, rules)

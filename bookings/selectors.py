@@ -17,8 +17,9 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from bookings.models import Appointment, Status
+from bookings.models import Appointment, SlotHold, Status
 from bookings.prepared_queries import Placeholder, PreparedQuery
 from bookings.rules import booking_rules
 from bookings.scheduling import (
@@ -32,12 +33,36 @@ from bookings.scheduling import (
 from doctors.models import Clinic, Doctor, Holiday, TimeOff, WorkingHours
 
 
-def availability_for(*, doctor, clinic, first_day, last_day, ignoring=None, appointments=True):
+def _exempt_holds(held_for, hold):
+    """The holds that do not count as busy for whoever books for `held_for` or presents `hold`."""
+    condition = Q(pk__in=[])
+    if held_for is not None:
+        condition |= Q(patient=held_for)
+    if hold is not None:
+        condition |= Q(pk=hold.pk)
+    return condition
+
+
+def availability_for(
+    *,
+    doctor,
+    clinic,
+    first_day,
+    last_day,
+    ignoring=None,
+    appointments=True,
+    held_for=None,
+    hold=None,
+    now=None,
+):
     """The slot engine's inputs for one doctor at one clinic: four queries, whatever the range.
 
     `doctor` must come with its department loaded (select_related). `ignoring` is an appointment
     to treat as already released, for a reschedule. With `appointments=False` only time off
     counts as busy: what the doctor would offer if nobody had booked yet.
+
+    Live holds (at `now`) count as busy like appointments, but for their own patient
+    (`held_for`) or whoever presents the hold (`hold`): what the booking services accept.
     """
     zone = clinic.zone
     range_start = at(first_day, dt.time.min, zone)
@@ -64,7 +89,19 @@ def availability_for(*, doctor, clinic, first_day, last_day, ignoring=None, appo
     )
     if ignoring is not None:
         booked = booked.exclude(pk=ignoring.pk)
-    booked_times = tuple(booked.values_list("start", "end")) if appointments else ()
+    held = (
+        SlotHold.objects.live(now or timezone.now())
+        .filter(doctor=doctor)
+        .overlapping(range_start, range_end)
+        .exclude(_exempt_holds(held_for, hold))
+    )
+    # Appointments and holds in one statement: the page costs no more queries than before holds.
+    busy_times = (
+        booked.order_by()
+        .values_list("start", "end")
+        .union(held.order_by().values_list("start", "end"), all=True)
+    )
+    booked_times = tuple(busy_times) if appointments else ()
     return Availability(
         zone=zone,
         slot_length=dt.timedelta(minutes=doctor.slot_minutes),
@@ -89,17 +126,30 @@ class RequestedSlot:
     works_at_clinic: bool
     open_appointments: int | None  # the patient's upcoming ones, when a patient was given
     availability: Availability
-    availability_if_unbooked: Availability  # as if nobody had booked: only time off is busy
+    availability_if_unbooked: Availability  # as if nobody had booked or held: only time off
+    booked: bool  # an active appointment overlaps the slot
+    held: bool  # a live hold overlaps it that is not `held_for`'s nor the `hold` presented
+    own_hold: bool  # a hold of `held_for`'s (or the one presented) overlaps it, live or not
+
+
+# Bound where no patient or hold is exempt: no row has this id (NULL would make `=` unknown,
+# and NOT of unknown would exempt every hold).
+NO_ROW = -1
 
 
 def _requested_slot_query(*, for_patient, ignoring):
     """The re-check's query, with placeholders for the values (see bookings.prepared_queries)."""
     doctor, clinic = Placeholder("doctor", IntegerField()), Placeholder("clinic", IntegerField())
     start, end = Placeholder("start", DateTimeField()), Placeholder("end", DateTimeField())
+    now = Placeholder("now", DateTimeField())
     # Any clinic's appointments count: a doctor is in one place at a time.
     booked = Appointment.objects.holding_slots().filter(doctor=doctor).overlapping(start, end)
     if ignoring:
         booked = booked.exclude(pk=Placeholder("ignoring", IntegerField()))
+    holds = SlotHold.objects.filter(doctor=doctor).overlapping(start, end)
+    exempt = Q(patient=Placeholder("held_for", IntegerField())) | Q(
+        pk=Placeholder("hold", IntegerField())
+    )
     # Underscored: the doctor has fields and relations by some of these names (time_off).
     annotations = {
         "_works_at_clinic": Exists(WorkingHours.objects.filter(doctor=doctor, clinic=clinic)),
@@ -112,12 +162,14 @@ def _requested_slot_query(*, for_patient, ignoring):
             TimeOff.objects.filter(doctor=doctor, starts_at__lt=end, ends_at__gt=start)
         ),
         "_booked": Exists(booked),
+        "_held": Exists(holds.live(now).exclude(exempt)),
+        "_own_hold": Exists(holds.filter(exempt)),
         "_open_appointments": Value(None, output_field=IntegerField()),
     }
     if for_patient:
         upcoming = (
             Appointment.objects.filter(patient=Placeholder("patient", IntegerField()))
-            .upcoming(Placeholder("now", DateTimeField()))
+            .upcoming(now)
             .order_by()
             .values("patient")
             .annotate(count=Count("pk"))
@@ -145,6 +197,8 @@ def _requested_slot_query(*, for_patient, ignoring):
             "_closed",
             "_time_off",
             "_booked",
+            "_held",
+            "_own_hold",
             "_open_appointments",
         )
     )
@@ -160,10 +214,15 @@ _REQUESTED_SLOT_QUERIES = {
 }
 
 
-def requested_slot(*, doctor, clinic, start, now, patient=None, ignoring=None):
+def requested_slot(
+    *, doctor, clinic, start, now, patient=None, ignoring=None, held_for=None, hold=None
+):
     """One query for everything a booking re-checks under its locks: the doctor's hours at the
-    clinic on that weekday, a holiday, time off or an active appointment over the slot, and the
-    patient's count of upcoming appointments (for the cap).
+    clinic on that weekday, a holiday, time off, an active appointment or a live hold over the
+    slot, and the patient's count of upcoming appointments (for the cap).
+
+    Holds of `held_for` (a patient) and the `hold` presented do not count as busy; whether one
+    overlaps the slot is `own_hold`, for the booking to consume it.
 
     The booking services call it after taking their row locks, so that it reads what any booking
     that held the locks before committed. `doctor` must come with its department loaded.
@@ -183,9 +242,11 @@ def requested_slot(*, doctor, clinic, start, now, patient=None, ignoring=None):
             "patient": patient.pk if patient is not None else None,
             "now": now,
             "ignoring": ignoring.pk if ignoring is not None else None,
+            "held_for": held_for.pk if held_for is not None else NO_ROW,
+            "hold": hold.pk if hold is not None else NO_ROW,
         }
     )
-    _, _, works_at_clinic, closed, time_off, taken, open_appointments = rows[0]
+    _, _, works_at_clinic, closed, time_off, taken, held, own_hold, open_appointments = rows[0]
     stand_in = ((start, end),)
 
     def availability(*, busy):
@@ -208,13 +269,20 @@ def requested_slot(*, doctor, clinic, start, now, patient=None, ignoring=None):
         end=end,
         works_at_clinic=works_at_clinic,
         open_appointments=open_appointments,
-        availability=availability(busy=time_off or taken),
+        availability=availability(busy=time_off or taken or held),
         availability_if_unbooked=availability(busy=time_off),
+        booked=taken,
+        held=held,
+        own_hold=own_hold,
     )
 
 
-def open_slots(*, doctor, clinic, now, first_day=None, last_day=None, ignoring=None):
-    """Free slots over the booking window (or the part of it asked for), in time order."""
+def open_slots(
+    *, doctor, clinic, now, first_day=None, last_day=None, ignoring=None, held_for=None, hold=None
+):
+    """Free slots over the booking window (or the part of it asked for), in time order.
+
+    A time someone holds is not free, unless the hold is `held_for`'s (a patient) or `hold`."""
     rules = booking_rules()
     window_first, window_last = bookable_range(now, clinic.zone, rules)
     first_day = max(first_day or window_first, window_first)
@@ -222,9 +290,38 @@ def open_slots(*, doctor, clinic, now, first_day=None, last_day=None, ignoring=N
     if first_day > last_day:
         return []
     availability = availability_for(
-        doctor=doctor, clinic=clinic, first_day=first_day, last_day=last_day, ignoring=ignoring
+        doctor=doctor,
+        clinic=clinic,
+        first_day=first_day,
+        last_day=last_day,
+        ignoring=ignoring,
+        held_for=held_for,
+        hold=hold,
+        now=now,
     )
     return free_slots(availability, first_day=first_day, last_day=last_day, now=now, rules=rules)
+
+
+def live_hold(token, *, now):
+    """The live hold a client's token names (its doctor, clinic and patient read with it), or
+    None for a token that is unknown, used, released or expired."""
+    if (
+        not isinstance(token, str)
+        or not 0 < len(token) <= SlotHold._meta.get_field("token").max_length
+    ):
+        return None
+    return (
+        SlotHold.objects.live(now)
+        .select_related("doctor__department", "clinic", "patient")
+        .filter(token=token)
+        .first()
+    )
+
+
+def hold_kept_for(*, patient, doctor, start, now):
+    """The live hold keeping `start` with `doctor` for `patient`, if there is one (for a page to
+    say until when)."""
+    return SlotHold.objects.live(now).filter(patient=patient, doctor=doctor, start=start).first()
 
 
 def appointments_of_patient(patient):
@@ -235,14 +332,17 @@ def appointments_of_patient(patient):
     )
 
 
-def slot_is_open(*, doctor, clinic, start, now, ignoring=None):
-    """Whether `start` is one of the free times offered right now (for a confirm page)."""
+def slot_is_open(*, doctor, clinic, start, now, ignoring=None, held_for=None):
+    """Whether `start` is one of the free times offered right now (for a confirm page), to
+    `held_for` (whose own holds do not make a time busy)."""
     rules = booking_rules()
     day = start.astimezone(clinic.zone).date()
     window_first, window_last = bookable_range(now, clinic.zone, rules)
     if not window_first <= day <= window_last:
         return False
-    slot = requested_slot(doctor=doctor, clinic=clinic, start=start, now=now, ignoring=ignoring)
+    slot = requested_slot(
+        doctor=doctor, clinic=clinic, start=start, now=now, ignoring=ignoring, held_for=held_for
+    )
     return is_free(slot.availability, start=start, now=now, rules=rules)
 
 

@@ -1,17 +1,21 @@
-"""State changes of appointments. Each runs in one transaction and raises a BookingError that
-views show as a message; none leaves anything half done."""
+"""State changes of appointments and slot holds. Each runs in one transaction and raises a
+BookingError that views show as a message; none leaves anything half done."""
+
+import datetime as dt
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Patient
 from bookings import signals
-from bookings.models import Appointment, Status
+from bookings.models import Appointment, HoldPurpose, SlotHold, Status
 from bookings.rules import (
     booking_rules,
     max_open_appointments_per_patient,
     on_its_clinic_day,
     patient_cancellation_cutoff,
+    slot_hold_duration,
 )
 from bookings.scheduling import bookable_range, is_free
 from bookings.selectors import requested_slot
@@ -30,6 +34,18 @@ class BookingError(Exception):
 class SlotUnavailable(BookingError):
     def __init__(self, message="Sorry, that time was just taken. Please choose another time."):
         super().__init__(message, code="slot_taken")
+
+
+class SlotHeld(SlotUnavailable):
+    """The time is kept for someone else by a live hold: taken for now (the same code), though
+    it may come free again within minutes."""
+
+    def __init__(
+        self,
+        message="Sorry, someone else is booking that time right now. Please choose another "
+        "time, or try this one again in a few minutes.",
+    ):
+        super().__init__(message)
 
 
 class NotAllowed(BookingError):
@@ -82,10 +98,11 @@ def _secure_slot(slot, *, clinic, now):
     rules = booking_rules()
     if is_free(slot.availability, start=slot.start, now=now, rules=rules):
         return slot.end
-    # "Taken" only when another appointment is the reason: a time off the grid, outside the hours
-    # or in the doctor's time off would not be free even with nobody booked.
+    # "Taken" only when another appointment or someone else's hold is the reason: a time off the
+    # grid, outside the hours or in the doctor's time off would not be free even with nobody
+    # booked.
     if is_free(slot.availability_if_unbooked, start=slot.start, now=now, rules=rules):
-        raise SlotUnavailable()
+        raise SlotHeld() if slot.held and not slot.booked else SlotUnavailable()
     raise NotAllowed(
         "That time is not one of the doctor's appointment times. Please pick one from the list.",
         code="not_a_slot",
@@ -110,6 +127,29 @@ def _lock(patient, doctor):
     return patient, doctor
 
 
+def _check_hold_fits(hold, *, doctor, clinic, start, patient):
+    """A hold presented with a booking must be for that very time, and for that patient when it
+    names one; whether it is still live, the re-check sees."""
+    if hold is None:
+        return
+    if (hold.doctor_id, hold.clinic_id, hold.start) != (doctor.pk, clinic.pk, start):
+        raise NotAllowed(
+            "That hold is for another time. Book the time it holds, or hold this one first.",
+            code="not_allowed",
+        )
+    if hold.patient_id is not None and hold.patient_id != patient.pk:
+        raise NotAllowed("That hold keeps the time for another patient.", code="not_allowed")
+
+
+def _consume_holds(slot, *, doctor, patient, hold):
+    """Deletes the holds the booking of `slot` used up: its patient's over that time, and the one
+    presented. Under the doctor's row lock, in the booking's transaction."""
+    if not slot.own_hold:
+        return
+    used = Q(patient=patient) | Q(pk=hold.pk) if hold is not None else Q(patient=patient)
+    SlotHold.objects.filter(doctor=doctor).overlapping(slot.start, slot.end).filter(used).delete()
+
+
 def _create(**fields):
     # The unique constraint is the last line of defence; a lost race becomes a friendly message.
     # No savepoint: the callers' transactions are durable (never nested), and the refusal ends
@@ -121,15 +161,37 @@ def _create(**fields):
 
 
 def book_appointment(
-    *, patient, doctor, clinic, start, appointment_type, payment_mode, reason="", by, now=None
+    *,
+    patient,
+    doctor,
+    clinic,
+    start,
+    appointment_type,
+    payment_mode,
+    reason="",
+    by,
+    hold=None,
+    now=None,
 ):
+    """Books `start` for `patient`. A time someone holds can be booked only for the hold's
+    patient or with the `hold` itself (a SlotHold, e.g. from selectors.live_hold); the booking
+    consumes it."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         patient, doctor = _lock(patient, doctor)
         _check_doctor_takes_bookings(doctor, clinic, start)
+        _check_hold_fits(hold, doctor=doctor, clinic=clinic, start=start, patient=patient)
         # After the locks, in a statement of its own: a booking that held them before has
         # committed by now, and a new statement sees what it wrote.
-        slot = requested_slot(doctor=doctor, clinic=clinic, start=start, now=now, patient=patient)
+        slot = requested_slot(
+            doctor=doctor,
+            clinic=clinic,
+            start=start,
+            now=now,
+            patient=patient,
+            held_for=patient,
+            hold=hold,
+        )
         _check_works_at(slot, doctor, clinic)
         cap = max_open_appointments_per_patient()
         if slot.open_appointments >= cap:
@@ -150,6 +212,7 @@ def book_appointment(
             reason=reason,
             created_by=by,
         )
+        _consume_holds(slot, doctor=doctor, patient=patient, hold=hold)
         signals.appointment_booked.send(sender=Appointment, appointment=appointment, by=by, now=now)
         return appointment
 
@@ -201,9 +264,10 @@ def cancel_appointment(*, appointment, by, reason="", now=None):
     return appointment
 
 
-def reschedule_appointment(*, appointment, start, by, now=None):
+def reschedule_appointment(*, appointment, start, by, hold=None, now=None):
     """Moves an appointment to a new time of the same doctor at the same clinic, atomically:
-    the old time is released only if the new one is secured."""
+    the old time is released only if the new one is secured. A held new time is taken as a
+    booking would take it: for the hold's patient, or with the `hold`, which the move consumes."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         patient, doctor = _lock(appointment.patient, appointment.doctor)
@@ -228,7 +292,16 @@ def reschedule_appointment(*, appointment, start, by, now=None):
                 code="same_time",
             )
         _check_doctor_takes_bookings(doctor, old.clinic, start)
-        slot = requested_slot(doctor=doctor, clinic=old.clinic, start=start, now=now, ignoring=old)
+        _check_hold_fits(hold, doctor=doctor, clinic=old.clinic, start=start, patient=patient)
+        slot = requested_slot(
+            doctor=doctor,
+            clinic=old.clinic,
+            start=start,
+            now=now,
+            ignoring=old,
+            held_for=patient,
+            hold=hold,
+        )
         _check_works_at(slot, doctor, old.clinic)
         end = _secure_slot(slot, clinic=old.clinic, now=now)
         old.status = Status.CANCELLED
@@ -256,8 +329,167 @@ def reschedule_appointment(*, appointment, start, by, now=None):
             created_by=by,
             rescheduled_from=old,
         )
+        _consume_holds(slot, doctor=doctor, patient=patient, hold=hold)
         signals.appointment_rescheduled.send(sender=Appointment, old=old, new=new, by=by, now=now)
         return new
+
+
+# Slot holds --------------------------------------------------------------------------------------
+
+
+def _lock_for_hold(patient, doctor):
+    """The locks a booking of that patient and doctor takes, in the same order (see _lock).
+
+    The patient's too: inserting a hold that names the patient takes a key-share lock on their
+    row, which their booking in progress (holding its row lock, and deleting their earlier hold)
+    would make it wait for while it waits for the hold: a deadlock. Locked first, the hold simply
+    queues behind the booking. A hold for nobody in particular needs the doctor's row alone.
+    """
+    if patient is not None:
+        return _lock(patient, doctor)
+    return None, (
+        Doctor.objects.select_for_update(of=("self",))
+        .select_related("department")
+        .get(pk=doctor.pk)
+    )
+
+
+def _deletable(holds):
+    """The ids of `holds` that nobody else is deleting or consuming right now.
+
+    Holds of a doctor whose row lock this transaction does not hold are deleted only this way:
+    such a delete never waits, so it cannot deadlock with a booking or a hold that holds that
+    doctor's lock and deletes the same rows (a hold another transaction has locked is on its way
+    out anyway, or expires soon). SQLite ignores the row locks and runs one writer at a time.
+    """
+    return list(holds.select_for_update(skip_locked=True).values_list("pk", flat=True))
+
+
+def _hold(*, doctor, clinic, start, by, patient, purpose, now, minutes):
+    """Holds the time; `patient` and `doctor` are locked already (_lock_for_hold) by the
+    caller's transaction."""
+    # Exactly a booking's checks, under the same lock: a hold never keeps what a booking could
+    # not take.
+    _check_doctor_takes_bookings(doctor, clinic, start)
+    slot = requested_slot(doctor=doctor, clinic=clinic, start=start, now=now, held_for=patient)
+    _check_works_at(slot, doctor, clinic)
+    end = _secure_slot(slot, clinic=clinic, now=now)
+    # The doctor's dead holds go first: the unique (doctor, start) index counts them too.
+    SlotHold.objects.filter(doctor=doctor).expired(now).delete()
+    if slot.own_hold:
+        # The patient holds this time already (asked again, or by another way in): that hold.
+        own = SlotHold.objects.filter(doctor=doctor, patient=patient).overlapping(start, end)
+        same = [
+            held for held in own.live(now) if (held.clinic_id, held.start) == (clinic.pk, start)
+        ]
+        if same:
+            return same[0]
+        own.delete()  # overlapping the time from another start: the new hold replaces it
+    duration = dt.timedelta(minutes=minutes) if minutes is not None else slot_hold_duration()
+    if duration <= dt.timedelta(0):
+        raise ValueError("A hold must last a positive number of minutes.")
+    try:
+        return SlotHold.objects.create(
+            doctor=doctor,
+            clinic=clinic,
+            start=start,
+            end=end,
+            expires_at=now + duration,
+            held_by=by,
+            patient=patient,
+            purpose=HoldPurpose(purpose),
+            created_at=now,
+        )
+    except IntegrityError as exc:  # the unique (doctor, start): the last line of defence
+        raise SlotHeld() from exc
+
+
+def hold_slot(*, doctor, clinic, start, by, patient=None, purpose, now=None, minutes=None):
+    """Keeps `start` with `doctor` at `clinic` for a few minutes (SLOT_HOLD_MINUTES, or
+    `minutes`), so that nobody else can book it meanwhile; returns the SlotHold, whose `token`
+    is the client's handle for booking (book_appointment(hold=...)) or releasing it.
+
+    `by` is the login asking (None when the portal itself does, e.g. a waitlist offer);
+    `patient`, whom the time is for, when known: then that patient may book it without the
+    hold, and asking again for a time the patient holds returns that same hold. The time is
+    checked exactly as a booking checks it (SlotUnavailable, SlotHeld, NotAllowed).
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        patient, doctor = _lock_for_hold(patient, doctor)
+        return _hold(
+            doctor=doctor,
+            clinic=clinic,
+            start=start,
+            by=by,
+            patient=patient,
+            purpose=purpose,
+            now=now,
+            minutes=minutes,
+        )
+
+
+def hold_for_booking_page(*, doctor, clinic, start, by, patient, now=None):
+    """The booking pages' hold: `start` kept for `patient` while `by` (the patient, or the front
+    desk for them) confirms. `by`'s earlier booking-page hold of another time (or patient) is
+    released: choosing another time lets the previous one go. Seeing the page again keeps the
+    same hold, and the same expiry."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        patient, doctor = _lock_for_hold(patient, doctor)
+        # Before the check, so that the desk's hold of this time for another patient does not
+        # stand in its own way; if the new time is refused, the rollback keeps the earlier hold.
+        earlier = SlotHold.objects.filter(held_by=by, purpose=HoldPurpose.BOOKING_PAGE).exclude(
+            doctor=doctor, clinic=clinic, start=start, patient=patient
+        )
+        ids = _deletable(earlier)
+        if ids:
+            SlotHold.objects.filter(pk__in=ids).delete()
+        return _hold(
+            doctor=doctor,
+            clinic=clinic,
+            start=start,
+            by=by,
+            patient=patient,
+            purpose=HoldPurpose.BOOKING_PAGE,
+            now=now,
+            minutes=None,
+        )
+
+
+def _may_release(hold, by):
+    if by is None:
+        return False
+    if hold.held_by_id is not None and hold.held_by_id == by.pk:
+        return True
+    if by.has_perm("bookings.release_slothold"):  # the staff's (read once per login)
+        return True
+    return (
+        hold.patient_id is not None
+        and Patient.objects.filter(pk=hold.patient_id, user_id=by.pk).exists()
+    )
+
+
+def release_hold(*, hold, by):
+    """Lets the time go before the hold expires: for whoever asked for it, its patient, and the
+    front desk and clinic admins (bookings.release_slothold). Releasing a hold already gone
+    (booked, expired and cleaned, released) does nothing."""
+    if not _may_release(hold, by):
+        raise NotAllowed("Only whoever asked for this hold can release it.", code="not_allowed")
+    with transaction.atomic(durable=True):
+        SlotHold.objects.filter(pk=hold.pk).delete()
+
+
+def delete_expired_holds(now=None):
+    """Deletes every expired hold, for a periodic worker (the notifications worker's loop);
+    returns how many. Holds being consumed or cleaned by another transaction are left to it."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        ids = _deletable(SlotHold.objects.expired(now).order_by("pk"))
+        if not ids:
+            return 0
+        deleted, _ = SlotHold.objects.filter(pk__in=ids).delete()
+    return deleted
 
 
 # Visits on the day: check-in, completion, no-show ------------------------------------------------

@@ -24,9 +24,15 @@ def _offered(slots, ignoring):
     return [slot for slot in slots if slot.start != ignoring.start]
 
 
-def calendar_page(request, *, doctor, clinic, now, day_url, ignoring=None, extra=None):
+def calendar_page(
+    request, *, doctor, clinic, now, day_url, ignoring=None, extra=None, held_for=None
+):
+    """`held_for`: the patient the times are picked for, whose own held times stay on offer."""
     slots = _offered(
-        selectors.open_slots(doctor=doctor, clinic=clinic, now=now, ignoring=ignoring), ignoring
+        selectors.open_slots(
+            doctor=doctor, clinic=clinic, now=now, ignoring=ignoring, held_for=held_for
+        ),
+        ignoring,
     )
     by_day = slots_by_day(slots, clinic.zone)
     first_day, last_day = window(clinic, now)
@@ -47,11 +53,29 @@ def calendar_page(request, *, doctor, clinic, now, day_url, ignoring=None, extra
     return render(request, "bookings/calendar.html", context)
 
 
-def day_page(request, *, doctor, clinic, day, now, day_url, time_url, ignoring=None, extra=None):
+def day_page(
+    request,
+    *,
+    doctor,
+    clinic,
+    day,
+    now,
+    day_url,
+    time_url,
+    ignoring=None,
+    extra=None,
+    held_for=None,
+):
     first_day, last_day = window(clinic, now)
     slots = _offered(
         selectors.open_slots(
-            doctor=doctor, clinic=clinic, now=now, first_day=day, last_day=day, ignoring=ignoring
+            doctor=doctor,
+            clinic=clinic,
+            now=now,
+            first_day=day,
+            last_day=day,
+            ignoring=ignoring,
+            held_for=held_for,
         ),
         ignoring,
     )
@@ -85,12 +109,13 @@ def outside_window(request, clinic, day, now):
 
 
 def reschedule_confirm_page(
-    request, *, appointment, now, pick_again, template, moved_url, moved_message
+    request, *, appointment, now, pick_again, template, moved_url, moved_message, held_for
 ):
     """The last step of moving an appointment, for patients and the front desk alike: GET shows
     the new time (if still free) to confirm, POST moves the appointment through the service.
 
-    `moved_url(new_appointment)` is where a successful move leads.
+    `moved_url(new_appointment)` is where a successful move leads; `held_for` is the
+    appointment's patient (whose own held times stay on offer), as the caller has it loaded.
     """
     form = RescheduleForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
@@ -113,6 +138,7 @@ def reschedule_confirm_page(
         start=start,
         now=now,
         ignoring=appointment,
+        held_for=held_for,
     ):
         messages.error(
             request, "Sorry, that time is no longer available. Please choose another time."

@@ -3,7 +3,8 @@
 
 Browsing free times is open to anyone (nothing personal is shown); confirming, and everything
 about an appointment, needs a patient's login. A patient reaches only their own appointments:
-another's answers 404.
+another's answers 404. Reaching the confirm step holds the time for the patient for a few
+minutes (services.hold_for_booking_page); the booking consumes the hold.
 """
 
 import datetime as dt
@@ -92,6 +93,13 @@ def choose_clinic(request, doctor_id):
     )
 
 
+def _viewing_patient(request):
+    """The logged-in visitor's patient record, whose own held times are still offered to them."""
+    if not request.user.is_authenticated:
+        return None
+    return Patient.objects.filter(user=request.user).first()
+
+
 def _doctor_and_clinic(doctor_id, clinic_id):
     """The active doctor and a clinic where they have working hours, else 404.
 
@@ -134,6 +142,7 @@ def calendar(request, doctor_id, clinic_id):
         ),
         # The clinic page sends a one-clinic doctor straight back here: "back" goes to the doctors.
         extra={"only_clinic": len(clinics) == 1},
+        held_for=_viewing_patient(request),
     )
 
 
@@ -157,6 +166,7 @@ def day(request, doctor_id, clinic_id, day):
             "bookings:day", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk, "day": other}
         ),
         time_url=lambda token: f"{confirm_url}?start={token}",
+        held_for=_viewing_patient(request),
     )
 
 
@@ -183,6 +193,7 @@ def confirm(request, doctor_id, clinic_id, patient):
     calendar_url = reverse(
         "bookings:calendar", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk}
     )
+    hold = None
     if request.method == "POST":
         form = BookingForm(request.POST)
     else:
@@ -191,10 +202,12 @@ def confirm(request, doctor_id, clinic_id, patient):
             messages.error(request, picked.errors["start"][0])
             return redirect(calendar_url)
         start = picked.cleaned_data["start"]
-        if not selectors.slot_is_open(doctor=doctor, clinic=clinic, start=start, now=now):
-            messages.error(
-                request, "Sorry, that time is no longer available. Please choose another time."
+        try:
+            hold = services.hold_for_booking_page(
+                doctor=doctor, clinic=clinic, start=start, by=request.user, patient=patient, now=now
             )
+        except services.BookingError as error:
+            messages.error(request, _not_available(error))
             return redirect(_day_url_of(doctor, clinic, start, now))
         form = BookingForm(initial={"start": start})
 
@@ -225,6 +238,8 @@ def confirm(request, doctor_id, clinic_id, patient):
         # Without a readable time there is nothing to confirm: back to picking one.
         messages.error(request, "Please pick an appointment time from the list.")
         return redirect(calendar_url)
+    if form.is_bound:  # shown again after a refusal: the hold the first showing made, if live
+        hold = selectors.hold_kept_for(patient=patient, doctor=doctor, start=start, now=now)
     return render(
         request,
         "bookings/confirm.html",
@@ -236,8 +251,17 @@ def confirm(request, doctor_id, clinic_id, patient):
             "end": start + dt.timedelta(minutes=doctor.slot_minutes),
             "price": pricing.quote(doctor=doctor),
             "change_url": _day_url_of(doctor, clinic, start, now),
+            "hold": hold,
         },
     )
+
+
+def _not_available(error):
+    """What a confirm page says when the time cannot be held: a hold of someone else's may let
+    go within minutes, which is worth saying; anything else is simply gone."""
+    if isinstance(error, services.SlotHeld):
+        return str(error)
+    return "Sorry, that time is no longer available. Please choose another time."
 
 
 @patient_required
@@ -369,6 +393,7 @@ def reschedule(request, pk, patient):
         day_url=_reschedule_day_url(appointment),
         ignoring=appointment,
         extra={"rescheduling": appointment},
+        held_for=patient,
     )
 
 
@@ -390,6 +415,7 @@ def reschedule_day(request, pk, day, patient):
         time_url=lambda token: f"{confirm_url}?start={token}",
         ignoring=appointment,
         extra={"rescheduling": appointment},
+        held_for=patient,
     )
 
 
@@ -407,4 +433,5 @@ def reschedule_confirm(request, pk, patient):
         template="bookings/reschedule_confirm.html",
         moved_url=lambda moved: reverse("bookings:detail", kwargs={"pk": moved.pk}),
         moved_message="Your appointment has been moved. The old time is released.",
+        held_for=patient,
     )

@@ -302,6 +302,8 @@ BOOKING_MAX_OPEN_PER_PATIENT = env.int("BOOKING_MAX_OPEN_PER_PATIENT", default=4
 BOOKING_PATIENT_CANCELLATION_CUTOFF_HOURS = env.int(
     "BOOKING_PATIENT_CANCELLATION_CUTOFF_HOURS", default=4
 )
+# How long a slot hold keeps a time for one person (the booking pages' confirm step, FHIR $hold).
+SLOT_HOLD_MINUTES = env.int("SLOT_HOLD_MINUTES", default=10)
 
 # The JSON API (/api/v1/, api/; docs/api.md). Tokens (django-rest-knox) are kept as digests and
 # shown once. One got by logging in lasts API_TOKEN_TTL_HOURS (0: until revoked); one a clinic

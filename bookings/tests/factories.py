@@ -4,7 +4,14 @@ import factory
 from django.utils import timezone
 
 from accounts.tests.factories import PatientFactory, UserFactory
-from bookings.models import Appointment, AppointmentType, PaymentMode, Status
+from bookings.models import (
+    Appointment,
+    AppointmentType,
+    HoldPurpose,
+    PaymentMode,
+    SlotHold,
+    Status,
+)
 from bookings.scheduling import at
 from doctors.tests.factories import ClinicFactory, DoctorFactory
 
@@ -45,3 +52,23 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     reason = "Persistent cough"
     status = Status.BOOKED
     created_by = factory.SubFactory(UserFactory)
+
+
+class SlotHoldFactory(factory.django.DjangoModelFactory):
+    """A live hold written directly (no booking rule checked), made `now` for SLOT_HOLD_MINUTES'
+    default of ten minutes; give `start` (and the doctor working hours) for a bookable time."""
+
+    class Meta:
+        model = SlotHold
+
+    doctor = factory.SubFactory(DoctorFactory)
+    clinic = factory.SubFactory(ClinicFactory)
+    start = factory.LazyAttributeSequence(_next_free_start)
+    end = factory.LazyAttribute(
+        lambda o: o.start + datetime.timedelta(minutes=o.doctor.slot_minutes)
+    )
+    created_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(lambda o: o.created_at + datetime.timedelta(minutes=10))
+    held_by = factory.SubFactory(UserFactory)
+    patient = factory.SubFactory(PatientFactory)
+    purpose = HoldPurpose.BOOKING_PAGE

@@ -54,7 +54,7 @@ from billing.models import Charge, Payment
 from billing.tests.factories import ChargeFactory, PaymentFactory
 from bookings.forms import slot_token
 from bookings.models import Appointment, Status
-from bookings.tests.factories import AppointmentFactory
+from bookings.tests.factories import AppointmentFactory, SlotHoldFactory
 from clinic.reporting import REPORTS
 from doctors import services as doctor_services
 from doctors.models import Clinic, Department, Doctor, Holiday, TimeOff, WorkingHours
@@ -291,6 +291,15 @@ def build_world():
         "doctors.holiday": holiday,
         "doctors.timeoff": time_off,
         "bookings.appointment": appointment,
+        # The walk-in's time kept by the desk at noon on the visit day, clear of the times below.
+        "bookings.slothold": SlotHoldFactory(
+            doctor=doctor,
+            clinic=clinic,
+            start=local(VISIT_DAY, 12),
+            created_at=NOW,
+            held_by=desk_user,
+            patient=walk_in,
+        ),
         "notifications.notification": notification,
         "billing.charge": charge,
         "billing.payment": payment,
@@ -533,6 +542,8 @@ ADMIN_RIGHTS = {
     "doctors.holiday": ("v", "vacd"),
     "doctors.timeoff": ("v", "vacd"),
     "bookings.appointment": ("vc", "vc"),
+    # Holds: seen by the desk and clinic admins, let go by an action; only the services make them.
+    "bookings.slothold": ("v", "v"),
     "notifications.notification": ("v", "vc"),
     "billing.charge": ("v", "v"),
     "billing.payment": ("v", "v"),
