@@ -386,8 +386,6 @@ def _hold(*, doctor, clinic, start, by, patient, purpose, now, minutes):
             return same[0]
         own.delete()  # overlapping the time from another start: the new hold replaces it
     duration = dt.timedelta(minutes=minutes) if minutes is not None else slot_hold_duration()
-    if duration <= dt.timedelta(0):
-        raise ValueError("A hold must last a positive number of minutes.")
     try:
         return SlotHold.objects.create(
             doctor=doctor,
@@ -414,6 +412,8 @@ def hold_slot(*, doctor, clinic, start, by, patient=None, purpose, now=None, min
     hold, and asking again for a time the patient holds returns that same hold. The time is
     checked exactly as a booking checks it (SlotUnavailable, SlotHeld, NotAllowed).
     """
+    if minutes is not None and minutes <= 0:
+        raise ValueError("A hold lasts a positive number of minutes.")
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         patient, doctor = _lock_for_hold(patient, doctor)

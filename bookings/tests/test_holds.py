@@ -657,3 +657,12 @@ def test_the_prepared_re_check_binds_each_call_s_holder_and_hold(
     assert (theirs.held, theirs.own_hold) == (True, False)
     expired = requested_slot(doctor=loaded, clinic=clinic, start=TUESDAY_9, now=NOW + 10 * MINUTES)
     assert (expired.held, expired.own_hold) == (False, False)
+
+
+@pytest.mark.parametrize("minutes", [0, -5])
+def test_a_hold_of_no_time_is_a_programming_error_and_holds_nothing(
+    doctor, clinic, patient, minutes
+):
+    with pytest.raises(ValueError):
+        hold(doctor, clinic, by=patient.user, patient=patient, minutes=minutes)
+    assert not SlotHold.objects.exists()
