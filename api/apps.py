@@ -19,3 +19,7 @@ class ApiConfig(AppConfig):
         from accounts.signals import credentials_revoked
 
         credentials_revoked.connect(revoke_api_tokens, dispatch_uid="api.revoke_api_tokens")
+
+        from api import webhook_payloads
+
+        webhook_payloads.register()  # the JSON webhooks' appointments and payments

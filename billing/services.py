@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from billing import signals
 from billing.models import Charge, Payment, ReceiptSequence
 from billing.money import as_percent, gst_on, share_of, to_money
 from billing.selectors import amount_due
@@ -178,6 +179,9 @@ def _record_payment(*, charge, amount, mode, reference, by, now):
             recorded_by=by,
             recorded_at=now or timezone.now(),
         )
+        signals.payment_recorded.send(
+            sender=Payment, payment=payment, by=by, now=payment.recorded_at
+        )
     return payment
 
 
@@ -238,6 +242,9 @@ def refund_payment(*, payment, amount, reason, by, now=None):
         if charge.refund_due and paid - refunded <= 0:
             charge.refund_due = False
             charge.save(update_fields=["refund_due"])
+        signals.payment_refunded.send(
+            sender=Payment, refund=refund, payment=payment, by=by, now=refund.recorded_at
+        )
     return refund
 
 

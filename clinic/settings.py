@@ -295,6 +295,16 @@ NOTIFICATION_REMINDER_HOURS = env.list("NOTIFICATION_REMINDER_HOURS", cast=int, 
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.ConsoleSmsBackend")
 
+# Webhooks (docs/webhooks.md): each POST waits this long to connect and this long for the answer;
+# a worker's claim on a delivery lasts WEBHOOK_LEASE_SECONDS (after that another worker may send
+# it again: at least once); tries before a delivery is marked failed. Receivers must be https://
+# on a public address unless WEBHOOK_ALLOW_LOCAL_RECEIVERS (on with DEBUG) lets in http:// and
+# this machine's or the local network's addresses.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=120.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=7)
+WEBHOOK_ALLOW_LOCAL_RECEIVERS = env.bool("WEBHOOK_ALLOW_LOCAL_RECEIVERS", default=DEBUG)
+
 # Booking rules (bookings.rules reads them).
 BOOKING_WINDOW_DAYS = env.int("BOOKING_WINDOW_DAYS", default=30)
 BOOKING_MINIMUM_NOTICE_MINUTES = env.int("BOOKING_MINIMUM_NOTICE_MINUTES", default=60)

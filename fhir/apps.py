@@ -8,6 +8,10 @@ class FhirConfig(AppConfig):
     verbose_name = "FHIR"
 
     def ready(self):
+        from fhir import webhook_payloads
+
+        webhook_payloads.register()  # webhooks "as the FHIR Appointment"
+
         from api.idempotency import answers_naming_patient
         from fhir.appointments import stored_answers_naming
 

@@ -1,10 +1,19 @@
-"""The outbox in the admin: staff see what went out; clinic admins send again what failed."""
+"""The outbox in the admin: staff see what went out; clinic admins send again what failed, and
+register and watch the webhooks."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.utils import timezone
 
 from accounts.admin_input import CheckedAdminInputMixin
-from notifications import delivery
-from notifications.models import Notification
+from notifications import delivery, webhook_delivery, webhooks
+from notifications.models import (
+    SUBSCRIBABLE_EVENTS,
+    Notification,
+    WebhookDelivery,
+    WebhookEndpoint,
+    new_webhook_secret,
+)
 
 
 @admin.register(Notification)
@@ -31,4 +40,118 @@ class NotificationAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
         count = delivery.resend(queryset.exclude(state=Notification.State.PENDING))
         self.message_user(
             request, f"{count} notice(s) queued to be sent again by the next run.", messages.SUCCESS
+        )
+
+
+# Webhooks: clinic admins only (the front desk has no rights on either model) -------------------
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    # https:// is what a receiver must use; the model's validators still run on what is typed.
+    url = forms.URLField(
+        label="URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text=WebhookEndpoint._meta.get_field("url").help_text,
+    )
+    events = forms.MultipleChoiceField(
+        choices=[(event.value, event.label) for event in SUBSCRIBABLE_EVENTS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="FHIR endpoints take appointment events only.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["description", "url", "events", "format", "active"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
+    """Where the clinic's other systems hear about appointments and payments. The secret is made
+    when the endpoint is saved and shown on its page, to be set in the receiver."""
+
+    form = WebhookEndpointForm
+    list_display = ("__str__", "url", "format", "active", "created_at")
+    list_filter = ("active", "format")
+    readonly_fields = ("secret", "created_at", "updated_at")
+    actions = ["send_test_event", "new_secret"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The secret exists once the endpoint is saved.
+        return self.readonly_fields if obj is not None else ()
+
+    def get_deleted_objects(self, objs, request):
+        # The deliveries are the endpoint's own record and go with it (the confirmation page
+        # lists them); nobody deletes a delivery on its own, so that right is not asked for.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(WebhookDelivery._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
+    @admin.action(description="Send a test event to the selected endpoints", permissions=["change"])
+    def send_test_event(self, request, queryset):
+        now = timezone.now()
+        endpoints = list(queryset.filter(active=True))
+        for endpoint in endpoints:
+            webhooks.queue_test_event(endpoint, now=now)
+        self.message_user(
+            request,
+            f"A test event is queued for {len(endpoints)} active endpoint(s); the next run of "
+            "the worker sends it. See Webhook deliveries for the receiver's answer.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description="Make a new secret for the selected endpoints", permissions=["change"]
+    )
+    def new_secret(self, request, queryset):
+        # One by one: each endpoint gets its own secret.
+        for endpoint in queryset:
+            endpoint.secret = new_webhook_secret()
+            endpoint.save(update_fields=["secret", "updated_at"])
+        self.message_user(
+            request,
+            "New secrets made: give each receiver its endpoint's new secret (on its page). "
+            "Deliveries from now on are signed with it.",
+            messages.WARNING,
+        )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
+    """The webhook outbox: what went to which endpoint, the receiver's last answer; clinic admins
+    send again what failed (same event id and body)."""
+
+    list_display = (
+        "__str__",
+        "event_type",
+        "endpoint",
+        "state",
+        "attempts",
+        "last_status",
+        "last_error",
+        "next_attempt_at",
+        "delivered_at",
+        "created_at",
+    )
+    list_filter = ("state", "event_type", "endpoint")
+    list_select_related = ("endpoint",)
+    search_fields = ("=event_id",)
+    date_hierarchy = "created_at"
+    actions = ["send_again"]
+    readonly_fields = [field.name for field in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Send the selected deliveries again", permissions=["change"])
+    def send_again(self, request, queryset):
+        count = webhook_delivery.resend(queryset)
+        self.message_user(
+            request,
+            f"{count} delivery(ies) queued to be sent again by the next run (deliveries still "
+            "waiting are left as they are).",
+            messages.SUCCESS,
         )

@@ -6,4 +6,5 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self):
-        from notifications import receivers  # noqa: F401  (connects to bookings' signals)
+        # Connect to bookings' and billing's signals: notices, and webhook deliveries.
+        from notifications import receivers, webhook_receivers  # noqa: F401

@@ -1,7 +1,14 @@
-"""The outbox: every message the portal owes someone, written with the change it announces."""
+"""The outbox: every message the portal owes someone, written with the change it announces:
+notices to patients and doctors, and webhook deliveries to the clinic's other systems."""
 
+import secrets
+import uuid
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+from notifications.webhook_targets import validate_webhook_url
 
 
 class Notification(models.Model):
@@ -68,3 +75,150 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} by {self.get_channel_display()} to the {self.audience}"
+
+
+# Webhooks ----------------------------------------------------------------------------------------
+
+
+class WebhookEvent(models.TextChoices):
+    """What an endpoint can subscribe to (docs/webhooks.md), and the admin's test event."""
+
+    APPOINTMENT_BOOKED = "appointment.booked", "Appointment booked"
+    APPOINTMENT_CANCELLED = "appointment.cancelled", "Appointment cancelled"
+    APPOINTMENT_RESCHEDULED = "appointment.rescheduled", "Appointment moved to a new time"
+    APPOINTMENT_CHECKED_IN = "appointment.checked_in", "Patient checked in"
+    APPOINTMENT_COMPLETED = "appointment.completed", "Appointment completed"
+    APPOINTMENT_NO_SHOW = "appointment.no_show", "Patient did not come"
+    PAYMENT_RECORDED = "payment.recorded", "Payment recorded"
+    PAYMENT_REFUNDED = "payment.refunded", "Payment refunded"
+    TEST = "webhook.test", "Test event (sent from the admin)"
+
+    @property
+    def family(self):
+        """What the event is about ("appointment", "payment", "webhook"): its payload's kind."""
+        return self.value.partition(".")[0]
+
+
+SUBSCRIBABLE_EVENTS = [event for event in WebhookEvent if event != WebhookEvent.TEST]
+
+
+def new_webhook_secret():
+    # 256 random bits; the prefix tells a reader of a configuration file what the value is for.
+    return f"whsec_{secrets.token_urlsafe(32)}"
+
+
+class WebhookEndpoint(models.Model):
+    """A receiver a clinic admin registered: where events go, which ones, in which format."""
+
+    class Format(models.TextChoices):
+        JSON = "json", "JSON (as the API returns it)"
+        FHIR = "fhir", "FHIR R4 Appointment (appointment events only)"
+
+    description = models.CharField(
+        max_length=200, blank=True, help_text="Who receives these events, for the admin's eyes."
+    )
+    url = models.URLField(
+        "URL",
+        max_length=500,
+        validators=[validate_webhook_url],
+        help_text="The receiver's address; https:// on a public address.",
+    )
+    secret = models.CharField(
+        max_length=100,
+        default=new_webhook_secret,
+        editable=False,
+        help_text="Signs every delivery (the Clinic-Signature header); give it to the receiver.",
+    )
+    events = models.JSONField(default=list, help_text="The event types sent to this endpoint.")
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.JSON)
+    active = models.BooleanField(
+        default=True, help_text="Inactive: no new events, and queued deliveries wait."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "webhook endpoint"
+        ordering = ["pk"]
+
+    def __str__(self):
+        return self.description or self.url
+
+    def clean(self):
+        super().clean()
+        known = set(WebhookEvent.values) - {WebhookEvent.TEST}
+        if not self.events or not isinstance(self.events, list):
+            raise ValidationError({"events": "Choose at least one event to send."})
+        unknown = [event for event in self.events if event not in known]
+        if unknown:
+            raise ValidationError({"events": f"Unknown event: {', '.join(map(str, unknown))}."})
+        if self.format == self.Format.FHIR and any(
+            WebhookEvent(event).family != "appointment" for event in self.events
+        ):
+            raise ValidationError(
+                {
+                    "events": "FHIR deliveries carry an Appointment: payment events need an "
+                    "endpoint in the JSON format."
+                }
+            )
+
+    def wants(self, event):
+        return self.active and event in self.events
+
+
+class WebhookDelivery(models.Model):
+    """One event owed to one endpoint: the webhook outbox.
+
+    Written in the transaction of the change it announces, with the exact body to send, so every
+    try sends the same bytes under the same event id. A worker claims a due row with a lease
+    (next_attempt_at moves to locked_until) and posts outside any transaction; a worker that dies
+    mid-post leaves the row to be taken again when the lease runs out: at least once.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # The same for every endpoint the event goes to and for every try: receivers drop repeats by it.
+    event_id = models.UUIDField("event id", default=uuid.uuid4, editable=False)
+    event_type = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    content_type = models.CharField(max_length=40, default="application/json")
+    body = models.TextField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    locked_until = models.DateTimeField(
+        null=True, blank=True, help_text="A worker is sending it until then."
+    )
+    last_status = models.PositiveSmallIntegerField(
+        "last HTTP status", null=True, blank=True, help_text="The receiver's last answer."
+    )
+    last_error = models.CharField(max_length=200, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "event_id"], name="notifications_webhook_event_once"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state="pending"),
+                name="notifications_webhook_due_idx",
+            ),
+        ]
+
+    def __str__(self):
+        # The event's id: what a receiver's logs show, and what the admin searches by.
+        return str(self.event_id)

@@ -66,8 +66,12 @@ from doctors.tests.factories import (
     TimeOffFactory,
     WorkingHoursFactory,
 )
-from notifications.models import Notification
-from notifications.tests.factories import NotificationFactory
+from notifications.models import Notification, WebhookDelivery, WebhookEndpoint
+from notifications.tests.factories import (
+    NotificationFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +98,8 @@ WATCHED = [
     TimeOff,
     Appointment,
     Notification,
+    WebhookEndpoint,
+    WebhookDelivery,
     Charge,
     Payment,
 ]
@@ -227,6 +233,8 @@ def build_world():
     )
     holiday = HolidayFactory(clinic=clinic, date=dt.date(2026, 12, 25))
     notification = NotificationFactory(appointment=appointment, address=patient.email)
+    # An EHR told of bookings, and the test event the admin sent it.
+    webhook = WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(events=["appointment.booked"]))
     doctor = doctor_services.issue_calendar_token(doctor=doctor)
     log_entry = record_event(patient, "seen by the access policy test")
     access_attempt = AccessAttempt.objects.create(
@@ -301,6 +309,8 @@ def build_world():
             patient=walk_in,
         ),
         "notifications.notification": notification,
+        "notifications.webhookendpoint": webhook.endpoint,
+        "notifications.webhookdelivery": webhook,
         "billing.charge": charge,
         "billing.payment": payment,
         "auditlog.logentry": log_entry,
@@ -545,6 +555,9 @@ ADMIN_RIGHTS = {
     # Holds: seen by the desk and clinic admins, let go by an action; only the services make them.
     "bookings.slothold": ("v", "v"),
     "notifications.notification": ("v", "vc"),
+    # Webhooks: clinic admins register endpoints and send deliveries again; the desk sees neither.
+    "notifications.webhookendpoint": ("", "vacd"),
+    "notifications.webhookdelivery": ("", "vc"),
     "billing.charge": ("v", "v"),
     "billing.payment": ("v", "v"),
     "auditlog.logentry": ("", "v"),

@@ -18,7 +18,7 @@ from accounts.models import Patient, User
 from accounts.roles import Role
 from accounts.tests.factories import PatientFactory, UserFactory
 from billing.tests.factories import ChargeFactory, PaymentFactory
-from bookings.tests.factories import AppointmentFactory
+from bookings.tests.factories import AppointmentFactory, SlotHoldFactory
 from doctors.models import Clinic, Department, Doctor, WorkingHours
 from doctors.tests.factories import (
     ClinicFactory,
@@ -28,7 +28,11 @@ from doctors.tests.factories import (
     TimeOffFactory,
     WorkingHoursFactory,
 )
-from notifications.tests.factories import NotificationFactory
+from notifications.tests.factories import (
+    NotificationFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +50,8 @@ CLINIC_ADMIN_CAN_ADD = {
     "doctors.TimeOff",
     # API tokens for integrations (the token is shown once, on the page that answers the form).
     "knox.AuthToken",
+    # Webhook receivers (their deliveries are written by the portal, never by hand).
+    "notifications.WebhookEndpoint",
 }
 
 
@@ -96,9 +102,12 @@ def sample_objects(db):
         "doctors.Holiday": HolidayFactory(),
         "doctors.TimeOff": TimeOffFactory(doctor=doctor),
         "bookings.Appointment": AppointmentFactory(doctor=doctor),
+        "bookings.SlotHold": SlotHoldFactory(doctor=doctor),
         "billing.Charge": ChargeFactory(),
         "billing.Payment": PaymentFactory(),
         "notifications.Notification": NotificationFactory(),
+        "notifications.WebhookEndpoint": WebhookEndpointFactory(),
+        "notifications.WebhookDelivery": WebhookDeliveryFactory(),
         "axes.AccessAttempt": AccessAttempt.objects.create(
             username="someone@example.com", ip_address="192.0.2.1", failures_since_start=3
         ),

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 from notifications.delivery import send_due
+from notifications.webhook_delivery import deliver_due_webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,10 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class Command(BaseCommand):
-    help = "Sends the notifications that are due (confirmations, notices, reminders)."
+    help = (
+        "Sends the notifications that are due (confirmations, notices, reminders) and the due "
+        "webhook deliveries."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -89,12 +93,19 @@ class Command(BaseCommand):
             self.nap(interval)
 
     def send_round(self, batch, *, loop):
-        counts = send_due(batch=batch, stop=self.stop_requested)
+        notices = self.drain(send_due, self.report, batch)
+        webhooks = self.drain(deliver_due_webhooks, self.report_webhooks, batch)
+        if not loop and not any(notices.values()) and not any(webhooks.values()):
+            self.stdout.write("Nothing is due.")
+
+    def drain(self, send, report, batch):
+        counts = send(batch=batch, stop=self.stop_requested)
         # A full batch means more may be waiting: go again at once.
         while sum(counts.values()) >= batch and not self.stopping:
-            self.report(counts)
-            counts = send_due(batch=batch, stop=self.stop_requested)
-        self.report(counts, quiet=loop)
+            report(counts)
+            counts = send(batch=batch, stop=self.stop_requested)
+        report(counts)
+        return counts
 
     def stop_requested(self):
         return self.stopping
@@ -110,11 +121,17 @@ class Command(BaseCommand):
         while not self.stopping and (left := deadline - time.monotonic()) > 0:
             time.sleep(min(NAP_SECONDS, left))
 
-    def report(self, counts, quiet=True):
-        if not quiet and not any(counts.values()):
-            self.stdout.write("Nothing is due.")
+    def report(self, counts):
         if any(counts.values()):
             self.stdout.write(
                 "Sent {sent}, retrying {retrying}, failed {failed}, "
                 "no longer needed {skipped}.".format(**counts)
+            )
+
+    def report_webhooks(self, counts):
+        if any(counts.values()):
+            self.stdout.write(
+                "Webhooks: delivered {delivered}, retrying {retrying}, failed {failed}.".format(
+                    **counts
+                )
             )

@@ -1,0 +1,177 @@
+"""Sending the webhook outbox: each due delivery is POSTed, signed, until its receiver answers 2xx.
+
+At least once, and no database transaction open while a receiver takes its time:
+
+1. claim: in a short transaction, the next due row is taken with FOR UPDATE SKIP LOCKED (so two
+   workers never take the same one), its try counted, and a lease written: next_attempt_at and
+   locked_until move to now + WEBHOOK_LEASE_SECONDS, so nobody else takes it meanwhile;
+2. post: outside any transaction, with WEBHOOK_TIMEOUT_SECONDS to connect and to answer;
+3. record: one UPDATE, only while the lease is still this worker's: 2xx is delivered; anything
+   else (another status, a redirect, a timeout, a refused connection) is tried again after a
+   growing pause (notifications.delivery.retry_pause), and marked failed after
+   WEBHOOK_MAX_ATTEMPTS tries.
+
+A worker killed between 1 and 3 leaves its lease to run out; the row is then due again and the
+next worker sends it: the receiver may see an event twice, never not at all, and drops the repeat
+by its event id. Run by `manage.py send_notifications` each round; Celery can call
+deliver_due_webhooks() on a schedule instead, unchanged.
+"""
+
+import datetime as dt
+import logging
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.delivery import retry_pause
+from notifications.models import WebhookDelivery
+from notifications.signing import SIGNATURE_HEADER, signature_header
+from notifications.webhook_targets import validate_webhook_url
+
+logger = logging.getLogger(__name__)
+
+State = WebhookDelivery.State
+EVENT_ID_HEADER = "Clinic-Event-Id"
+EVENT_TYPE_HEADER = "Clinic-Event-Type"
+ATTEMPT_HEADER = "Clinic-Delivery-Attempt"
+USER_AGENT = "ClinicPortal-Webhooks/1"
+
+
+class NotAllowedAnyMore(Exception):
+    """The endpoint's URL fails today's rules (the settings changed since it was saved)."""
+
+
+def lease():
+    return dt.timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+
+
+def _claim_next(now):
+    """The next due delivery, leased to this worker until now + lease(), or None."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(state=State.PENDING, next_attempt_at__lte=now, endpoint__active=True)
+            .select_related("endpoint")
+            .order_by("next_attempt_at", "pk")
+            .first()
+        )
+        if delivery is None:
+            return None
+        delivery.attempts += 1
+        delivery.locked_until = delivery.next_attempt_at = now + lease()
+        delivery.save(update_fields=["attempts", "locked_until", "next_attempt_at", "updated_at"])
+    return delivery
+
+
+def headers(delivery, body, *, at):
+    """The headers of one try: the event's id and type, the try's number and the signature."""
+    return {
+        "Content-Type": delivery.content_type,
+        "User-Agent": USER_AGENT,
+        EVENT_ID_HEADER: str(delivery.event_id),
+        EVENT_TYPE_HEADER: delivery.event_type,
+        ATTEMPT_HEADER: str(delivery.attempts),
+        SIGNATURE_HEADER: signature_header(delivery.endpoint.secret, at.timestamp(), body),
+    }
+
+
+def _post(delivery, *, at):
+    """POSTs the delivery's body; returns the receiver's HTTP status (raises on no answer)."""
+    endpoint = delivery.endpoint
+    try:
+        validate_webhook_url(endpoint.url)
+    except ValidationError:
+        raise NotAllowedAnyMore from None
+    body = delivery.body.encode()
+    timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+    # No redirects: a receiver that moved says so with a 3xx, which is tried again until the
+    # admin changes the URL (following it could lead the signed body anywhere). The answer's
+    # body is never read: only its status counts.
+    with requests.post(
+        endpoint.url,
+        data=body,
+        headers=headers(delivery, body, at=at),
+        timeout=(timeout, timeout),
+        allow_redirects=False,
+        stream=True,
+    ) as response:
+        return response.status_code
+
+
+def _error_text(error):
+    # The error's kind only: its text may quote the URL, and nothing of the body belongs here.
+    if isinstance(error, NotAllowedAnyMore):
+        return "The endpoint's URL is not allowed any more (https:// on a public address)."
+    return type(error).__name__
+
+
+def _record(delivery, *, at, status=None, error=None):
+    """Writes the try's outcome if the lease is still ours; returns "delivered", "retrying",
+    "failed", or None when another worker (or the admin's "send again") has the row now."""
+    fields = {"last_status": status, "locked_until": None, "updated_at": at}
+    if error is None and 200 <= status < 300:
+        outcome = "delivered"
+        fields.update(state=State.DELIVERED, delivered_at=at, last_error="")
+    else:
+        fields["last_error"] = f"HTTP {status}" if error is None else _error_text(error)
+        if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+            outcome = "failed"
+            fields["state"] = State.FAILED
+        else:
+            outcome = "retrying"
+            fields["next_attempt_at"] = at + retry_pause(delivery.attempts)
+        logger.warning(
+            "Webhook delivery %s (%s to endpoint %s) failed on try %s: %s",
+            delivery.pk,
+            delivery.event_type,
+            delivery.endpoint_id,
+            delivery.attempts,
+            fields["last_error"],
+        )
+    ours = WebhookDelivery.objects.filter(
+        pk=delivery.pk, state=State.PENDING, locked_until=delivery.locked_until
+    )
+    if not ours.update(**fields):
+        logger.info("Webhook delivery %s: its lease ran out before the answer.", delivery.pk)
+        return None
+    return outcome
+
+
+def deliver_due_webhooks(*, now=None, batch=100, stop=None):
+    """Sends up to `batch` due deliveries, one at a time; returns {"delivered": n,
+    "retrying": n, "failed": n}. `now` (tests) fixes the clock; `stop`, if given, is asked
+    before each delivery, as send_due() asks it."""
+    counts = {"delivered": 0, "retrying": 0, "failed": 0}
+    for _ in range(batch):
+        if stop is not None and stop():
+            break
+        at = now or timezone.now()
+        delivery = _claim_next(at)
+        if delivery is None:
+            break
+        try:
+            status, error = _post(delivery, at=at), None
+        except Exception as failure:  # any failure to get an answer: record it, try again later
+            status, error = None, failure
+        outcome = _record(delivery, at=now or timezone.now(), status=status, error=error)
+        if outcome is not None:
+            counts[outcome] += 1
+    return counts
+
+
+def resend(deliveries):
+    """Puts delivered or failed deliveries back in the queue, same event id and body."""
+    now = timezone.now()
+    return deliveries.exclude(state=State.PENDING).update(
+        state=State.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        locked_until=None,
+        last_status=None,
+        last_error="",
+        delivered_at=None,
+        updated_at=now,
+    )
