@@ -31,7 +31,7 @@ from doctors.tests.factories import (
     DoctorFactory,
     WorkingHoursFactory,
 )
-from notifications import webhooks
+from notifications import webhook_payloads, webhooks
 from notifications.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from notifications.tests.factories import WebhookEndpointFactory
 
@@ -422,3 +422,30 @@ def test_an_event_nobody_wants_costs_one_query(endpoints):
     assert len(captured) == 1
     assert "notifications_webhookendpoint" in captured[0]["sql"]
     assert deliveries() == []
+
+
+# A format nobody registered ---------------------------------------------------------------------
+
+
+def test_every_format_has_its_builder_registered_and_the_check_says_when_one_is_missing(
+    monkeypatch,
+):
+    assert webhook_payloads.every_format_has_its_builders(None) == []
+
+    monkeypatch.delitem(webhook_payloads._builders, ("fhir", "appointment"))
+
+    [error] = webhook_payloads.every_format_has_its_builders(None)
+    assert error.id == "notifications.E001"
+    assert "appointment events in the fhir format" in error.msg
+
+
+def test_a_missing_builder_costs_that_endpoint_the_event_not_the_booking(book, monkeypatch, caplog):
+    json_endpoint = endpoint_for(Event.APPOINTMENT_BOOKED)
+    fhir_endpoint = endpoint_for(Event.APPOINTMENT_BOOKED, format=WebhookEndpoint.Format.FHIR)
+    monkeypatch.delitem(webhook_payloads._builders, ("fhir", "appointment"))
+
+    appointment = book()
+
+    assert Appointment.objects.filter(pk=appointment.pk).exists()
+    assert [d.endpoint for d in deliveries()] == [json_endpoint]
+    assert f"Webhook endpoint {fhir_endpoint.pk}: no fhir payload" in caplog.text
