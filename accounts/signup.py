@@ -39,9 +39,16 @@ signup_token = SignupTokenGenerator()
 
 
 def safe_next(request, candidate):
-    """`candidate` if it is a page of this site (same host and scheme), else ""."""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    """`candidate` if it is a page of this site (same host and scheme), else "".
+
+    Only a path (or an absolute URL of this site) will do: a bare word such as "home" would be
+    taken by redirect() for the name of a URL pattern, and an unknown one is a server error."""
+    if (
+        candidate
+        and candidate.startswith(("/", "http://", "https://"))
+        and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return candidate
     return ""

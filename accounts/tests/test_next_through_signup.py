@@ -197,3 +197,15 @@ def test_log_in_and_sign_up_links_on_the_booking_pages_bring_the_visitor_back(
     for start in (reverse("accounts:login"), reverse("accounts:signup")):
         link = link_starting(page, start)
         assert parse_qs(urlsplit(link).query)["next"] == [day], start
+
+
+@pytest.mark.parametrize("word", ["home", "[removed]", "accounts:login", "appointments"])
+def test_a_next_that_is_no_path_is_ignored_not_a_server_error(client, mailoutbox, word):
+    """redirect() would take a bare word for a URL pattern's name; an unknown one was a 500."""
+    client.post(f"{reverse('accounts:signup')}?next=/appointments/", signup_data())
+    [link] = links_in(mailoutbox[0])
+
+    confirmed = client.post(path_and_query(link), {"next": word, "password": PASSWORD})
+
+    assert confirmed.status_code == 302
+    assert confirmed["Location"] == reverse("accounts:profile")
