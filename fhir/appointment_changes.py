@@ -17,11 +17,11 @@ Elements left out are left as they are: the portal derives them and cannot drop 
 """
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.http import Http404
 from django.utils import timezone
 from fhir.resources.R4B.appointment import Appointment as FhirAppointment
-from pydantic import ValidationError
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
@@ -55,6 +55,7 @@ from fhir.outcomes import FhirError, as_json
 from fhir.schedules import parse_slot_id
 from fhir.search import base_url, key_of
 from fhir.structure import department_system
+from fhir.validation import valid_model
 
 # Elements a create may send: what the portal keeps or derives from the Slot. `id`, `meta` and
 # `text` are the server's (FHIR says to ignore a client's id on create).
@@ -101,30 +102,21 @@ def unchangeable(message):
 # The body ---------------------------------------------------------------------------------------
 
 
-def _problems(error):
-    """A pydantic ValidationError's problems, by where they are, without the values sent."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc']) or 'body'}: {problem['msg']}"
-        for problem in error.errors()[:5]
-    )
+def appointment_data(data, where="The body"):
+    """(raw JSON, R4B Appointment) of `data`; 400 for anything else."""
+    if not isinstance(data, dict) or data.get("resourceType") != "Appointment":
+        raise FhirError(
+            f'{where} is an Appointment resource: a JSON object with "resourceType": "Appointment".'
+        )
+    model = valid_model(FhirAppointment, data)
+    if model.status not in FHIR_STATUSES:
+        raise FhirError("status is one of FHIR's appointment statuses (booked, cancelled...).")
+    return data, model
 
 
 def resource_body(request):
     """(raw JSON, R4B Appointment) of the request's body; 400 for anything else."""
-    data = request.data
-    if not isinstance(data, dict) or data.get("resourceType") != "Appointment":
-        raise FhirError(
-            'The body is an Appointment resource: a JSON object with "resourceType": "Appointment".'
-        )
-    try:
-        model = FhirAppointment.model_validate(data)
-    except ValidationError as error:
-        raise FhirError(
-            f"The Appointment is not valid FHIR R4: {_problems(error)}", issue="structure"
-        ) from None
-    if model.status not in FHIR_STATUSES:
-        raise FhirError("status is one of FHIR's appointment statuses (booked, cancelled...).")
-    return data, model
+    return appointment_data(request.data)
 
 
 def _local(reference, base):
@@ -211,44 +203,78 @@ def _check_agrees_with_slot(model, *, start, doctor, clinic, actors):
             )
 
 
-def create(request):
-    """POST Appointment: books the Slot through bookings.services.book_appointment, as the
-    API's POST /appointments/ does. (201, the new Appointment)."""
-    data, model = resource_body(request)
-    extra = sorted(set(data) - CREATE_ELEMENTS)
+def refuse_elements_not_kept(data, kept):
+    extra = sorted(set(data) - kept)
     if extra:
         raise unchangeable(f"This server does not keep {', '.join(extra)}: leave them out.")
-    if model.status != "booked":
-        raise unchangeable("A new appointment is booked: send status booked.")
-    base = base_url(request)
-    slot = the_slot(model, base)
-    actors = participants(model, base)
-    doctor = Doctor.objects.select_related("department").filter(pk=slot.doctor_id).first()
-    clinic = Clinic.objects.filter(pk=slot.clinic_id).first()
-    if doctor is None or clinic is None:
-        raise FhirError("No such Slot: take one from a Slot search.")
-    _check_agrees_with_slot(model, start=slot.start, doctor=doctor, clinic=clinic, actors=actors)
+
+
+@dataclass(frozen=True)
+class SlotRequest:
+    """The time an Appointment body asks for: its Slot's doctor, clinic and start, and the
+    participants it names (checked against the Slot)."""
+
+    doctor: object
+    clinic: object
+    start: dt.datetime
+    actors: dict
+
+    @classmethod
+    def of(cls, model, base):
+        slot = the_slot(model, base)
+        actors = participants(model, base)
+        doctor = Doctor.objects.select_related("department").filter(pk=slot.doctor_id).first()
+        clinic = Clinic.objects.filter(pk=slot.clinic_id).first()
+        if doctor is None or clinic is None:
+            raise FhirError("No such Slot: take one from a Slot search.")
+        _check_agrees_with_slot(
+            model, start=slot.start, doctor=doctor, clinic=clinic, actors=actors
+        )
+        return cls(doctor, clinic, slot.start, actors)
+
+    def patient(self, user):
+        """Whom it is for: the Patient participant for staff (required), the caller for a
+        patient (who may name only themselves), as the API's bookings decide."""
+        return patient_to_book_for(user, self.actors.get("Patient"))
+
+
+def book_slot(request, data, model, *, kept=CREATE_ELEMENTS, hold=None):
+    """Books the Slot an Appointment body names through bookings.services.book_appointment, as
+    the API's POST /appointments/ does, with `hold` (a SlotHold) where one keeps the time.
+    Elements outside `kept` are refused. (201, the new Appointment)."""
+    refuse_elements_not_kept(data, kept)
+    asked = SlotRequest.of(model, base_url(request))
     fields = {
-        "slot": api_slot_id(doctor, clinic, slot.start),
+        "slot": api_slot_id(asked.doctor, asked.clinic, asked.start),
         "appointment_type": appointment_type(model),
         "payment_mode": PaymentMode.AT_CLINIC,
         "reason": _texts(model.reasonCode),
     }
-    if "Patient" in actors:
-        fields["patient"] = actors["Patient"]
+    if "Patient" in asked.actors:
+        fields["patient"] = asked.actors["Patient"]
     booking = validated(BookingSerializer, fields)
     patient = patient_to_book_for(request.user, booking.get("patient"))
     booked = services.book_appointment(
         patient=patient,
-        doctor=doctor,
-        clinic=clinic,
-        start=slot.start,
+        doctor=asked.doctor,
+        clinic=asked.clinic,
+        start=asked.start,
         appointment_type=booking["appointment_type"],
         payment_mode=booking["payment_mode"],
         reason=booking["reason"],
         by=request.user,
+        hold=hold,
     )
     return 201, appointment(reachable(request.user).get(pk=booked.pk))
+
+
+def create(request):
+    """POST Appointment: books the Slot (book_slot). (201, the new Appointment)."""
+    data, model = resource_body(request)
+    refuse_elements_not_kept(data, CREATE_ELEMENTS)
+    if model.status != "booked":
+        raise unchangeable("A new appointment is booked: send status booked.")
+    return book_slot(request, data, model)
 
 
 # Update -------------------------------------------------------------------------------------------

@@ -78,15 +78,29 @@ def appointment_type_concept(value):
     return {"coding": codings, "text": kind.label}
 
 
-def _utc(value):
+def utc_instant(value):
     return value.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-def _accepted(reference, display=None):
+def participant(reference, display=None, status="accepted"):
+    """A required participant: a reference (with a display where it is no person's name)."""
     actor = {"reference": reference}
     if display:
         actor["display"] = display
-    return {"actor": actor, "required": "required", "status": "accepted"}
+    return {"actor": actor, "required": "required", "status": status}
+
+
+def department_and_slot(doctor, clinic, start, end):
+    """What an appointment of a Slot's time says of it, booked or not: the department as its
+    serviceType and specialty, the times in UTC, and the Slot."""
+    return {
+        "serviceType": [department_concept(doctor.department)],
+        "specialty": [department_concept(doctor.department)],
+        "start": utc_instant(start),
+        "end": utc_instant(end),
+        "minutesDuration": int((end - start).total_seconds() // 60),
+        "slot": [{"reference": f"Slot/{slot_id(doctor.pk, clinic.pk, start)}"}],
+    }
 
 
 def appointment(record):
@@ -96,18 +110,13 @@ def appointment(record):
     resource = {
         "id": str(record.pk),
         "status": STATUSES[Status(record.status)],
-        "serviceType": [department_concept(doctor.department)],
-        "specialty": [department_concept(doctor.department)],
+        **department_and_slot(doctor, clinic, record.start, record.end),
         "appointmentType": appointment_type_concept(record.appointment_type),
-        "start": _utc(record.start),
-        "end": _utc(record.end),
-        "minutesDuration": int((record.end - record.start).total_seconds() // 60),
-        "slot": [{"reference": f"Slot/{slot_id(doctor.pk, clinic.pk, record.start)}"}],
-        "created": _utc(record.created_at),
+        "created": utc_instant(record.created_at),
         "participant": [
-            _accepted(f"Patient/{record.patient_id}"),
-            _accepted(f"Practitioner/{doctor.pk}", doctor.full_name),
-            _accepted(f"Location/{clinic.pk}", clinic.name),
+            participant(f"Patient/{record.patient_id}"),
+            participant(f"Practitioner/{doctor.pk}", doctor.full_name),
+            participant(f"Location/{clinic.pk}", clinic.name),
         ],
     }
     if record.reason:

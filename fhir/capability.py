@@ -1,5 +1,8 @@
 """GET /fhir/R4/metadata: the CapabilityStatement, made from the routes themselves, so that it
-lists exactly the resource types, interactions and search parameters served, no more."""
+lists exactly the resource types, interactions, search parameters and operations served, no
+more."""
+
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.urls import URLResolver, get_resolver
@@ -19,8 +22,17 @@ SECURITY = (
 )
 
 
-def served_interactions():
-    """{resource type: (ResourceType, {interaction codes})} from the fhir namespace's routes."""
+@dataclass
+class Served:
+    """What the routes serve of one resource type."""
+
+    resource_type: object  # the ResourceType
+    interactions: set = field(default_factory=set)  # interaction codes
+    operations: list = field(default_factory=list)  # fhir.operations.Operation
+
+
+def served_resources():
+    """{resource type name: Served} from the fhir namespace's routes."""
     served = {}
     for entry in get_resolver().url_patterns:
         if isinstance(entry, URLResolver) and entry.namespace == "fhir":
@@ -29,12 +41,16 @@ def served_interactions():
                 initkwargs = getattr(pattern.callback, "view_initkwargs", {})
                 resource_type = initkwargs.get("resource_type")
                 if resource_type is not None:
-                    _, interactions = served.setdefault(resource_type.name, (resource_type, set()))
-                    interactions.update(view.interactions.values())
+                    found = served.setdefault(resource_type.name, Served(resource_type))
+                    found.interactions.update(view.interactions.values())
+                    operation = getattr(view, "operation", None)
+                    if operation is not None:
+                        found.operations.append(operation)
     return served
 
 
-def _resource(resource_type, interactions):
+def _resource(served):
+    resource_type, interactions = served.resource_type, served.interactions
     return {
         "type": resource_type.name,
         "profile": SPEC + resource_type.name,
@@ -51,12 +67,21 @@ def _resource(resource_type, interactions):
             }
             for param in resource_type.search_params
         ],
+        "operation": [
+            {
+                "name": operation.name,
+                "definition": operation.definition(),
+                "documentation": operation.documentation,
+            }
+            for operation in served.operations
+        ]
+        or None,
     }
 
 
 def capability_statement(request):
     base = base_url(request)
-    served = served_interactions()
+    served = served_resources()
     return CapabilityStatement(
         status="active",
         date=PUBLISHED,
@@ -74,17 +99,16 @@ def capability_statement(request):
                     "Pages: _count (default 20, at most 100) and the Bundle's next link. "
                     "A search may be POSTed to [type]/_search as a form; parameters that carry "
                     "personal details (Patient name, telecom, birthdate) are taken only so. "
-                    "Writes take an Idempotency-Key header to be retried safely."
+                    "Writes take an Idempotency-Key header to be retried safely. "
+                    "Scheduling: Appointment/$find proposes free times, $hold keeps one for a "
+                    "few minutes, $book books it."
                 ),
                 "security": {
                     "cors": False,
                     "service": [{"text": "Token"}],
                     "description": SECURITY,
                 },
-                "resource": [
-                    _resource(resource_type, interactions)
-                    for _, (resource_type, interactions) in sorted(served.items())
-                ],
+                "resource": [_resource(found) for _, found in sorted(served.items())],
             }
         ],
     )

@@ -253,10 +253,18 @@ class Links:
         return self.url + (f"?{query}" if query else "")
 
 
-def searchset(request, *, total, resources, page, links=None):
+def searchset(request, *, total, resources, page, links=None, full_url=None):
     """A validated searchset Bundle: `total`, the entries of this page, `self`, and `next` and
-    `previous` where there are more (GETs of `links`, by default the request's own URL)."""
+    `previous` where there are more (GETs of `links`, by default the request's own URL).
+
+    Each entry's fullUrl is where its resource lives, or `full_url(resource)` for resources
+    that live nowhere (the proposed appointments of $find)."""
     base = base_url(request)
+    if full_url is None:
+
+        def full_url(resource):
+            return f"{base}{resource.get_resource_type()}/{resource.id}"
+
     links = links or Links.of_get(request)
     bundle_links = [{"relation": "self", "url": links.at(page.offset)}]
     if page.count and page.offset + page.count < total:
@@ -266,7 +274,7 @@ def searchset(request, *, total, resources, page, links=None):
         bundle_links.append({"relation": "previous", "url": links.at(previous)})
     entries = [
         {
-            "fullUrl": f"{base}{resource.get_resource_type()}/{resource.id}",
+            "fullUrl": full_url(resource),
             "resource": resource,
             "search": {"mode": "match"},
         }

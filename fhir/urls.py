@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from fhir import outcomes, views
+from fhir import operations, outcomes, views
 from fhir.appointment_changes import WritableAppointments
 from fhir.patients import Patients
 from fhir.schedules import Schedules, Slots
@@ -39,6 +39,22 @@ def interactions(resource_type):
     return routes
 
 
+def scheduling_operations(resource_type):
+    """Appointment/$find, $hold and $book."""
+    return [
+        path(
+            f"{resource_type.name}/${view.operation.name}",
+            view.as_view(resource_type=resource_type),
+            name=f"{resource_type.name.lower()}_{view.operation.name}",
+        )
+        for view in (operations.Find, operations.Hold, operations.Book)
+    ]
+
+
+# One instance for the type's interactions and operations: the CapabilityStatement lists them
+# under one resource.
+APPOINTMENTS = WritableAppointments()
+
 urlpatterns = [
     path("metadata", views.Metadata.as_view(), name="metadata"),
     *interactions(Practitioners()),
@@ -48,7 +64,9 @@ urlpatterns = [
     *interactions(Schedules()),
     *interactions(Slots()),
     *interactions(Patients()),
-    *interactions(WritableAppointments()),
+    # Before the Appointment's read, whose id would take "$find".
+    *scheduling_operations(APPOINTMENTS),
+    *interactions(APPOINTMENTS),
     # Last: whatever no interaction above matched.
     re_path(r"^.*$", outcomes.not_found, name="not_found"),
 ]

@@ -982,6 +982,22 @@ FHIR = {
         put="401 400 404 400 404 400 400 400",
         args=lambda w: {"resource_id": w.appointment.pk},
     ),
+    # $find: any login (start and end are required: 400 without them; a JSON body that is no
+    # Parameters resource: 400). $hold and $book: as a create (junk: 400), doctors 403.
+    "fhir:appointment_find": [
+        api_rule(
+            FHIR_NO_METHOD_IN,
+            get="401 400 400 400 400 400 400 400",
+            post="401 400 400 400 400 400 400 400",
+        ),
+        # A POST takes its parameters in the body only: in the URL they are 400.
+        fhir_read(
+            query=lambda w: {"start": VISIT_DAY.isoformat(), "end": VISIT_DAY.isoformat()},
+            post="401 400 400 400 400 400 400 400",
+        ),
+    ],
+    "fhir:appointment_hold": api_rule(FHIR_NO_METHOD_IN, post="401 400 400 403 403 400 400 400"),
+    "fhir:appointment_book": api_rule(FHIR_NO_METHOD_IN, post="401 400 400 403 403 400 400 400"),
     "fhir:not_found": api_rule(API_NOT_FOUND, path=lambda w: "/fhir/R4/Encounter"),
 }
 
