@@ -23,7 +23,7 @@ from icalendar import Calendar
 
 from accounts.tests.factories import PatientFactory
 from bookings import signals
-from bookings.models import Appointment, AppointmentType, PaymentMode, Status
+from bookings.models import Appointment, AppointmentType, PaymentMode, SlotHold, Status
 from bookings.scheduling import at
 from bookings.services import (
     SlotUnavailable,
@@ -31,7 +31,7 @@ from bookings.services import (
     cancel_appointment,
     reschedule_appointment,
 )
-from bookings.tests.factories import AppointmentFactory
+from bookings.tests.factories import AppointmentFactory, SlotHoldFactory
 from doctors.tests.factories import (
     ClinicFactory,
     DepartmentFactory,
@@ -674,6 +674,17 @@ def test_the_command_sends_what_is_due_and_prints_a_summary(book):
     out = StringIO()
     call_command("send_notifications", stdout=out)
     assert out.getvalue() == "Nothing is due.\n"
+
+
+def test_each_round_of_the_command_clears_expired_slot_holds():
+    # The autouse clock stands at NOW: one hold ran out a minute ago, one still keeps its time.
+    expired = SlotHoldFactory(created_at=NOW - dt.timedelta(minutes=11))
+    live = SlotHoldFactory(created_at=NOW - dt.timedelta(minutes=9))
+
+    call_command("send_notifications", stdout=StringIO())
+
+    assert list(SlotHold.objects.values_list("pk", flat=True)) == [live.pk]
+    assert not SlotHold.objects.filter(pk=expired.pk).exists()
 
 
 def test_the_command_goes_round_again_while_batches_come_back_full(book):

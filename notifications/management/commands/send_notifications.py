@@ -7,6 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
+from bookings.services import delete_expired_holds
 from notifications.delivery import send_due
 from notifications.webhook_delivery import deliver_due_webhooks
 
@@ -22,7 +23,7 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 class Command(BaseCommand):
     help = (
         "Sends the notifications that are due (confirmations, notices, reminders) and the due "
-        "webhook deliveries."
+        "webhook deliveries, and clears expired slot holds."
     )
 
     def add_arguments(self, parser):
@@ -93,6 +94,8 @@ class Command(BaseCommand):
             self.nap(interval)
 
     def send_round(self, batch, *, loop):
+        # Expired holds are busy for nobody already; clearing them keeps the table small.
+        delete_expired_holds()
         notices = self.drain(send_due, self.report, batch)
         webhooks = self.drain(deliver_due_webhooks, self.report_webhooks, batch)
         if not loop and not any(notices.values()) and not any(webhooks.values()):
