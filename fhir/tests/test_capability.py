@@ -146,3 +146,20 @@ def test_a_search_parameter_not_listed_is_refused(world):
 def test_metadata_takes_no_parameters_but_format(world):
     assert parsed(APIClient().get(BASE + "metadata", {"_format": "json", "_pretty": "true"}))
     assert_outcome(APIClient().get(BASE + "metadata", {"mode": "full"}), 400, "not-supported")
+
+
+def test_it_lists_the_scheduling_operations_and_each_is_served(world):
+    """Appointment's $find, $hold and $book, with definitions of our own; each answers its POST
+    (a body that is no Parameters resource: 400, not 404 or 405); no other type lists one."""
+    client = world.client("desk")
+    listed = {
+        resource.type: [(op.name, op.definition) for op in resource.operation or []]
+        for resource in statement().rest[0].resource
+    }
+    ours = "https://clinic.example/fhir/OperationDefinition/appointment-"
+    assert listed.pop("Appointment") == [(name, ours + name) for name in ("find", "hold", "book")]
+    assert all(operations == [] for operations in listed.values())
+    for name in ("find", "hold", "book"):
+        answer = client.post(f"{BASE}Appointment/${name}", {}, format="json")
+        assert_outcome(answer, 400, "invalid")
+    assert_outcome(client.post(BASE + "Slot/$find", {}, format="json"), 404, "not-found")

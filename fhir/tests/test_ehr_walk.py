@@ -1,16 +1,18 @@
-"""An EHR's walk over real HTTP (a live server and `requests`), with a front desk's token: find
+"""An EHR's walks over real HTTP (a live server and `requests`), with a front desk's token: find
 the practitioner, their schedule and free slots, the patient, book, read, cancel, book again,
-mark arrived; each answer parsed with fhir.resources' R4B model of the type it must be."""
+mark arrived; and the scheduling operations: $find, $hold, $book, read, arrived. Each answer is
+parsed with fhir.resources' R4B model of the type it must be."""
 
 import pytest
 import requests
-from fhir.resources.R4B.appointment import Appointment
+from fhir.resources.R4B.appointment import Appointment, AppointmentParticipant
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.parameters import Parameters
 
 from api.tests.factories import token_for
-from bookings.models import Status
+from bookings.models import SlotHold, Status
 from fhir.tests.world import TODAY
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -123,3 +125,61 @@ def test_bad_input_over_http_is_an_outcome_not_a_fault(live_server, world):
         headers={"Content-Type": "application/xml"},
     )
     assert outcome.issue[0].code == "not-supported"
+
+
+def operation_body(appointment):
+    return Parameters(parameter=[{"name": "appt-resource", "resource": appointment}])
+
+
+def test_an_ehr_finds_holds_books_and_checks_in_over_http(live_server, world):
+    ehr = Ehr(f"{live_server.url}/fhir/R4/", token_for(world.users["desk"]))
+
+    capability = ehr.get("metadata", CapabilityStatement)
+    (appointments,) = [r for r in capability.rest[0].resource if r.type == "Appointment"]
+    assert [op.name for op in appointments.operation] == ["find", "hold", "book"]
+
+    # Free times of the department today, as proposed Appointments.
+    proposals = ehr.get(
+        "Appointment/$find",
+        Bundle,
+        start=TODAY.isoformat(),
+        end=TODAY.isoformat(),
+        specialty=str(world.department.pk),
+        _count=5,
+    )
+    proposal = found(proposals, "Appointment")[0]
+    assert proposal.status == "proposed" and proposals.total > 5
+
+    # Hold it for the walk-in patient: pending, with the hold and until when.
+    patient = AppointmentParticipant(
+        actor={"reference": f"Patient/{world.walk_in.pk}"}, status="accepted"
+    )
+    proposal.participant = [patient, *proposal.participant]
+    pending, _ = ehr.write("POST", "Appointment/$hold", operation_body(proposal), 200)
+    assert pending.status == "pending"
+    (hold,) = SlotHold.objects.all()
+    assert pending.identifier[0].value == hold.token
+    assert pending.extension[0].valueInstant == hold.expires_at
+    # While it is held, the time is proposed to nobody.
+    again = ehr.get("Appointment/$find", Bundle, start=TODAY.isoformat(), end=TODAY.isoformat())
+    assert proposal.slot[0].reference not in [
+        a.slot[0].reference for a in found(again, "Appointment")
+    ]
+
+    # Book it with the hold, read it where the answer says, mark the patient arrived.
+    pending.reasonCode = [{"text": "Fever"}]
+    booked, response = ehr.write("POST", "Appointment/$book", operation_body(pending), 201)
+    assert booked.status == "booked" and booked.start == proposal.start
+    read = ehr.get(response.headers["Location"], Appointment)
+    assert read.model_dump() == booked.model_dump()
+    assert not SlotHold.objects.exists()
+    read.status = "arrived"
+    arrived, _ = ehr.write("PUT", f"Appointment/{read.id}", read, 200)
+    assert arrived.status == "arrived"
+    assert world.walk_in.appointments.get().status == Status.CHECKED_IN
+
+    # The hold is used up: sending the pending Appointment again books nothing.
+    refused, _ = ehr.write(
+        "POST", "Appointment/$book", operation_body(pending), 409, OperationOutcome
+    )
+    assert refused.issue[0].details.coding[0].code == "hold_expired"

@@ -7,10 +7,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bookings.models import Appointment
+from bookings.models import Appointment, SlotHold
 from fhir.tests.world import BASE, assert_outcome, parsed, post_search
 
 pytestmark = pytest.mark.django_db
+
+FHIR_JSON = "application/fhir+json"
 
 SEARCHES = [
     "Practitioner",
@@ -224,3 +226,119 @@ def test_any_body_is_answered_without_a_fault(world, clients, role, body):
     answer_is_fine(updated)
     assert created.status_code >= 400 and updated.status_code >= 400
     assert Appointment.objects.count() == 1
+
+
+# The scheduling operations ------------------------------------------------------------------------
+
+FIND = BASE + "Appointment/$find"
+FIND_NAMES = [
+    "start",
+    "end",
+    "practitioner",
+    "location",
+    "specialty",
+    "service-type",
+    "_count",
+    "_offset",
+    "start:exact",
+    "patient",
+    "x",
+]
+PERIOD = {"start": "2026-12-03", "end": "2026-12-04"}
+VALUE_TYPES = [
+    "valueString",
+    "valueDate",
+    "valueDateTime",
+    "valueInteger",
+    "valueReference",
+    "valueCoding",
+    "valueCodeableConcept",
+    "valueBoolean",
+    "resource",
+    "part",
+]
+
+
+def parameters_body(items):
+    return json.dumps({"resourceType": "Parameters", "parameter": items})
+
+
+@pytest.mark.parametrize("name", FIND_NAMES)
+def test_junk_find_parameters_never_fail(clients, name):
+    client = clients["patient"]
+    for value in JUNK:
+        answer_is_fine(client.get(FIND, {**PERIOD, name: value}))
+        items = [
+            {"name": key, "valueString": text} for key, text in {**PERIOD, name: value}.items()
+        ]
+        answer_is_fine(client.post(FIND, parameters_body(items), content_type=FHIR_JSON))
+
+
+@pytest.mark.parametrize("value_type", VALUE_TYPES)
+def test_junk_values_of_every_type_in_parameters_never_fail(clients, value_type):
+    client = clients["desk"]
+    for value in [*JUNK, None, 7, -1, True, [], {}, {"reference": "\x00"}, {"coding": "x"}]:
+        for name in ("start", "practitioner", "specialty", "_count"):
+            items = [{"name": key, "valueString": text} for key, text in PERIOD.items()]
+            items = [item for item in items if item["name"] != name]
+            items.append({"name": name, value_type: value})
+            answer_is_fine(client.post(FIND, parameters_body(items), content_type=FHIR_JSON))
+
+
+PARAMETER_ITEMS = st.lists(
+    st.one_of(
+        st.fixed_dictionaries(
+            {"name": st.sampled_from(["appt-resource", *FIND_NAMES])},
+            optional={"resource": BODIES, "valueString": TEXT, "valueDate": JSON, "part": JSON},
+        ),
+        JSON,
+    ),
+    max_size=3,
+)
+PARAMETERS = st.one_of(
+    st.fixed_dictionaries(
+        {"resourceType": st.sampled_from(["Parameters", "Appointment"])},
+        optional={"parameter": PARAMETER_ITEMS, "id": JSON, "meta": JSON},
+    ),
+    JSON,
+)
+
+
+@settings(
+    max_examples=80,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(role=st.sampled_from(["patient", "desk"]), body=PARAMETERS)
+def test_any_operation_body_is_answered_without_a_fault(world, clients, role, body):
+    # A junk body holds and books nothing (the examples share the test's clinic).
+    data = json.dumps(body)
+    for name in ("find", "hold", "book"):
+        answer = clients[role].post(f"{BASE}Appointment/${name}", data, content_type=FHIR_JSON)
+        answer_is_fine(answer)
+        if name != "find":
+            assert answer.status_code >= 400
+    assert Appointment.objects.count() == 1
+    assert not SlotHold.objects.exists()
+
+
+def test_a_resource_inside_with_an_unknown_type_is_400_everywhere(world, clients):
+    inside = {
+        "resourceType": "Appointment",
+        "status": "booked",
+        "participant": [{"status": "accepted"}],
+    }
+    for contained in ([{"resourceType": "Nope"}], [{"resourceType": 5}]):
+        data = json.dumps({**inside, "contained": contained})
+        client = clients["desk"]
+        assert_outcome(client.post(BASE + "Appointment", data, content_type=FHIR_JSON), 400)
+        path = f"{BASE}Appointment/{world.appointment.pk}"
+        assert_outcome(client.put(path, data, content_type=FHIR_JSON), 400)
+        wrapped = parameters_body([{"name": "appt-resource", "resource": json.loads(data)}])
+        for name in ("hold", "book"):
+            answer = client.post(f"{BASE}Appointment/${name}", wrapped, content_type=FHIR_JSON)
+            assert_outcome(answer, 400)
+    lost = parameters_body([{"name": "start", "resource": {"resourceType": "Nope"}}])
+    assert_outcome(clients["desk"].post(FIND, lost, content_type=FHIR_JSON), 400)
