@@ -29,7 +29,7 @@ from django.utils import timezone
 from notifications.delivery import retry_pause
 from notifications.models import WebhookDelivery
 from notifications.signing import SIGNATURE_HEADER, signature_header
-from notifications.webhook_targets import validate_webhook_url
+from notifications.webhook_targets import resolves_to_local, validate_webhook_url
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,10 @@ USER_AGENT = "ClinicPortal-Webhooks/1"
 
 class NotAllowedAnyMore(Exception):
     """The endpoint's URL fails today's rules (the settings changed since it was saved)."""
+
+
+class ResolvesToLocal(Exception):
+    """The endpoint's host name resolves to an address on this machine or a private network."""
 
 
 def lease():
@@ -85,6 +89,8 @@ def _post(delivery, *, at):
         validate_webhook_url(endpoint.url)
     except ValidationError:
         raise NotAllowedAnyMore from None
+    if resolves_to_local(endpoint.url):
+        raise ResolvesToLocal
     body = delivery.body.encode()
     timeout = settings.WEBHOOK_TIMEOUT_SECONDS
     # No redirects: a receiver that moved says so with a 3xx, which is tried again until the
@@ -105,6 +111,8 @@ def _error_text(error):
     # The error's kind only: its text may quote the URL, and nothing of the body belongs here.
     if isinstance(error, NotAllowedAnyMore):
         return "The endpoint's URL is not allowed any more (https:// on a public address)."
+    if isinstance(error, ResolvesToLocal):
+        return "The endpoint's host name resolves to a private or local address; not sent."
     return type(error).__name__
 
 

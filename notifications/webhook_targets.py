@@ -7,10 +7,14 @@ machine or the local network (the portal's own services, a cloud's metadata addr
 169.254.169.254). WEBHOOK_ALLOW_LOCAL_RECEIVERS (on with DEBUG) lets in http:// and local hosts,
 for a receiver on the same machine or network during development and tests.
 
-Only what the URL says is checked: a public name that resolves to a private address is not.
+What the URL says is checked when the endpoint is saved; before each try the host name is also
+resolved (resolves_to_local), so that a public name pointing at a private address is refused
+too. A name that changes its answer between that look-up and the connection (DNS rebinding) is
+not caught: an egress proxy or firewall is the complete answer, and docs/webhooks.md says so.
 """
 
 import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -70,3 +74,17 @@ def validate_webhook_url(value):
             "That address is on this machine or a private network, not a receiver elsewhere.",
             code="local",
         )
+
+
+def resolves_to_local(url):
+    """Whether any address the URL's host resolves to is on this machine or a private network
+    (False when local receivers are allowed). A name that does not resolve is left to the
+    connection, which fails and is tried again."""
+    if settings.WEBHOOK_ALLOW_LOCAL_RECEIVERS:
+        return False
+    parts = urlsplit(url)
+    try:
+        answers = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return False
+    return any(_is_local(answer[4][0].split("%", 1)[0]) for answer in answers)

@@ -204,6 +204,61 @@ def test_an_address_no_longer_allowed_is_not_posted(booked, receiver, settings):
     assert "not allowed any more" in fresh(booked).last_error
 
 
+@pytest.mark.parametrize("address", ["10.1.2.3", "127.0.0.1", "169.254.169.254", "::1"])
+def test_a_public_name_that_resolves_to_a_private_address_is_not_posted(
+    booked, endpoint, settings, monkeypatch, address
+):
+    settings.WEBHOOK_ALLOW_LOCAL_RECEIVERS = False
+    endpoint.url = "https://hooks.example.org/in"
+    endpoint.save()
+    asked = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        asked.append((host, port))
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    posted = []
+    monkeypatch.setattr(webhook_delivery.requests, "post", lambda *a, **k: posted.append(a))
+
+    assert deliver(None) == {**NOTHING, "retrying": 1}
+    assert asked == [("hooks.example.org", 443)]
+    assert posted == []
+    assert "resolves to a private or local address" in fresh(booked).last_error
+
+
+def test_a_public_name_that_resolves_to_a_public_address_is_posted(
+    booked, endpoint, settings, monkeypatch
+):
+    settings.WEBHOOK_ALLOW_LOCAL_RECEIVERS = False
+    endpoint.url = "https://hooks.example.org/in"
+    endpoint.save()
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, port, *a, **k: [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))
+        ],
+    )
+
+    class Answer:
+        status_code = 204
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    posted = []
+    monkeypatch.setattr(
+        webhook_delivery.requests, "post", lambda url, **k: posted.append(url) or Answer()
+    )
+
+    assert deliver(None) == {**NOTHING, "delivered": 1}
+    assert posted == ["https://hooks.example.org/in"]
+
+
 def test_an_inactive_endpoints_deliveries_wait_until_it_is_active_again(booked, endpoint, receiver):
     endpoint.active = False
     endpoint.save()
