@@ -174,6 +174,10 @@ AXES_USERNAME_CALLABLE = "accounts.throttling.login_name"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
+# Failures are counted in the database (axes' database handler, its default, named on purpose):
+# shared by every app server with or without Redis, kept across a cache restart, and listed in the
+# admin, where a clinic admin lifts a lock-out.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 # The visitor's address for lock-outs and throttles: REMOTE_ADDR, unless the portal sits behind
 # PROXY_COUNT proxies of its own, whose X-Forwarded-For entries are then read from the right.
 AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_address"
@@ -194,11 +198,31 @@ THROTTLE_TWO_FACTOR_PER_LOGIN = env.str("THROTTLE_TWO_FACTOR_PER_LOGIN", default
 RATELIMIT_IP_META_KEY = "accounts.ratelimits.client_ip"
 RATELIMIT_ENABLE = env.bool("THROTTLE_ENABLED", default=True)
 
-# The cache holds the throttles' counts: memory of one process by default; with several app
-# servers, a shared one (CACHE_URL=redis://host:6379/0) so that a limit holds across them.
+# The cache holds the throttles' counts (forms and API) and FHIR's stored searches: memory of one
+# process by default. With several app servers it must be shared so that a limit holds across
+# them: REDIS_URL (redis://host:6379/0) puts it on Redis, through Django's own backend, and the
+# sessions with it. CACHE_URL, when set, names the cache itself and wins over REDIS_URL.
 # (django_ratelimit is not in INSTALLED_APPS: its only part there is a system check that calls
 # process memory an error, which it is not for one server.)
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_CACHE_BACKEND = "django.core.cache.backends.redis.RedisCache"
+if REDIS_URL and not env.str("CACHE_URL", default=""):
+    CACHES = {
+        "default": {
+            "BACKEND": REDIS_CACHE_BACKEND,
+            "LOCATION": REDIS_URL,
+            # A Redis that stops answering fails a request in seconds instead of hanging every
+            # app server's workers with it (redis-py waits for ever by default).
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == REDIS_CACHE_BACKEND:
+    # Read from Redis, written to Redis and the database: every app server sees a login or a
+    # logout at once, and a Redis restart logs nobody out. Never on a cache of one process, where
+    # another process would go on reading a session that was logged out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # A login lasts at most SESSION_COOKIE_AGE, and ends sooner after inactivity (seconds).
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
@@ -304,6 +328,13 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=120.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=7)
 WEBHOOK_ALLOW_LOCAL_RECEIVERS = env.bool("WEBHOOK_ALLOW_LOCAL_RECEIVERS", default=DEBUG)
+
+# Background work on Celery (clinic/celery.py, notifications/tasks.py), for more than one machine:
+# the broker's URL (Redis, e.g. redis://host:6379/1). Empty: no Celery, and `manage.py
+# send_notifications --loop` does the work. Every BEAT_INTERVAL_SECONDS, beat asks the workers to
+# send the due notices (reminders included) and webhook deliveries and to clear expired holds.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+BEAT_INTERVAL_SECONDS = env.float("BEAT_INTERVAL_SECONDS", default=30.0)
 
 # Booking rules (bookings.rules reads them).
 BOOKING_WINDOW_DAYS = env.int("BOOKING_WINDOW_DAYS", default=30)
