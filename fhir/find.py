@@ -113,9 +113,9 @@ class Period:
         return first, last
 
     def admits(self, slot, zone):
-        return self.start.first_instant(zone) <= slot.start and slot.end <= self.end.end_instant(
-            zone
-        )
+        """Whether a slot at a clinic in `zone` lies wholly in the period."""
+        starts_in = self.start.first_instant(zone) <= slot.start
+        return starts_in and slot.end <= self.end.end_instant(zone)
 
     def is_open_at(self, zone):
         return self.start.first_instant(zone) < self.end.end_instant(zone)
