@@ -5,6 +5,7 @@ manage.py, which `make run` creates for development). The README lists every var
 """
 
 import datetime as dt
+import ipaddress
 import os
 from pathlib import Path
 
@@ -67,12 +68,18 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer carries its request id, and every log line of the request names it.
+    "clinic.request_ids.RequestIdMiddleware",
+    # Times the whole answer and counts its database statements (clinic.metrics).
+    "clinic.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads the database: a NUL in a query would break it there.
     "clinic.http_guards.RefuseNulCharactersMiddleware",
     # Before anything opens a connection, which then gets the web requests' statement timeout.
     "clinic.database_timeouts.DatabaseTimeoutsMiddleware",
+    # /healthz and /readyz, answered before sessions, logins and the rest (clinic.health).
+    "clinic.health.HealthProbeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -113,13 +120,26 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# An optional read replica (a PostgreSQL standby of the primary): the admin's reports and their
+# CSV read from it (clinic.db_routers); every write, and every other read, stays on the primary.
+# Empty: one database, nothing routed. In a test run it stands for the primary (a test mirror).
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["clinic.db_routers.ReportsReadFromReplica"]
 # No wait on PostgreSQL lasts for ever (clinic.database_timeouts): a lock, on every connection;
 # a statement, in web requests only. Seconds; 0 lifts the limit.
 DATABASE_LOCK_TIMEOUT_SECONDS = env.float("DATABASE_LOCK_TIMEOUT_SECONDS", default=5.0)
 DATABASE_STATEMENT_TIMEOUT_SECONDS = env.float("DATABASE_STATEMENT_TIMEOUT_SECONDS", default=30.0)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+for _database in DATABASES.values():
+    if _database["ENGINE"] != "django.db.backends.postgresql":
+        continue
     # In the connection's startup packet: no extra round trip, and set before any statement.
-    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options = _database.setdefault("OPTIONS", {})
     _options["options"] = " ".join(
         filter(
             None,
@@ -248,6 +268,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS_ONLY)
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The load balancer's and orchestrator's probes (clinic.health) may ask over plain HTTP on the
+# host: exactly these two paths are answered there instead of redirected to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_COOKIE_HTTPONLY = True
@@ -432,6 +455,27 @@ ANYMAIL = {
     if name.startswith("ANYMAIL_")
 }
 
+# Prometheus metrics at /metrics (clinic.metrics, clinic.metrics_endpoint), for operators only:
+# from these addresses or networks (comma-separated, e.g. 10.0.5.7,10.0.6.0/24) and/or with this
+# token (`Authorization: Bearer ...`); each one set must be met, and with neither set, nobody gets
+# them (404). Several worker processes add up their counts when PROMETHEUS_MULTIPROC_DIR names an
+# empty directory they share (an environment variable of prometheus_client, not a setting).
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_IPS: {_network!r} is not an IP address or network."
+        ) from None
+
+# Log lines as plain text (the default, for development) or, with LOG_FORMAT=json, one JSON object
+# per line for a log collector (clinic.json_logs); both name each line's request id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
+
 # Logs carry request paths and status codes, never form contents: patient data stays out of them.
 # Every handler scrubs the values that exception messages quote (clinic.log_scrubbing), and the
 # error email (mail_admins, to ADMINS when DEBUG is off) leaves out posted values. The "django"
@@ -440,16 +484,20 @@ ANYMAIL = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "clinic.json_logs.JsonLogFormatter"},
+    },
     "filters": {
         "scrub_submitted_values": {"()": "clinic.log_scrubbing.ScrubSubmittedValues"},
+        "request_id": {"()": "clinic.request_ids.AddRequestId"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["scrub_submitted_values"],
+            "formatter": LOG_FORMAT,
+            "filters": ["scrub_submitted_values", "request_id"],
         },
         "mail_admins": {
             "level": "ERROR",

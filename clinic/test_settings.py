@@ -10,3 +10,8 @@ import os
 os.environ.setdefault("PLAIN_HTTP", "True")
 
 from clinic.settings import *  # noqa: F403
+
+# The read replica's alias, standing for the default database (a test mirror) unless
+# DATABASE_REPLICA_URL named one: clinic/tests/test_read_replica.py turns its router on. Without
+# the router nothing is sent to it, as in an install without a replica.
+DATABASES.setdefault("replica", {**DATABASES["default"], "TEST": {"MIRROR": "default"}})  # noqa: F405

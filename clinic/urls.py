@@ -1,9 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from clinic import health
+from clinic.metrics_endpoint import metrics
 from clinic.views import HomeView, favicon
 
 urlpatterns = [
+    # The probes first: the URL resolver reaches them soonest (clinic.health).
+    path(health.HEALTHZ_ROUTE, health.healthz, name="healthz"),
+    path(health.READYZ_ROUTE, health.readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("", HomeView.as_view(), name="home"),
     path("favicon.ico", favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),

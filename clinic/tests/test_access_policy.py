@@ -377,6 +377,11 @@ PORTAL = {
     "home": Rule(PUBLIC),
     # Browsers ask for it by themselves; it points at the static icon.
     "favicon": Rule(ALL_302),
+    # The load balancer's probes: open to all, logged in or not (clinic.health).
+    "healthz": Rule(PUBLIC),
+    "readyz": Rule(PUBLIC),
+    # Operators only, by address or token (clinic.metrics_endpoint); here neither is set.
+    "metrics": Rule("404 404 404 404 404 404 404"),
     # Accounts
     "accounts:signup": Rule(NOT_LOGGED_IN, post="200 302 302 302 302 302 302"),
     "accounts:signup_sent": Rule(PUBLIC),
