@@ -4,7 +4,7 @@ Appointments (after IHE ITI Scheduling's $find).
 Parameters (GET in the URL, or POST as a Parameters resource): `start` and `end` (required: the
 period, inside the booking window), `practitioner`, `location`, `specialty` and `service-type`
 (the department's code, as Slot and HealthcareService carry it), `_count` and `_offset`. Each
-proposal is a free slot of the slot engine (fhir/free_slots.py) lying wholly in the period:
+proposal is a free slot of the slot engine (bookings/bulk_slots.py) lying wholly in the period:
 status `proposed`, the Practitioner and Location (`needs-action`), the Slot, the times and the
 department. Only doctors who take bookings are proposed, to every caller alike. Proposals are
 kept nowhere: a client holds one ($hold) or books it ($book) by sending it back.
@@ -19,17 +19,17 @@ from django.conf import settings
 from django.utils import timezone
 from fhir.resources.R4B.appointment import Appointment as FhirAppointment
 
+from bookings.bulk_slots import free_slots_of_pairs
 from bookings.forms import SANE_YEARS
 from bookings.rules import booking_rules
 from bookings.scheduling import at, bookable_range
 from doctors.models import Clinic, WorkingHours
 from doctors.selectors import takes_bookings_at
 from fhir.appointments import department_and_slot, participant
-from fhir.free_slots import free_slots_of_pairs
 from fhir.outcomes import FhirError
 from fhir.schedules import DATE, DATETIME
-from fhir.search import Links, SearchParam, base_url, key_of, reference_keys, searchset, token_codes
-from fhir.structure import department_system, doctors_at_clinics
+from fhir.search import Links, SearchParam, base_url, reference_keys, searchset
+from fhir.structure import departments_asked, doctors_at_clinics
 
 # The operation these parameters are modelled on.
 IHE = "https://profiles.ihe.net/ITI/Scheduling/OperationDefinition/appointment-find"
@@ -152,18 +152,6 @@ def _period(query, zones, now):
     return period
 
 
-def _department_keys(query):
-    """The departments asked for by specialty and service-type (each narrows; None if
-    neither)."""
-    keys = None
-    for name in ("specialty", "service-type"):
-        codes = token_codes(query, name, department_system())
-        if codes is not None:
-            asked = {key for key in map(key_of, codes) if key is not None}
-            keys = asked if keys is None else keys & asked
-    return keys
-
-
 def _doctors_at_clinics(query, base):
     """The doctors at the clinics the query asks about (DoctorAtClinic, with their hours), active
     ones only: four queries."""
@@ -174,7 +162,7 @@ def _doctors_at_clinics(query, base):
     clinics = reference_keys(query, "location", "Location", base=base)
     if clinics is not None:
         pairs = pairs.filter(clinic_id__in=clinics)
-    departments = _department_keys(query)
+    departments = departments_asked(query)
     if departments is not None:
         pairs = pairs.filter(doctor__department_id__in=departments)
     rows = list(

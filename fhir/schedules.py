@@ -34,6 +34,7 @@ from fhir.outcomes import FhirError
 from fhir.search import SPEC, SearchParam, base_url, id_param, key_of, paged
 from fhir.structure import (
     department_concept,
+    departments_asked,
     doctors_at_clinics,
     pair_id,
     pairs_query,
@@ -267,6 +268,7 @@ def slot(pair, start, end, status):
         status=status,
         start=_instant(start, clinic.zone),
         end=_instant(end, clinic.zone),
+        serviceType=[department_concept(doctor.department)],
         specialty=[department_concept(doctor.department)],
     )
 
@@ -338,6 +340,18 @@ class Slots(ResourceType):
             repeats=True,
         ),
         SearchParam("status", "token", SPEC + "Slot-status", "free or busy (a comma means or)."),
+        SearchParam(
+            "service-type",
+            "token",
+            SPEC + "Slot-service-type",
+            "The department's code (its id), or system|code; a comma means or.",
+        ),
+        SearchParam(
+            "specialty",
+            "token",
+            SPEC + "Slot-specialty",
+            "The department's code (its id), or system|code; a comma means or.",
+        ),
     )
 
     def search(self, request, query):
@@ -345,7 +359,10 @@ class Slots(ResourceType):
         statuses = query.choices("status")
         if statuses is not None and not set(statuses) <= SLOT_STATUSES:
             raise FhirError("status is free or busy (or another of FHIR's slot statuses).")
-        if pair is None:
+        departments = departments_asked(query)
+        if pair is None or (
+            departments is not None and pair.doctor.department_id not in departments
+        ):
             return 0, []
         now = timezone.now()
         span = SlotRange(query, pair.clinic, now)

@@ -50,6 +50,18 @@ def department_system():
     return f"{settings.FHIR_IDENTIFIER_SYSTEM_BASE}/department"
 
 
+def departments_asked(query, names=("service-type", "specialty")):
+    """The department keys the token parameters `names` ask for (several given: all must match),
+    or None when none is given."""
+    keys = None
+    for name in names:
+        codes = token_codes(query, name, department_system())
+        if codes is not None:
+            asked = {key for key in map(key_of, codes) if key is not None}
+            keys = asked if keys is None else keys & asked
+    return keys
+
+
 def sees_inactive_doctors(user):
     return is_staff(user)
 

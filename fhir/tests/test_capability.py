@@ -29,6 +29,7 @@ VALUES = {
     "location": lambda w: f"Location/{w.clinic.pk}",
     "service": lambda w: f"HealthcareService/{w.department.pk}",
     "specialty": lambda w: str(w.department.pk),
+    "service-type": lambda w: str(w.department.pk),
     "actor": lambda w: f"Location/{w.clinic.pk}",
     "schedule": lambda w: f"Schedule/{w.doctor.pk}-{w.clinic.pk}",
     "start": lambda w: "ge2026-12-02",

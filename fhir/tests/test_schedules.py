@@ -137,6 +137,28 @@ def test_free_slots_are_the_pages_own(world, role):
     assert all(slot.schedule.reference == schedule_of(world.doctor, world.clinic) for slot in found)
 
 
+@pytest.mark.parametrize("name", ["service-type", "specialty"])
+def test_slots_by_service_type_or_specialty_are_the_doctors_departments(world, name):
+    client = world.client("desk")
+    everything = slots(client, world.doctor, world.clinic, status="free")
+    department = world.doctor.department_id
+    systems = "https://clinic.example/fhir/department"
+    assert everything
+    assert all(
+        [(c.system, c.code) for c in slot.serviceType[0].coding] == [(systems, str(department))]
+        for slot in everything
+    )
+    assert slots(client, world.doctor, world.clinic, status="free", **{name: department}) == (
+        everything
+    )
+    both = f"{department + 1000},{systems}|{department}"
+    assert len(slots(client, world.doctor, world.clinic, status="free", **{name: both})) == len(
+        everything
+    )
+    assert slots(client, world.doctor, world.clinic, **{name: department + 1000}) == []
+    assert slots(client, world.doctor, world.clinic, **{name: f"http://other|{department}"}) == []
+
+
 def test_a_booked_time_is_busy_and_says_nothing_of_the_patient(world):
     client = world.client("other_patient")
     busy = slots(client, world.doctor, world.clinic, status="busy")

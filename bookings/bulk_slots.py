@@ -1,14 +1,15 @@
-"""Free slots of many doctors at many clinics at once, for Appointment/$find.
+"""Free slots of many doctors at many clinics at once (FHIR's Appointment/$find; a department's
+"first available" time).
 
-bookings.selectors.open_slots reads the slot engine's inputs for one doctor at one clinic, four
-queries each: a $find over every doctor of a clinic would cost four queries per doctor. Here the
-same inputs (bookings.scheduling.Availability) are read for all the doctors asked about in three
-queries, with the same QuerySet methods (`holding_slots`, `overlapping`, `live`), and the
-engine itself (`free_slots`) runs on each, so what $find proposes is what the booking pages
-offer. fhir/tests/test_find.py holds the two together: every pair's slots here are open_slots'.
+selectors.open_slots reads the slot engine's inputs for one doctor at one clinic, four queries
+each: over every doctor of a clinic that would cost four queries per doctor. Here the same inputs
+(scheduling.Availability) are read for all the doctors asked about in three queries, with the
+same QuerySet methods (`holding_slots`, `overlapping`, `live`), and the engine itself
+(`free_slots`) runs on each, so what these callers offer is what the booking pages offer.
+fhir/tests/test_find.py holds the two together: every pair's slots here are open_slots'.
 
-Like the Slot search (fhir/schedules.py), no live hold is anyone's own here: a time someone
-holds is not proposed, to them either (their pending Appointment from $hold keeps it).
+No live hold is anyone's own here: a time someone holds is offered to nobody, its holder
+included (the holder keeps it through the hold).
 """
 
 import datetime as dt
@@ -75,9 +76,10 @@ def _availability(pair, closed, busy):
 
 
 def free_slots_of_pairs(pairs, *, days, now):
-    """[(pair, free Slot)] of each DoctorAtClinic in `pairs` (with their working hours loaded,
-    fhir.structure.doctors_at_clinics), over `days`: {clinic key: (first, last local date)}.
-    Three queries, whatever the number of pairs and days."""
+    """[(pair, free Slot)] of each pair in `pairs` over `days`: {clinic key: (first, last local
+    date)}. A pair has `doctor` (with its department loaded), `clinic` and `hours` (that doctor's
+    WorkingHours rows at that clinic), e.g. fhir.structure's DoctorAtClinic. Three queries,
+    whatever the number of pairs and days."""
     pairs = [pair for pair in pairs if pair.clinic.pk in days]
     if not pairs:
         return []
