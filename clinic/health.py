@@ -83,7 +83,12 @@ def readyz(request):
         except Exception as error:
             # The kind of error only: its text may name hosts, users and addresses.
             logger.warning("Not ready: the %s did not answer (%s)", name, type(error).__name__)
-            return _answer(503, "unavailable")
+            response = _answer(503, "unavailable")
+            # Logged above, once, as a warning. Django would log every probe's 503 again as an
+            # error, each one emailed to ADMINS: one email every few seconds per balancer for
+            # as long as an outage lasts. (Django's own mark for an answer already logged.)
+            response._has_been_logged = True
+            return response
     return _answer(200, "ok")
 
 
