@@ -364,11 +364,11 @@ def confirm(request, doctor_id, clinic_id):
                 doctor=doctor, clinic=clinic, start=start, by=request.user, patient=patient, now=now
             )
         except services.BookingError as error:
-            messages.error(request, _not_available(error))
+            messages.error(request, slot_pages.hold_refused_message(error))
             return redirect(calendar_url(patient))
     elif not selectors.slot_is_open(doctor=doctor, clinic=clinic, start=start, now=now):
         # Nobody to hold it for yet: the desk chooses the patient on this page, which then holds.
-        messages.error(request, _not_available(None))
+        messages.error(request, slot_pages.hold_refused_message(None))
         return redirect(calendar_url(patient))
 
     this_page = _with_query(request.path, start=request.GET.get("start"))
@@ -390,13 +390,6 @@ def confirm(request, doctor_id, clinic_id):
             "hold": hold,
         },
     )
-
-
-def _not_available(error):
-    """A hold of someone else's may let go within minutes, which is worth saying."""
-    if isinstance(error, services.SlotHeld):
-        return str(error)
-    return "Sorry, that time is no longer available. Please choose another."
 
 
 # One appointment: check in, cancel, move ---------------------------------------------------------

@@ -365,14 +365,35 @@ def _deletable(holds):
     return list(holds.select_for_update(skip_locked=True).values_list("pk", flat=True))
 
 
+def _check_room_under_the_cap(slot, *, patient, doctor, start, now):
+    """A patient's held times count against the cap on upcoming appointments, as the bookings
+    they are on their way to be: nobody holds a time they could not book, and one login cannot
+    keep a whole day of a doctor's times for one patient. Holding again a time the patient
+    holds already takes no more room."""
+    cap = max_open_appointments_per_patient()
+    other_holds = (
+        SlotHold.objects.live(now).filter(patient=patient).exclude(doctor=doctor, start=start)
+    )
+    if slot.open_appointments + other_holds.count() >= cap:
+        raise NotAllowed(
+            f"You already have {cap} upcoming appointments or times kept for you, the most the "
+            "clinic allows. Please book or let go of one before keeping another.",
+            code="cap_reached",
+        )
+
+
 def _hold(*, doctor, clinic, start, by, patient, purpose, now, minutes):
     """Holds the time; `patient` and `doctor` are locked already (_lock_for_hold) by the
     caller's transaction."""
     # Exactly a booking's checks, under the same lock: a hold never keeps what a booking could
     # not take.
     _check_doctor_takes_bookings(doctor, clinic, start)
-    slot = requested_slot(doctor=doctor, clinic=clinic, start=start, now=now, held_for=patient)
+    slot = requested_slot(
+        doctor=doctor, clinic=clinic, start=start, now=now, patient=patient, held_for=patient
+    )
     _check_works_at(slot, doctor, clinic)
+    if patient is not None:
+        _check_room_under_the_cap(slot, patient=patient, doctor=doctor, start=start, now=now)
     end = _secure_slot(slot, clinic=clinic, now=now)
     # The doctor's dead holds go first: the unique (doctor, start) index counts them too.
     SlotHold.objects.filter(doctor=doctor).expired(now).delete()

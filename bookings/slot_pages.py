@@ -154,3 +154,12 @@ def reschedule_confirm_page(
             "end": start + dt.timedelta(minutes=appointment.doctor.slot_minutes),
         },
     )
+
+
+def hold_refused_message(error):
+    """What a confirm page says when the time cannot be held for the patient. A hold of someone
+    else's may let go within minutes, and a patient at the cap must cancel or book first: both
+    are worth saying; anything else is simply gone. `error` is None when nothing was tried."""
+    if isinstance(error, services.SlotHeld) or getattr(error, "code", None) == "cap_reached":
+        return str(error)
+    return "Sorry, that time is no longer available. Please choose another time."

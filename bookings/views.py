@@ -207,7 +207,7 @@ def confirm(request, doctor_id, clinic_id, patient):
                 doctor=doctor, clinic=clinic, start=start, by=request.user, patient=patient, now=now
             )
         except services.BookingError as error:
-            messages.error(request, _not_available(error))
+            messages.error(request, slot_pages.hold_refused_message(error))
             return redirect(_day_url_of(doctor, clinic, start, now))
         form = BookingForm(initial={"start": start})
 
@@ -254,14 +254,6 @@ def confirm(request, doctor_id, clinic_id, patient):
             "hold": hold,
         },
     )
-
-
-def _not_available(error):
-    """What a confirm page says when the time cannot be held: a hold of someone else's may let
-    go within minutes, which is worth saying; anything else is simply gone."""
-    if isinstance(error, services.SlotHeld):
-        return str(error)
-    return "Sorry, that time is no longer available. Please choose another time."
 
 
 @patient_required

@@ -237,12 +237,26 @@ def test_the_held_time_is_offered_to_everyone_again_once_the_hold_expires(
     assert response.status_code == 302
 
 
-def test_a_refused_booking_shows_the_hold_still_kept(
+def test_a_patient_at_the_cap_is_told_so_and_nothing_is_held(
     client, patient_user, patient, doctor, clinic, settings
 ):
     settings.BOOKING_MAX_OPEN_PER_PATIENT = 1
     AppointmentFactory(patient=patient, doctor=doctor, clinic=clinic, start=local(TOMORROW, 12))
+
+    response = logged_in(client, patient_user).get(confirm_url(doctor, clinic, NINE))
+
+    assert response.status_code == 302
+    assert any("1 upcoming appointments" in message for message in flashed(response))
+    assert not SlotHold.objects.exists()
+
+
+def test_a_refused_booking_shows_the_hold_still_kept(
+    client, patient_user, patient, doctor, clinic, settings
+):
+    settings.BOOKING_MAX_OPEN_PER_PATIENT = 1
     logged_in(client, patient_user).get(confirm_url(doctor, clinic, NINE))
+    # Booked since by another way in (the desk, say): the cap is reached.
+    AppointmentFactory(patient=patient, doctor=doctor, clinic=clinic, start=local(TOMORROW, 12))
 
     response = client.post(confirm_url(doctor, clinic), booking_data(NINE))
 

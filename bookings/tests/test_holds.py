@@ -398,8 +398,9 @@ def test_an_expired_hold_presented_books_a_time_still_free(doctor, clinic, patie
 
 def test_a_hold_does_not_lift_any_other_rule(doctor, clinic, patient, integration, settings):
     settings.BOOKING_MAX_OPEN_PER_PATIENT = 1
-    AppointmentFactory(patient=patient, doctor=doctor, clinic=clinic, start=local(2, 9))
     held = hold(doctor, clinic, by=integration, patient=patient)
+    # Booked since by another way in (the factory checks nothing): the cap is reached.
+    AppointmentFactory(patient=patient, doctor=doctor, clinic=clinic, start=local(2, 9))
 
     with pytest.raises(NotAllowed) as refused:
         book(patient, doctor, clinic, hold=held)
@@ -666,3 +667,32 @@ def test_a_hold_of_no_time_is_a_programming_error_and_holds_nothing(
     with pytest.raises(ValueError):
         hold(doctor, clinic, by=patient.user, patient=patient, minutes=minutes)
     assert not SlotHold.objects.exists()
+
+
+def test_a_patient_at_the_cap_cannot_hold_a_time(doctor, clinic, patient, integration, settings):
+    settings.BOOKING_MAX_OPEN_PER_PATIENT = 1
+    AppointmentFactory(patient=patient, doctor=doctor, clinic=clinic, start=local(2, 9))
+
+    with pytest.raises(NotAllowed) as refused:
+        hold(doctor, clinic, by=integration, patient=patient)
+
+    assert refused.value.code == "cap_reached"
+    assert not SlotHold.objects.exists()
+
+
+def test_held_times_count_against_the_cap_but_holding_the_same_time_again_does_not(
+    doctor, clinic, patient, other_patient, integration, settings
+):
+    settings.BOOKING_MAX_OPEN_PER_PATIENT = 2
+    first = hold(doctor, clinic, by=integration, patient=patient)
+    AppointmentFactory(patient=patient, doctor=doctor, clinic=clinic, start=local(2, 9))
+
+    assert hold(doctor, clinic, by=integration, patient=patient).pk == first.pk
+    with pytest.raises(NotAllowed) as refused:
+        hold(doctor, clinic, local(1, 10), by=integration, patient=patient)
+    assert refused.value.code == "cap_reached"
+    # Someone else's holds and appointments are theirs: the other patient still holds.
+    assert hold(doctor, clinic, local(1, 10), by=integration, patient=other_patient)
+    # An expired hold takes no room.
+    later = NOW + dt.timedelta(minutes=11)
+    assert hold(doctor, clinic, local(1, 11), by=integration, patient=patient, now=later)
