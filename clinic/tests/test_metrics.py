@@ -265,6 +265,22 @@ def test_an_empty_outbox_is_zero_not_missing():
 # Several worker processes ------------------------------------------------------------------------
 
 
+@override_settings(METRICS_ALLOWED_IPS=OPERATORS)
+def test_in_multiprocess_mode_a_scrape_reads_the_workers_files_not_its_own_memory(
+    client, tmp_path, monkeypatch
+):
+    # An empty directory: no worker has written yet. This process's figures live in memory
+    # (the mode is chosen when prometheus_client is imported), so they are not in the scrape.
+    client.get(reverse("home"))
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+
+    scraped = samples(scrape(**OPERATOR))
+
+    assert not any(name.startswith("clinic_http_") for name, _ in scraped)
+    assert not any(name.startswith("process_") for name, _ in scraped)
+    assert outbox(scraped, "clinic_outbox_due", "notifications") == 0
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -159,6 +159,13 @@ def test_a_json_line_is_one_line_whatever_the_message_holds():
     assert json.loads(line)["request_id"] == NO_REQUEST
 
 
+def test_a_json_line_keeps_the_stack_it_was_asked_for():
+    record = logging.LogRecord(
+        "clinic", logging.INFO, __file__, 1, "here", None, None, sinfo="Stack (most recent)"
+    )
+    assert json.loads(JsonLogFormatter().format(record))["stack"] == "Stack (most recent)"
+
+
 def manage_py_shell(code, **variables):
     environment = {**os.environ, "SECRET_KEY": "only-for-this-test", "DEBUG": "False", **variables}
     return subprocess.run(
