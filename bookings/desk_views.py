@@ -358,7 +358,7 @@ def confirm(request, doctor_id, clinic_id):
             start = form.cleaned_data["start"]
         if patient is not None:  # shown again after a refusal: the hold made for them, if live
             hold = selectors.hold_kept_for(patient=patient, doctor=doctor, start=start, now=now)
-    elif patient is not None:
+    elif patient is not None and slot_pages.may_hold_on_view(request):
         try:
             hold = services.hold_for_booking_page(
                 doctor=doctor, clinic=clinic, start=start, by=request.user, patient=patient, now=now
@@ -366,8 +366,11 @@ def confirm(request, doctor_id, clinic_id):
         except services.BookingError as error:
             messages.error(request, slot_pages.hold_refused_message(error))
             return redirect(calendar_url(patient))
-    elif not selectors.slot_is_open(doctor=doctor, clinic=clinic, start=start, now=now):
-        # Nobody to hold it for yet: the desk chooses the patient on this page, which then holds.
+    elif not selectors.slot_is_open(
+        doctor=doctor, clinic=clinic, start=start, now=now, held_for=patient
+    ):
+        # Nobody to hold it for yet (the desk chooses the patient on this page, which then
+        # holds), or a page opened from elsewhere, which holds nothing.
         messages.error(request, slot_pages.hold_refused_message(None))
         return redirect(calendar_url(patient))
 

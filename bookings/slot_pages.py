@@ -163,3 +163,15 @@ def hold_refused_message(error):
     if isinstance(error, services.SlotHeld) or getattr(error, "code", None) == "cap_reached":
         return str(error)
     return "Sorry, that time is no longer available. Please choose another time."
+
+
+def may_hold_on_view(request):
+    """Whether showing a confirm page may hold its time: only when a person opened it from the
+    portal's own pages (or typed or bookmarked it). A page another site sent the browser to, or
+    one a browser or proxy fetches ahead of a click, shows the time without holding it, so
+    nobody can make a patient's or the desk's browser keep (or let go of) times behind their
+    back; the booking itself is a POST with its CSRF check, and takes the time then."""
+    purpose = f"{request.headers.get('Sec-Purpose', '')} {request.headers.get('Purpose', '')}"
+    if "prefetch" in purpose.lower():
+        return False
+    return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")

@@ -202,12 +202,23 @@ def confirm(request, doctor_id, clinic_id, patient):
             messages.error(request, picked.errors["start"][0])
             return redirect(calendar_url)
         start = picked.cleaned_data["start"]
-        try:
-            hold = services.hold_for_booking_page(
-                doctor=doctor, clinic=clinic, start=start, by=request.user, patient=patient, now=now
-            )
-        except services.BookingError as error:
-            messages.error(request, slot_pages.hold_refused_message(error))
+        if slot_pages.may_hold_on_view(request):
+            try:
+                hold = services.hold_for_booking_page(
+                    doctor=doctor,
+                    clinic=clinic,
+                    start=start,
+                    by=request.user,
+                    patient=patient,
+                    now=now,
+                )
+            except services.BookingError as error:
+                messages.error(request, slot_pages.hold_refused_message(error))
+                return redirect(_day_url_of(doctor, clinic, start, now))
+        elif not selectors.slot_is_open(
+            doctor=doctor, clinic=clinic, start=start, now=now, held_for=patient
+        ):
+            messages.error(request, slot_pages.hold_refused_message(None))
             return redirect(_day_url_of(doctor, clinic, start, now))
         form = BookingForm(initial={"start": start})
 

@@ -161,6 +161,58 @@ def test_the_confirm_step_holds_the_time_for_the_patient_and_says_until_when(
     assert hold.token not in page_text(response)  # the portal's own pages need no handle
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Sec-Fetch-Site": "same-origin", "Sec-Purpose": "prefetch;prerender"},
+        {"Purpose": "prefetch"},
+    ],
+)
+@pytest.mark.parametrize("desk", [False, True])
+def test_a_confirm_page_opened_from_another_site_or_prefetched_holds_nothing(
+    client, patient_user, front_desk_user, patient, doctor, clinic, headers, desk
+):
+    user, extra = (front_desk_user, {"patient": patient.pk}) if desk else (patient_user, {})
+    logged_in(client, user)
+    earlier = client.get(confirm_url(doctor, clinic, local(TOMORROW, 10), desk=desk, **extra))
+    assert earlier.status_code == 200 and SlotHold.objects.count() == 1
+
+    response = client.get(confirm_url(doctor, clinic, NINE, desk=desk, **extra), headers=headers)
+
+    assert response.status_code == 200  # the page is shown; its time is not kept
+    assert "until 09:40" not in visible_text(response)
+    [kept] = SlotHold.objects.all()  # and the time held before is not let go either
+    assert kept.start == local(TOMORROW, 10)
+
+
+@pytest.mark.parametrize("fetch_site", ["same-origin", "none"])
+def test_a_confirm_page_opened_from_the_portal_or_typed_holds(
+    client, patient_user, patient, doctor, clinic, fetch_site
+):
+    logged_in(client, patient_user)
+    client.get(confirm_url(doctor, clinic, NINE), headers={"Sec-Fetch-Site": fetch_site})
+
+    assert SlotHold.objects.get().start == NINE
+
+
+def test_a_taken_time_opened_from_another_site_is_not_offered(
+    client, patient_user, other_patient_user, doctor, clinic
+):
+    logged_in(client, other_patient_user).get(confirm_url(doctor, clinic, NINE))
+    client.logout()
+
+    response = logged_in(client, patient_user).get(
+        confirm_url(doctor, clinic, NINE), headers={"Sec-Fetch-Site": "cross-site"}
+    )
+
+    assert response.status_code == 302
+    assert flashed(response) == [
+        "Sorry, that time is no longer available. Please choose another time."
+    ]
+
+
 def test_booking_consumes_the_patient_s_hold(client, patient_user, patient, doctor, clinic):
     logged_in(client, patient_user).get(confirm_url(doctor, clinic, NINE))
 
