@@ -24,13 +24,13 @@ all (the next tick comes) sends nothing twice and loses nothing. The options fol
 - No time limit: a hard one kills a worker between the provider's acceptance of a message and
   its "sent" mark, the one moment a repeat can come from; the tasks bound their own time.
 - No results kept: nothing reads them.
-- Django's logging stays in charge: Celery would otherwise replace the root logger's handlers,
-  and with them the filter that keeps patient details out of the logs.
+- Django's logging (LOGGING, LOG_LEVEL) is the workers' and beat's too: Celery would otherwise
+  set up handlers of its own, without the filter that keeps patient details out of the logs.
 """
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -59,7 +59,6 @@ app.conf.update(
     task_time_limit=None,
     task_soft_time_limit=None,
     task_ignore_result=True,
-    worker_hijack_root_logger=False,
     broker_connection_retry_on_startup=True,
     beat_schedule={
         name: {
@@ -71,3 +70,11 @@ app.conf.update(
     },
 )
 app.autodiscover_tasks()
+
+
+@signals.setup_logging.connect
+def use_djangos_logging(**kwargs):
+    # A receiver here means Celery configures no logging at all (and --loglevel is ignored).
+    from django.utils.log import configure_logging
+
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)

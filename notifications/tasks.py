@@ -8,7 +8,7 @@ once; see clinic/celery.py for why a task message is only a trigger.
 """
 
 import logging
-import time
+from time import monotonic
 
 from celery import shared_task
 from django.conf import settings
@@ -30,10 +30,10 @@ def _one_batch(task, send):
     rather than left to the next tick: a backlog drains at the workers' pace, while each task
     stays short enough that a worker told to stop (SIGTERM) finishes it soon."""
     interval = settings.BEAT_INTERVAL_SECONDS
-    deadline = time.monotonic() + interval
+    deadline = monotonic() + interval
 
     def out_of_time():
-        return time.monotonic() >= deadline
+        return monotonic() >= deadline
 
     try:
         counts = send(batch=BATCH, stop=out_of_time)

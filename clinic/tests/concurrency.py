@@ -1,6 +1,7 @@
 """Helpers for the race tests on PostgreSQL: threads with their own connections, released at
 once, and a way to see that one of them is waiting on another's lock."""
 
+import os
 import threading
 import time
 
@@ -14,6 +15,26 @@ def postgresql_only():
     """Skips a test off PostgreSQL (under CI=true, conftest turns the skip into a failure)."""
     if connection.vendor != "postgresql":
         pytest.skip("concurrency tests need PostgreSQL (set DATABASE_URL)")
+
+
+# A Redis database that tests may empty at will: database 5 on this machine unless said otherwise
+# (.ci/run exports it). Not REDIS_URL: that would put the whole suite's cache and sessions on Redis.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+
+
+def redis_only():
+    """Returns TEST_REDIS_URL, or skips the test when no Redis answers there (under CI=true,
+    conftest turns the skip into a failure)."""
+    import redis
+
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip("these tests need Redis (set TEST_REDIS_URL; none answers there)")
+    finally:
+        client.close()
+    return TEST_REDIS_URL
 
 
 def run_concurrently(*tasks):
