@@ -129,6 +129,16 @@ def test_the_holds_task_clears_expired_holds_only():
     assert not SlotHold.objects.filter(pk=expired.pk).exists()
 
 
+def test_the_holds_task_leaves_an_outage_to_the_next_tick(caplog):
+    with mock.patch.object(
+        tasks, "delete_expired_holds", side_effect=OperationalError("server closed the connection")
+    ):
+        assert tasks.clear_expired_holds.apply().get() is None
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "Clearing expired holds: the database could not be reached (OperationalError)."
+    ]
+
+
 # The app --------------------------------------------------------------------------------------
 
 

@@ -230,5 +230,6 @@ def test_two_workers_one_killed_mid_batch_send_every_notice_exactly_once(process
     assert exit_codes == {"second": 0, "first-again": 0, "beat": 0}, exit_codes
     logs = second.log.read_text() + again.log.read_text()
     assert "Traceback" not in logs
+    assert "/MainProcess]" not in logs  # Django's log format, not Celery's own
     assert one.patient.full_name not in logs
     assert not any(notice.address in logs for notice in notices)
