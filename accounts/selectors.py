@@ -11,6 +11,11 @@ SEARCH_LIMIT = 50
 _PHONE_LIKE = re.compile(r"^[\d\s()+.-]+$")
 
 
+def name_matches(text):
+    """The directory's rule for a name: `text` anywhere in the full name, ignoring case."""
+    return Q(full_name__icontains=text)
+
+
 def search_patients(query):
     """Patients whose name or email contains `query`, or whose phone contains its digits.
 
@@ -22,9 +27,11 @@ def search_patients(query):
         digits = re.sub(r"\D", "", normalize_phone(query))
         condition = Q(phone__contains=digits) if digits else Q(pk__in=[])
     else:
-        condition = Q(full_name__icontains=query) | Q(email__icontains=query)
-    return list(
-        Patient.objects.filter(condition)
-        .select_related("user")
-        .order_by("full_name", "pk")[: SEARCH_LIMIT + 1]
-    )
+        condition = name_matches(query) | Q(email__icontains=query)
+    return first_matches(Patient.objects.filter(condition))
+
+
+def first_matches(patients):
+    """The first SEARCH_LIMIT + 1 of `patients` (the directory, already narrowed to a search and
+    to what the caller may reach), by name: more than SEARCH_LIMIT means narrow the search."""
+    return list(patients.select_related("user").order_by("full_name", "pk")[: SEARCH_LIMIT + 1])

@@ -10,6 +10,12 @@ own login is refused (403): their record is theirs through the portal and the JS
 The name, telecom and birthdate parameters carry personal details, so they are searched only
 through POST Patient/_search (fhir/stored_searches.py); `_id` and `identifier` (the directory's
 id) may be in a URL, as the API's /patients/<id>/ is.
+
+A search is a search of the directory, as on the desk's pages and in the JSON API, never a way
+to list it: it needs at least one of those parameters, and more than the directory's
+SEARCH_LIMIT matches is a 400 (narrow the search), not pages of thousands. Who matches a name is
+the directory's rule (accounts.selectors); every patient a search returns is recorded as viewed,
+as a read is.
 """
 
 import datetime as dt
@@ -20,9 +26,10 @@ from django.db.models import Q
 from django.http import Http404
 from fhir.resources.R4B.patient import Patient as FhirPatient
 
-from accounts.audit import record_view
+from accounts.audit import record_view, record_views
 from accounts.models import Patient
 from accounts.phone import E164, normalize_phone
+from accounts.selectors import SEARCH_LIMIT, first_matches, name_matches
 from api.appointments import StaffOrDoctor, appointments_for
 from api.permissions import is_staff
 from bookings.forms import SANE_YEARS
@@ -32,8 +39,6 @@ from fhir.search import (
     SearchParam,
     id_param,
     key_of,
-    paged,
-    text_filter,
     token_codes,
 )
 from fhir.views import ResourceType
@@ -47,7 +52,9 @@ GENDERS = {
 PHONE_SYSTEMS = frozenset({"phone", "sms"})
 DATE = re.compile(r"([a-z]{2})?([0-9]{4}-[0-9]{2}-[0-9]{2})", re.ASCII)
 BIRTHDATE_HELP = "birthdate is a date, YYYY-MM-DD, after eq (the default), ge, gt, le or lt."
-DOCTOR_PARAMS = frozenset({"_id", "identifier", "name"})
+DOCTOR_PARAMS = ("_id", "identifier", "name")
+STAFF_PARAMS = (*DOCTOR_PARAMS, "telecom", "birthdate")
+PERSONAL_PARAMS = frozenset({"name", "telecom", "birthdate"})
 
 
 def patient_id_system():
@@ -143,8 +150,8 @@ class Patients(ResourceType):
             "name",
             "string",
             SPEC + "Patient-name",
-            "POST _search only. The start of any word of the name, ignoring case; :contains, "
-            ":exact.",
+            "POST _search only. Anywhere in the name, ignoring case, as the directory's search "
+            "finds a name (:contains the same); :exact the whole name.",
             modifiers=frozenset({"exact", "contains"}),
             personal=True,
         ),
@@ -177,8 +184,9 @@ class Patients(ResourceType):
 
     def search(self, request, query):
         full = is_staff(request.user)
+        allowed = STAFF_PARAMS if full else DOCTOR_PARAMS
         if not full:
-            hidden = sorted(set(query.values) - DOCTOR_PARAMS)
+            hidden = sorted(set(query.values) - set(DOCTOR_PARAMS))
             if hidden:
                 raise FhirError(
                     f"A doctor's login finds patients by _id, identifier or name, not by "
@@ -187,16 +195,44 @@ class Patients(ResourceType):
                     issue="forbidden",
                     code="permission_denied",
                 )
-        patients = reachable_patients(request.user)
-        keys = query.keys("_id")
-        if keys is not None:
-            patients = patients.filter(pk__in=keys)
-        identifiers = token_codes(query, "identifier", patient_id_system())
-        if identifiers is not None:
-            patients = patients.filter(pk__in=[k for k in map(key_of, identifiers) if k])
-        modifier, name = query.one("name")
-        if name is not None:
-            patients = patients.filter(text_filter("full_name", modifier or "", name))
-        patients = patients.filter(_telecom_filter(query)).filter(_birthdate_filter(query))
-        total, rows = paged(patients.order_by("pk"), query.page)
-        return total, [patient(record, full=full) for record in rows]
+        if not query.values:
+            personal = [name for name in allowed if name in PERSONAL_PARAMS]
+            raise FhirError(
+                f"A Patient search finds patients, it does not list the directory: give at least "
+                f"one of {_joined(allowed, 'or')} ({_joined(personal, 'and')} in a form POSTed "
+                f"to Patient/_search).",
+                issue="required",
+                code="required",
+            )
+        found = first_matches(reachable_patients(request.user).filter(_narrowed(query)))
+        if len(found) > SEARCH_LIMIT:
+            raise FhirError(
+                f"More than {SEARCH_LIMIT} patients matched: narrow the search.",
+                issue="too-costly",
+                code="too_many_matches",
+            )
+        found.sort(key=lambda record: record.pk)
+        page = query.page
+        rows = found[page.offset : page.offset + page.count]
+        record_views(rows)
+        return len(found), [patient(record, full=full) for record in rows]
+
+
+def _joined(names, conjunction):
+    return f" {conjunction} ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
+
+
+def _narrowed(query):
+    """The directory's rows that match every parameter of the search."""
+    condition = Q()
+    keys = query.keys("_id")
+    if keys is not None:
+        condition &= Q(pk__in=keys)
+    identifiers = token_codes(query, "identifier", patient_id_system())
+    if identifiers is not None:
+        condition &= Q(pk__in=[key for key in map(key_of, identifiers) if key])
+    modifier, name = query.one("name")
+    if name is not None:
+        # FHIR's :exact is the whole name, case and all; otherwise the directory's rule.
+        condition &= Q(full_name=name) if modifier == "exact" else name_matches(name)
+    return condition & _telecom_filter(query) & _birthdate_filter(query)

@@ -968,8 +968,16 @@ FHIR = {
         )
     },
     # The clinic's roles only: patients are refused; a doctor reads the patients of their own
-    # schedule (the patient has an appointment with the doctor, none with the other doctor).
-    "fhir:patient_search": api_rule(FHIR_NO_METHOD_IN, get="401 403 403 200 200 200 200 200"),
+    # schedule (the patient has an appointment with the doctor, none with the other doctor). A
+    # search names something to find: without, it is 400, never a list of the directory.
+    "fhir:patient_search": [
+        api_rule(
+            FHIR_NO_METHOD_IN,
+            get="401 403 403 200 200 200 200 200",
+            query=lambda w: {"_id": w.patient.pk},
+        ),
+        api_rule(FHIR_NO_METHOD_IN, get="401 403 403 400 400 400 400 400"),
+    ],
     "fhir:patient_posted_search": fhir_posted_search("401 403 403 415 415 415 415 415"),
     "fhir:patient": api_rule(
         FHIR_NO_METHOD_IN,

@@ -96,7 +96,11 @@ def test_every_listed_read_answers_and_search_answers_a_bundle(world):
             assert answer.get_resource_type() == resource.type
         else:
             assert_outcome(client.get(f"{BASE}{resource.type}/1-1-20261203T0430Z"), 404)
-        params = {"schedule": VALUES["schedule"](world)} if resource.type == "Slot" else {}
+        # A Slot search needs its schedule, a Patient search something to find (400 without).
+        params = {
+            "Slot": {"schedule": VALUES["schedule"](world)},
+            "Patient": {"_id": reads["Patient"]},
+        }.get(resource.type, {})
         assert parsed(client.get(BASE + resource.type, params)).type == "searchset"
 
 

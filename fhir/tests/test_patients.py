@@ -12,10 +12,12 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.selectors import SEARCH_LIMIT, name_matches, search_patients
 from accounts.tests.factories import PatientFactory
-from bookings.models import Status
+from bookings.models import Appointment, Status
 from bookings.tests.factories import AppointmentFactory
 from fhir import stored_searches
+from fhir.patients import reachable_patients
 from fhir.tests.world import (
     BASE,
     STAFF,
@@ -125,9 +127,13 @@ def test_a_read_is_recorded_in_the_audit_trail(world):
 # Search -------------------------------------------------------------------------------------------
 
 
+def every_patient(world):
+    return ",".join(str(p.pk) for p in (world.patient, world.other_patient, world.walk_in))
+
+
 @pytest.mark.parametrize("role", STAFF)
-def test_staff_search_every_patient(world, role):
-    bundle = search(world.client(role), "Patient")
+def test_staff_find_every_patient_they_name(world, role):
+    bundle = search(world.client(role), "Patient", _id=every_patient(world))
     assert bundle.total == 3
     assert ids(bundle) == sorted(
         [str(p.pk) for p in (world.patient, world.other_patient, world.walk_in)], key=int
@@ -135,8 +141,12 @@ def test_staff_search_every_patient(world, role):
 
 
 def test_a_doctors_search_finds_their_patients_only(world):
-    assert ids(search(world.client("doctor"), "Patient")) == [str(world.patient.pk)]
-    assert search(world.client("other_doctor"), "Patient").total == 0
+    named = every_patient(world)
+    assert ids(search(world.client("doctor"), "Patient", _id=named)) == [str(world.patient.pk)]
+    assert search(world.client("other_doctor"), "Patient", _id=named).total == 0
+    found = parsed(post_search(world.client("doctor"), "Patient", {"name": "a"}))
+    assert ids(found) == [str(world.patient.pk)]
+    assert parsed(post_search(world.client("other_doctor"), "Patient", {"name": "a"})).total == 0
 
 
 def test_search_by_identifier_with_or_without_our_system(world):
@@ -333,3 +343,193 @@ def test_a_search_costs_the_same_however_many_it_finds(world, role):
             created_by=world.users["desk"],
         )
     assert queries_of(client, {"name": "a"}) == few
+
+
+# A search, not a list of the directory ------------------------------------------------------------
+
+SEARCHERS = (*STAFF, "doctor")
+
+
+def viewed():
+    """The audit trail's "viewed" entries, by patient id."""
+    return sorted(
+        LogEntry.objects.filter(action=LogEntry.Action.ACCESS).values_list("object_pk", flat=True),
+        key=int,
+    )
+
+
+@pytest.mark.parametrize("role", SEARCHERS)
+def test_a_search_naming_nothing_to_find_is_400_and_says_what_to_give(world, role):
+    client = world.client(role)
+    for response in (
+        client.get(BASE + "Patient"),
+        # The reviewer's walk through the directory, a page at a time.
+        client.get(BASE + "Patient", {"_count": "100", "_offset": "100"}),
+        post_search(client, "Patient", {"_count": "100"}),
+        # An empty value is no parameter (FHIR ignores it), so it narrows nothing either.
+        post_search(client, "Patient", {"name": "", "_id": ""}),
+    ):
+        problem = assert_outcome(response, 400, "required", "required")
+        for name in ("_id", "identifier", "name"):
+            assert name in problem.diagnostics
+        # A doctor is not told to search by what their login may not search by.
+        assert ("telecom" in problem.diagnostics) is (role != "doctor")
+        assert ("birthdate" in problem.diagnostics) is (role != "doctor")
+    assert viewed() == []
+
+
+@pytest.mark.parametrize("role", ["patient", "other_patient"])
+def test_a_patients_search_naming_nothing_is_still_403(world, role):
+    client = world.client(role)
+    assert_outcome(client.get(BASE + "Patient"), 403, "forbidden", "permission_denied")
+    assert_outcome(post_search(client, "Patient", {}), 403, "forbidden", "permission_denied")
+
+
+def the_doctors_patients(world, count, full_name):
+    """`count` new patients, each with an appointment with the doctor."""
+    made = PatientFactory.create_batch(count, full_name=full_name)
+    booked = Appointment.objects.count()
+    for n, patient in enumerate(made, start=booked):
+        AppointmentFactory(
+            patient=patient,
+            doctor=world.doctor,
+            clinic=world.clinic,
+            start=local(VISIT_DAY, 9) + dt.timedelta(days=7 + n),
+            created_by=world.users["desk"],
+        )
+    return made
+
+
+def assert_too_many(response):
+    problem = assert_outcome(response, 400, "too-costly", "too_many_matches")
+    assert problem.diagnostics == f"More than {SEARCH_LIMIT} patients matched: narrow the search."
+
+
+@pytest.mark.parametrize("role", SEARCHERS)
+def test_more_matches_than_the_directorys_limit_is_400_narrow_the_search(world, role):
+    many = the_doctors_patients(world, SEARCH_LIMIT + 1, "Devi Samename")
+    client = world.client(role)
+    for params in (
+        {"name": "samename"},
+        {"name": "samename", "_count": "0"},
+        {"name": "samename", "_count": "100", "_offset": "50"},
+    ):
+        assert_too_many(post_search(client, "Patient", params))
+    if role != "doctor":
+        assert_too_many(post_search(client, "Patient", {"birthdate": "ge1900-01-01"}))
+    assert viewed() == []
+    # Narrowed, the same search answers.
+    narrowed = {"name": "samename", "identifier": str(many[0].pk)}
+    assert ids(parsed(post_search(client, "Patient", narrowed))) == [str(many[0].pk)]
+
+
+@pytest.mark.parametrize("role", SEARCHERS)
+def test_as_many_matches_as_the_limit_are_answered_and_paged(world, role):
+    same = the_doctors_patients(world, SEARCH_LIMIT, "Devi Samename")
+    client = world.client(role)
+    first = parsed(post_search(client, "Patient", {"name": "samename", "_count": "30"}))
+    assert first.total == SEARCH_LIMIT
+    second = parsed(client.get(link(first, "next")))
+    assert ids(first) + ids(second) == [str(p.pk) for p in sorted(same, key=lambda p: p.pk)]
+
+
+def test_the_limit_counts_only_the_doctors_own_patients(world):
+    PatientFactory.create_batch(SEARCH_LIMIT + 1, full_name="Asha Samename")
+    assert_too_many(post_search(world.client("desk"), "Patient", {"name": "asha"}))
+    found = parsed(post_search(world.client("doctor"), "Patient", {"name": "asha"}))
+    assert ids(found) == [str(world.patient.pk)]
+
+
+# Who matches: the directory's rule (accounts.selectors) -------------------------------------------
+
+
+@pytest.mark.parametrize("role", SEARCHERS)
+def test_a_name_matches_as_the_directorys_search_finds_a_name(world, role):
+    """Anywhere in the name, ignoring case, as the desk's and the JSON API's search; within
+    what the login reaches. (FHIR's own default, the start of a word, missed "atien".)"""
+    PatientFactory(full_name="Latika Sen")  # "ati" inside a word, nobody's patient
+    reachable = reachable_patients(world.users[role])
+    for text in ("atien", "ATI", "a pat", "walk", "sen"):
+        expected = reachable.filter(name_matches(text)).order_by("pk")
+        found = parsed(post_search(world.client(role), "Patient", {"name": text}))
+        assert ids(found) == [str(p.pk) for p in expected], text
+    found = parsed(post_search(world.client(role), "Patient", {"name": "atien"}))
+    assert ids(found) == [str(world.patient.pk)]
+
+
+@pytest.mark.parametrize("role", SEARCHERS)
+def test_name_finds_names_only_not_emails_or_phones(world, role):
+    """The desk's box also reads an email or a phone number; FHIR's name does not, so a doctor
+    (who may not search by telecom) cannot learn their patients' contact details through it."""
+    client = world.client(role)
+    assert search_patients(world.patient.email)  # the desk's search finds it by email
+    for text in (world.patient.email, "example.com", world.patient.phone[3:]):
+        assert parsed(post_search(client, "Patient", {"name": text})).total == 0, text
+
+
+def test_telecom_is_the_whole_address_or_number_not_a_part(world):
+    """A token: a program takes the match as the person, so a part of an address is no match."""
+    client = world.client("desk")
+    uma = PatientFactory(email="uma@example.org")
+    assert parsed(post_search(client, "Patient", {"telecom": "ma@example.org"})).total == 0
+    found = parsed(post_search(client, "Patient", {"telecom": "UMA@example.org"}))
+    assert ids(found) == [str(uma.pk)]
+    assert parsed(post_search(client, "Patient", {"telecom": "+91981234567"})).total == 0
+
+
+# Every patient a search returns is recorded as viewed ---------------------------------------------
+
+
+AS_A_READ_RECORDS = (
+    "content_type_id",
+    "object_pk",
+    "object_id",
+    "object_repr",
+    "serialized_data",
+    "changes",
+    "actor_id",
+    "actor_email",
+    "remote_addr",
+    "additional_data",
+)
+
+
+@pytest.mark.parametrize("role", SEARCHERS)
+def test_each_patient_a_search_returns_is_recorded_as_viewed_as_a_read_is(world, role):
+    client = world.client(role)
+    mine = the_doctors_patients(world, 2, "Esha Recorded")
+    reachable = sorted(reachable_patients(world.users[role]).values_list("pk", flat=True))
+
+    parsed(post_search(client, "Patient", {"name": "a", "_count": "0"}))
+    assert viewed() == []  # the total alone shows nobody
+    first = parsed(post_search(client, "Patient", {"name": "a", "_count": "2"}))
+    assert viewed() == ids(first) == [str(pk) for pk in reachable[:2]]
+    second = parsed(client.get(link(first, "next")))
+    assert viewed() == ids(first) + ids(second)
+    entries = LogEntry.objects.filter(action=LogEntry.Action.ACCESS).order_by("pk")
+    assert {entry.actor for entry in entries} == {world.users[role]}
+
+    searched = entries.filter(object_pk=str(mine[0].pk)).values(*AS_A_READ_RECORDS).get()
+    LogEntry.objects.all().delete()
+    parsed(read(world, role, mine[0]))
+    assert LogEntry.objects.values(*AS_A_READ_RECORDS).get() == searched
+
+
+@pytest.mark.parametrize("role", SEARCHERS)
+def test_recording_a_searchs_patients_costs_one_statement_however_many(world, role):
+    client = world.client(role)
+    parsed(post_search(client, "Patient", {"name": "esha"}))  # nothing found; caches warm
+    the_doctors_patients(world, 2, "Esha Few")
+    with CaptureQueriesContext(connection) as few:
+        assert parsed(post_search(client, "Patient", {"name": "esha"})).total == 2
+    the_doctors_patients(world, 12, "Esha Many")
+    with CaptureQueriesContext(connection) as many:
+        assert parsed(post_search(client, "Patient", {"_count": "100", "name": "esha"})).total == 14
+    assert len(many.captured_queries) == len(few.captured_queries)
+    audit_inserts = [
+        query["sql"]
+        for query in many.captured_queries
+        if query["sql"].startswith("INSERT") and "auditlog_logentry" in query["sql"]
+    ]
+    assert len(audit_inserts) == 1
+    assert len(viewed()) == 2 + 14
