@@ -211,6 +211,7 @@ class Patients(ResourceType):
                 issue="too-costly",
                 code="too_many_matches",
             )
+        # Pages in id order, as every search here (the selector's list is by name).
         found.sort(key=lambda record: record.pk)
         page = query.page
         rows = found[page.offset : page.offset + page.count]
