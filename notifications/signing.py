@@ -37,4 +37,7 @@ def verify(secret, header, body, *, now=None, tolerance=TOLERANCE_SECONDS):
     if abs(now - timestamp) > tolerance:
         return False
     expected = signature(secret, timestamp, body)
-    return hmac.compare_digest(expected, fields.get(SCHEME, ""))
+    # As bytes: compare_digest refuses a str with anything but ASCII in it (TypeError), and a
+    # header is whatever the sender put there.
+    given = fields.get(SCHEME, "").encode("utf-8", "backslashreplace")
+    return hmac.compare_digest(expected.encode(), given)

@@ -24,13 +24,22 @@ def test_the_signature_matches_the_known_vector():
     assert signing.signature_header(SECRET, TIMESTAMP, BODY) == HEADER
 
 
-def test_the_documented_five_lines_verify_the_header():
-    # docs/webhooks.md's example, as a receiver would write it with the standard library only.
-    header, body, secret = HEADER, BODY, SECRET
+def documented_check(header, body, secret):
+    # docs/webhooks.md's example, as a receiver would write it with the standard library only
+    # (less the age check).
     fields = dict(part.split("=", 1) for part in header.split(","))
     signed = fields["t"].encode() + b"." + body
     expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(expected, fields["v1"])
+    return hmac.compare_digest(expected.encode(), fields["v1"].encode())
+
+
+def test_the_documented_lines_verify_the_header():
+    assert documented_check(HEADER, BODY, SECRET)
+    assert not documented_check(HEADER, BODY + b" ", SECRET)
+
+
+def test_the_documented_lines_refuse_a_v1_that_is_not_ascii_rather_than_fail():
+    assert not documented_check(f"t={TIMESTAMP},v1=é{DIGEST[1:]}", BODY, SECRET)
 
 
 def test_verify_accepts_the_header_within_the_tolerance():
@@ -50,6 +59,8 @@ def test_verify_accepts_the_header_within_the_tolerance():
         pytest.param(SECRET, "t=soon,v1=abc", BODY, TIMESTAMP, id="t not a number"),
         pytest.param(SECRET, "nonsense", BODY, TIMESTAMP, id="no fields"),
         pytest.param(SECRET, "", BODY, TIMESTAMP, id="empty"),
+        pytest.param(SECRET, f"t={TIMESTAMP},v1=é{DIGEST[1:]}", BODY, TIMESTAMP, id="v1 not ASCII"),
+        pytest.param(SECRET, f"t={TIMESTAMP},v1=\udc80", BODY, TIMESTAMP, id="v1 a lone surrogate"),
     ],
 )
 def test_verify_refuses_anything_else(secret, header, body, now):
