@@ -35,12 +35,36 @@ def _ip(host):
         return None
 
 
+# IPv6 addresses that carry an IPv4 one, which Python calls global whatever they carry: NAT64's
+# well-known prefix (RFC 6052: the last 32 bits, turned into IPv4 by a NAT64 gateway on the way)
+# and the deprecated IPv4-compatible form (::a.b.c.d). NAT64's local-use prefix (RFC 8215) is
+# never a receiver elsewhere. 6to4 (2002::/16) and IPv4-mapped are unwrapped by ipaddress itself.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(address):
+    """The IPv4 address an IPv6 one carries (see above), or None."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in NAT64 or address in IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def _is_local(host):
     address = _ip(host)
     if address is None:
         return host in LOCAL_NAMES or host.endswith(LOCAL_SUFFIXES)
-    if getattr(address, "ipv4_mapped", None) is not None:
-        address = address.ipv4_mapped
+    if address.version == 6:
+        if address in NAT64_LOCAL_USE:
+            return True
+        embedded = _embedded_ipv4(address)
+        if embedded is not None and _is_local(str(embedded)):
+            return True
     return not address.is_global or address.is_multicast
 
 

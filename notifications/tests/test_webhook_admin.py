@@ -129,6 +129,13 @@ BAD_URLS = {
     "unspecified": "https://0.0.0.0/hooks",
     "multicast": "https://224.0.0.1/hooks",
     "IPv4-mapped loopback": "https://[::ffff:127.0.0.1]/hooks",
+    "NAT64 loopback": "https://[64:ff9b::7f00:1]/hooks",
+    "NAT64 cloud metadata": "https://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+    "NAT64 local-use prefix": "https://[64:ff9b:1::a01:203]/hooks",
+    "6to4 private network": "https://[2002:a01:203::1]/hooks",
+    "6to4 loopback": "https://[2002:7f00:1::]/hooks",
+    "IPv4-compatible loopback": "https://[::127.0.0.1]/hooks",
+    "IPv4-compatible private network": "https://[::192.168.1.1]/hooks",
     "loopback as a number": "https://2130706433/hooks",
     "a login in the URL": "https://user:secret@ehr.example.com/hooks",
 }
@@ -141,6 +148,21 @@ def test_an_obviously_bad_url_shows_an_error_and_saves_nothing(admin_client, url
     assert response.status_code == 200
     assert "url" in response.context["adminform"].form.errors
     assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[64:ff9b::808:808]/hooks",  # NAT64 of a public address
+        "https://[2002:808:808::1]/hooks",  # 6to4 of a public address
+        "https://[2606:4700:4700::1111]/hooks",
+    ],
+)
+def test_ipv6_forms_of_a_public_address_are_allowed(admin_client, url):
+    response = admin_client.post(ADD_ENDPOINT, endpoint_form(url=url))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert WebhookEndpoint.objects.get().url == url
 
 
 def test_a_local_receiver_is_allowed_when_the_setting_says_so(admin_client, settings):
