@@ -30,6 +30,7 @@ from billing.models import Charge, Payment
 from bookings.models import Appointment
 from bookings.views import patient_required
 from notifications.models import Notification
+from notifications.webhook_retention import withdraw_patient_deliveries
 
 
 def patient_data(patient):
@@ -317,6 +318,7 @@ def close_patient_account(*, patient, now=None):
                 state=Notification.State.SENT
             ).update(state=Notification.State.SKIPPED, address="")
             Notification.objects.filter(appointment__patient=patient).update(address="")
+            withdraw_patient_deliveries(patient=patient, now=now)
             if user is not None:
                 user.email = _closed_login_email(user)
                 user.full_name = "Closed account"

@@ -305,6 +305,12 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "bookings.appointment", "exclude_fields": ["charge", "rescheduled_to"]},
     {"model": "billing.charge"},
     {"model": "billing.payment"},
+    # Where the clinic's data is sent (URL, events, format, active): never the secret, whose
+    # replacement is recorded as an event of its own.
+    {
+        "model": "notifications.webhookendpoint",
+        "exclude_fields": ["secret", "created_at", "updated_at"],
+    },
 )
 AUDITLOG_STORE_JSON_CHANGES = True
 
@@ -342,15 +348,18 @@ NOTIFICATION_REMINDER_HOURS = env.list("NOTIFICATION_REMINDER_HOURS", cast=int, 
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.ConsoleSmsBackend")
 
-# Webhooks (docs/webhooks.md): each POST waits this long to connect and this long for the answer;
-# a worker's claim on a delivery lasts WEBHOOK_LEASE_SECONDS (after that another worker may send
-# it again: at least once); tries before a delivery is marked failed. Receivers must be https://
+# Webhooks (docs/webhooks.md): each POST waits this long to connect and this long for the answer,
+# and a whole try at most twice this; a worker's claim on a delivery lasts WEBHOOK_LEASE_SECONDS
+# (after that another worker may send it again: at least once; a system check wants it at least
+# two timeouts and 5 s); tries before a delivery is marked failed. Receivers must be https://
 # on a public address unless WEBHOOK_ALLOW_LOCAL_RECEIVERS (on with DEBUG) lets in http:// and
-# this machine's or the local network's addresses.
+# this machine's or the local network's addresses. A delivered body (it names the patient) is
+# blanked WEBHOOK_BODY_RETENTION_DAYS after delivery.
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=120.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=7)
 WEBHOOK_ALLOW_LOCAL_RECEIVERS = env.bool("WEBHOOK_ALLOW_LOCAL_RECEIVERS", default=DEBUG)
+WEBHOOK_BODY_RETENTION_DAYS = env.int("WEBHOOK_BODY_RETENTION_DAYS", default=30)
 
 # Background work on Celery (clinic/celery.py, notifications/tasks.py), for more than one machine:
 # the broker's URL (Redis, e.g. redis://host:6379/1). Empty: no Celery, and `manage.py

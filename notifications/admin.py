@@ -2,10 +2,12 @@
 register and watch the webhooks."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.utils import timezone
 
 from accounts.admin_input import CheckedAdminInputMixin
+from accounts.audit import record_event
 from notifications import delivery, webhook_delivery, webhooks
 from notifications.models import (
     SUBSCRIBABLE_EVENTS,
@@ -104,10 +106,12 @@ class WebhookEndpointAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
         description="Make a new secret for the selected endpoints", permissions=["change"]
     )
     def new_secret(self, request, queryset):
-        # One by one: each endpoint gets its own secret.
+        # One by one: each endpoint gets its own secret. The audit trail records the change
+        # without the value (the secret is left out of the endpoint's change entries).
         for endpoint in queryset:
             endpoint.secret = new_webhook_secret()
             endpoint.save(update_fields=["secret", "updated_at"])
+            record_event(endpoint, "new secret made")
         self.message_user(
             request,
             "New secrets made: give each receiver its endpoint's new secret (on its page). "
@@ -148,6 +152,7 @@ class WebhookDeliveryAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
 
     @admin.action(description="Send the selected deliveries again", permissions=["change"])
     def send_again(self, request, queryset):
+        removed = queryset.filter(body_removed_at__isnull=False).count()
         count = webhook_delivery.resend(queryset)
         self.message_user(
             request,
@@ -155,3 +160,11 @@ class WebhookDeliveryAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
             "waiting are left as they are).",
             messages.SUCCESS,
         )
+        if removed:
+            self.message_user(
+                request,
+                f"{removed} delivery(ies) cannot be sent again: their body was removed (kept "
+                f"{settings.WEBHOOK_BODY_RETENTION_DAYS} days after delivery, and not at all "
+                "once the patient closed their account), so nothing is left to send.",
+                messages.ERROR,
+            )

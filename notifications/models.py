@@ -179,15 +179,31 @@ class WebhookDelivery(models.Model):
         PENDING = "pending", "Waiting to be sent"
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Not sent: the patient closed their account"
 
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # Whose details the body holds (an appointment's or its payment's event; none for the admin's
+    # test event): closing the patient's account finds their deliveries by it, not by the text.
+    appointment = models.ForeignKey(
+        "bookings.Appointment",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="webhook_deliveries",
     )
     # The same for every endpoint the event goes to and for every try: receivers drop repeats by it.
     event_id = models.UUIDField("event id", default=uuid.uuid4, editable=False)
     event_type = models.CharField(max_length=40, choices=WebhookEvent.choices)
     content_type = models.CharField(max_length=40, default="application/json")
-    body = models.TextField()
+    body = models.TextField(blank=True)
+    body_removed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The body was removed then (kept for WEBHOOK_BODY_RETENTION_DAYS after "
+        "delivery, or the patient closed their account); it cannot be sent again.",
+    )
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
@@ -217,8 +233,18 @@ class WebhookDelivery(models.Model):
                 condition=Q(state="pending"),
                 name="notifications_webhook_due_idx",
             ),
+            # The delivered bodies still kept, oldest first: what each worker round looks at.
+            models.Index(
+                fields=["delivered_at"],
+                condition=Q(state="delivered", body_removed_at__isnull=True),
+                name="notifications_webhook_kept_idx",
+            ),
         ]
 
     def __str__(self):
         # The event's id: what a receiver's logs show, and what the admin searches by.
         return str(self.event_id)
+
+    @property
+    def body_removed(self):
+        return self.body_removed_at is not None

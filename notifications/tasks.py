@@ -2,9 +2,10 @@
 for workers on several machines. Beat sends each every BEAT_INTERVAL_SECONDS.
 
 Each calls the command's own function: send_due (reminders are notices with a later send_after,
-so they come with it), deliver_due_webhooks and delete_expired_holds. Those claim their rows
-themselves (FOR UPDATE SKIP LOCKED, leases), so any number of workers may run the same task at
-once; see clinic/celery.py for why a task message is only a trigger.
+so they come with it), deliver_due_webhooks (after remove_old_bodies, as the command's round
+does) and delete_expired_holds. Those claim their rows themselves (FOR UPDATE SKIP LOCKED,
+leases), so any number of workers may run the same task at once; see clinic/celery.py for why a
+task message is only a trigger.
 """
 
 import logging
@@ -17,6 +18,7 @@ from django.db import InterfaceError, OperationalError
 from bookings.services import delete_expired_holds
 from notifications.delivery import send_due
 from notifications.webhook_delivery import deliver_due_webhooks
+from notifications.webhook_retention import remove_old_bodies
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +61,13 @@ def send_due_notices(self):
 
 @shared_task(bind=True, name="notifications.deliver_due_webhooks")
 def deliver_webhooks(self):
-    """Posts the due webhook deliveries."""
-    return _one_batch(self, deliver_due_webhooks)
+    """Blanks the webhook bodies kept long enough, then posts the due deliveries."""
+
+    def deliver(**kwargs):
+        remove_old_bodies()
+        return deliver_due_webhooks(**kwargs)
+
+    return _one_batch(self, deliver)
 
 
 @shared_task(name="notifications.delete_expired_holds")

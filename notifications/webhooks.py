@@ -55,6 +55,14 @@ def _body(format, event, event_id, occurred_at, subject):
     return JSON, as_json(envelope(event_id, event, occurred_at, data))
 
 
+def appointment_id(event, subject):
+    """The appointment whose patient an event's body names: the subject itself, or the one its
+    ledger entry was paid for."""
+    if event.family == "payment":
+        return subject.charge.appointment_id
+    return subject.pk
+
+
 def queue_event(event, subject, *, now):
     """Queues `event` (a WebhookEvent) about `subject` for every active endpoint that wants it;
     returns the deliveries written."""
@@ -65,6 +73,7 @@ def queue_event(event, subject, *, now):
     if not endpoints:
         return []
     event_id = uuid.uuid4()
+    about = appointment_id(event, subject)
     bodies = {}
     deliveries = []
     for endpoint in endpoints:
@@ -85,6 +94,7 @@ def queue_event(event, subject, *, now):
         deliveries.append(
             WebhookDelivery(
                 endpoint=endpoint,
+                appointment_id=about,
                 event_id=event_id,
                 event_type=event,
                 content_type=content_type,

@@ -2,18 +2,23 @@
 
 It checks each request's signature the way docs/webhooks.md tells a receiver to (the standard
 library only, not the portal's own code), records what came, and answers as the test scripted:
-a status code, "hang" (say nothing until the test ends: the sender's timeout runs out) or "hold"
-(keep the request open until the test calls release(): a worker can be killed meanwhile). Once
-the script is used up it answers 200.
+a status code, "hang" (say nothing until the test ends: the sender's timeout runs out), "hold"
+(keep the request open until the test calls release(): a worker can be killed meanwhile) or
+"trickle" (answer a byte of a header at a time, each well within the sender's read timeout, for
+TRICKLE_SECONDS, then finish with 200, unless the sender cuts the connection first, which sets
+`cut`). Once the script is used up it answers 200.
 """
 
 import hashlib
 import hmac
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SAFETY_SECONDS = 30  # nothing waits this long when the tests pass
+TRICKLE_PAUSE_SECONDS = 0.05
+TRICKLE_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class Receiver:
         self._lock = threading.Lock()
         self._released = threading.Event()
         self.holding = threading.Event()  # set while a "hold" request is being held open
+        self.cut = threading.Event()  # set when the sender cut a "trickle" answer short
 
     def answer(self, *answers):
         """What the next requests get, in order (then 200)."""
@@ -104,6 +110,9 @@ class Receiver:
                 )
             )
             answer = self._answers.pop(0) if self._answers else 200
+        if answer == "trickle":
+            self._trickle(request)
+            return
         if answer in ("hang", "hold"):
             if answer == "hold":
                 self.holding.set()
@@ -115,3 +124,16 @@ class Receiver:
             request.end_headers()
         except OSError:
             pass  # the sender stopped waiting (its timeout) or is gone (killed)
+
+    def _trickle(self, request):
+        until = time.monotonic() + TRICKLE_SECONDS
+        try:
+            request.wfile.write(b"HTTP/1.1 200 OK\r\nX-Trickle: ")
+            request.wfile.flush()
+            while time.monotonic() < until and not self._released.wait(TRICKLE_PAUSE_SECONDS):
+                request.wfile.write(b"x")
+                request.wfile.flush()
+            request.wfile.write(b"\r\nContent-Length: 0\r\n\r\n")
+            request.wfile.flush()
+        except OSError:
+            self.cut.set()

@@ -13,6 +13,7 @@ import time
 from io import StringIO
 
 import pytest
+import requests
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -204,7 +205,21 @@ def test_an_address_no_longer_allowed_is_not_posted(booked, receiver, settings):
     assert "not allowed any more" in fresh(booked).last_error
 
 
-@pytest.mark.parametrize("address", ["10.1.2.3", "127.0.0.1", "169.254.169.254", "::1"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "10.1.2.3",
+        "127.0.0.1",
+        "169.254.169.254",
+        "::1",
+        # IPv6 forms that carry a local IPv4 address, which Python calls global: NAT64, 6to4
+        # and IPv4-compatible.
+        "64:ff9b::a9fe:a9fe",
+        "64:ff9b::7f00:1",
+        "2002:a01:203::1",
+        "::127.0.0.1",
+    ],
+)
 def test_a_public_name_that_resolves_to_a_private_address_is_not_posted(
     booked, endpoint, settings, monkeypatch, address
 ):
@@ -219,7 +234,7 @@ def test_a_public_name_that_resolves_to_a_private_address_is_not_posted(
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     posted = []
-    monkeypatch.setattr(webhook_delivery.requests, "post", lambda *a, **k: posted.append(a))
+    monkeypatch.setattr(requests.Session, "post", lambda *a, **k: posted.append(a))
 
     assert deliver(None) == {**NOTHING, "retrying": 1}
     assert asked == [("hooks.example.org", 443)]
@@ -252,7 +267,7 @@ def test_a_public_name_that_resolves_to_a_public_address_is_posted(
 
     posted = []
     monkeypatch.setattr(
-        webhook_delivery.requests, "post", lambda url, **k: posted.append(url) or Answer()
+        requests.Session, "post", lambda session, url, **k: posted.append(url) or Answer()
     )
 
     assert deliver(None) == {**NOTHING, "delivered": 1}

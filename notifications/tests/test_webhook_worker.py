@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,15 @@ from django.conf import settings as django_settings
 from django.db import connection, connections
 from django.utils import timezone
 
+from bookings.tests.factories import AppointmentFactory
 from clinic.tests.concurrency import WAIT_SECONDS, postgresql_only, run_concurrently, until
 from notifications import webhook_delivery
-from notifications.models import WebhookDelivery
-from notifications.tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory
+from notifications.models import Notification, WebhookDelivery
+from notifications.tests.factories import (
+    NotificationFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
+)
 from notifications.tests.receiver import Receiver
 from notifications.tests.test_notification_worker import worker_environment
 
@@ -30,7 +36,10 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 State = WebhookDelivery.State
 WORKER_APP_NAME = "clinic-webhook-worker-test"
-LEASE_SECONDS = 3
+# The shortest lease the system check allows for this timeout (2 x 2 s and a 5 s margin): the
+# worker is killed long before its try's 4 s run out, and the next takes the row 9 s after.
+TIMEOUT_SECONDS = 2
+LEASE_SECONDS = 9
 
 
 @pytest.fixture(autouse=True)
@@ -50,18 +59,24 @@ def endpoint(receiver):
     return WebhookEndpointFactory(url=receiver.url, secret=receiver.secret)
 
 
-def start_worker(tmp_path, name):
+def start_worker(tmp_path, name, *, interval=0.2, timeout=TIMEOUT_SECONDS, lease=LEASE_SECONDS):
     environment = {
         **worker_environment(),
         "PGAPPNAME": WORKER_APP_NAME,
         "WEBHOOK_ALLOW_LOCAL_RECEIVERS": "True",
-        "WEBHOOK_LEASE_SECONDS": str(LEASE_SECONDS),
-        # Longer than the test holds the request: the worker is killed, it does not time out.
-        "WEBHOOK_TIMEOUT_SECONDS": str(WAIT_SECONDS),
+        "WEBHOOK_LEASE_SECONDS": str(lease),
+        "WEBHOOK_TIMEOUT_SECONDS": str(timeout),
     }
     log = (tmp_path / f"{name}.txt").open("w+")
     worker = subprocess.Popen(
-        [sys.executable, "manage.py", "send_notifications", "--loop", "--interval", "0.2"],
+        [
+            sys.executable,
+            "manage.py",
+            "send_notifications",
+            "--loop",
+            "--interval",
+            str(interval),
+        ],
         cwd=Path(django_settings.BASE_DIR),
         env=environment,
         stdout=log,
@@ -169,11 +184,14 @@ def test_workers_running_at_once_deliver_each_event_once(endpoint, receiver):
 
 
 def test_a_lease_that_ran_out_is_taken_by_the_next_worker_even_while_the_first_still_posts(
-    endpoint, receiver, settings
+    endpoint, receiver, settings, monkeypatch
 ):
-    """The first worker is slow, not dead: both post (at least once), one answer is kept."""
+    """The first worker is slow, not dead: both post (at least once), one answer is kept. A try
+    ends before its lease does (try_seconds()), so this takes a worker stalled past it (paused,
+    say): here, a try allowed to outlast the lease."""
     settings.WEBHOOK_LEASE_SECONDS = 0.5
     settings.WEBHOOK_TIMEOUT_SECONDS = WAIT_SECONDS
+    monkeypatch.setattr(webhook_delivery, "try_seconds", lambda: WAIT_SECONDS)
     delivery = WebhookDeliveryFactory(endpoint=endpoint)
     receiver.answer("hold")
 
@@ -203,3 +221,31 @@ def test_a_lease_that_ran_out_is_taken_by_the_next_worker_even_while_the_first_s
         200,
     )
     assert receiver.event_ids() == [str(delivery.event_id)] * 2
+
+
+def test_a_receiver_that_trickles_does_not_keep_a_worker_from_the_patients_notices(
+    tmp_path, endpoint, receiver
+):
+    """A worker busy with a backlog for a receiver that answers a byte at a time (each try runs
+    until its time limit) still sends a notice that falls due meanwhile, within about a round."""
+    backlog = WebhookDeliveryFactory.create_batch(20, endpoint=endpoint)
+    receiver.answer(*["trickle"] * 20)  # a try of 2 x 0.5 s each: 20 s for the whole backlog
+
+    worker, log = start_worker(tmp_path, "busy", interval=1, timeout=0.5)
+    try:
+        until(lambda: receiver.received)  # the worker is into the backlog
+        notice = NotificationFactory(appointment=AppointmentFactory())
+        queued = time.monotonic()
+        until(lambda: Notification.objects.get(pk=notice.pk).state == Notification.State.SENT)
+        waited = time.monotonic() - queued
+        tried = WebhookDelivery.objects.filter(pk__in=[d.pk for d in backlog], attempts__gt=0)
+        assert Notification.objects.get(pk=notice.pk).state == Notification.State.SENT, (
+            log.read_text()
+        )
+        # One round's webhooks (an interval and the try under way) and the nap between rounds.
+        assert waited < 1 + 1 + 1 + 1.5, log.read_text()
+        assert tried.count() < len(backlog)  # the rest of the backlog waited its turn
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(WAIT_SECONDS)
+    assert worker.returncode == 0, log.read_text()

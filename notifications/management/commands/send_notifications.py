@@ -10,6 +10,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from bookings.services import delete_expired_holds
 from notifications.delivery import send_due
 from notifications.webhook_delivery import deliver_due_webhooks
+from notifications.webhook_retention import remove_old_bodies
 
 logger = logging.getLogger(__name__)
 
@@ -17,13 +18,16 @@ logger = logging.getLogger(__name__)
 LONGEST_PAUSE_SECONDS = 60.0
 # How soon a sleeping worker notices it was asked to stop.
 NAP_SECONDS = 0.5
+# Webhooks get --interval seconds of each round (at least this), then the notices have their
+# turn again: a receiver that answers slowly holds up the next round by at most one more try.
+SHORTEST_WEBHOOK_ROUND_SECONDS = 1.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class Command(BaseCommand):
     help = (
         "Sends the notifications that are due (confirmations, notices, reminders) and the due "
-        "webhook deliveries, and clears expired slot holds."
+        "webhook deliveries, clears expired slot holds and removes old webhook bodies."
     )
 
     def add_arguments(self, parser):
@@ -71,7 +75,7 @@ class Command(BaseCommand):
         failures = 0
         while not self.stopping:
             try:
-                self.send_round(batch, loop=loop)
+                self.send_round(batch, loop=loop, interval=interval)
             except (OperationalError, InterfaceError) as error:
                 if not loop:
                     raise CommandError("The database could not be reached.") from error
@@ -93,20 +97,27 @@ class Command(BaseCommand):
                 return
             self.nap(interval)
 
-    def send_round(self, batch, *, loop):
-        # Expired holds are busy for nobody already; clearing them keeps the table small.
+    def send_round(self, batch, *, loop, interval):
+        # Expired holds are busy for nobody already; clearing them keeps the table small. A
+        # webhook body delivered long ago is of no use to anyone and names a patient.
         delete_expired_holds()
-        notices = self.drain(send_due, self.report, batch)
-        webhooks = self.drain(deliver_due_webhooks, self.report_webhooks, batch)
+        remove_old_bodies()
+        notices = self.drain(send_due, self.report, batch, stop=self.stop_requested)
+        webhooks_until = time.monotonic() + max(interval, SHORTEST_WEBHOOK_ROUND_SECONDS)
+
+        def webhooks_stop():
+            return self.stopping or time.monotonic() >= webhooks_until
+
+        webhooks = self.drain(deliver_due_webhooks, self.report_webhooks, batch, stop=webhooks_stop)
         if not loop and not any(notices.values()) and not any(webhooks.values()):
             self.stdout.write("Nothing is due.")
 
-    def drain(self, send, report, batch):
-        counts = send(batch=batch, stop=self.stop_requested)
-        # A full batch means more may be waiting: go again at once.
-        while sum(counts.values()) >= batch and not self.stopping:
+    def drain(self, send, report, batch, *, stop):
+        counts = send(batch=batch, stop=stop)
+        # A full batch means more may be waiting: go again at once, unless it is time to stop.
+        while sum(counts.values()) >= batch and not stop():
             report(counts)
-            counts = send(batch=batch, stop=self.stop_requested)
+            counts = send(batch=batch, stop=stop)
         report(counts)
         return counts
 
