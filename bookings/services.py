@@ -52,6 +52,19 @@ class NotAllowed(BookingError):
     pass
 
 
+class HoldExpired(BookingError):
+    """The hold presented with a booking no longer keeps its time: it expired, was used or was
+    let go. Refused even where the time is still free: whoever presented it learns that it no
+    longer held the time, and a booking sent twice with one hold cannot book twice."""
+
+    def __init__(
+        self,
+        message="That hold has expired, been used or been let go, so the time is no longer kept. "
+        "Hold the time again, or book it if it is still free.",
+    ):
+        super().__init__(message, code="hold_expired")
+
+
 def _acting_patient(appointment, by):
     """True when the patient themselves acts, whom the cancellation cut-off applies to."""
     return appointment.patient.user_id is not None and appointment.patient.user_id == by.pk
@@ -127,9 +140,27 @@ def _lock(patient, doctor):
     return patient, doctor
 
 
+def _lock_live_hold(hold, *, now):
+    """The presented hold as it stands under the booking's locks, locked in turn (after the
+    patient and the doctor, as everywhere) until the booking commits; HoldExpired if it is gone
+    or expired at `now`.
+
+    Read again here, not trusted from the caller's earlier read: a hold released or cleaned away
+    since would otherwise still exempt its time by its id. Locked, so that a release or a
+    clean-up waits for this booking (then finds the hold consumed) instead of deleting it under
+    the booking's feet; the periodic clean-up skips locked holds rather than waiting.
+    """
+    if hold is None:
+        return None
+    current = SlotHold.objects.select_for_update().filter(pk=hold.pk).first()
+    if current is None or not current.is_live(now):
+        raise HoldExpired()
+    return current
+
+
 def _check_hold_fits(hold, *, doctor, clinic, start, patient):
-    """A hold presented with a booking must be for that very time, and for that patient when it
-    names one; whether it is still live, the re-check sees."""
+    """A hold presented with a booking (live, _lock_live_hold) must be for that very time, and
+    for that patient when it names one."""
     if hold is None:
         return
     if (hold.doctor_id, hold.clinic_id, hold.start) != (doctor.pk, clinic.pk, start):
@@ -174,11 +205,13 @@ def book_appointment(
     now=None,
 ):
     """Books `start` for `patient`. A time someone holds can be booked only for the hold's
-    patient or with the `hold` itself (a SlotHold, e.g. from selectors.live_hold); the booking
-    consumes it."""
+    patient or with the `hold` itself (the SlotHold a client's token names); the booking
+    consumes it. A `hold` that has expired (at `now`), been used or been let go is refused
+    (HoldExpired), even where the time is still free."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         patient, doctor = _lock(patient, doctor)
+        hold = _lock_live_hold(hold, now=now)
         _check_doctor_takes_bookings(doctor, clinic, start)
         _check_hold_fits(hold, doctor=doctor, clinic=clinic, start=start, patient=patient)
         # After the locks, in a statement of its own: a booking that held them before has
@@ -267,10 +300,12 @@ def cancel_appointment(*, appointment, by, reason="", now=None):
 def reschedule_appointment(*, appointment, start, by, hold=None, now=None):
     """Moves an appointment to a new time of the same doctor at the same clinic, atomically:
     the old time is released only if the new one is secured. A held new time is taken as a
-    booking would take it: for the hold's patient, or with the `hold`, which the move consumes."""
+    booking would take it: for the hold's patient, or with the `hold`, which the move consumes
+    (and which, gone or expired, is refused: HoldExpired)."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         patient, doctor = _lock(appointment.patient, appointment.doctor)
+        hold = _lock_live_hold(hold, now=now)
         # Not the joined clinic's row: that would hold up every booking at the clinic, whose
         # inserts need a key-share lock on it.
         old = (

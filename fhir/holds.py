@@ -14,15 +14,15 @@ the front desk, clinic admins and integrations for a patient of the directory; d
   been let go is 409 `hold_expired`, even where the time is still free: the client learns that
   it no longer held the time, and a $book sent twice cannot book twice. It may then hold the
   time again, or book the proposed Appointment (without the identifier) if it is still free.
+  Whether the hold still keeps its time is the booking service's to say, under its locks
+  (services.HoldExpired): here the token only becomes the hold it names.
 """
 
 from django.conf import settings
-from django.utils import timezone
 from fhir.resources.R4B.appointment import Appointment as FhirAppointment
 
 from bookings import services
-from bookings.models import HoldPurpose
-from bookings.selectors import live_hold
+from bookings.models import HoldPurpose, SlotHold
 from fhir.appointment_changes import (
     CREATE_ELEMENTS,
     SlotRequest,
@@ -124,6 +124,20 @@ def _hold_token(data):
     return identifiers[0].get("value") if identifiers else None
 
 
+def _hold_named(token):
+    """The hold `token` names, live or not: whether it still keeps the time, the booking service
+    decides under its locks (a hold may expire or be let go after this read). A token that
+    names none (used, let go, cleaned away, or never ours) is refused as the service refuses a
+    hold gone."""
+    named = None
+    # A token no hold can have names none without a query: PostgreSQL refuses a NUL outright.
+    if len(token) <= SlotHold._meta.get_field("token").max_length and "\x00" not in token:
+        named = SlotHold.objects.filter(token=token).first()
+    if named is None:
+        raise services.HoldExpired()
+    return named
+
+
 def book(request):
     """POST Appointment/$book: (201, the booked Appointment)."""
     data, model = _appointment_parameter(request)
@@ -134,17 +148,11 @@ def book(request):
         )
     # Validated as FHIR already: identifiers and extensions are objects.
     token = _hold_token(data)
-    kept = None
+    presented = None
     if token is not None:
-        kept = live_hold(token, now=timezone.now())
-        if kept is None:
-            raise FhirError(
-                "That hold has expired, been used or been let go. Hold the time again, or book "
-                "the proposed Appointment if the time is still free.",
-                status_code=409,
-                issue="conflict",
-                code="hold_expired",
-            )
+        presented = _hold_named(token)
     elif model.status == "pending":
         raise FhirError(f"A pending Appointment carries its hold's identifier ({hold_system()}).")
-    return book_slot(request, data, model, kept=BOOK_ELEMENTS, hold=kept)
+    # services.HoldExpired is 409 `conflict` `hold_expired`, as every service refusal is mapped
+    # (fhir/outcomes.py, api/errors.py's CONFLICT_CODES).
+    return book_slot(request, data, model, kept=BOOK_ELEMENTS, hold=presented)

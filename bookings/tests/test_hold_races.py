@@ -2,26 +2,41 @@
 
 A hold takes the doctor's row lock a booking takes, so holds and bookings of one doctor run one
 after another: whichever comes first wins, and the other hears "taken" (never a server error).
+A booking with a hold locks the hold too, read again under the doctor's lock: a hold let go or
+cleaned away meanwhile is refused (HoldExpired), never booked after it was gone.
 Elsewhere than PostgreSQL these are skipped (CI, which runs PostgreSQL, fails on skips).
 """
 
 import datetime as dt
+import threading
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import transaction
 
 from accounts.tests.factories import PatientFactory
 from bookings.models import Appointment, AppointmentType, HoldPurpose, PaymentMode, SlotHold
 from bookings.scheduling import at
 from bookings.services import (
+    HoldExpired,
     SlotHeld,
     SlotUnavailable,
     book_appointment,
     delete_expired_holds,
     hold_for_booking_page,
     hold_slot,
+    release_hold,
+    reschedule_appointment,
 )
-from clinic.tests.concurrency import postgresql_only, run_concurrently
+from clinic.tests.concurrency import (
+    WAIT_SECONDS,
+    backend_pid,
+    postgresql_only,
+    run_concurrently,
+    until,
+    waits_for_a_lock,
+)
+from doctors.models import Doctor
 from doctors.tests.factories import (
     ClinicFactory,
     DepartmentFactory,
@@ -89,7 +104,7 @@ def hold(patient, doctor, clinic, start, now=NOW):
     )
 
 
-def book(patient, doctor, clinic, start, now=NOW):
+def book(patient, doctor, clinic, start, now=NOW, hold=None):
     return book_appointment(
         patient=patient,
         doctor=doctor,
@@ -99,6 +114,7 @@ def book(patient, doctor, clinic, start, now=NOW):
         payment_mode=PaymentMode.AT_CLINIC,
         by=patient.user,
         now=now,
+        hold=hold,
     )
 
 
@@ -224,3 +240,108 @@ def test_cleaning_expired_holds_while_a_hold_cleans_its_doctor_s_is_never_an_err
         delete_expired_holds(later)
         assert list(SlotHold.objects.all()) == [held]
         SlotHold.objects.all().delete()
+
+
+# A hold let go or cleaned away while a booking with it is on its way ---------------------------
+
+
+def test_a_booking_with_a_hold_racing_the_clean_up_of_its_expiry_books_only_a_hold_still_there(
+    doctor, clinic
+):
+    """The booking started at the hold's last moments (`NOW`, live); the periodic clean-up runs
+    a moment later (expired). Either the booking locked the hold first (and consumed it; the
+    clean-up skipped it) or the clean-up deleted it first (and the booking is refused): never a
+    booking with a hold the clean-up deleted."""
+    for round_number in range(ROUNDS):
+        start = tuesday(9) + dt.timedelta(minutes=15 * round_number)
+        holder = PatientFactory(with_account=True)
+        held = hold(holder, doctor, clinic, start, now=NOW - dt.timedelta(minutes=9))
+        cleaned_at = held.expires_at
+
+        booked, cleaned = run_concurrently(
+            lambda holder=holder, start=start, held=held: book(
+                holder, doctor, clinic, start, hold=held
+            ),
+            lambda cleaned_at=cleaned_at: delete_expired_holds(cleaned_at),
+        )
+
+        assert not unexpected([booked, cleaned], HoldExpired), (booked, cleaned)
+        assert (isinstance(booked, Appointment), cleaned) in ((True, 0), (False, 1)), (
+            booked,
+            cleaned,
+        )
+        assert Appointment.objects.filter(start=start).exists() == isinstance(booked, Appointment)
+        assert not SlotHold.objects.filter(pk=held.pk).exists()
+
+
+def while_the_doctor_is_locked(doctor, booking, let_go):
+    """Runs `booking` while another transaction holds `doctor`'s row lock; once the booking is
+    seen waiting for that lock (past any lookup of its hold), `let_go` runs in a transaction of
+    its own, and then the doctor's lock is let go. Returns what the booking returned or raised."""
+    booker_pid = []
+    doctor_locked, hold_let_go = threading.Event(), threading.Event()
+
+    def lock_the_doctor():
+        with transaction.atomic():
+            Doctor.objects.select_for_update().get(pk=doctor.pk)
+            doctor_locked.set()
+            assert hold_let_go.wait(WAIT_SECONDS)
+
+    def book_after_the_lock():
+        booker_pid.append(backend_pid())
+        assert doctor_locked.wait(WAIT_SECONDS)
+        return booking()
+
+    def let_go_meanwhile():
+        assert doctor_locked.wait(WAIT_SECONDS)
+        until(lambda: waits_for_a_lock(booker_pid))
+        try:
+            return let_go()
+        finally:
+            hold_let_go.set()
+
+    locked, booked, gone = run_concurrently(lock_the_doctor, book_after_the_lock, let_go_meanwhile)
+    assert not isinstance(locked, BaseException), locked
+    assert not isinstance(gone, BaseException), gone
+    return booked
+
+
+def released(held):
+    return lambda: release_hold(hold=held, by=held.held_by)
+
+
+def cleaned_up(held):
+    return lambda: delete_expired_holds(held.expires_at)
+
+
+@pytest.mark.parametrize("let_go", [released, cleaned_up])
+def test_a_hold_let_go_while_its_booking_waits_for_the_doctor_books_nothing(doctor, clinic, let_go):
+    holder = PatientFactory(with_account=True)
+    held = hold(holder, doctor, clinic, tuesday(9))
+
+    booked = while_the_doctor_is_locked(
+        doctor, lambda: book(holder, doctor, clinic, tuesday(9), hold=held), let_go(held)
+    )
+
+    assert isinstance(booked, HoldExpired), booked
+    assert not Appointment.objects.exists()
+    assert not SlotHold.objects.exists()
+
+
+@pytest.mark.parametrize("let_go", [released, cleaned_up])
+def test_a_hold_let_go_while_its_move_waits_for_the_doctor_moves_nothing(doctor, clinic, let_go):
+    holder = PatientFactory(with_account=True)
+    appointment = book(holder, doctor, clinic, tuesday(11))
+    held = hold(holder, doctor, clinic, tuesday(9))
+
+    moved = while_the_doctor_is_locked(
+        doctor,
+        lambda: reschedule_appointment(
+            appointment=appointment, start=tuesday(9), by=holder.user, hold=held, now=NOW
+        ),
+        let_go(held),
+    )
+
+    assert isinstance(moved, HoldExpired), moved
+    (still,) = Appointment.objects.all()
+    assert (still.pk, still.start, still.status) == (appointment.pk, tuesday(11), "booked")

@@ -18,10 +18,12 @@ from bookings.models import Appointment, AppointmentType, HoldPurpose, PaymentMo
 from bookings.scheduling import at
 from bookings.selectors import availability_for, live_hold, open_slots, requested_slot
 from bookings.services import (
+    HoldExpired,
     NotAllowed,
     SlotHeld,
     SlotUnavailable,
     book_appointment,
+    cancel_appointment,
     delete_expired_holds,
     hold_for_booking_page,
     hold_slot,
@@ -387,13 +389,53 @@ def test_an_expired_hold_does_not_stop_anyone_booking(
     assert SlotHold.objects.count() == 1
 
 
-def test_an_expired_hold_presented_books_a_time_still_free(doctor, clinic, patient, integration):
+def gone(how, held, *, by):
+    """Lets `held` go `how` (expired, released); returns an instant at which it is gone."""
+    if how == "released":
+        release_hold(hold=held, by=by)
+        return NOW + MINUTES
+    return held.expires_at  # its last instant has passed
+
+
+@pytest.mark.parametrize("how", ["expired", "released"])
+def test_a_hold_gone_is_refused_to_a_booking_even_where_the_time_is_still_free(
+    doctor, clinic, patient, integration, how
+):
+    held = hold(doctor, clinic, by=integration, patient=patient)
+    now = gone(how, held, by=integration)
+
+    with pytest.raises(HoldExpired) as refused:
+        book(patient, doctor, clinic, by=integration, hold=held, now=now)
+
+    assert refused.value.code == "hold_expired"
+    assert "Hold the time again" in str(refused.value)
+    assert not Appointment.objects.exists()
+    # The patient may still book the free time without the hold.
+    assert book(patient, doctor, clinic, by=integration, now=now).start == TUESDAY_9
+
+
+def test_a_hold_is_taken_until_its_last_instant(doctor, clinic, patient, integration):
     held = hold(doctor, clinic, by=integration, patient=patient)
 
-    appointment = book(patient, doctor, clinic, hold=held, now=NOW + 30 * MINUTES)
+    appointment = book(
+        patient, doctor, clinic, hold=held, now=held.expires_at - dt.timedelta(microseconds=1)
+    )
 
     assert appointment.start == TUESDAY_9
     assert not SlotHold.objects.exists()
+
+
+def test_a_used_hold_presented_again_books_nothing_even_once_the_time_is_free_again(
+    doctor, clinic, patient, integration
+):
+    held = hold(doctor, clinic, by=integration)
+    first = book(patient, doctor, clinic, by=integration, hold=held)
+    cancel_appointment(appointment=first, by=integration, now=NOW)
+
+    with pytest.raises(HoldExpired):
+        book(patient, doctor, clinic, by=integration, hold=held)
+
+    assert not Appointment.objects.filter(status="booked").exists()
 
 
 def test_a_hold_does_not_lift_any_other_rule(doctor, clinic, patient, integration, settings):
@@ -452,6 +494,25 @@ def test_a_move_with_the_hold_presented_takes_a_patientless_hold(
 
     assert moved.start == TUESDAY_9
     assert not SlotHold.objects.exists()
+
+
+@pytest.mark.parametrize("how", ["expired", "released"])
+def test_a_hold_gone_is_refused_to_a_move_which_leaves_the_appointment_where_it_was(
+    doctor, clinic, patient, integration, how
+):
+    appointment = book(patient, doctor, clinic, local(1, 11))
+    held = hold(doctor, clinic, by=integration)
+    now = gone(how, held, by=integration)
+
+    with pytest.raises(HoldExpired) as refused:
+        reschedule_appointment(
+            appointment=appointment, start=TUESDAY_9, by=integration, hold=held, now=now
+        )
+
+    assert refused.value.code == "hold_expired"
+    appointment.refresh_from_db()
+    assert (appointment.start, appointment.status) == (local(1, 11), "booked")
+    assert Appointment.objects.count() == 1
 
 
 # The booking pages' hold ---------------------------------------------------------------------

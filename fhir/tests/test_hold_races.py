@@ -1,19 +1,31 @@
 """$hold and $book racing on PostgreSQL: real threads, each with its own connection, released at
 once (clinic/tests/concurrency.py). Two holds of one time: one keeps it, the other hears 409; a
-hold against a plain create: one wins; a held time is its holder's to book, whoever else tries.
+hold against a plain create: one wins; a held time is its holder's to book, whoever else tries;
+a hold let go while its $book waits for the doctor's lock is 409 `hold_expired`, not booked.
 
 SQLite serialises whole transactions, so these only mean something on PostgreSQL; elsewhere they
 are skipped (and CI, which runs PostgreSQL, fails on skips)."""
 
 import json
+import threading
 
 import pytest
 import time_machine
+from django.db import transaction
 
 from accounts.tests.factories import PatientFactory
 from api.tests.factories import client_with_token, token_for
 from bookings.models import Appointment, SlotHold
-from clinic.tests.concurrency import postgresql_only, run_concurrently
+from bookings.services import release_hold
+from clinic.tests.concurrency import (
+    WAIT_SECONDS,
+    backend_pid,
+    postgresql_only,
+    run_concurrently,
+    until,
+    waits_for_a_lock,
+)
+from doctors.models import Doctor
 from fhir.schedules import slot_id
 from fhir.tests.world import BASE, NOW, VISIT_DAY, build_fhir_clinic, local, rules  # noqa: F401
 
@@ -141,4 +153,48 @@ def test_the_holder_books_while_others_try_to_take_the_time(world):
     assert codes(refused) == {"slot_taken"}
     (appointment,) = Appointment.objects.filter(start=local(VISIT_DAY, 11))
     assert appointment.patient == world.walk_in
+    assert not SlotHold.objects.exists()
+
+
+def test_a_hold_let_go_while_its_book_waits_for_the_doctor_is_409_and_books_nothing(world):
+    """$book finds the hold by its token, then waits for the doctor's row lock (another
+    booking of the doctor holds it); meanwhile the hold is let go. The booking service, reading
+    the hold again under the lock, refuses it: 409 hold_expired, nothing booked."""
+    integration = token_for(world.users["integration"])
+    pending = sender(integration, BASE + "Appointment/$hold", proposed(world, 11, world.walk_in))()
+    assert pending.status_code == 200, pending.content
+    held = SlotHold.objects.get()
+    book = sender(integration, BASE + "Appointment/$book", json.loads(pending.content))
+    booker_pid = []
+    doctor_locked, hold_let_go = threading.Event(), threading.Event()
+
+    def lock_the_doctor():
+        with transaction.atomic():
+            Doctor.objects.select_for_update().get(pk=world.doctor.pk)
+            doctor_locked.set()
+            assert hold_let_go.wait(WAIT_SECONDS)
+
+    def book_after_the_lock():
+        booker_pid.append(backend_pid())
+        assert doctor_locked.wait(WAIT_SECONDS)
+        return book()
+
+    def let_go_meanwhile():
+        assert doctor_locked.wait(WAIT_SECONDS)
+        until(lambda: waits_for_a_lock(booker_pid))
+        try:
+            release_hold(hold=held, by=world.users["integration"])
+        finally:
+            hold_let_go.set()
+
+    locked, booked, released = run_concurrently(
+        lock_the_doctor, book_after_the_lock, let_go_meanwhile
+    )
+
+    assert not isinstance(locked, BaseException) and released is None, (locked, released)
+    assert booked.status_code == 409, booked.content
+    (issue,) = json.loads(booked.content)["issue"]
+    assert (issue["code"], codes([booked])) == ("conflict", {"hold_expired"})
+    assert "Hold the time again" in issue["diagnostics"]
+    assert not Appointment.objects.filter(start=local(VISIT_DAY, 11)).exists()
     assert not SlotHold.objects.exists()

@@ -380,6 +380,15 @@ def test_a_hold_used_or_let_go_is_409(world):
     assert_outcome(operation(world, "desk", "book", unknown), 409, "conflict", "hold_expired")
 
 
+@pytest.mark.parametrize("token", ["\x00", "a\x00b", "é" * 300])
+def test_a_token_no_hold_can_have_is_409_not_a_server_error(world, token):
+    # A NUL was a 500 on PostgreSQL, which cannot compare a string holding one.
+    pending = held(world)
+    pending["identifier"] = [{"system": HOLDS, "value": token}]
+    assert_outcome(operation(world, "desk", "book", pending), 409, "conflict", "hold_expired")
+    assert SlotHold.objects.count() == 1 and Appointment.objects.count() == 1
+
+
 def test_someone_elses_hold_keeps_its_time_for_its_patient(world):
     pending = held(world, patient=world.walk_in)
     # The patient's own login sends the desk's pending Appointment (with the walk-in named).
