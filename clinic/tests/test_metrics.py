@@ -76,6 +76,13 @@ def test_an_allowed_address_or_network_reads_them(address, allowed):
     assert response.status_code == (200 if allowed else 404)
 
 
+@override_settings(METRICS_ALLOWED_IPS=["0.0.0.0/0", "::/0"])
+@pytest.mark.parametrize("address", ["", "unix:/run/gunicorn.sock"])
+def test_a_request_without_an_ip_address_is_nobody_allowed(address):
+    # A server on a Unix socket gives no address: not even an allow-everything list lets it in.
+    assert scrape(REMOTE_ADDR=address).status_code == 404
+
+
 @override_settings(METRICS_ALLOWED_IPS=OPERATORS, CLIENT_ADDRESS_PROXY_COUNT=1)
 def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw():
     # The proxy (10.0.5.7 itself here) appends who reached it; what the client wrote is ignored.

@@ -159,6 +159,18 @@ def test_a_json_line_is_one_line_whatever_the_message_holds():
     assert json.loads(line)["request_id"] == NO_REQUEST
 
 
+def test_a_json_line_carries_the_traceback_of_a_record_no_filter_has_seen():
+    try:
+        raise KeyError("slot")
+    except KeyError:
+        record = logging.LogRecord(
+            "clinic", logging.ERROR, __file__, 1, "failed", None, sys.exc_info()
+        )
+    line = json.loads(JsonLogFormatter().format(record))
+    assert line["exception"].startswith("Traceback (most recent call last)")
+    assert line["exception"].endswith("KeyError: 'slot'")
+
+
 def test_a_json_line_keeps_the_stack_it_was_asked_for():
     record = logging.LogRecord(
         "clinic", logging.INFO, __file__, 1, "here", None, None, sinfo="Stack (most recent)"
