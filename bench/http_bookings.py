@@ -15,16 +15,14 @@ import http.client
 import os
 import secrets
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 from urllib.parse import urlencode
 
-from bench.environment import PROJECT_DIR, configure_django, database_url
+from bench.environment import configure_django, database_url
 
 configure_django()
 
@@ -37,32 +35,14 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Patient  # noqa: E402
-from bench.run import UTC, choose_target, percentile, release, watched_counts  # noqa: E402
+from bench.run import choose_target, percentile, release, watched_counts  # noqa: E402
+from bench.servers import booking_form, free_port, start_gunicorn, wait_for  # noqa: E402
 from bookings.models import Status  # noqa: E402
 
 # A server connects the idle-session clock's login receiver when it loads its middleware, so a
 # login's session carries its login time and last-seen mark. Without them, here, the first request
 # of every session would also pay for the once-a-minute refresh (a query and a session write).
 import_module("clinic.middleware")
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(port, server, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit("gunicorn stopped before it answered; see its output above.")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit("gunicorn did not answer in time.")
 
 
 def booking_patients(count, now):
@@ -131,37 +111,14 @@ def main(argv=None):
         "PLAIN_HTTP": "True",
         "ALLOWED_HOSTS": "127.0.0.1",
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "clinic.wsgi",
-            "--workers",
-            str(args.workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=PROJECT_DIR,
-        env=environment,
-    )
+    server = start_gunicorn(port, environment, workers=args.workers)
     made = []
     try:
         wait_for(port, server)
 
         def post(job):
             start, patient = job
-            body = urlencode(
-                {
-                    "start": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ"),
-                    "appointment_type": "consultation",
-                    "payment_mode": "at_clinic",
-                    "reason": "",
-                    "csrfmiddlewaretoken": csrf,
-                }
-            )
+            body = urlencode(booking_form(start, csrf))
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             started = time.perf_counter()
             connection.request(

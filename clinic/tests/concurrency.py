@@ -4,6 +4,7 @@ once, and a way to see that one of them is waiting on another's lock."""
 import os
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection, connections
@@ -22,19 +23,33 @@ def postgresql_only():
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 
 
-def redis_only():
-    """Returns TEST_REDIS_URL, or skips the test when no Redis answers there (under CI=true,
-    conftest turns the skip into a failure)."""
+# The multi-server test's own Redis database (its app servers' cache and sessions), on the same
+# Redis as TEST_REDIS_URL: database 6, apart from the one the Celery tests empty at will.
+TEST_SERVERS_REDIS_URL = urlsplit(TEST_REDIS_URL)._replace(path="/6").geturl()
+
+
+def redis_only(url=TEST_REDIS_URL):
+    """Returns `url` (TEST_REDIS_URL unless told), or skips the test when no Redis answers there
+    (under CI=true, conftest turns the skip into a failure)."""
     import redis
 
-    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1)
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
     try:
         client.ping()
     except redis.RedisError:
         pytest.skip("these tests need Redis (set TEST_REDIS_URL; none answers there)")
     finally:
         client.close()
-    return TEST_REDIS_URL
+    return url
+
+
+def database_url_for_processes():
+    """The URL of the database the tests run on, for processes they start (app servers,
+    workers): the same PostgreSQL test database, seen from outside."""
+    database = connection.settings_dict
+    credentials = database["USER"] + (f":{database['PASSWORD']}" if database["PASSWORD"] else "")
+    host = database["HOST"] or "127.0.0.1"
+    return f"postgres://{credentials}@{host}:{database['PORT'] or 5432}/{database['NAME']}"
 
 
 def run_concurrently(*tasks):
