@@ -10,12 +10,14 @@ Needs PostgreSQL (the servers are other processes: they see only committed rows)
 without them the tests are skipped (under CI=true, failed).
 """
 
+import collections
 import datetime as dt
 import os
 import signal
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -36,14 +38,20 @@ from clinic.tests.concurrency import (
     database_url_for_processes,
     postgresql_only,
     redis_only,
+    until,
 )
 from doctors.tests.factories import ClinicFactory, DoctorFactory, WorkingHoursFactory
+from notifications.models import Notification
+from notifications.tests import recording_sms
+from notifications.tests.test_celery_workers import RECORDING_BACKEND, Processes
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 SLOTS = 6
 CONTENDERS = 4  # patients per slot, alternating between the two servers
+# Bookings in each half of the burst that a Celery worker is killed in the middle of.
+BURST_BOOKINGS = 24
 JUST_TAKEN = "Sorry, that time was just taken."
 CSRF = "a" * 32  # any well-formed secret sent in both the cookie and the form
 # The servers' host-only cookies are kept under this domain: cookies set by the test go there
@@ -74,9 +82,9 @@ class Server:
 
 
 @pytest.fixture
-def servers(shared_redis, tmp_path):
-    """Two gunicorn instances with two workers each, as production runs them (its settings, not
-    the test settings; DEBUG off) but over plain HTTP on loopback."""
+def app_environment(shared_redis, tmp_path):
+    """The environment of every process the tests start: production settings (not the test
+    settings; DEBUG off) over plain HTTP on loopback, the test database, the shared Redis."""
     postgresql_only()
     # The production settings, but for static files served unhashed: the hashed names come from
     # the manifest that collectstatic writes at deployment, which a checkout does not have.
@@ -85,13 +93,13 @@ def servers(shared_redis, tmp_path):
         "STORAGES = {**STORAGES, 'staticfiles': {'BACKEND': "
         "'django.contrib.staticfiles.storage.StaticFilesStorage'}}\n"
     )
-    environment = {
-        **os.environ,
+    return {
+        # Not the machine's CACHE_URL, which would win over REDIS_URL.
+        **{name: value for name, value in os.environ.items() if name != "CACHE_URL"},
         "PYTHONPATH": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "server_settings",
         "DATABASE_URL": database_url_for_processes(),
         "REDIS_URL": TEST_SERVERS_REDIS_URL,
-        "CACHE_URL": "",
         "CELERY_BROKER_URL": "",
         "SECRET_KEY": "x",
         "DEBUG": "False",
@@ -99,6 +107,11 @@ def servers(shared_redis, tmp_path):
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
     }
+
+
+@pytest.fixture
+def servers(app_environment, tmp_path):
+    """Two gunicorn instances with two workers each, on ports of their own."""
     started = []
     try:
         for name in ("web1", "web2"):
@@ -106,7 +119,7 @@ def servers(shared_redis, tmp_path):
             log = tmp_path / f"{name}.log"
             process = start_gunicorn(
                 port,
-                environment,
+                app_environment,
                 workers=2,
                 stdout=log.open("w"),
                 stderr=subprocess.STDOUT,
@@ -143,10 +156,19 @@ def doctor_and_clinic():
     return doctor, clinic
 
 
-def slot_starts():
-    day = timezone.localdate(timezone=KOLKATA) + dt.timedelta(days=2)
+def slot_starts(count=SLOTS, days_ahead=2):
+    """`count` quarter-hour slots from 10:00 (then 9:00 on the following days), within the
+    doctor's hours (9:00 to 17:00, 32 slots a day)."""
+    starts = []
+    day = timezone.localdate(timezone=KOLKATA) + dt.timedelta(days=days_ahead)
     first = dt.datetime.combine(day, dt.time(10), tzinfo=KOLKATA)
-    return [first + dt.timedelta(minutes=15 * n) for n in range(SLOTS)]
+    while len(starts) < count:
+        if first.time() >= dt.time(17):
+            day += dt.timedelta(days=1)
+            first = dt.datetime.combine(day, dt.time(9), tzinfo=KOLKATA)
+        starts.append(first)
+        first += dt.timedelta(minutes=15)
+    return starts
 
 
 def logged_in_browser(patient):
@@ -261,3 +283,92 @@ def test_a_login_on_one_server_is_a_login_on_the_other_and_a_logout_ends_it_on_b
     on_first = stale.get(first.url(mine), allow_redirects=False, timeout=WAIT_SECONDS)
     assert on_first.status_code == 302
     assert on_first.headers["Location"].startswith(reverse("accounts:login"))
+
+
+def test_a_celery_worker_killed_during_a_burst_of_bookings_loses_and_doubles_no_notice(
+    servers, app_environment, doctor_and_clinic, tmp_path
+):
+    """Bookings through both servers queue their confirmations; two Celery workers (the broker
+    is the same Redis) send them while one is killed with a message in flight and started again,
+    and the bookings go on meanwhile. Every confirmation goes out exactly once."""
+    doctor, clinic = doctor_and_clinic
+    record = tmp_path / "sent.txt"
+    celery = Processes(
+        tmp_path,
+        {
+            **app_environment,
+            "LOG_LEVEL": "INFO",  # the worker's "ready." line
+            "CELERY_BROKER_URL": TEST_SERVERS_REDIS_URL,
+            "BEAT_INTERVAL_SECONDS": "0.3",
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+            "SMS_BACKEND": RECORDING_BACKEND,
+            "RECORDED_SMS_FILE": str(record),
+            "RECORDED_SMS_SECONDS": "0.03",
+        },
+    )
+    try:
+        celery.beat()
+        first = celery.worker("first", RECORDED_SMS_NAME="first", RECORDED_SMS_HOLD="1")
+        second = celery.worker("second", RECORDED_SMS_NAME="second")
+        celery.wait_until_ready(first, second)
+
+        path = reverse("bookings:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk})
+        jobs = [
+            (start, PatientFactory(with_account=True), servers[n % 2])
+            for n, start in enumerate(slot_starts(2 * BURST_BOOKINGS))
+        ]
+        browsers = {patient.pk: logged_in_browser(patient) for _, patient, _ in jobs}
+
+        def book(job):
+            start, patient, server = job
+            response = browsers[patient.pk].post(
+                server.url(path),
+                data=booking_form(start, CSRF),
+                allow_redirects=False,
+                timeout=WAIT_SECONDS,
+            )
+            return response.status_code, response.headers.get("Location", "")
+
+        def lines(what):
+            return [(name, to) for name, done, to in recording_sms.read(record) if done == what]
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(book, jobs[:BURST_BOOKINGS]))
+            # Both workers are sending the first half's confirmations...
+            until(lambda: {"first", "second"} <= {name for name, _ in lines("sent")})
+            assert {"first", "second"} <= {name for name, _ in lines("sent")}, logs(servers)
+            # ...and the second half is being booked when the first worker is killed with a
+            # message in flight: its provider call never came back.
+            second_half = pool.map(book, jobs[BURST_BOOKINGS:])
+            Path(f"{record}.hold").touch()
+            until(lambda: lines("holding"))
+            [(_, in_flight)] = lines("holding")
+            celery.kill(first)
+            again = celery.worker("first-again", RECORDED_SMS_NAME="first-again")
+            celery.wait_until_ready(again)
+            answers += list(second_half)
+
+        assert [status for status, _ in answers] == [302] * len(jobs), logs(servers)
+        assert all("/booked/" in location for _, location in answers), answers
+        confirmations = Notification.objects.filter(
+            appointment__doctor=doctor, kind=Notification.Kind.CONFIRMATION
+        )
+
+        def all_sent():
+            return not confirmations.exclude(state=Notification.State.SENT).exists()
+
+        until(all_sent)
+        assert all_sent(), second.log.read_text() + again.log.read_text()
+        exit_codes = celery.stop_all()
+    finally:
+        celery.kill_all()
+
+    phones = [patient.phone for _, patient, _ in jobs]
+    sent = collections.Counter(to for _, to in lines("sent"))
+    assert sent == collections.Counter(phones)  # each patient's confirmation text, once
+    [sender] = [name for name, to in lines("sent") if to == in_flight]
+    assert sender in ("second", "first-again")
+    assert set(confirmations.values_list("state", "attempts")) == {(Notification.State.SENT, 1)}
+    assert confirmations.count() == 2 * len(jobs)  # an email and a text message each
+    assert exit_codes == {"second": 0, "first-again": 0, "beat": 0}, exit_codes
+    assert "Traceback" not in second.log.read_text() + again.log.read_text() + logs(servers)
