@@ -6,8 +6,9 @@
 set -eu
 port="${1:-${PORT:-8000}}"
 if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
-    rm -rf "$PROMETHEUS_MULTIPROC_DIR"
+    # Emptied, not removed: in a container the directory may be a mount point (a tmpfs).
     mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+    find "$PROMETHEUS_MULTIPROC_DIR" -mindepth 1 -delete
 fi
 exec gunicorn clinic.wsgi \
     --bind "${BIND_ADDRESS:-0.0.0.0}:$port" \
