@@ -101,7 +101,8 @@ def app_environment(shared_redis, tmp_path):
         "DATABASE_URL": database_url_for_processes(),
         "REDIS_URL": TEST_SERVERS_REDIS_URL,
         "CELERY_BROKER_URL": "",
-        "SECRET_KEY": "x",
+        # This process's own key: the sessions it makes for the patients must be theirs too.
+        "SECRET_KEY": settings.SECRET_KEY,
         "DEBUG": "False",
         "PLAIN_HTTP": "True",
         "ALLOWED_HOSTS": "127.0.0.1",
