@@ -1,19 +1,21 @@
-"""Free slots of many doctors at many clinics at once (FHIR's Appointment/$find; a department's
-"first available" time).
+"""The slot engine's inputs for many doctors at many clinics at once, in a fixed number of
+queries: FHIR's Appointment/$find, a department's "first available" times
+(bookings/first_available.py), and the one-doctor reader of the booking pages
+(selectors.availability_for), which is these same reads for one pair.
 
-selectors.open_slots reads the slot engine's inputs for one doctor at one clinic, four queries
-each: over every doctor of a clinic that would cost four queries per doctor. Here the same inputs
-(scheduling.Availability) are read for all the doctors asked about in three queries, with the
-same QuerySet methods (`holding_slots`, `overlapping`, `live`), and the engine itself
-(`free_slots`) runs on each, so what these callers offer is what the booking pages offer.
-fhir/tests/test_find.py holds the two together: every pair's slots here are open_slots'.
+The inputs (scheduling.Availability) are read for every doctor asked about with the same QuerySet
+methods (`holding_slots`, `overlapping`, `live`) and the engine itself (`free_slots`) runs on
+each, so what these callers offer is what the booking pages offer. fhir/tests/test_find.py holds
+the two together: every pair's slots here are open_slots'.
 
-No live hold is anyone's own here: a time someone holds is offered to nobody, its holder
-included (the holder keeps it through the hold).
+A time someone holds is offered to nobody, its holder included (the holder keeps it through the
+hold), unless the caller names that holder (`held_for`) or presents the hold (`hold`): what the
+booking services accept.
 """
 
 import datetime as dt
 from collections import defaultdict
+from typing import NamedTuple
 
 from django.db.models import Q
 
@@ -23,7 +25,21 @@ from bookings.scheduling import Availability, WeeklyStretch, at, free_slots
 from doctors.models import Holiday, TimeOff
 
 
-def _closed_days(clinic_keys, first_day, last_day):
+class DoctorAtClinic(NamedTuple):
+    """A doctor (with the department loaded) at a clinic where they work, with their rows of
+    working hours there (anything with `weekday`, `starts_at` and `ends_at`)."""
+
+    doctor: object
+    clinic: object
+    hours: tuple
+
+
+def instants(first_day, last_day, zone):
+    """The span of absolute time the local dates `first_day` to `last_day` cover in `zone`."""
+    return at(first_day, dt.time.min, zone), at(last_day + dt.timedelta(days=1), dt.time.min, zone)
+
+
+def closed_days(clinic_keys, first_day, last_day):
     """{clinic key: {local dates}}, and the dates every clinic is closed (under None)."""
     closed = defaultdict(set)
     holidays = Holiday.objects.filter(
@@ -34,33 +50,64 @@ def _closed_days(clinic_keys, first_day, last_day):
     return closed
 
 
-def _busy_times(doctor_keys, range_start, range_end, now):
-    """{doctor key: [(start, end)]}: time off, appointments holding their time and live holds,
-    at any clinic (a doctor is in one place at a time), as availability_for counts them."""
+def _exempt_holds(held_for, hold):
+    """The holds that do not count as busy for whoever books for `held_for` or presents `hold`."""
+    condition = Q(pk__in=[])
+    if held_for is not None:
+        condition |= Q(patient=held_for)
+    if hold is not None:
+        condition |= Q(pk=hold.pk)
+    return condition
+
+
+def busy_times(
+    doctor_keys,
+    range_start,
+    range_end,
+    now,
+    *,
+    appointments=True,
+    ignoring=None,
+    held_for=None,
+    hold=None,
+):
+    """{doctor key: [(start, end)]}: time off, appointments holding their time and live holds
+    (at `now`), at any clinic (a doctor is in one place at a time). Two queries; one with
+    `appointments=False`, which counts only time off (what the doctors would offer if nobody had
+    booked). `ignoring` is an appointment to treat as already released, for a reschedule; holds
+    of `held_for` (a patient) and the `hold` presented are not busy."""
     busy = defaultdict(list)
     time_off = TimeOff.objects.filter(
         doctor_id__in=doctor_keys, starts_at__lt=range_end, ends_at__gt=range_start
     ).values_list("doctor_id", "starts_at", "ends_at")
-    booked = (
-        Appointment.objects.holding_slots()
-        .filter(doctor_id__in=doctor_keys)
-        .overlapping(range_start, range_end)
-        .order_by()
-        .values_list("doctor_id", "start", "end")
-    )
-    held = (
-        SlotHold.objects.live(now)
-        .filter(doctor_id__in=doctor_keys)
-        .overlapping(range_start, range_end)
-        .order_by()
-        .values_list("doctor_id", "start", "end")
-    )
-    for doctor_key, start, end in [*time_off, *booked.union(held, all=True)]:
+    rows = list(time_off)
+    if appointments:
+        booked = (
+            Appointment.objects.holding_slots()
+            .filter(doctor_id__in=doctor_keys)
+            .overlapping(range_start, range_end)
+        )
+        if ignoring is not None:
+            booked = booked.exclude(pk=ignoring.pk)
+        held = (
+            SlotHold.objects.live(now)
+            .filter(doctor_id__in=doctor_keys)
+            .overlapping(range_start, range_end)
+            .exclude(_exempt_holds(held_for, hold))
+        )
+        # Appointments and holds in one statement: no more queries than before holds.
+        rows += (
+            booked.order_by()
+            .values_list("doctor_id", "start", "end")
+            .union(held.order_by().values_list("doctor_id", "start", "end"), all=True)
+        )
+    for doctor_key, start, end in rows:
         busy[doctor_key].append((start, end))
     return busy
 
 
-def _availability(pair, closed, busy):
+def availability_of(pair, closed, busy):
+    """The engine's input for one DoctorAtClinic, from what closed_days and busy_times read."""
     doctor, clinic = pair.doctor, pair.clinic
     return Availability(
         zone=clinic.zone,
@@ -75,41 +122,33 @@ def _availability(pair, closed, busy):
     )
 
 
-def free_slots_of_pairs(pairs, *, days, now):
+def free_slots_of_pairs(pairs, *, days, now, held_for=None):
     """[(pair, free Slot)] of each pair in `pairs` over `days`: {clinic key: (first, last local
     date)}. A pair has `doctor` (with its department loaded), `clinic` and `hours` (that doctor's
-    WorkingHours rows at that clinic), e.g. fhir.structure's DoctorAtClinic. Three queries,
-    whatever the number of pairs and days."""
+    WorkingHours rows at that clinic), e.g. DoctorAtClinic. Three queries, whatever the number
+    of pairs and days. The times `held_for` (a patient) holds stay on offer to them."""
     pairs = [pair for pair in pairs if pair.clinic.pk in days]
     if not pairs:
         return []
-    spans = []  # each clinic's days as instants
-    for pair in pairs:
-        first_day, last_day = days[pair.clinic.pk]
-        zone = pair.clinic.zone
-        spans.append(
-            (
-                at(first_day, dt.time.min, zone),
-                at(last_day + dt.timedelta(days=1), dt.time.min, zone),
-            )
-        )
-    closed = _closed_days(
+    spans = [instants(*days[pair.clinic.pk], pair.clinic.zone) for pair in pairs]
+    closed = closed_days(
         {pair.clinic.pk for pair in pairs},
         min(first for first, _ in days.values()),
         max(last for _, last in days.values()),
     )
-    busy = _busy_times(
+    busy = busy_times(
         {pair.doctor.pk for pair in pairs},
         min(start for start, _ in spans),
         max(end for _, end in spans),
         now,
+        held_for=held_for,
     )
     rules = booking_rules()
     found = []
     for pair in pairs:
         first_day, last_day = days[pair.clinic.pk]
         slots = free_slots(
-            _availability(pair, closed, busy),
+            availability_of(pair, closed, busy),
             first_day=first_day,
             last_day=last_day,
             now=now,

@@ -19,6 +19,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from bookings import bulk_slots
 from bookings.models import Appointment, SlotHold, Status
 from bookings.prepared_queries import Placeholder, PreparedQuery
 from bookings.rules import booking_rules
@@ -33,16 +34,6 @@ from bookings.scheduling import (
 from doctors.models import Clinic, Doctor, Holiday, TimeOff, WorkingHours
 
 
-def _exempt_holds(held_for, hold):
-    """The holds that do not count as busy for whoever books for `held_for` or presents `hold`."""
-    condition = Q(pk__in=[])
-    if held_for is not None:
-        condition |= Q(patient=held_for)
-    if hold is not None:
-        condition |= Q(pk=hold.pk)
-    return condition
-
-
 def availability_for(
     *,
     doctor,
@@ -55,7 +46,8 @@ def availability_for(
     hold=None,
     now=None,
 ):
-    """The slot engine's inputs for one doctor at one clinic: four queries, whatever the range.
+    """The slot engine's inputs for one doctor at one clinic: four queries, whatever the range
+    (the doctor's hours there, then bookings.bulk_slots' reads for that one pair).
 
     `doctor` must come with its department loaded (select_related). `ignoring` is an appointment
     to treat as already released, for a reschedule. With `appointments=False` only time off
@@ -64,52 +56,27 @@ def availability_for(
     Live holds (at `now`) count as busy like appointments, but for their own patient
     (`held_for`) or whoever presents the hold (`hold`): what the booking services accept.
     """
-    zone = clinic.zone
-    range_start = at(first_day, dt.time.min, zone)
-    range_end = at(last_day + dt.timedelta(days=1), dt.time.min, zone)
-    weekly_hours = tuple(
+    hours = tuple(
         WeeklyStretch(weekday, starts_at, ends_at)
         for weekday, starts_at, ends_at in WorkingHours.objects.filter(
             doctor=doctor, clinic=clinic
         ).values_list("weekday", "starts_at", "ends_at")
     )
-    closed_days = frozenset(
-        Holiday.objects.filter(
-            Q(clinic=clinic) | Q(clinic__isnull=True), date__range=(first_day, last_day)
-        ).values_list("date", flat=True)
+    range_start, range_end = bulk_slots.instants(first_day, last_day, clinic.zone)
+    busy = bulk_slots.busy_times(
+        {doctor.pk},
+        range_start,
+        range_end,
+        now or timezone.now(),
+        appointments=appointments,
+        ignoring=ignoring,
+        held_for=held_for,
+        hold=hold,
     )
-    time_off = TimeOff.objects.filter(
-        doctor=doctor, starts_at__lt=range_end, ends_at__gt=range_start
-    ).values_list("starts_at", "ends_at")
-    # Any clinic's appointments count: a doctor is in one place at a time.
-    booked = (
-        Appointment.objects.holding_slots()
-        .filter(doctor=doctor)
-        .overlapping(range_start, range_end)
-    )
-    if ignoring is not None:
-        booked = booked.exclude(pk=ignoring.pk)
-    held = (
-        SlotHold.objects.live(now or timezone.now())
-        .filter(doctor=doctor)
-        .overlapping(range_start, range_end)
-        .exclude(_exempt_holds(held_for, hold))
-    )
-    # Appointments and holds in one statement: the page costs no more queries than before holds.
-    busy_times = (
-        booked.order_by()
-        .values_list("start", "end")
-        .union(held.order_by().values_list("start", "end"), all=True)
-    )
-    booked_times = tuple(busy_times) if appointments else ()
-    return Availability(
-        zone=zone,
-        slot_length=dt.timedelta(minutes=doctor.slot_minutes),
-        weekly_hours=weekly_hours,
-        opens_at=doctor.department.opens_at,
-        closes_at=doctor.department.closes_at,
-        closed_days=closed_days,
-        busy=tuple(time_off) + booked_times,
+    return bulk_slots.availability_of(
+        bulk_slots.DoctorAtClinic(doctor, clinic, hours),
+        bulk_slots.closed_days({clinic.pk}, first_day, last_day),
+        busy,
     )
 
 
