@@ -10,6 +10,7 @@ for the password chosen at sign-up. Whoever typed the address first, perhaps a s
 therefore neither keep a password on the owner's account nor confirm it with a forwarded link.
 """
 
+import logging
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -21,6 +22,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
 
 from accounts import services
+
+logger = logging.getLogger(__name__)
 
 
 class SignupTokenGenerator(PasswordResetTokenGenerator):
@@ -70,12 +73,20 @@ def confirmation_link(request, user, next_url=""):
 def _send(template, user, context):
     context = {"clinic_name": settings.CLINIC_NAME, **context}
     subject = render_to_string(f"accounts/email/{template}_subject.txt", context)
-    send_mail(
-        " ".join(subject.split()),
-        render_to_string(f"accounts/email/{template}.txt", context),
-        None,
-        [user.email],
-    )
+    try:
+        send_mail(
+            " ".join(subject.split()),
+            render_to_string(f"accounts/email/{template}.txt", context),
+            None,
+            [user.email],
+        )
+    except Exception as error:
+        # The page still says "check your email" (it may not tell who is registered); the
+        # operator learns of the failure by user id and the error's kind: a provider's message
+        # may quote the address, so neither it nor the traceback goes into the log.
+        logger.error(
+            "Failed to send the %s email to user %s (%s)", template, user.pk, type(error).__name__
+        )
 
 
 def send_confirmation(request, user, next_url=""):

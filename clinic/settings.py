@@ -268,9 +268,11 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS_ONLY)
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# The load balancer's and orchestrator's probes (clinic.health) may ask over plain HTTP on the
-# host: exactly these two paths are answered there instead of redirected to HTTPS.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# The load balancer's and orchestrator's probes (clinic.health) and the metrics scraper ask the
+# app servers directly, over plain HTTP on the private network where TLS has already ended:
+# exactly these paths are answered there instead of redirected to HTTPS. None of them carries
+# patient data; /metrics still wants its allowed address or token (METRICS_*).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_COOKIE_HTTPONLY = True
@@ -343,10 +345,19 @@ GST_RATE = env.str("GST_RATE", default="0.18")
 PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="")
 
 # Notifications: reminders this many hours before an appointment; delivery tries a notice this many
-# times (with growing pauses) before marking it failed; SMS through this backend class.
+# times (with growing pauses) before marking it failed; SMS through this backend class: the
+# console in development; with DEBUG off, none until one is named (the console would print
+# patients' messages into the logs): notices then fail visibly, and `check` says why.
 NOTIFICATION_REMINDER_HOURS = env.list("NOTIFICATION_REMINDER_HOURS", cast=int, default=[24, 2])
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
-SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.ConsoleSmsBackend")
+SMS_BACKEND = env.str(
+    "SMS_BACKEND",
+    default=(
+        "notifications.sms.ConsoleSmsBackend"
+        if DEBUG
+        else "notifications.sms.NotConfiguredSmsBackend"
+    ),
+)
 
 # Webhooks (docs/webhooks.md): each POST waits this long to connect and this long for the answer,
 # and a whole try at most twice this; a worker's claim on a delivery lasts WEBHOOK_LEASE_SECONDS
@@ -451,8 +462,16 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # Email: the console in development; any django-anymail provider in production by setting
-# EMAIL_BACKEND (e.g. anymail.backends.postmark.EmailBackend) and ANYMAIL_* variables.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# EMAIL_BACKEND (e.g. anymail.backends.postmark.EmailBackend) and ANYMAIL_* variables. With DEBUG
+# off and none named, nothing is sent (notifications.email_backends says why; `check` tells).
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default=(
+        "django.core.mail.backends.console.EmailBackend"
+        if DEBUG
+        else "notifications.email_backends.NotConfiguredEmailBackend"
+    ),
+)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clinic Portal <no-reply@example.com>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 # Who gets the (scrubbed) error email when DEBUG is off: comma-separated addresses.

@@ -7,5 +7,10 @@ class NotificationsConfig(AppConfig):
 
     def ready(self):
         # Connect to bookings' and billing's signals: notices, and webhook deliveries; and
-        # register the webhook lease's system check.
-        from notifications import receivers, webhook_delivery, webhook_receivers  # noqa: F401
+        # register the system checks (the webhook lease's, the message providers').
+        from notifications import (  # noqa: F401
+            checks,
+            receivers,
+            webhook_delivery,
+            webhook_receivers,
+        )

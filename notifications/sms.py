@@ -31,6 +31,14 @@ class ConsoleSmsBackend(SmsBackend):
 outbox = []
 
 
+class NotConfiguredSmsBackend(SmsBackend):
+    """The default with DEBUG off until SMS_BACKEND names a provider: sends nothing, and says so
+    (the console backend would print patients' messages into the server's logs)."""
+
+    def send(self, *, to, body):
+        raise SmsError("No SMS provider is configured: set SMS_BACKEND (README, Settings).")
+
+
 class LocmemSmsBackend(SmsBackend):
     def send(self, *, to, body):
         outbox.append({"to": to, "body": body})

@@ -139,17 +139,28 @@ def test_a_plain_http_probe_is_not_sent_to_https(name):
     with override_settings(SECURE_SSL_REDIRECT=True):
         client = Client()
         assert client.get(reverse(name)).status_code == 200
-        # Everything else still is: the exemption covers exactly the two probes.
-        for other in ("home", "metrics"):
+        # Everything else still is: the exemption covers exactly the probes and the metrics.
+        for other in ("home", "accounts:login"):
             response = client.get(reverse(other))
             assert response.status_code == 301
             assert response["Location"].startswith("https://")
         assert client.get(f"{reverse(name)}/").status_code == 301
 
 
-def test_the_redirect_exemption_names_exactly_the_probes():
-    assert settings.SECURE_REDIRECT_EXEMPT == [r"^healthz$", r"^readyz$"]
+def test_a_plain_http_scrape_of_the_metrics_is_answered_not_redirected():
+    """The scraper asks each app server directly on the private network, where TLS has ended;
+    the exemption does not open the metrics to anyone else."""
+    with override_settings(
+        SECURE_SSL_REDIRECT=True, METRICS_ALLOWED_IPS=["127.0.0.1"], METRICS_TOKEN=""
+    ):
+        assert Client().get(reverse("metrics")).status_code == 200
+        assert Client(REMOTE_ADDR="192.0.2.7").get(reverse("metrics")).status_code == 404
+
+
+def test_the_redirect_exemption_names_exactly_the_probes_and_the_metrics():
+    assert settings.SECURE_REDIRECT_EXEMPT == [r"^healthz$", r"^readyz$", r"^metrics$"]
     assert {reverse("healthz"), reverse("readyz")} == health.PROBE_PATHS
+    assert reverse("metrics") == "/metrics"
 
 
 @pytest.mark.parametrize("name", ["healthz", "readyz"])

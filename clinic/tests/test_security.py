@@ -345,9 +345,20 @@ def test_check_deploy_is_clean_with_only_the_four_required_variables():
     are on without anyone turning them on."""
     result = check_deploy(production_environment())
 
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "System check identified no issues (0 silenced)." in result.stdout
-    assert "WARNINGS" not in result.stderr + result.stdout
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "WARNINGS" not in output and "ERRORS" not in output
+    # Only the two notes that no email or SMS provider is named yet (not warnings: an install
+    # may start without them), which naming both silences.
+    assert "System check identified 2 issues (0 silenced)." in output
+    assert "notifications.I001" in output and "notifications.I002" in output
+    with_providers = check_deploy(
+        production_environment(
+            EMAIL_BACKEND="anymail.backends.postmark.EmailBackend",
+            SMS_BACKEND="notifications.sms.LocmemSmsBackend",
+        )
+    )
+    assert "System check identified no issues (0 silenced)." in with_providers.stdout
 
 
 def test_check_deploy_notices_a_missing_https_setting():
