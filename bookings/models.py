@@ -29,6 +29,16 @@ class Status(models.TextChoices):
     NO_SHOW = "no_show", "No-show"
 
 
+class ContactChannel(models.TextChoices):
+    """How a patient told the clinic something without using the portal's pages as a login:
+    a one-click link in a message, a reply to a text message, or the front desk (who heard it by
+    phone or in person and recorded it)."""
+
+    LINK = "link", "Link in a message"
+    SMS = "sms", "Reply to a text message"
+    DESK = "desk", "Front desk (by phone or in person)"
+
+
 # booked -> checked_in -> completed; booked -> cancelled; booked -> no_show. Nothing else.
 ALLOWED_TRANSITIONS = {
     Status.BOOKED: {Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
@@ -105,6 +115,26 @@ class Appointment(models.Model):
         related_name="+",
     )
     cancellation_reason = models.CharField(max_length=200, blank=True)
+    cancelled_via = models.CharField(
+        max_length=10,
+        choices=ContactChannel.choices,
+        blank=True,
+        help_text="How the patient cancelled without logging in (cancelled_by is then empty).",
+    )
+    attendance_confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the patient confirmed they will come."
+    )
+    attendance_confirmed_via = models.CharField(
+        max_length=10, choices=ContactChannel.choices, blank=True
+    )
+    attendance_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The staff member who recorded the confirmation; empty when the patient did.",
+    )
 
     objects = AppointmentQuerySet.as_manager()
 
@@ -126,6 +156,19 @@ class Appointment(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=Status.values),
                 name="bookings_appointment_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(cancelled_via__in=["", *ContactChannel.values]),
+                name="bookings_appointment_cancelled_via_known",
+            ),
+            # A confirmation is a moment and a channel together, or neither.
+            models.CheckConstraint(
+                condition=Q(attendance_confirmed_at__isnull=True, attendance_confirmed_via="")
+                | Q(
+                    attendance_confirmed_at__isnull=False,
+                    attendance_confirmed_via__in=ContactChannel.values,
+                ),
+                name="bookings_appointment_confirmation_complete",
             ),
         ]
         indexes = [
@@ -151,6 +194,10 @@ class Appointment(models.Model):
     def is_open_for_changes(self, now):
         """Booked and not started yet: the only state that can still be cancelled or moved."""
         return self.status == Status.BOOKED and self.start > now
+
+    @property
+    def attendance_confirmed(self):
+        return self.attendance_confirmed_at is not None
 
     @property
     def holds_slot(self):

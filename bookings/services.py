@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Patient
 from bookings import signals
-from bookings.models import Appointment, HoldPurpose, SlotHold, Status
+from bookings.models import Appointment, ContactChannel, HoldPurpose, SlotHold, Status
 from bookings.rules import (
     booking_rules,
     max_open_appointments_per_patient,
@@ -66,7 +66,10 @@ class HoldExpired(BookingError):
 
 
 def _acting_patient(appointment, by):
-    """True when the patient themselves acts, whom the cancellation cut-off applies to."""
+    """True when the patient themselves acts, whom the cancellation cut-off applies to: their own
+    login, or nobody's (`by` None: the patient through a link in a message or a text reply)."""
+    if by is None:
+        return True
     return appointment.patient.user_id is not None and appointment.patient.user_id == by.pk
 
 
@@ -260,7 +263,26 @@ def _check_patient_may_still_change(appointment, by, now, action):
         )
 
 
-def cancel_appointment(*, appointment, by, reason="", now=None):
+# The ways a patient acts without a login of theirs in the request (cancel_appointment(by=None)).
+PATIENT_CHANNELS_WITHOUT_LOGIN = (ContactChannel.LINK, ContactChannel.SMS)
+
+
+def cancel_appointment(*, appointment, by, reason="", via="", now=None):
+    """Cancels a booked appointment that has not started.
+
+    `by` is the login acting: the patient's own (the cut-off applies), or staff's (it does not).
+    `by=None` means the patient themselves without logging in, through `via`: a one-click link in
+    a message (ContactChannel.LINK) or a reply to a text message (ContactChannel.SMS), and `via`
+    is then required. Such a cancellation is the patient's: the patient's cancellation cut-off
+    applies (NotAllowed, code past_cutoff), `cancelled_by` stays empty and `cancelled_via` records
+    the channel. The appointment_cancelled signal is then sent with by=None, which receivers must
+    accept. Whoever calls with by=None has established that the request comes from the patient
+    (an unused link token, a reply from the patient's phone number).
+    """
+    if by is None and via not in PATIENT_CHANNELS_WITHOUT_LOGIN:
+        raise ValueError("A cancellation without a login names the patient's channel (via).")
+    if by is not None and via:
+        raise ValueError("`via` is only for the patient's cancellations without a login.")
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         # The appointment's row only: also locking the joined patient, after the appointment,
@@ -282,12 +304,14 @@ def cancel_appointment(*, appointment, by, reason="", now=None):
         appointment.cancelled_at = now
         appointment.cancelled_by = by
         appointment.cancellation_reason = reason
+        appointment.cancelled_via = via
         appointment.save(
             update_fields=[
                 "status",
                 "cancelled_at",
                 "cancelled_by",
                 "cancellation_reason",
+                "cancelled_via",
                 "updated_at",
             ]
         )
@@ -367,6 +391,40 @@ def reschedule_appointment(*, appointment, start, by, hold=None, now=None):
         _consume_holds(slot, doctor=doctor, patient=patient, hold=hold)
         signals.appointment_rescheduled.send(sender=Appointment, old=old, new=new, by=by, now=now)
         return new
+
+
+def confirm_attendance(*, appointment, via, by=None, now=None):
+    """Records that the patient said they will come to `appointment`: when (`now`) and how
+    (`via`, a ContactChannel): a link in a message or a text reply (`by` None, the patient), or
+    the front desk, who heard it by phone or in person (`by` the staff login, recorded).
+
+    Only a booked appointment that has not started can be confirmed (NotAllowed otherwise). A
+    confirmation already recorded stays as it was: confirming again changes nothing.
+    """
+    via = ContactChannel(via)
+    if (via == ContactChannel.DESK) != (by is not None):
+        raise ValueError("The desk's confirmations name who took them; the patient's do not.")
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        appointment = Appointment.objects.select_for_update(of=("self",)).get(pk=appointment.pk)
+        if appointment.status != Status.BOOKED:
+            raise NotAllowed("Only a booked appointment can be confirmed.", code="invalid_status")
+        if appointment.start <= now:
+            raise NotAllowed("This appointment has already started.", code="already_started")
+        if appointment.attendance_confirmed_at is not None:
+            return appointment
+        appointment.attendance_confirmed_at = now
+        appointment.attendance_confirmed_via = via
+        appointment.attendance_confirmed_by = by
+        appointment.save(
+            update_fields=[
+                "attendance_confirmed_at",
+                "attendance_confirmed_via",
+                "attendance_confirmed_by",
+                "updated_at",
+            ]
+        )
+    return appointment
 
 
 # Slot holds --------------------------------------------------------------------------------------

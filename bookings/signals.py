@@ -10,7 +10,7 @@ from django.dispatch import Signal
 
 # appointment, by
 appointment_booked = Signal()
-# appointment, by
+# appointment, by (None: the patient without a login, through appointment.cancelled_via)
 appointment_cancelled = Signal()
 # old, new, by: the old appointment was cancelled in favour of the new one
 appointment_rescheduled = Signal()
