@@ -132,14 +132,19 @@ if DATABASE_REPLICA_URL:
     }
     DATABASE_ROUTERS = ["clinic.db_routers.ReportsReadFromReplica"]
 # No wait on PostgreSQL lasts for ever (clinic.database_timeouts): a lock, on every connection;
-# a statement, in web requests only. Seconds; 0 lifts the limit.
+# a statement, in web requests only; and connecting (else /readyz, asked every few seconds, would
+# hang on a database host that drops packets instead of answering 503). Seconds; 0 lifts the
+# limit (connecting: libpq waits at least 2 s).
 DATABASE_LOCK_TIMEOUT_SECONDS = env.float("DATABASE_LOCK_TIMEOUT_SECONDS", default=5.0)
 DATABASE_STATEMENT_TIMEOUT_SECONDS = env.float("DATABASE_STATEMENT_TIMEOUT_SECONDS", default=30.0)
+DATABASE_CONNECT_TIMEOUT_SECONDS = env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=5)
 for _database in DATABASES.values():
     if _database["ENGINE"] != "django.db.backends.postgresql":
         continue
-    # In the connection's startup packet: no extra round trip, and set before any statement.
     _options = _database.setdefault("OPTIONS", {})
+    if DATABASE_CONNECT_TIMEOUT_SECONDS:
+        _options.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
+    # In the connection's startup packet: no extra round trip, and set before any statement.
     _options["options"] = " ".join(
         filter(
             None,

@@ -80,6 +80,18 @@ def test_every_connection_waits_a_limited_time_for_a_lock(settings):
     assert lock_timeout == settings.DATABASE_LOCK_TIMEOUT_SECONDS > 0
 
 
+def test_every_connection_waits_a_limited_time_to_connect(settings):
+    """libpq's own limit, in each connection's parameters: a database host that drops packets
+    makes /readyz answer 503 after it, not hang the balancer's probe."""
+
+    def connect_timeout_in_use():
+        connection.ensure_connection()
+        return connection.connection.get_dsn_parameters()["connect_timeout"]
+
+    [in_use] = run_concurrently(connect_timeout_in_use)
+    assert int(in_use) == settings.DATABASE_CONNECT_TIMEOUT_SECONDS == 5
+
+
 def test_only_web_requests_limit_how_long_a_statement_runs(settings):
     settings.ROOT_URLCONF = __name__
     settings.DATABASE_STATEMENT_TIMEOUT_SECONDS = 12.5
