@@ -1,0 +1,136 @@
+""" "First available": the next few free times across several doctors or clinics at once.
+
+A department's bookable doctors at the clinics where they work, or one doctor at each of their
+clinics, as bookings.bulk_slots.DoctorAtClinic pairs (one query), then the slot engine over all
+of them a span of days at a time, from today forward through the booking window: three queries a
+span (bulk_slots.free_slots_of_pairs), whatever the number of doctors. The spans double in
+length (3, 6, 12... days), so the whole 30-day window takes four, and the search stops at the
+first span after which enough times are certain.
+
+Certain: each clinic counts days in its own zone, so a span of local dates ends at a different
+instant at each clinic. A time is settled once every clinic still being searched has been
+searched past it; a later span can still find an earlier time at a clinic whose span ended
+sooner.
+
+What is offered is what the date picker and the confirm step offer: times someone else holds
+are not free, the patient's own held times are (`held_for`), and a doctor's times fall on dates
+their registration is still valid (the booking service refuses the others). The cap on a
+patient's open appointments is left to the confirm step, as on the other booking pages.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from bookings.bulk_slots import DoctorAtClinic, free_slots_of_pairs, instants
+from bookings.rules import booking_rules
+from bookings.scheduling import bookable_range
+from doctors.models import WorkingHours
+from doctors.selectors import takes_bookings_at
+
+FIRST_AVAILABLE_COUNT = 5
+FIRST_SPAN_DAYS = 3
+
+
+@dataclass(frozen=True)
+class FreeTime:
+    """One free time of one doctor at one clinic."""
+
+    doctor: object
+    clinic: object
+    start: dt.datetime  # aware, UTC
+    end: dt.datetime
+
+    def sort_key(self):
+        return (self.start, self.doctor.full_name, self.doctor.pk, self.clinic.name, self.clinic.pk)
+
+
+def pairs_of(hours, now):
+    """DoctorAtClinic of rows of working hours (doctor, department and clinic loaded), for the
+    doctors taking bookings at each clinic now, in doctor and clinic order."""
+    grouped = defaultdict(list)
+    for row in hours:
+        grouped[row.doctor, row.clinic].append(row)
+    return [
+        DoctorAtClinic(doctor, clinic, tuple(rows))
+        for (doctor, clinic), rows in sorted(
+            grouped.items(),
+            key=lambda item: (item[0][0].full_name, item[0][0].pk, item[0][1].name),
+        )
+        if takes_bookings_at(doctor, clinic, now)
+    ]
+
+
+def department_pairs(department, *, now):
+    """The department's active doctors at the clinics where they take bookings now: one query."""
+    hours = WorkingHours.objects.filter(
+        doctor__department=department, doctor__is_active=True
+    ).select_related("doctor__department", "clinic")
+    return pairs_of(hours, now)
+
+
+def all_pairs(*, now):
+    """Every active doctor at every clinic where they take bookings now: one query."""
+    hours = WorkingHours.objects.filter(doctor__is_active=True).select_related(
+        "doctor__department", "clinic"
+    )
+    return pairs_of(hours, now)
+
+
+def doctor_pairs(doctor, *, now):
+    """One doctor (department loaded) at each clinic where they take bookings now: one query."""
+    hours = WorkingHours.objects.filter(doctor=doctor).select_related("clinic")
+    for row in hours:
+        row.doctor = doctor  # the caller's, with its department: no query per row
+    return pairs_of(hours, now)
+
+
+def first_available_by(
+    pairs, *, group, now, count=FIRST_AVAILABLE_COUNT, held_for=None, first_span=FIRST_SPAN_DAYS
+):
+    """{group(pair): [FreeTime]}: the first `count` free times of each group of `pairs`, in time
+    order (each group with its pairs, even when it has no free time in the window). Three
+    queries a span of days searched, whatever the number of pairs and groups."""
+    rules = booking_rules()
+    windows = {pair.clinic.pk: bookable_range(now, pair.clinic.zone, rules) for pair in pairs}
+    zones = {pair.clinic.pk: pair.clinic.zone for pair in pairs}
+    found = {group(pair): [] for pair in pairs}
+    searching = list(pairs)
+    offset, length = 0, first_span
+    while searching:
+        days = {}
+        for clinic_key in {pair.clinic.pk for pair in searching}:
+            first_day, last_day = windows[clinic_key]
+            span_first = first_day + dt.timedelta(days=offset)
+            span_last = min(span_first + dt.timedelta(days=length - 1), last_day)
+            if span_first <= span_last:
+                days[clinic_key] = (span_first, span_last)
+        if not days:
+            break
+        for pair, slot in free_slots_of_pairs(searching, days=days, now=now, held_for=held_for):
+            if pair.doctor.registration_valid_on(slot.local_start(pair.clinic.zone).date()):
+                found[group(pair)].append(FreeTime(pair.doctor, pair.clinic, slot.start, slot.end))
+        # Searched up to the earliest end of a span at a clinic with days still to search.
+        unfinished = [
+            instants(*span, zones[key])[1]
+            for key, span in days.items()
+            if span[1] < windows[key][1]
+        ]
+        settled_until = min(unfinished, default=None)
+        done = set()
+        for key, times in found.items():
+            times.sort(key=FreeTime.sort_key)
+            settled = [t for t in times if settled_until is None or t.start < settled_until]
+            if len(settled) >= count:
+                done.add(key)
+        searching = [pair for pair in searching if group(pair) not in done]
+        offset, length = offset + length, length * 2
+    return {key: times[:count] for key, times in found.items()}
+
+
+def first_available(pairs, *, now, count=FIRST_AVAILABLE_COUNT, held_for=None):
+    """[FreeTime]: the first `count` free times across `pairs`, in time order."""
+    found = first_available_by(
+        pairs, group=lambda pair: None, now=now, count=count, held_for=held_for
+    )
+    return found.get(None, [])
