@@ -38,6 +38,15 @@ class Notification(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Not needed any more"
 
+    class ProviderStatus(models.TextChoices):
+        """What the SMS provider last said of a text it took (its status callbacks)."""
+
+        QUEUED = "queued", "Queued at the provider"
+        SENT = "sent", "Sent to the carrier"
+        DELIVERED = "delivered", "Delivered to the phone"
+        UNDELIVERED = "undelivered", "Not delivered"
+        FAILED = "failed", "Failed at the provider"
+
     appointment = models.ForeignKey(
         "bookings.Appointment", on_delete=models.CASCADE, related_name="notifications"
     )
@@ -52,6 +61,23 @@ class Notification(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Texts only: the provider's id of the message it took, and what it last said of it.
+    provider_message_id = models.CharField(
+        "provider's message id", max_length=64, blank=True, editable=False
+    )
+    provider_status = models.CharField(
+        max_length=12, choices=ProviderStatus.choices, blank=True, editable=False
+    )
+    provider_status_at = models.DateTimeField(
+        "provider status time", null=True, blank=True, editable=False
+    )
+    provider_check_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="A try ended without an answer after the text went out at this time: the "
+        "provider is asked whether it took it before the text is sent again.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -64,12 +90,24 @@ class Notification(models.Model):
                 fields=["appointment", "kind", "channel", "audience", "lead_minutes"],
                 name="bookings_notification_once",
             ),
+            # A provider's status callback names its message: one notice each.
+            models.UniqueConstraint(
+                fields=["provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="notifications_sms_provider_id_once",
+            ),
         ]
         indexes = [
             models.Index(
                 fields=["send_after"],
                 condition=Q(state="pending"),
                 name="bookings_notification_due_idx",
+            ),
+            # A patient's reply finds the latest text sent to their number.
+            models.Index(
+                fields=["address", "-sent_at"],
+                condition=Q(channel="sms", state="sent"),
+                name="notifications_sms_sent_idx",
             ),
         ]
 
