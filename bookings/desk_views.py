@@ -22,7 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services as patient_services
-from accounts.audit import record_view
+from accounts.audit import record_view, record_views
 from accounts.forms import DirectoryPatientForm, PatientSearchForm
 from accounts.models import Patient
 from accounts.roles import roles_of
@@ -113,6 +113,8 @@ def patients(request):
     results = None
     if request.method == "POST" and form.is_valid():
         results = search_patients(form.cleaned_data["query"])
+        # Who looked whom up: each record listed is in the audit trail, as an opened one is.
+        record_views(results[:SEARCH_LIMIT])
     return render(
         request,
         "bookings/desk/patients.html",
@@ -327,6 +329,7 @@ def confirm(request, doctor_id, clinic_id):
         search_form = PatientSearchForm(request.POST)
         if search_form.is_valid():
             results = search_patients(search_form.cleaned_data["query"])[:SEARCH_LIMIT]
+            record_views(results)
     elif request.method == "POST":
         form = DeskBookingForm(request.POST)
         if form.is_valid():
