@@ -14,6 +14,11 @@ urlpatterns = [
     path("patients/<int:pk>/", views.patient, name="patient"),
     path("patients/<int:pk>/edit/", views.patient_edit, name="patient_edit"),
     path("book/", views.book, name="book"),
+    path(
+        "book/doctors/<int:doctor_id>/first-available/",
+        views.first_available_with,
+        name="first_available",
+    ),
     path("book/doctors/<int:doctor_id>/clinics/<int:clinic_id>/", views.calendar, name="calendar"),
     path(
         "book/doctors/<int:doctor_id>/clinics/<int:clinic_id>/<isodate:day>/",

@@ -28,14 +28,21 @@ from accounts.models import Patient
 from accounts.roles import roles_of
 from accounts.selectors import SEARCH_LIMIT, search_patients
 from bookings import panels, pricing, selectors, services, slot_pages
+from bookings.first_available import (
+    all_pairs,
+    doctor_pairs,
+    first_available,
+    first_available_by,
+)
 from bookings.forms import (
     DeskBookingForm,
     DeskCancelForm,
     QueueFilterForm,
     SlotForm,
+    slot_token,
 )
 from bookings.models import Appointment
-from bookings.rules import may_check_in
+from bookings.rules import booking_rules, may_check_in
 from doctors.models import Department, Doctor, WorkingHours
 from doctors.selectors import bookable_doctors, clinic_where_works, takes_bookings_at
 
@@ -208,14 +215,63 @@ def book(request):
         departments.setdefault(doctor.department.name, []).append(
             (doctor, sorted(clinics.values(), key=lambda clinic: clinic.name))
         )
+    # Each department's first free times, all found together (a constant number of queries).
+    first_times = first_available_by(
+        all_pairs(now=now),
+        group=lambda pair: pair.doctor.department.name,
+        now=now,
+        held_for=patient,
+    )
     return render(
         request,
         "bookings/desk/book.html",
         {
             "patient": patient,
-            "departments": sorted(departments.items()),
+            "departments": [
+                (name, doctors, _first_time_links(first_times.get(name, []), patient))
+                for name, doctors in sorted(departments.items())
+            ],
             "patient_query": urlencode({"patient": patient.pk}) if patient else "",
             "department_count": Department.objects.count(),
+            "window_days": booking_rules().window_days,
+        },
+    )
+
+
+def _first_time_links(times, patient):
+    """[(FreeTime, the desk's confirm step for it, with the chosen patient if there is one)]."""
+    return [
+        (
+            time,
+            _with_query(
+                reverse(
+                    "desk:confirm",
+                    kwargs={"doctor_id": time.doctor.pk, "clinic_id": time.clinic.pk},
+                ),
+                start=slot_token(time.start),
+                patient=patient.pk if patient else None,
+            ),
+        )
+        for time in times
+    ]
+
+
+@desk_required
+def first_available_with(request, doctor_id):
+    """One doctor's first free times across the clinics where they take bookings."""
+    doctor = get_object_or_404(Doctor.objects.active().select_related("department"), pk=doctor_id)
+    patient = _patient_param(request)
+    now = timezone.now()
+    times = first_available(doctor_pairs(doctor, now=now), now=now, held_for=patient)
+    return render(
+        request,
+        "bookings/desk/first_available.html",
+        {
+            "doctor": doctor,
+            "patient": patient,
+            "first_times": _first_time_links(times, patient),
+            "back_url": _desk_url("desk:book", patient),
+            "window_days": booking_rules().window_days,
         },
     )
 

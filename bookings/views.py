@@ -23,9 +23,11 @@ from django.views.decorators.http import require_http_methods
 from accounts.audit import record_view
 from accounts.models import Patient
 from bookings import ical, panels, pricing, selectors, services, slot_pages
-from bookings.forms import BookingForm, CancelForm, SlotForm
+from bookings.first_available import department_pairs, doctor_pairs, first_available
+from bookings.forms import BookingForm, CancelForm, SlotForm, slot_token
 from bookings.models import Status
 from bookings.rules import (
+    booking_rules,
     patient_cancellation_cutoff,
     patient_may_change,
 )
@@ -65,13 +67,35 @@ def choose_department(request):
     )
 
 
+def _first_times(request, pairs, now):
+    """The first free times across `pairs`, each with its link to the confirm step."""
+    times = first_available(pairs, now=now, held_for=_viewing_patient(request))
+    return [
+        (
+            time,
+            reverse(
+                "bookings:confirm",
+                kwargs={"doctor_id": time.doctor.pk, "clinic_id": time.clinic.pk},
+            )
+            + f"?start={slot_token(time.start)}",
+        )
+        for time in times
+    ]
+
+
 def choose_doctor(request, department_id):
     department = get_object_or_404(Department, pk=department_id)
-    doctors = bookable_doctors(now=timezone.now()).filter(department=department)
+    now = timezone.now()
+    doctors = bookable_doctors(now=now).filter(department=department)
     return render(
         request,
         "bookings/choose_doctor.html",
-        {"department": department, "doctors": doctors.order_by("full_name", "pk")},
+        {
+            "department": department,
+            "doctors": doctors.order_by("full_name", "pk"),
+            "first_times": _first_times(request, department_pairs(department, now=now), now),
+            "window_days": booking_rules().window_days,
+        },
     )
 
 
@@ -89,7 +113,15 @@ def choose_clinic(request, doctor_id):
     return render(
         request,
         "bookings/choose_clinic.html",
-        {"doctor": doctor, "clinics": clinics, "not_taking": bool(works_at) and not clinics},
+        {
+            "doctor": doctor,
+            "clinics": clinics,
+            "not_taking": bool(works_at) and not clinics,
+            "first_times": _first_times(request, doctor_pairs(doctor, now=now), now)
+            if clinics
+            else [],
+            "window_days": booking_rules().window_days,
+        },
     )
 
 

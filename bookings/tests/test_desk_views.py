@@ -213,6 +213,7 @@ def every_page(appointment, patient, doctor, clinic):
         url("patient", pk=patient.pk),
         url("patient_edit", pk=patient.pk),
         url("book"),
+        url("first_available", doctor_id=doctor.pk),
         calendar_url(doctor, clinic),
         url("day", doctor_id=doctor.pk, clinic_id=clinic.pk, day=TOMORROW),
         confirm_url(doctor, clinic, free),

@@ -50,6 +50,13 @@ def frozen_now():
         yield
 
 
+@pytest.fixture(autouse=True)
+def default_rules(settings):
+    """The documented defaults, whatever the environment sets."""
+    settings.BOOKING_WINDOW_DAYS = 30
+    settings.BOOKING_MINIMUM_NOTICE_MINUTES = 60
+
+
 def local(day, hour, minute=0, zone=KOLKATA):
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone)
 
