@@ -31,13 +31,17 @@ format: install
 	$(BIN)/ruff check --fix .
 
 # Performance benchmark on PostgreSQL (bench/README.md): builds the large clinic once, reusing it
-# while it is fresh (BENCH_BUILD_ARGS=--rebuild to start over), then times the booking paths.
+# while it is fresh (BENCH_BUILD_ARGS=--rebuild to start over), then times the booking paths, then
+# the load run over HTTP with 1, 2 and 4 gunicorn workers (BENCH_LOAD=no skips it,
+# BENCH_LOAD_ARGS sizes it, e.g. "--requests 200 --workers 2").
+BENCH_LOAD ?= yes
 bench: export SECRET_KEY ?= insecure-key-for-the-benchmark-only
 bench: export DEBUG = False
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clinic_bench
 bench: install
 	$(BIN)/python -m bench.build $(BENCH_BUILD_ARGS)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(if $(filter no,$(BENCH_LOAD)),,$(BIN)/python -m bench.http_load $(BENCH_LOAD_ARGS))
 
 install: $(VENV)/.installed node_modules/.installed
 

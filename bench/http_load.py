@@ -1,0 +1,240 @@
+"""The load run over HTTP: booking throughput and p95 against the framework floor, with 1, 2 and 4
+gunicorn workers (bench/README.md, "The load run over HTTP").
+
+    python -m bench.http_load [--workers 1 2 4] [--requests 400] [--floor-requests 800]
+                              [--warmup 20] [--clients-per-worker 2]
+
+For each worker count it starts gunicorn on loopback as production does (sync workers, the same
+options as deploy/start-web.sh, a metrics directory of its own) with the bench server's settings
+(bench/load_settings.py: the portal's URLs plus a trivial floor page), and drives it with a
+closed-loop load generator (bench/loadgen.py) of twice as many clients as workers:
+
+- the floor: GET of the floor page by logged-in patients (every middleware, the session and the
+  user read, a two-byte answer);
+- bookings: POST of the confirm form as bench/http_bookings.py posts it, each request a different
+  free slot of the busiest doctor for patients still under the cap. Every answer must be the
+  redirect to the booked page; anything else is counted, reported and fails the run.
+
+Between worker counts, and at the end, what the bookings made is deleted (bench.run's release), so
+each worker count books the same slots; at the end the sessions go too and the row counts of every
+table the run writes to are compared with the ones before it. A measurement, not a test: nothing
+fails when a figure is slow (booking under half the floor's throughput is reported, not fatal).
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+from urllib.parse import urlencode
+
+from bench.environment import configure_django, database_url, describe_database
+
+configure_django()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.sessions.models import Session  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
+from django.urls import reverse  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from bench import load_urls  # noqa: E402
+from bench.http_bookings import booking_patients, session_cookie  # noqa: E402
+from bench.loadgen import Row, answer_problem, closed_loop, http_request, table  # noqa: E402
+from bench.run import RESULTS_DIR, choose_target, release, watched_counts  # noqa: E402
+from bench.servers import booking_form, free_port, start_gunicorn, wait_for  # noqa: E402
+
+BENCH_SETTINGS = "bench.load_settings"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="The load run over HTTP (see bench/README.md).")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--requests", type=int, default=400, help="booking POSTs per worker count")
+    parser.add_argument("--floor-requests", type=int, default=800, help="floor GETs per count")
+    parser.add_argument("--warmup", type=int, default=20, help="of each kind, per worker count")
+    parser.add_argument("--clients-per-worker", type=int, default=2)
+    args = parser.parse_args(argv)
+    if args.requests < 1 or args.floor_requests < 1:
+        sys.exit("Ask for at least one request of each kind.")
+
+    now = timezone.now()
+    target = choose_target(now)
+    per_round = args.warmup + args.requests
+    slots = target.booking_slots[:per_round]
+    if len(slots) < per_round:
+        sys.exit(f"Only {len(slots)} free slots a day or more ahead; ask for fewer requests.")
+    bookers = booking_patients(per_round, now)
+    if len(bookers) < per_round:
+        sys.exit("Not enough patients under the cap of upcoming bookings; ask for fewer requests.")
+    patients = list({patient.pk: patient for patient in bookers}.values())
+    counts_before = watched_counts()
+    with override_settings(ALLOWED_HOSTS=["*"]):
+        cookies = {patient.pk: session_cookie(patient.user) for patient in patients}
+    # Any well-formed CSRF secret sent in both the cookie and the form passes (bench.servers).
+    csrf = secrets.token_hex(16)
+    confirm_url = reverse(
+        "bookings:confirm", kwargs={"doctor_id": target.doctor.pk, "clinic_id": target.clinic.pk}
+    )
+    floor_url = "/" + load_urls.FLOOR_ROUTE
+    jobs = list(zip((slot.start for slot in slots), bookers, strict=True))
+
+    def cookie_of(patient):
+        return (
+            f"{settings.SESSION_COOKIE_NAME}={cookies[patient.pk]}; "
+            f"{settings.CSRF_COOKIE_NAME}={csrf}"
+        )
+
+    metrics_root = tempfile.mkdtemp(prefix="clinic-bench-metrics-")
+    rows = []
+    try:
+        for workers in args.workers:
+            rows.append(
+                measure_workers(
+                    workers=workers,
+                    clients=workers * args.clients_per_worker,
+                    args=args,
+                    jobs=jobs,
+                    patients=patients,
+                    cookie_of=cookie_of,
+                    csrf=csrf,
+                    confirm_url=confirm_url,
+                    floor_url=floor_url,
+                    target=target,
+                    metrics_dir=os.path.join(metrics_root, f"workers-{workers}"),
+                )
+            )
+    finally:
+        shutil.rmtree(metrics_root, ignore_errors=True)
+        Session.objects.filter(session_key__in=list(cookies.values())).delete()
+
+    changed = {
+        table_name: [counts_before[table_name], count]
+        for table_name, count in watched_counts().items()
+        if counts_before[table_name] != count
+    }
+    report(args, rows, target)
+    problems = [
+        f"{row.workers} workers, {kind}: {dict(summary.problems)}"
+        for row in rows
+        for kind, summary in (("booking", row.booking), ("floor", row.floor))
+        if summary.errors
+    ]
+    if changed:
+        sys.exit(f"The run changed the data: {changed}")
+    print("The data is as the run found it (row counts of every table it writes to).")
+    if problems:
+        sys.exit("Some answers were not the expected ones: " + "; ".join(problems))
+
+
+def measure_workers(
+    *,
+    workers,
+    clients,
+    args,
+    jobs,
+    patients,
+    cookie_of,
+    csrf,
+    confirm_url,
+    floor_url,
+    target,
+    metrics_dir,
+):
+    """Starts gunicorn with `workers` sync workers, measures the floor and then the bookings, and
+    stops it; then deletes what the bookings made. Returns the Row."""
+    port = free_port()
+    os.makedirs(metrics_dir)
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": BENCH_SETTINGS,
+        "DATABASE_URL": database_url(),
+        "DEBUG": "False",
+        # gunicorn on loopback speaks plain HTTP, so the HTTPS-only defaults are off.
+        "PLAIN_HTTP": "True",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        # As deploy/start-web.sh runs an app server: prometheus-client's multiprocess mode, in an
+        # empty directory of this server's own.
+        "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
+    }
+    server = start_gunicorn(port, environment, workers=workers)
+    floor_jobs = [patients[number % len(patients)] for number in range(args.floor_requests)]
+    try:
+        wait_for(port, server)
+
+        def get_floor(patient):
+            status, headers, body = http_request(
+                port, "GET", floor_url, headers={"Cookie": cookie_of(patient)}
+            )
+            problem = answer_problem(status, headers, 200, None)
+            return problem or (None if body == b"ok" else "200 without the floor's body")
+
+        def post_booking(job):
+            start, patient = job
+            status, headers, _ = http_request(
+                port,
+                "POST",
+                confirm_url,
+                urlencode(booking_form(start, csrf)),
+                {
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Cookie": cookie_of(patient),
+                    "Referer": f"http://127.0.0.1:{port}{confirm_url}",
+                },
+            )
+            return answer_problem(status, headers, 302, "bookings:booked")
+
+        closed_loop(get_floor, floor_jobs[: args.warmup], clients)
+        floor = closed_loop(get_floor, floor_jobs, clients)
+        closed_loop(post_booking, jobs[: args.warmup], clients)
+        booking = closed_loop(post_booking, jobs[args.warmup :], clients)
+        load_average = os.getloadavg()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        for start, patient in jobs:
+            release(target, start, patient=patient)
+    return Row(workers, clients, booking, floor, load_average)
+
+
+def report(args, rows, target):
+    print(
+        f"Load run over HTTP: {args.requests} booking POSTs and {args.floor_requests} floor GETs "
+        f"per worker count after {args.warmup} warm-up ones of each; gunicorn sync workers, "
+        f"{args.clients_per_worker} clients per worker (closed loop), CONN_MAX_AGE "
+        f"{settings.DATABASES['default']['CONN_MAX_AGE']}, sessions "
+        f"{settings.SESSION_ENGINE.rsplit('.', 1)[-1]}; {os.cpu_count()} CPUs."
+    )
+    print(table(rows))
+    for row in rows:
+        for kind, summary in (("booking", row.booking), ("floor", row.floor)):
+            if summary.errors:
+                print(f"  {row.workers} workers, {kind}: {dict(summary.problems)}")
+    RESULTS_DIR.mkdir(exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS_DIR / f"load-{stamp}.json"
+    path.write_text(
+        json.dumps(
+            {
+                "database": describe_database(),
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
+                "session_engine": settings.SESSION_ENGINE,
+                "doctor": target.doctor.pk,
+                "arguments": vars(args),
+                "rows": [row.as_dict() for row in rows],
+            },
+            indent=2,
+        )
+    )
+    print(f"Figures written to {path.relative_to(RESULTS_DIR.parent.parent)}.")
+
+
+if __name__ == "__main__":
+    main()
