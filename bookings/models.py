@@ -318,3 +318,58 @@ class SlotHold(models.Model):
 
     def local_expires_at(self):
         return self.expires_at.astimezone(self.clinic.zone)
+
+
+# One-click links in messages ---------------------------------------------------------------------
+
+
+class LinkAction(models.TextChoices):
+    CONFIRM = "confirm", "Confirm attendance"
+    CANCEL = "cancel", "Cancel"
+    RESCHEDULE = "reschedule", "Move to another time"
+
+
+# The actions that change the appointment: their links work once.
+SINGLE_USE_ACTIONS = (LinkAction.CONFIRM, LinkAction.CANCEL)
+
+
+class AppointmentLink(models.Model):
+    """A link in a confirmation or reminder that lets its patient act on one appointment without
+    logging in (bookings.links makes and reads them).
+
+    Only a hash of the link's token is stored: the token itself (random, unguessable) exists in
+    the message alone, so a copy of this table opens nothing. A link names one action, stops
+    working at `expires_at` (at the latest the appointment's start), and a link that changes the
+    appointment (confirm, cancel) works once: `used_at` says when it did.
+    """
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="links")
+    action = models.CharField(max_length=10, choices=LinkAction.choices)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=LinkAction.values),
+                name="bookings_appointmentlink_action_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")),
+                name="bookings_appointmentlink_expires_after_creation",
+            ),
+        ]
+        indexes = [
+            # Expired links are deleted by expiry across all appointments.
+            models.Index(fields=["expires_at"], name="bookings_link_expiry_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} link {self.pk} for appointment {self.appointment_id}"
+
+    @property
+    def single_use(self):
+        return self.action in SINGLE_USE_ACTIONS

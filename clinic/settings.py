@@ -32,6 +32,10 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 CLINIC_NAME = env.str("CLINIC_NAME", default="Clinic Portal")
+# The portal's public address (e.g. https://clinic.example.org), for the links that messages carry
+# (bookings.links): a message is sent by a worker, with no request to take the host from. Empty:
+# messages carry no links. In development, the address `make run` serves.
+PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000" if DEBUG else "")
 CURRENCY = env.str("CURRENCY", default="INR")
 
 INSTALLED_APPS = [

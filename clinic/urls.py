@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("bookings.urls")),
     path("schedule/", include("bookings.schedule_urls")),
     path("desk/", include("bookings.desk_urls")),
+    path("links/", include("bookings.link_urls")),
     path("payments/", include("billing.urls")),
     path("my-data/", include("clinic.privacy_urls")),
     path("api/v1/", include("api.urls")),

@@ -14,7 +14,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from bookings import ical
+from bookings import ical, links
+from bookings.models import LinkAction
 from notifications import sms
 from notifications.models import Notification
 from notifications.outbox import still_relevant
@@ -32,12 +33,35 @@ SUBJECTS = {
 }
 
 
+# The notices whose patient's copy carries one-click links (bookings.links): confirm, cancel,
+# and in emails to patients with a login, move. A text message carries the two that need no
+# login: each link is some fifty characters, and a third would add a whole part to the message.
+LINK_KINDS = (Notification.Kind.CONFIRMATION, Notification.Kind.REMINDER)
+
+
+def message_links(notification, *, now):
+    """{action: absolute URL} of fresh links for this notice, made as it is sent; {} for notices
+    that carry none (the doctor's, cancellations, new times) or when PORTAL_URL is empty."""
+    if (
+        notification.kind not in LINK_KINDS
+        or notification.audience != Notification.Audience.PATIENT
+    ):
+        return {}
+    actions = [LinkAction.CONFIRM, LinkAction.CANCEL]
+    if (
+        notification.channel == Notification.Channel.EMAIL
+        and notification.appointment.patient.user_id is not None
+    ):
+        actions.append(LinkAction.RESCHEDULE)
+    return links.issue(notification.appointment, actions, now=now)
+
+
 def retry_pause(attempts):
     """1, 5, 25, 125... minutes after the first, second, third... failed try."""
     return dt.timedelta(minutes=5 ** (attempts - 1))
 
 
-def _context(notification):
+def _context(notification, message_links=None):
     appointment = notification.appointment
     is_reschedule = notification.kind == Notification.Kind.RESCHEDULE
     return {
@@ -55,11 +79,12 @@ def _context(notification):
         "clinic_name": settings.CLINIC_NAME,
         "to_doctor": notification.audience == Notification.Audience.DOCTOR,
         "lead_hours": notification.lead_minutes // 60,
+        "links": message_links or {},
     }
 
 
-def render_email(notification):
-    context = _context(notification)
+def render_email(notification, message_links=None):
+    context = _context(notification, message_links)
     template = f"notifications/{notification.kind}"
     message = EmailMultiAlternatives(
         subject=f"{SUBJECTS[notification.kind]} · {settings.CLINIC_NAME}",
@@ -91,17 +116,21 @@ def render_email(notification):
     return message
 
 
-def render_sms(notification):
+def render_sms(notification, message_links=None):
     return render_to_string(
-        f"notifications/{notification.kind}.sms.txt", _context(notification)
+        f"notifications/{notification.kind}.sms.txt", _context(notification, message_links)
     ).strip()
 
 
-def _deliver(notification):
+def _deliver(notification, now):
+    # Made in the claiming transaction: a failed try leaves its unsent links to expire. A worker
+    # killed after the provider took the message rolls them back, so that copy's links open
+    # nothing; the notice is then sent again (README: the one gap) with links that work.
+    made = message_links(notification, now=now)
     if notification.channel == Notification.Channel.EMAIL:
-        render_email(notification).send(fail_silently=False)
+        render_email(notification, made).send(fail_silently=False)
     else:
-        sms.get_backend().send(to=notification.address, body=render_sms(notification))
+        sms.get_backend().send(to=notification.address, body=render_sms(notification, made))
 
 
 def _claim_next(now):
@@ -151,7 +180,7 @@ def _send_one(notification, now, counts):
         return
     notification.attempts += 1
     try:
-        _deliver(notification)
+        _deliver(notification, now)
     except Exception as error:  # any backend's failure: record it, retry later, never crash
         # The notice's id and kind only: addresses and contents stay out of the logs.
         logger.warning(
