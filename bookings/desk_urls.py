@@ -32,6 +32,11 @@ urlpatterns = [
     ),
     path("appointments/<int:pk>/", views.appointment, name="appointment"),
     path("appointments/<int:pk>/check-in/", views.check_in, name="check_in"),
+    path(
+        "appointments/<int:pk>/confirm-attendance/",
+        views.confirm_attendance,
+        name="confirm_attendance",
+    ),
     path("appointments/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("appointments/<int:pk>/reschedule/", views.reschedule, name="reschedule"),
     path(

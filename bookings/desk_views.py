@@ -41,7 +41,7 @@ from bookings.forms import (
     SlotForm,
     slot_token,
 )
-from bookings.models import Appointment
+from bookings.models import Appointment, ContactChannel
 from bookings.rules import booking_rules, may_check_in
 from doctors.models import Department, Doctor, WorkingHours
 from doctors.selectors import bookable_doctors, clinic_where_works, takes_bookings_at
@@ -460,7 +460,12 @@ def confirm(request, doctor_id, clinic_id):
 def _appointment(pk):
     return get_object_or_404(
         Appointment.objects.select_related(
-            "patient", "doctor__department", "clinic", "rescheduled_to", "created_by"
+            "patient",
+            "doctor__department",
+            "clinic",
+            "rescheduled_to",
+            "created_by",
+            "attendance_confirmed_by",
         ),
         pk=pk,
     )
@@ -480,8 +485,25 @@ def appointment(request, pk):
             "panels": panels.render_panels(request, appointment, "desk"),
             "can_check_in": may_check_in(appointment, now),
             "movable": movable,
+            "can_confirm": movable and not appointment.attendance_confirmed,
         },
     )
+
+
+@require_POST
+@desk_required
+def confirm_attendance(request, pk):
+    """The patient told the desk (by phone or at the counter) that they will come."""
+    appointment = get_object_or_404(Appointment.objects.select_related("patient"), pk=pk)
+    try:
+        services.confirm_attendance(
+            appointment=appointment, via=ContactChannel.DESK, by=request.user
+        )
+    except services.BookingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{appointment.patient.full_name} will come: recorded.")
+    return redirect(_safe_next(request, reverse("desk:appointment", kwargs={"pk": pk})))
 
 
 @require_http_methods(["GET", "POST"])
