@@ -8,7 +8,10 @@ runs after a warm-up:
 3. a booking, POST bookings:confirm, each run on a different free slot; what it makes (the
    appointment, its notices, its charge and their audit entries) is deleted afterwards (untimed)
    so that every run, and every `make bench`, sees the same data;
-4. the desk's patient search (accounts.selectors.search_patients) for part of a name, an email
+4. "first available" for the department with the most bookable doctors
+   (bookings.first_available: its doctors at their clinics, then the next five free times across
+   them), target median and p95 under 100 ms, and the department's doctors page that shows it;
+5. the desk's patient search (accounts.selectors.search_patients) for part of a name, an email
    address and a phone number in turn.
 
 While the booking views do not exist yet (NoReverseMatch), 2 and 3 measure what they will call:
@@ -67,11 +70,13 @@ from api.slots import slot_id as api_slot_id  # noqa: E402
 from bench.build import row_counts  # noqa: E402
 from billing.models import Charge, Payment  # noqa: E402
 from bookings import slot_pages  # noqa: E402
+from bookings.first_available import department_pairs, first_available  # noqa: E402
 from bookings.models import Appointment, Status  # noqa: E402
 from bookings.selectors import open_slots  # noqa: E402
 from bookings.services import book_appointment  # noqa: E402
 from clinic.reporting import REPORTS, ReportFilterForm  # noqa: E402
-from doctors.models import Clinic, Doctor  # noqa: E402
+from doctors.models import Clinic, Department, Doctor  # noqa: E402
+from doctors.selectors import bookable_doctors  # noqa: E402
 from notifications.models import Notification  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -349,6 +354,65 @@ def api_operations(target, now, page_results, token):
     ]
 
 
+def busiest_department(now):
+    """The department with the most doctors taking bookings (the widest first-available search),
+    with that number."""
+    bookable = bookable_doctors(now=now).values("pk")
+    department = (
+        Department.objects.annotate(
+            doctor_count=Count("doctors", filter=Q(doctors__in=bookable), distinct=True)
+        )
+        .order_by("-doctor_count", "pk")
+        .first()
+    )
+    if department is None or not department.doctor_count:
+        sys.exit("No department has a bookable doctor: run `python -m bench.build`.")
+    return department
+
+
+FIRST_AVAILABLE_TARGET_MS = 100
+
+
+def first_available_operations(now, client):
+    """ "First available" for the department with the most doctors: the selector (its doctors at
+    their clinics, then the search) and the department's doctors page that shows it, as a
+    logged-in patient. The target, median and p95 under 100 ms, is the selector's."""
+    department = busiest_department(now)
+    pairs = department_pairs(department, now=now)
+    url = reverse("bookings:doctors", kwargs={"department_id": department.pk})
+
+    def get_page(number):
+        response = client.get(url)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {response.status_code}, not 200")
+
+    found = first_available(pairs, now=now)
+    about = (
+        f"first available: department {department.pk}, {department.doctor_count} doctors at "
+        f"{len(pairs)} (doctor, clinic) pairs; the {len(found)} times found start "
+        + (
+            f"{min(t.start for t in found):%Y-%m-%d %H:%M} to "
+            f"{max(t.start for t in found):%Y-%m-%d %H:%M} UTC"
+            if found
+            else "nowhere (nothing free in the window)"
+        )
+    )
+    return [
+        Operation(
+            name=f"first available, {department.doctor_count} doctors",
+            via="selector",
+            run=lambda number: first_available(department_pairs(department, now=now), now=now),
+            target=f"median and p95 < {FIRST_AVAILABLE_TARGET_MS} ms",
+            meets_target=lambda r: (
+                r["median_ms"] < FIRST_AVAILABLE_TARGET_MS
+                and r["p95_ms"] < FIRST_AVAILABLE_TARGET_MS
+            ),
+            note=about,
+        ),
+        Operation(name="department's doctors page GET (first available)", via="view", run=get_page),
+    ]
+
+
 def api_token(user):
     """A token for the API rows (what a patient's app holds), and its clean-up."""
     instance, token = AuthToken.objects.create(user=user)
@@ -584,6 +648,9 @@ def main(argv=None):
         client = Client()
         client.force_login(target.patient.user)
         results = [measure(op, args.runs, args.warmup) for op in operations(target, now, client)]
+        results += [
+            measure(op, args.runs, args.warmup) for op in first_available_operations(now, client)
+        ]
         client.logout()  # its session row goes with it
         token, forget_token = api_token(target.patient.user)
         with override_settings(REST_FRAMEWORK=API_UNTHROTTLED):

@@ -4,8 +4,9 @@ A department's bookable doctors at the clinics where they work, or one doctor at
 clinics, as bookings.bulk_slots.DoctorAtClinic pairs (one query), then the slot engine over all
 of them a span of days at a time, from today forward through the booking window: three queries a
 span (bulk_slots.free_slots_of_pairs), whatever the number of doctors. The spans double in
-length (3, 6, 12... days), so the whole 30-day window takes four, and the search stops at the
-first span after which enough times are certain.
+length (today and tomorrow, then 4, 8 and 16 days and the window's last day), so the whole
+30-day window takes five, and the search stops at the first span after which enough times are
+certain.
 
 Certain: each clinic counts days in its own zone, so a span of local dates ends at a different
 instant at each clinic. A time is settled once every clinic still being searched has been
@@ -19,6 +20,7 @@ patient's open appointments is left to the confirm step, as on the other booking
 """
 
 import datetime as dt
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -29,7 +31,7 @@ from doctors.models import WorkingHours
 from doctors.selectors import takes_bookings_at
 
 FIRST_AVAILABLE_COUNT = 5
-FIRST_SPAN_DAYS = 3
+FIRST_SPAN_DAYS = 2  # today and tomorrow
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,13 @@ def doctor_pairs(doctor, *, now):
     return pairs_of(hours, now)
 
 
+def _bookable_until(pair):
+    """The instant the doctor's registration stops covering dates at the pair's clinic: the
+    start of the day after it expires, in the clinic's zone."""
+    expires_on = pair.doctor.registration_expires_on
+    return instants(expires_on, expires_on, pair.clinic.zone)[1]
+
+
 def first_available_by(
     pairs, *, group, now, count=FIRST_AVAILABLE_COUNT, held_for=None, first_span=FIRST_SPAN_DAYS
 ):
@@ -94,6 +103,9 @@ def first_available_by(
     rules = booking_rules()
     windows = {pair.clinic.pk: bookable_range(now, pair.clinic.zone, rules) for pair in pairs}
     zones = {pair.clinic.pk: pair.clinic.zone for pair in pairs}
+    bookable_until = {id(pair): _bookable_until(pair) for pair in pairs}
+    # Only the first `count` of each group so far: a time later than those can never be one of
+    # the first `count` once more are found.
     found = {group(pair): [] for pair in pairs}
     searching = list(pairs)
     offset, length = 0, first_span
@@ -107,9 +119,12 @@ def first_available_by(
                 days[clinic_key] = (span_first, span_last)
         if not days:
             break
+        new = defaultdict(list)
         for pair, slot in free_slots_of_pairs(searching, days=days, now=now, held_for=held_for):
-            if pair.doctor.registration_valid_on(slot.local_start(pair.clinic.zone).date()):
-                found[group(pair)].append(FreeTime(pair.doctor, pair.clinic, slot.start, slot.end))
+            if slot.start < bookable_until[id(pair)]:
+                new[group(pair)].append(FreeTime(pair.doctor, pair.clinic, slot.start, slot.end))
+        for key, times in new.items():
+            found[key] = heapq.nsmallest(count, [*found[key], *times], key=FreeTime.sort_key)
         # Searched up to the earliest end of a span at a clinic with days still to search.
         unfinished = [
             instants(*span, zones[key])[1]
@@ -117,15 +132,14 @@ def first_available_by(
             if span[1] < windows[key][1]
         ]
         settled_until = min(unfinished, default=None)
-        done = set()
-        for key, times in found.items():
-            times.sort(key=FreeTime.sort_key)
-            settled = [t for t in times if settled_until is None or t.start < settled_until]
-            if len(settled) >= count:
-                done.add(key)
+        done = {
+            key
+            for key, times in found.items()
+            if len(times) == count and (settled_until is None or times[-1].start < settled_until)
+        }
         searching = [pair for pair in searching if group(pair) not in done]
         offset, length = offset + length, length * 2
-    return {key: times[:count] for key, times in found.items()}
+    return found
 
 
 def first_available(pairs, *, now, count=FIRST_AVAILABLE_COUNT, held_for=None):

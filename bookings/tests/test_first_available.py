@@ -243,17 +243,18 @@ def test_only_doctors_taking_bookings_are_searched(department, clinic):
 
 
 def test_clinics_in_other_zones_are_ordered_by_the_instant(department, clinic, london):
-    # Friday 00:30 in Bengaluru is Thursday 19:00 UTC; Thursday 22:00 in London is 22:00 UTC.
-    # Three days from today end sooner in Bengaluru than in London: the London time is found in
-    # the first span of days, the earlier Bengaluru one only in the next.
-    early = make_doctor(department, clinic, "Dr Zoya Khan", weekdays=[4], hours=((0, 30), (1, 0)))
-    make_doctor(department, london, "Dr Anil Menon", weekdays=[3], hours=(22, 23))
+    # Thursday 00:30 in Bengaluru is Wednesday 19:00 UTC; Wednesday 22:00 in London is 22:00
+    # UTC. The first span of days, today and tomorrow (Wednesday), ends sooner in Bengaluru than
+    # in London: the London time is found in it, the earlier Bengaluru one (on Thursday, local)
+    # only in the next.
+    early = make_doctor(department, clinic, "Dr Zoya Khan", weekdays=[3], hours=((0, 30), (1, 0)))
+    make_doctor(department, london, "Dr Anil Menon", weekdays=[2], hours=(22, 23))
 
     times = of_department(department, count=2)
 
     assert [(time.start.astimezone(UTC), time.clinic.name) for time in times] == [
-        (dt.datetime(2026, 12, 3, 19, tzinfo=UTC), "Lakeview"),
-        (dt.datetime(2026, 12, 3, 22, tzinfo=UTC), "Riverside"),
+        (dt.datetime(2026, 12, 2, 19, tzinfo=UTC), "Lakeview"),
+        (dt.datetime(2026, 12, 2, 22, tzinfo=UTC), "Riverside"),
     ]
     assert times[0].doctor == early
 
@@ -348,14 +349,14 @@ def test_one_span_costs_four_queries_whatever_the_number_of_doctors(
 
 
 @pytest.mark.parametrize("doctors", [1, 8])
-def test_searching_the_whole_window_costs_thirteen_queries_whatever_the_number_of_doctors(
+def test_searching_the_whole_window_costs_sixteen_queries_whatever_the_number_of_doctors(
     clinic, doctors, django_assert_num_queries
 ):
     department = busy_department(clinic, doctors)
     Doctor.objects.filter(department=department).update(registration_expires_on=TODAY)
 
-    # The pairs, then three queries for each span: 3, 6, 12 and the window's last 10 days.
-    with django_assert_num_queries(13):
+    # The pairs, then three queries for each span: 2, 4, 8 and 16 days, and the last day.
+    with django_assert_num_queries(16):
         times = of_department(department, count=200)
 
     assert len(times) == doctors * 3  # 10:30 and 12:30 (11:00 booked, 12:00 held), and 11:30
@@ -393,6 +394,7 @@ def test_free_slots_of_pairs_without_a_holder_offers_held_times_to_nobody(depart
 def test_a_short_window_ends_the_search_early(department, clinic, django_assert_num_queries):
     make_doctor(department, clinic, "Dr Asha Rao", hours=(9, 10))
 
+    # Today and tomorrow are the whole window: five times are never found, and one span it is.
     with django_assert_num_queries(4):
         times = of_department(department)
 
