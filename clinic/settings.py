@@ -368,6 +368,19 @@ SMS_BACKEND = env.str(
     ),
 )
 
+# Text messages through Twilio (SMS_BACKEND=notifications.sms_providers.TwilioSmsBackend): the
+# account's SID and auth token (which also signs Twilio's callbacks), the sender (a number, or a
+# Messaging Service), how long each request waits to connect and then for the answer (a whole
+# try at most twice this), and the portal's public address (https://host, no path) that Twilio
+# calls back with delivery reports and checks signatures against. TWILIO_API_URL: tests only.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com")
+SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10.0)
+SMS_CALLBACK_BASE_URL = env.str("SMS_CALLBACK_BASE_URL", default="")
+
 # Webhooks (docs/webhooks.md): each POST waits this long to connect and this long for the answer,
 # and a whole try at most twice this; a worker's claim on a delivery lasts WEBHOOK_LEASE_SECONDS
 # (after that another worker may send it again: at least once; a system check wants it at least

@@ -129,8 +129,21 @@ def _deliver(notification, now):
     made = message_links(notification, now=now)
     if notification.channel == Notification.Channel.EMAIL:
         render_email(notification, made).send(fail_silently=False)
-    else:
-        sms.get_backend().send(to=notification.address, body=render_sms(notification, made))
+        return None
+    return _send_sms(notification, render_sms(notification, made))
+
+
+def _send_sms(notification, body):
+    """Sends the text; returns the provider's Accepted (or None: a backend that keeps no ids)."""
+    backend = sms.get_backend()
+    if notification.provider_check_since is not None:
+        # The last try got no answer: the provider may have taken that text. Ask it first.
+        found = backend.find_sent(
+            notification=notification, body=body, since=notification.provider_check_since
+        )
+        if found is not None:
+            return found
+    return backend.send_notice(notification=notification, body=body)
 
 
 def _claim_next(now):
@@ -180,7 +193,7 @@ def _send_one(notification, now, counts):
         return
     notification.attempts += 1
     try:
-        _deliver(notification, now)
+        accepted = _deliver(notification, now)
     except Exception as error:  # any backend's failure: record it, retry later, never crash
         # The notice's id and kind only: addresses and contents stay out of the logs.
         logger.warning(
@@ -192,7 +205,13 @@ def _send_one(notification, now, counts):
             type(error).__name__,
         )
         notification.last_error = f"{type(error).__name__}: {error}"[:1000]
-        if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+        if isinstance(error, sms.SmsOutcomeUnknown):
+            # This try's text may be at the provider: the next try asks before sending.
+            notification.provider_check_since = now
+        if (
+            isinstance(error, sms.SmsRefused)
+            or notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
+        ):
             notification.state = State.FAILED
             counts["failed"] += 1
         else:
@@ -202,10 +221,33 @@ def _send_one(notification, now, counts):
         notification.state = State.SENT
         notification.sent_at = now
         notification.last_error = ""
+        notification.provider_check_since = None
+        if accepted is not None:
+            _record_accepted(notification, accepted, now)
         counts["sent"] += 1
-    notification.save(
-        update_fields=["state", "attempts", "last_error", "send_after", "sent_at", "updated_at"]
-    )
+    notification.save(update_fields=SAVED_ON_EACH_TRY)
+
+
+# What a try changes on its notice.
+SAVED_ON_EACH_TRY = [
+    "state",
+    "attempts",
+    "last_error",
+    "send_after",
+    "sent_at",
+    "provider_message_id",
+    "provider_status",
+    "provider_status_at",
+    "provider_check_since",
+    "updated_at",
+]
+
+
+def _record_accepted(notification, accepted, now):
+    notification.provider_message_id = accepted.message_id
+    if accepted.status:
+        notification.provider_status = accepted.status
+        notification.provider_status_at = now
 
 
 def resend(notifications):
@@ -216,5 +258,10 @@ def resend(notifications):
         last_error="",
         send_after=timezone.now(),
         sent_at=None,
+        # A new text: the old one's id, status and unanswered try are not its own.
+        provider_message_id="",
+        provider_status="",
+        provider_status_at=None,
+        provider_check_since=None,
         updated_at=timezone.now(),
     )

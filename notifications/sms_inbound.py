@@ -1,0 +1,147 @@
+"""What the SMS provider tells the portal: how far each text got (delivery reports), and what
+patients answer (a reply of CANCEL cancels the appointment the latest text was about).
+
+The views (notifications.sms_views) have checked that the provider sent the request; these
+functions trust its contents and reveal nothing to a sender that the sender does not know.
+"""
+
+import unicodedata
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import formats, timezone
+
+from bookings.models import ContactChannel
+from bookings.services import NotAllowed, cancel_appointment
+from notifications.models import Notification
+
+ProviderStatus = Notification.ProviderStatus
+
+# How far a status is along the way: a report never moves a notice back (reports can come out of
+# order), and the first final one stands.
+PROGRESS = {
+    "": 0,
+    ProviderStatus.QUEUED: 1,
+    ProviderStatus.SENT: 2,
+    ProviderStatus.DELIVERED: 3,
+    ProviderStatus.UNDELIVERED: 3,
+    ProviderStatus.FAILED: 3,
+}
+NOT_DELIVERED = (ProviderStatus.UNDELIVERED, ProviderStatus.FAILED)
+
+
+def record_status(*, message_id, status, error_code="", notice_id=None, now=None):
+    """Records a delivery report on its notice; returns whether the notice changed.
+
+    The notice is the one the report's callback address names (`notice_id`), or else the one
+    holding the provider's `message_id`. A named notice still waiting after a try that got no
+    answer takes the report as the provider's word that it took that try's text: the notice is
+    sent, and the next try will not send it again. A report about another text than the notice's
+    (an earlier one, before an admin sent the notice again), about no notice, or not further on
+    than what the notice has, changes nothing.
+    """
+    if not message_id or status not in PROGRESS or not status:
+        return False
+    now = now or timezone.now()
+    with transaction.atomic():
+        notices = Notification.objects.select_for_update().filter(channel=Notification.Channel.SMS)
+        if notice_id is not None:
+            notice = notices.filter(pk=notice_id).first()
+        else:
+            notice = notices.filter(provider_message_id=message_id).first()
+        if notice is None:
+            return False
+        changed = []
+        if not notice.provider_message_id and _unanswered_try_was_taken(notice):
+            notice.provider_message_id = message_id
+            notice.state = Notification.State.SENT
+            notice.sent_at = now
+            notice.last_error = ""
+            notice.provider_check_since = None
+            changed += [
+                "provider_message_id",
+                "state",
+                "sent_at",
+                "last_error",
+                "provider_check_since",
+            ]
+        if notice.provider_message_id != message_id:
+            return False
+        if PROGRESS[status] > PROGRESS[notice.provider_status]:
+            notice.provider_status = status
+            notice.provider_status_at = now
+            changed += ["provider_status", "provider_status_at"]
+            if status in NOT_DELIVERED:
+                # The provider's error code only: its text is not kept (it may name the number).
+                code = f" (error {error_code})" if str(error_code).isdigit() else ""
+                notice.last_error = f"The provider reports the text {status}{code}."
+                changed.append("last_error")
+        if not changed:
+            return False
+        notice.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
+    return True
+
+
+def _unanswered_try_was_taken(notice):
+    return notice.state == Notification.State.PENDING and notice.provider_check_since is not None
+
+
+# Replies --------------------------------------------------------------------------------------
+
+# What cancels, once spaces, case and a final full stop or exclamation mark are set aside.
+CANCEL_WORDS = {"cancel", "रद्द"}
+# The texts a reply may be answering: the patient's own copies that name a time to keep.
+ANSWERABLE_KINDS = (Notification.Kind.CONFIRMATION, Notification.Kind.REMINDER)
+
+
+def is_cancel(text):
+    word = "".join(unicodedata.normalize("NFC", text or "").split()).casefold()
+    return word.rstrip(".!।") in CANCEL_WORDS
+
+
+def help_text():
+    return (
+        f"{settings.CLINIC_NAME}: to cancel your appointment, reply CANCEL to the message about "
+        "it. For anything else, please call the clinic."
+    )
+
+
+def answer_reply(*, from_number, text, now=None):
+    """Acts on a patient's reply and returns the text to answer it with.
+
+    CANCEL (or रद्द) cancels the appointment of the latest confirmation or reminder sent to
+    that number, as the patient's own cancellation without a login (the booking rules decide,
+    the patient's cut-off included). Anything else, and a number the portal never texted, gets
+    the same help text: it tells nobody whether the number is known.
+    """
+    now = now or timezone.now()
+    if not is_cancel(text):
+        return help_text()
+    latest = (
+        Notification.objects.filter(
+            channel=Notification.Channel.SMS,
+            audience=Notification.Audience.PATIENT,
+            kind__in=ANSWERABLE_KINDS,
+            state=Notification.State.SENT,
+            address=from_number,
+        )
+        .select_related("appointment__clinic")
+        .order_by("-sent_at", "-pk")
+        .first()
+    )
+    if latest is None:
+        return help_text()
+    appointment = latest.appointment
+    clinic = appointment.clinic
+    try:
+        cancel_appointment(appointment=appointment, by=None, via=ContactChannel.SMS, now=now)
+    except NotAllowed:
+        call = clinic.phone or "the clinic"
+        return (
+            f"{settings.CLINIC_NAME}: this appointment can no longer be cancelled by text. "
+            f"Please call {call}."
+        )
+    with timezone.override(clinic.timezone):
+        start = timezone.localtime(appointment.start)
+        when = formats.date_format(start, "D j M") + " " + formats.time_format(start, "H:i")
+    return f"{settings.CLINIC_NAME}: your appointment on {when} is cancelled."
