@@ -22,8 +22,18 @@ from notifications.models import (
 class NotificationAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     """The outbox, for staff to see what went out and send again what failed."""
 
-    list_display = ("kind", "channel", "audience", "appointment", "state", "send_after", "attempts")
-    list_filter = ("state", "kind", "channel", "audience")
+    list_display = (
+        "kind",
+        "channel",
+        "audience",
+        "appointment",
+        "state",
+        "provider_status",
+        "send_after",
+        "attempts",
+    )
+    # provider_status: how far a text got, by the SMS provider's delivery reports.
+    list_filter = ("state", "provider_status", "kind", "channel", "audience")
     list_select_related = ("appointment__doctor",)
     search_fields = ("=appointment__id",)
     date_hierarchy = "send_after"

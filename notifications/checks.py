@@ -2,6 +2,9 @@
 
 from django.conf import settings
 from django.core import checks
+from django.utils.module_loading import import_string
+
+from notifications.sms_providers import REQUIRED_SETTINGS, SENDER_SETTINGS, TwilioSmsBackend
 
 NOT_CONFIGURED = {
     "EMAIL_BACKEND": (
@@ -33,3 +36,38 @@ def messages_have_somewhere_to_go(app_configs, **kwargs):
                 )
             )
     return notes
+
+
+@checks.register()
+def sms_provider_has_its_settings(app_configs, **kwargs):
+    """A Twilio backend without its account, token or sender fails every text; without the
+    portal's public address, Twilio reports no delivery status."""
+    try:
+        backend = import_string(settings.SMS_BACKEND)
+    except ImportError:
+        return []  # Django's own error when the first text is sent names it.
+    if not (isinstance(backend, type) and issubclass(backend, TwilioSmsBackend)):
+        return []
+    problems = []
+    missing = [name for name in REQUIRED_SETTINGS if not getattr(settings, name)]
+    if not any(getattr(settings, name) for name in SENDER_SETTINGS):
+        missing.append(" or ".join(SENDER_SETTINGS))
+    if missing:
+        problems.append(
+            checks.Error(
+                f"SMS_BACKEND is Twilio, but these settings are empty: {', '.join(missing)}. "
+                "No text can be sent.",
+                hint="Set them from the Twilio console (README, Text messages (SMS)).",
+                id="notifications.E010",
+            )
+        )
+    if not settings.SMS_CALLBACK_BASE_URL:
+        problems.append(
+            checks.Warning(
+                "SMS_CALLBACK_BASE_URL is not set: Twilio is not asked for delivery reports, "
+                "so notices show no delivery status.",
+                hint="Set it to the portal's public address, e.g. https://clinic.example.org.",
+                id="notifications.W011",
+            )
+        )
+    return problems
