@@ -142,6 +142,7 @@ def _attendance_cells(row):
 def build_attendance(scope, grain):
     departments = visits.attendance_by_department(scope)
     doctors = visits.attendance_by_doctor(scope)
+    by_confirmation = visits.attendance_by_confirmation(scope)
     chart = bar_chart(
         chart_id="attendance-chart",
         title="No-show and cancellation rates by department",
@@ -174,6 +175,13 @@ def build_attendance(scope, grain):
                     [row["name"], row["department_name"], *_attendance_cells(row)]
                     for row in doctors
                 ],
+            ),
+            Table(
+                key="by_confirmation",
+                # Confirmed: the patient said they would come (link, text reply, front desk).
+                caption="By confirmation",
+                columns=["Attendance", *ATTENDANCE_COLUMNS],
+                rows=[[row["name"], *_attendance_cells(row)] for row in by_confirmation],
             ),
         ],
         chart=chart,
@@ -341,7 +349,8 @@ REPORTS = {
         Report(
             "attendance",
             "No-shows and cancellations",
-            "No-show and cancellation rates by department and by doctor, with their counts.",
+            "No-show and cancellation rates by department, by doctor, and for confirmed and "
+            "unconfirmed appointments, with their counts.",
             build_attendance,
         ),
         Report(
