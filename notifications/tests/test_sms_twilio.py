@@ -366,3 +366,33 @@ def test_an_error_body_that_is_not_twilios_keeps_the_status_only(twilio):
     error = TwilioSmsBackend()._refusal(response)
 
     assert type(error) is SmsError and str(error).endswith("(HTTP 503).")
+
+
+def test_a_tls_failure_is_tried_again_as_not_sent(twilio, notice, monkeypatch):
+    import requests
+
+    def handshake_failed(self, work):
+        raise requests.exceptions.SSLError("certificate verify failed")
+
+    monkeypatch.setattr("notifications.sms_providers.Try.run", handshake_failed)
+
+    send(timezone.now())
+    notice.refresh_from_db()
+    assert "no connection" in notice.last_error and notice.provider_check_since is None
+
+
+def test_a_backend_that_keeps_no_ids_has_nothing_to_look_up_and_sends(notice, settings):
+    # An unanswered Twilio try, then the backend changed (here to the test one).
+    from notifications import sms
+
+    settings.SMS_BACKEND = "notifications.sms.LocmemSmsBackend"
+    sms.outbox.clear()
+    now = timezone.now()
+    Notification.objects.filter(pk=notice.pk).update(provider_check_since=now - MINUTE)
+
+    assert send(now) == {**NOTHING, "sent": 1}
+
+    notice.refresh_from_db()
+    assert [text["to"] for text in sms.outbox] == [PHONE]
+    assert (notice.provider_check_since, notice.provider_message_id) == (None, "")
+    sms.outbox.clear()
