@@ -38,10 +38,12 @@ THROTTLE_GROUP = "message-link:not-working"
 
 def _private(response):
     # The token is in the address: no cache keeps the page, no search engine lists it, and no
-    # page it leads to learns the address through a Referer header.
+    # other site learns the address through a Referer header. "same-origin", not "no-referrer":
+    # with no referrer at all, browsers send the button's POST with "Origin: null", which
+    # Django's CSRF check rightly refuses.
     add_never_cache_headers(response)
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -147,7 +147,7 @@ def test_link_pages_are_neither_cached_nor_indexed_nor_referred(client, appointm
     response = client.get(link_path(appointment, LinkAction.CONFIRM))
     assert "no-store" in response["Cache-Control"]
     assert response["X-Robots-Tag"] == "noindex, nofollow"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_pressing_confirm_records_the_confirmation_once(client, appointment):
