@@ -5,6 +5,7 @@ address it called, the portal's public one (SMS_CALLBACK_BASE_URL) when set: beh
 address this server sees differs. Anything else is refused 403 with an empty answer.
 """
 
+import logging
 from xml.sax.saxutils import escape
 
 from django.conf import settings
@@ -15,6 +16,8 @@ from django.views.decorators.http import require_POST
 from notifications.sms_inbound import answer_reply, record_status
 from notifications.sms_providers import provider_status, signature_is_valid
 
+logger = logging.getLogger(__name__)
+
 
 def _called_url(request):
     base = settings.SMS_CALLBACK_BASE_URL.rstrip("/")
@@ -23,12 +26,17 @@ def _called_url(request):
 
 def _signed_by_twilio(request):
     params = [(name, value) for name in request.POST for value in request.POST.getlist(name)]
-    return signature_is_valid(
+    if signature_is_valid(
         auth_token=settings.TWILIO_AUTH_TOKEN,
         url=_called_url(request),
         params=params,
         signature=request.headers.get("X-Twilio-Signature", ""),
-    )
+    ):
+        return True
+    # Forged, or a wrong TWILIO_AUTH_TOKEN or SMS_CALLBACK_BASE_URL (then every call fails):
+    # the path only, which names no one.
+    logger.warning("Refused a call to %s without a valid Twilio signature.", request.path)
+    return False
 
 
 def _notice_named(request):

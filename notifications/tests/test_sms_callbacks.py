@@ -109,15 +109,16 @@ def test_a_report_without_the_notice_in_its_address_finds_it_by_the_message_id(c
         {"base": "https://attacker.example"},
     ],
 )
-def test_an_unsigned_or_forged_report_is_refused_without_details(client, db, forge):
+def test_an_unsigned_or_forged_report_is_refused_without_details(client, db, forge, caplog):
     notice = sent_text()
-    params = {"MessageSid": notice.provider_message_id, "MessageStatus": "failed"}
+    params = {"MessageSid": notice.provider_message_id, "MessageStatus": "failed", "To": PHONE}
 
     response = post_signed(
         client, "notifications:sms_status", params, query=f"notice={notice.pk}", **forge
     )
 
     assert response.status_code == 403 and response.content == b""
+    assert "without a valid Twilio signature" in caplog.text and PHONE not in caplog.text
     notice.refresh_from_db()
     assert notice.provider_status == Status.QUEUED
 
