@@ -1,12 +1,12 @@
-""" "First available": the next few free times across several doctors or clinics at once.
+"""First available: the next few free times across several doctors or clinics at once.
 
 A department's bookable doctors at the clinics where they work, or one doctor at each of their
-clinics, as bookings.bulk_slots.DoctorAtClinic pairs (one query), then the slot engine over all
-of them a span of days at a time, from today forward through the booking window: three queries a
-span (bulk_slots.free_slots_of_pairs), whatever the number of doctors. The spans double in
-length (today and tomorrow, then 4, 8 and 16 days and the window's last day), so the whole
-30-day window takes five, and the search stops at the first span after which enough times are
-certain.
+clinics, as bookings.bulk_slots.DoctorAtClinic pairs (two or three queries), then the slot
+engine over all of them a span of days at a time, from today forward through the booking window:
+three queries a span (bulk_slots.free_slots_of_pairs), whatever the number of doctors. The spans
+double in length (today and tomorrow, then 4, 8 and 16 days and the window's last day), so the
+whole 30-day window takes five, and the search stops at the first span after which enough times
+are certain.
 
 Certain: each clinic counts days in its own zone, so a span of local dates ends at a different
 instant at each clinic. A time is settled once every clinic still being searched has been
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 from bookings.bulk_slots import DoctorAtClinic, free_slots_of_pairs, instants
 from bookings.rules import booking_rules
-from bookings.scheduling import bookable_range
-from doctors.models import WorkingHours
+from bookings.scheduling import WeeklyStretch, bookable_range
+from doctors.models import Clinic, Doctor, WorkingHours
 from doctors.selectors import takes_bookings_at
 
 FIRST_AVAILABLE_COUNT = 5
@@ -47,44 +47,46 @@ class FreeTime:
         return (self.start, self.doctor.full_name, self.doctor.pk, self.clinic.name, self.clinic.pk)
 
 
-def pairs_of(hours, now):
-    """DoctorAtClinic of rows of working hours (doctor, department and clinic loaded), for the
-    doctors taking bookings at each clinic now, in doctor and clinic order."""
-    grouped = defaultdict(list)
-    for row in hours:
-        grouped[row.doctor, row.clinic].append(row)
-    return [
-        DoctorAtClinic(doctor, clinic, tuple(rows))
-        for (doctor, clinic), rows in sorted(
-            grouped.items(),
-            key=lambda item: (item[0][0].full_name, item[0][0].pk, item[0][1].name),
-        )
-        if takes_bookings_at(doctor, clinic, now)
+def pairs_of(doctors, *, now):
+    """DoctorAtClinic of each of `doctors` (department loaded) at each clinic where they work and
+    take bookings now, in doctor and clinic order. Two queries: the working hours (read as plain
+    rows: a department's hundreds of them as model instances cost more than the whole search)
+    and their clinics."""
+    doctors = {doctor.pk: doctor for doctor in doctors}
+    hours = defaultdict(list)
+    rows = WorkingHours.objects.filter(doctor_id__in=doctors).values_list(
+        "doctor_id", "clinic_id", "weekday", "starts_at", "ends_at"
+    )
+    for doctor_key, clinic_key, weekday, starts_at, ends_at in rows:
+        hours[doctor_key, clinic_key].append(WeeklyStretch(weekday, starts_at, ends_at))
+    clinics = Clinic.objects.in_bulk({clinic_key for _, clinic_key in hours})
+    pairs = [
+        DoctorAtClinic(doctors[doctor_key], clinics[clinic_key], tuple(stretches))
+        for (doctor_key, clinic_key), stretches in hours.items()
+        if takes_bookings_at(doctors[doctor_key], clinics[clinic_key], now)
     ]
+    return sorted(
+        pairs,
+        key=lambda pair: (pair.doctor.full_name, pair.doctor.pk, pair.clinic.name, pair.clinic.pk),
+    )
 
 
 def department_pairs(department, *, now):
-    """The department's active doctors at the clinics where they take bookings now: one query."""
-    hours = WorkingHours.objects.filter(
-        doctor__department=department, doctor__is_active=True
-    ).select_related("doctor__department", "clinic")
-    return pairs_of(hours, now)
+    """The department's active doctors at the clinics where they take bookings now: three
+    queries."""
+    doctors = Doctor.objects.active().filter(department=department).select_related("department")
+    return pairs_of(doctors, now=now)
 
 
 def all_pairs(*, now):
-    """Every active doctor at every clinic where they take bookings now: one query."""
-    hours = WorkingHours.objects.filter(doctor__is_active=True).select_related(
-        "doctor__department", "clinic"
-    )
-    return pairs_of(hours, now)
+    """Every active doctor at every clinic where they take bookings now: three queries."""
+    return pairs_of(Doctor.objects.active().select_related("department"), now=now)
 
 
 def doctor_pairs(doctor, *, now):
-    """One doctor (department loaded) at each clinic where they take bookings now: one query."""
-    hours = WorkingHours.objects.filter(doctor=doctor).select_related("clinic")
-    for row in hours:
-        row.doctor = doctor  # the caller's, with its department: no query per row
-    return pairs_of(hours, now)
+    """One doctor (department loaded) at each clinic where they take bookings now: two
+    queries."""
+    return pairs_of([doctor], now=now)
 
 
 def _bookable_until(pair):

@@ -1,4 +1,4 @@
-""" "First available" in headless Chromium against a live server: a patient books one of a
+"""First available in headless Chromium against a live server: a patient books one of a
 department's first free times in three clicks, and the front desk one of a doctor's across their
 clinics for a chosen patient; every step is a link or button on the pages."""
 

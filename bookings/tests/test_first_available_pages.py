@@ -1,4 +1,4 @@
-""" "First available" on the booking pages: the department's doctors page and a doctor's clinic
+"""First available on the booking pages: the department's doctors page and a doctor's clinic
 page (patients), the desk's booking page and a doctor's first times at the desk, as each kind of
 visitor meets them, with what each costs in queries.
 
