@@ -18,6 +18,7 @@ import secrets
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from bookings import services
 from bookings.models import AppointmentLink, ContactChannel, LinkAction, Status
@@ -129,8 +130,10 @@ def act(link, *, now):
         raise
 
 
-def delete_expired(*, now):
-    """Deletes links past their expiry (they open nothing any more); returns how many."""
+def delete_expired(now=None):
+    """Deletes links past their expiry (they open nothing any more); returns how many. For the
+    notification worker's rounds, beside the expired holds."""
+    now = now or timezone.now()
     with transaction.atomic():
         deleted, _ = AppointmentLink.objects.filter(expires_at__lte=now).delete()
     return deleted

@@ -15,6 +15,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from bookings.links import delete_expired as delete_expired_links
 from bookings.services import delete_expired_holds
 from notifications.delivery import send_due
 from notifications.webhook_delivery import deliver_due_webhooks
@@ -72,9 +73,12 @@ def deliver_webhooks(self):
 
 @shared_task(name="notifications.delete_expired_holds")
 def clear_expired_holds():
-    """Deletes the slot holds that have run out (they are busy for nobody already)."""
+    """Deletes the slot holds that have run out (they are busy for nobody already), and the
+    one-click links in messages past their expiry (they open nothing any more)."""
     try:
-        return delete_expired_holds()
+        deleted = delete_expired_holds()
+        delete_expired_links()
+        return deleted
     except (OperationalError, InterfaceError) as error:
         logger.warning(
             "Clearing expired holds: the database could not be reached (%s).",

@@ -163,3 +163,27 @@ def test_without_a_portal_address_messages_carry_no_links(patient, message_setti
     assert "/links/" not in text and "/links/" not in texts[0]
     assert '"My appointments"' in text
     assert not AppointmentLink.objects.exists()
+
+
+def test_the_workers_round_deletes_links_past_their_expiry(patient):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from notifications.tasks import clear_expired_holds
+
+    gone, kept = booked(patient), booked(PatientFactory(email="b@example.com"))
+    send(Kind.CONFIRMATION)
+    AppointmentLink.objects.filter(appointment=gone).update(
+        created_at=timezone.now() - dt.timedelta(days=3),
+        expires_at=timezone.now() - dt.timedelta(minutes=1),
+    )
+    call_command("send_notifications", stdout=StringIO())
+    assert not AppointmentLink.objects.filter(appointment=gone).exists()
+    assert AppointmentLink.objects.filter(appointment=kept).exists()
+    AppointmentLink.objects.filter(appointment=kept).update(
+        created_at=timezone.now() - dt.timedelta(days=3),
+        expires_at=timezone.now() - dt.timedelta(minutes=1),
+    )
+    clear_expired_holds()
+    assert not AppointmentLink.objects.exists()

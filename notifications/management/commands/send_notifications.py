@@ -7,6 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
+from bookings.links import delete_expired as delete_expired_links
 from bookings.services import delete_expired_holds
 from notifications.delivery import send_due
 from notifications.webhook_delivery import deliver_due_webhooks
@@ -101,6 +102,7 @@ class Command(BaseCommand):
         # Expired holds are busy for nobody already; clearing them keeps the table small. A
         # webhook body delivered long ago is of no use to anyone and names a patient.
         delete_expired_holds()
+        delete_expired_links()  # one-click links past the appointment's start open nothing
         remove_old_bodies()
         notices = self.drain(send_due, self.report, batch, stop=self.stop_requested)
         webhooks_until = time.monotonic() + max(interval, SHORTEST_WEBHOOK_ROUND_SECONDS)
