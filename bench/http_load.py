@@ -39,14 +39,28 @@ configure_django()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.sessions.models import Session  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench import load_urls  # noqa: E402
+from bench import cpu, load_urls  # noqa: E402
 from bench.http_bookings import booking_patients, session_cookie  # noqa: E402
-from bench.loadgen import Row, answer_problem, closed_loop, http_request, table  # noqa: E402
-from bench.run import RESULTS_DIR, choose_target, release, watched_counts  # noqa: E402
+from bench.loadgen import (  # noqa: E402
+    Row,
+    answer_problem,
+    closed_loop,
+    cpu_table,
+    http_request,
+    table,
+)
+from bench.run import (  # noqa: E402
+    RESULTS_DIR,
+    choose_target,
+    git_commit,
+    release,
+    watched_counts,
+)
 from bench.servers import booking_form, free_port, start_gunicorn, wait_for  # noqa: E402
 
 BENCH_SETTINGS = "bench.load_settings"
@@ -161,6 +175,8 @@ def measure_workers(
         # As deploy/start-web.sh runs an app server: prometheus-client's multiprocess mode, in an
         # empty directory of this server's own.
         "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
+        # WhiteNoise looks for collectstatic's output, which the load run does not need.
+        "PYTHONWARNINGS": "ignore:No directory at:UserWarning",
     }
     server = start_gunicorn(port, environment, workers=workers)
     floor_jobs = [patients[number % len(patients)] for number in range(args.floor_requests)]
@@ -190,9 +206,11 @@ def measure_workers(
             return answer_problem(status, headers, 302, "bookings:booked")
 
         closed_loop(get_floor, floor_jobs[: args.warmup], clients)
-        floor = closed_loop(get_floor, floor_jobs, clients)
+        floor = with_cpu(lambda: closed_loop(get_floor, floor_jobs, clients), server.pid)
         closed_loop(post_booking, jobs[: args.warmup], clients)
-        booking = closed_loop(post_booking, jobs[args.warmup :], clients)
+        booking = with_cpu(
+            lambda: closed_loop(post_booking, jobs[args.warmup :], clients), server.pid
+        )
         load_average = os.getloadavg()
     finally:
         server.send_signal(signal.SIGTERM)
@@ -200,6 +218,56 @@ def measure_workers(
         for start, patient in jobs:
             release(target, start, patient=patient)
     return Row(workers, clients, booking, floor, load_average)
+
+
+def database_cpu_reader():
+    """A function giving PostgreSQL's CPU so far, in seconds, for the load run's database, or
+    None when PostgreSQL is not on this machine or /proc does not show it.
+
+    At CONN_MAX_AGE=0 each request has a backend of its own, counted when it exits: the
+    postmaster's reaped children (which also counts other databases' backends that ended
+    meanwhile). With connections kept, the workers' backends live through the run: the CPU of
+    the live backends on this database, other than this process's own."""
+    host = settings.DATABASES["default"].get("HOST") or "localhost"
+    if host not in ("127.0.0.1", "localhost", "::1") and not host.startswith("/"):
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        own_backend = cursor.fetchone()[0]
+    if not settings.DATABASES["default"]["CONN_MAX_AGE"]:
+        postmaster = cpu.parent_of(own_backend)
+        if postmaster is None or cpu.reaped_children_cpu_seconds(postmaster) is None:
+            return None
+        return lambda: cpu.reaped_children_cpu_seconds(postmaster)
+
+    def live_backends():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+            pids = [row[0] for row in cursor.fetchall()]
+        readings = [cpu.own_cpu_seconds(pid) for pid in pids]
+        return sum(seconds for seconds in readings if seconds is not None)
+
+    return live_backends if cpu.own_cpu_seconds(own_backend) is not None else None
+
+
+def with_cpu(run, server_pid):
+    """run()'s Summary with the CPU per request of the server's workers and of PostgreSQL
+    (database_cpu_reader), where they can be read."""
+    database_cpu = database_cpu_reader()
+    workers_before = cpu.workers_cpu_seconds(server_pid)
+    database_before = database_cpu and database_cpu()
+    summary = run()
+    workers_after = cpu.workers_cpu_seconds(server_pid)
+    database_after = database_cpu and database_cpu()
+    if summary.requests:
+        if workers_before is not None and workers_after is not None:
+            summary.worker_cpu_ms = (workers_after - workers_before) * 1000 / summary.requests
+        if database_before is not None and database_after is not None:
+            summary.database_cpu_ms = (database_after - database_before) * 1000 / summary.requests
+    return summary
 
 
 def report(args, rows, target):
@@ -211,6 +279,17 @@ def report(args, rows, target):
         f"{settings.SESSION_ENGINE.rsplit('.', 1)[-1]}; {os.cpu_count()} CPUs."
     )
     print(table(rows))
+    cpu_figures = cpu_table(rows)
+    if cpu_figures:
+        print(
+            "CPU per request, ms (the workers' own; PostgreSQL's: "
+            + (
+                "the workers' backends):"
+                if settings.DATABASES["default"]["CONN_MAX_AGE"]
+                else "its exited backends, which also counts other databases' work meanwhile):"
+            )
+        )
+        print(cpu_figures)
     for row in rows:
         for kind, summary in (("booking", row.booking), ("floor", row.floor)):
             if summary.errors:
@@ -222,6 +301,7 @@ def report(args, rows, target):
         json.dumps(
             {
                 "database": describe_database(),
+                "git_commit": git_commit(),
                 "python": platform.python_version(),
                 "cpus": os.cpu_count(),
                 "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],

@@ -30,6 +30,9 @@ class Summary:
     timings_ms: list
     wall_seconds: float
     problems: Counter = field(default_factory=Counter)
+    # CPU per request (ms) of the app server's workers and of PostgreSQL, where it was read.
+    worker_cpu_ms: float | None = None
+    database_cpu_ms: float | None = None
 
     @property
     def requests(self):
@@ -61,6 +64,8 @@ class Summary:
             "per_second": round(self.per_second, 1),
             "median_ms": round(self.median_ms, 2),
             "p95_ms": round(self.p95_ms, 2),
+            "worker_cpu_ms_per_request": self.worker_cpu_ms,
+            "database_cpu_ms_per_request": self.database_cpu_ms,
         }
 
 
@@ -192,8 +197,37 @@ def table(rows):
         )
         for row in rows
     ]
-    widths = [max(len(cell) for cell in column) for column in zip(HEADINGS, *lines, strict=True)]
+    return _aligned([HEADINGS, *lines])
+
+
+def _aligned(lines):
+    widths = [max(len(cell) for cell in column) for column in zip(*lines, strict=True)]
     return "\n".join(
         "  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in [HEADINGS, *lines]
+        for line in lines
     )
+
+
+CPU_HEADINGS = ("workers", "booking: worker", "PostgreSQL", "floor: worker", "PostgreSQL")
+
+
+def cpu_table(rows):
+    """CPU per request (ms) of the workers and of PostgreSQL, booking and floor, where read; None
+    when nothing was."""
+
+    def cell(value):
+        return "" if value is None else f"{value:.1f}"
+
+    lines = [
+        (
+            str(row.workers),
+            cell(row.booking.worker_cpu_ms),
+            cell(row.booking.database_cpu_ms),
+            cell(row.floor.worker_cpu_ms),
+            cell(row.floor.database_cpu_ms),
+        )
+        for row in rows
+    ]
+    if not any(any(line[1:]) for line in lines):
+        return None
+    return _aligned([CPU_HEADINGS, *lines])

@@ -3,6 +3,9 @@ run does not rot: the closed-loop generator against a small local server, the fi
 table, the answer checks, and the bench-only floor page (which the portal's URLs do not have).
 The load run itself needs the benchmark database and is run by `make bench`, not here."""
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -12,12 +15,14 @@ import pytest
 from django.test import override_settings
 from django.urls import NoReverseMatch, reverse
 
+from bench import cpu
 from bench.load_urls import FLOOR_ROUTE
 from bench.loadgen import (
     Row,
     Summary,
     answer_problem,
     closed_loop,
+    cpu_table,
     http_request,
     percentile,
     table,
@@ -137,6 +142,38 @@ def test_table_gives_the_ratio_and_whether_booking_is_half_the_floor():
     assert lines[2].split() == ["2", "4", "40.0", "80.0", "100.0", "20.0", "0.40", "NO", "2.50"]
     assert rows[1].as_dict()["booking_at_least_half_of_floor"] is False
     assert Row(1, 2, summary(60, 1.0), Summary([], 0.0)).ratio == 0.0
+
+
+def test_cpu_table_only_when_cpu_was_read():
+    def summary(worker, database):
+        return Summary([1.0], 1.0, worker_cpu_ms=worker, database_cpu_ms=database)
+
+    assert cpu_table([Row(1, 2, summary(None, None), summary(None, None))]) is None
+    lines = cpu_table([Row(2, 4, summary(12.34, None), summary(3.0, 0.5))]).splitlines()
+    assert lines[1].split() == ["2", "12.3", "3.0", "0.5"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc")
+def test_cpu_readings_from_proc():
+    busy = time.process_time() + 0.05
+    while time.process_time() < busy:
+        pass
+    assert cpu.own_cpu_seconds(os.getpid()) >= 0.05
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert child.pid in cpu.children_of(os.getpid())
+        assert cpu.parent_of(child.pid) == os.getpid()
+        assert cpu.workers_cpu_seconds(os.getpid()) is not None
+    finally:
+        child.kill()
+        child.wait()
+    assert cpu.reaped_children_cpu_seconds(os.getpid()) >= 0
+    # A process that is gone reads as nothing, not as an error or a zero.
+    assert cpu.own_cpu_seconds(child.pid) is None
+    assert cpu.reaped_children_cpu_seconds(child.pid) is None
+    assert cpu.parent_of(child.pid) is None
+    assert cpu.children_of(child.pid) == []
+    assert cpu.workers_cpu_seconds(child.pid) is None
 
 
 def test_answer_problem_accepts_only_the_expected_answer(patient_user):
