@@ -41,6 +41,7 @@ PERIODIC_TASKS = (
     "notifications.send_due_notices",
     "notifications.deliver_due_webhooks",
     "notifications.delete_expired_holds",
+    "waitlist.offer_freed_times",
 )
 
 if not settings.CELERY_BROKER_URL:

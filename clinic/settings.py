@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "doctors",
     "bookings",
     "billing",
+    "waitlist",
     "notifications",
     "api",
     "fhir",
@@ -410,6 +411,9 @@ BOOKING_PATIENT_CANCELLATION_CUTOFF_HOURS = env.int(
 )
 # How long a slot hold keeps a time for one person (the booking pages' confirm step, FHIR $hold).
 SLOT_HOLD_MINUTES = env.int("SLOT_HOLD_MINUTES", default=10)
+# How long a time freed by a cancellation is kept for the waitlisted patient it is offered to
+# before the next patient in line is offered it.
+WAITLIST_OFFER_MINUTES = env.int("WAITLIST_OFFER_MINUTES", default=30)
 
 # The JSON API (/api/v1/, api/; docs/api.md). Tokens (django-rest-knox) are kept as digests and
 # shown once. One got by logging in lasts API_TOKEN_TTL_HOURS (0: until revoked); one a clinic

@@ -19,6 +19,7 @@ urlpatterns = [
     path("desk/", include("bookings.desk_urls")),
     path("links/", include("bookings.link_urls")),
     path("payments/", include("billing.urls")),
+    path("waitlist/", include("waitlist.urls")),
     path("notifications/", include("notifications.sms_urls")),
     path("my-data/", include("clinic.privacy_urls")),
     path("api/v1/", include("api.urls")),

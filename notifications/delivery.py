@@ -19,6 +19,7 @@ from bookings.models import LinkAction
 from notifications import sms
 from notifications.models import Notification
 from notifications.outbox import still_relevant
+from waitlist import links as waitlist_links
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ SUBJECTS = {
     Notification.Kind.CANCELLATION: "An appointment has been cancelled",
     Notification.Kind.RESCHEDULE: "An appointment has moved to a new time",
     Notification.Kind.REMINDER: "Reminder: your appointment is coming up",
+    Notification.Kind.WAITLIST_OFFER: "A time has come free for you",
 }
 
 
@@ -41,7 +43,14 @@ LINK_KINDS = (Notification.Kind.CONFIRMATION, Notification.Kind.REMINDER)
 
 def message_links(notification, *, now):
     """{action: absolute URL} of fresh links for this notice, made as it is sent; {} for notices
-    that carry none (the doctor's, cancellations, new times) or when PORTAL_URL is empty."""
+    that carry none (the doctor's, cancellations, new times) or when PORTAL_URL is empty. A
+    waitlist offer's carries the link to the offer, for a patient who can log in to take it."""
+    if notification.kind == Notification.Kind.WAITLIST_OFFER:
+        offer = notification.offer
+        if offer.entry.patient.user_id is None:
+            return {}
+        url = waitlist_links.issue(offer, now=now)
+        return {"offer": url} if url else {}
     if (
         notification.kind not in LINK_KINDS
         or notification.audience != Notification.Audience.PATIENT
@@ -61,7 +70,22 @@ def retry_pause(attempts):
     return dt.timedelta(minutes=5 ** (attempts - 1))
 
 
+def _offer_context(notification, message_links):
+    offer = notification.offer
+    return {
+        "notification": notification,
+        "offer": offer,
+        "clinic": offer.clinic,
+        "clinic_name": settings.CLINIC_NAME,
+        "minutes": settings.WAITLIST_OFFER_MINUTES,
+        "has_login": offer.entry.patient.user_id is not None,
+        "links": message_links or {},
+    }
+
+
 def _context(notification, message_links=None):
+    if notification.offer_id is not None:
+        return _offer_context(notification, message_links)
     appointment = notification.appointment
     is_reschedule = notification.kind == Notification.Kind.RESCHEDULE
     return {
@@ -101,7 +125,7 @@ def render_email(notification, message_links=None):
             ical.appointment_ics(notification.appointment, now=timezone.now()),
             "text/calendar",
         )
-    if notification.audience == Notification.Audience.PATIENT:
+    if notification.audience == Notification.Audience.PATIENT and notification.appointment_id:
         # The event the confirmation put in the patient's calendar comes off again.
         gone = {
             Notification.Kind.CANCELLATION: notification.appointment,
@@ -155,6 +179,9 @@ def _claim_next(now):
             "appointment__doctor__department",
             "appointment__clinic",
             "appointment__rescheduled_from",
+            "offer__entry__patient",
+            "offer__doctor__department",
+            "offer__clinic",
         )
         .order_by("send_after", "pk")
         .first()

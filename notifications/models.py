@@ -12,7 +12,7 @@ from notifications.webhook_targets import validate_webhook_url
 
 
 class Notification(models.Model):
-    """One message to one person about one appointment: the outbox.
+    """One message to one person about one appointment, or about one waitlist offer: the outbox.
 
     Written in the transaction of the change it announces, so it exists exactly when the change
     does; the unique key makes each notice at most one row, and the worker sends each row once.
@@ -23,6 +23,7 @@ class Notification(models.Model):
         CANCELLATION = "cancellation", "Cancellation notice"
         RESCHEDULE = "reschedule", "New time notice"
         REMINDER = "reminder", "Reminder"
+        WAITLIST_OFFER = "waitlist_offer", "Waitlist offer"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
@@ -48,7 +49,20 @@ class Notification(models.Model):
         FAILED = "failed", "Failed at the provider"
 
     appointment = models.ForeignKey(
-        "bookings.Appointment", on_delete=models.CASCADE, related_name="notifications"
+        "bookings.Appointment",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    # A waitlist offer's notice is about a time offered, not (yet) an appointment: exactly one of
+    # the two is set.
+    offer = models.ForeignKey(
+        "waitlist.WaitlistOffer",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -89,6 +103,17 @@ class Notification(models.Model):
             models.UniqueConstraint(
                 fields=["appointment", "kind", "channel", "audience", "lead_minutes"],
                 name="bookings_notification_once",
+            ),
+            # One notice per offer and channel, however often the offer is announced.
+            models.UniqueConstraint(
+                fields=["offer", "channel"],
+                condition=Q(offer__isnull=False),
+                name="notifications_offer_notice_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(appointment__isnull=False, offer__isnull=True)
+                | Q(appointment__isnull=True, offer__isnull=False),
+                name="notifications_appointment_or_offer",
             ),
             # A provider's status callback names its message: one notice each.
             models.UniqueConstraint(

@@ -119,11 +119,30 @@ def rescheduled(old, new, *, now):
     _queue(_announcements(new, Kind.RESCHEDULE, now) + _reminders(new, now))
 
 
+def waitlist_offer(offer, *, now):
+    """The offer of a freed time to a waitlisted patient, by each channel their details allow."""
+    notices = [
+        Notification(
+            offer=offer,
+            kind=Kind.WAITLIST_OFFER,
+            channel=channel,
+            audience=Audience.PATIENT,
+            address=address,
+            send_after=now,
+        )
+        for channel, address in _patient_addresses(offer.entry.patient).items()
+    ]
+    _queue(notices)
+
+
 def still_relevant(notification, *, now):
     """Whether a due notice should still go. A reminder goes only for an appointment that is
     still booked and has not started yet (a worker that was down, or retries, must not remind
     anyone of a past visit), and only while the patient still wants reminders by that channel:
-    the preference is read again at send time, not only when the booking queued it."""
+    the preference is read again at send time, not only when the booking queued it. A waitlist
+    offer goes only while it is open: a patient is never told of a time already gone."""
+    if notification.kind == Kind.WAITLIST_OFFER:
+        return notification.offer.is_open(now)
     if notification.kind != Kind.REMINDER:
         return True
     appointment = notification.appointment

@@ -5,6 +5,7 @@ from django.dispatch import receiver
 
 from bookings import signals
 from notifications import outbox
+from waitlist import signals as waitlist_signals
 
 
 @receiver(signals.appointment_booked)
@@ -20,3 +21,8 @@ def queue_cancellation(sender, appointment, now, **kwargs):
 @receiver(signals.appointment_rescheduled)
 def queue_new_time(sender, old, new, now, **kwargs):
     outbox.rescheduled(old, new, now=now)
+
+
+@receiver(waitlist_signals.offer_made)
+def queue_waitlist_offer(sender, offer, now, **kwargs):
+    outbox.waitlist_offer(offer, now=now)

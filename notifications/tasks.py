@@ -3,8 +3,8 @@ for workers on several machines. Beat sends each every BEAT_INTERVAL_SECONDS.
 
 Each calls the command's own function: send_due (reminders are notices with a later send_after,
 so they come with it), deliver_due_webhooks (after remove_old_bodies, as the command's round
-does) and delete_expired_holds. Those claim their rows themselves (FOR UPDATE SKIP LOCKED,
-leases), so any number of workers may run the same task at once; see clinic/celery.py for why a
+does), delete_expired_holds and the waitlist's offer_freed_times. Those claim their rows
+themselves (FOR UPDATE SKIP LOCKED, leases), so any number of workers may run the same task at once; see clinic/celery.py for why a
 task message is only a trigger.
 """
 
@@ -20,6 +20,7 @@ from bookings.services import delete_expired_holds
 from notifications.delivery import send_due
 from notifications.webhook_delivery import deliver_due_webhooks
 from notifications.webhook_retention import remove_old_bodies
+from waitlist.services import offer_freed_times
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,19 @@ def clear_expired_holds():
     except (OperationalError, InterfaceError) as error:
         logger.warning(
             "Clearing expired holds: the database could not be reached (%s).",
+            type(error).__name__,
+        )
+        return None
+
+
+@shared_task(name="waitlist.offer_freed_times")
+def offer_waitlist_times():
+    """Settles lapsed waitlist offers and offers freed times to the next patients in line."""
+    try:
+        return offer_freed_times()
+    except (OperationalError, InterfaceError) as error:
+        logger.warning(
+            "Offering freed times: the database could not be reached (%s).",
             type(error).__name__,
         )
         return None

@@ -165,6 +165,7 @@ def test_the_app_runs_each_task_every_interval_as_a_trigger(settings, fresh_cele
         "notifications.send_due_notices",
         "notifications.deliver_due_webhooks",
         "notifications.delete_expired_holds",
+        "waitlist.offer_freed_times",
     }
     for entry in schedule.values():
         assert entry["task"] in app.tasks  # a misspelt name would be sent to nobody

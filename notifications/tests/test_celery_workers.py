@@ -36,6 +36,7 @@ PERIODIC_TASKS = {
     "notifications.send_due_notices",
     "notifications.deliver_due_webhooks",
     "notifications.delete_expired_holds",
+    "waitlist.offer_freed_times",
 }
 
 

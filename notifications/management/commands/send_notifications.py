@@ -12,6 +12,7 @@ from bookings.services import delete_expired_holds
 from notifications.delivery import send_due
 from notifications.webhook_delivery import deliver_due_webhooks
 from notifications.webhook_retention import remove_old_bodies
+from waitlist.services import offer_freed_times
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,8 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 class Command(BaseCommand):
     help = (
         "Sends the notifications that are due (confirmations, notices, reminders) and the due "
-        "webhook deliveries, clears expired slot holds and removes old webhook bodies."
+        "webhook deliveries, clears expired slot holds, offers freed times to the waitlist and "
+        "removes old webhook bodies."
     )
 
     def add_arguments(self, parser):
@@ -104,6 +106,8 @@ class Command(BaseCommand):
         delete_expired_holds()
         delete_expired_links()  # one-click links past the appointment's start open nothing
         remove_old_bodies()
+        # Before the notices: an offer made now is announced in this same round.
+        self.report_waitlist(offer_freed_times(batch=batch))
         notices = self.drain(send_due, self.report, batch, stop=self.stop_requested)
         webhooks_until = time.monotonic() + max(interval, SHORTEST_WEBHOOK_ROUND_SECONDS)
 
@@ -142,6 +146,14 @@ class Command(BaseCommand):
             self.stdout.write(
                 "Sent {sent}, retrying {retrying}, failed {failed}, "
                 "no longer needed {skipped}.".format(**counts)
+            )
+
+    def report_waitlist(self, counts):
+        if counts["offered"] or counts["settled"]:
+            self.stdout.write(
+                "Waitlist: offered {offered} freed times, settled {settled} offers.".format(
+                    **counts
+                )
             )
 
     def report_webhooks(self, counts):
