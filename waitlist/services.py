@@ -120,6 +120,9 @@ def _close_offer(offer, *, entry, state, now):
     offer = WaitlistOffer.objects.select_for_update().get(pk=offer.pk)
     if offer.state != OfferState.OPEN:
         return None
+    if state != OfferState.TAKEN and hold is None and _booked_appointment(offer, entry):
+        # Booked a moment ago (the booking consumed the hold; its offer is being closed next).
+        state = OfferState.TAKEN
     if hold is not None and hold.patient_id == entry.patient_id and hold.start == offer.start:
         hold.delete()
     offer.entry = entry
@@ -153,7 +156,13 @@ def withdraw_entry(*, entry, by, now=None):
         if not entry.is_active:
             raise WaitlistError("This entry is no longer on the waitlist.", code="not_waiting")
         for offer in list(entry.offers.filter(state=OfferState.OPEN)):
-            _close_offer(offer, entry=entry, state=OfferState.WITHDRAWN, now=now)
+            closed = _close_offer(offer, entry=entry, state=OfferState.WITHDRAWN, now=now)
+            if closed is not None and closed.state == OfferState.TAKEN:
+                # The patient booked the offered time just before: the entry is done, not
+                # withdrawn.
+                appointment = _booked_appointment(closed, entry)
+                _set_entry_state(entry, EntryState.BOOKED, now, appointment=appointment)
+                return entry
         _set_entry_state(entry, EntryState.WITHDRAWN, now)
     return entry
 
@@ -423,8 +432,9 @@ def decline_offer(*, offer, patient, now=None):
         entry = WaitlistEntry.objects.select_for_update().get(pk=offer.entry_id)
         if entry.patient_id != patient.pk or not offer.is_open(now):
             raise OfferGone()
-        if _close_offer(offer, entry=entry, state=OfferState.DECLINED, now=now) is None:
-            raise OfferGone()
+        closed = _close_offer(offer, entry=entry, state=OfferState.DECLINED, now=now)
+        if closed is None or closed.state == OfferState.TAKEN:
+            raise OfferGone()  # closed already, or booked: nothing to decline
         if entry.state == EntryState.OFFERED:
             _set_entry_state(entry, EntryState.WAITING, now)
     return offer

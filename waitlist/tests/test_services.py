@@ -467,6 +467,31 @@ def test_an_offered_time_booked_through_the_normal_pages_settles_as_taken(freed,
     assert (waiting.state, waiting.appointment) == (EntryState.BOOKED, appointment)
 
 
+def test_withdrawing_after_booking_the_offered_time_leaves_the_entry_booked(freed, doctor, clinic):
+    waiting = entry(doctor)
+    offer_freed_times(NOW)
+    appointment = book(waiting.patient, doctor, clinic)
+
+    withdraw_entry(entry=waiting, by=waiting.patient.user, now=NOW)
+
+    waiting.refresh_from_db()
+    assert (waiting.state, waiting.appointment) == (EntryState.BOOKED, appointment)
+    assert WaitlistOffer.objects.get().state == OfferState.TAKEN
+    freed.refresh_from_db()
+    assert freed.state == FreedTimeState.CLOSED
+
+
+def test_declining_a_time_already_booked_is_refused(freed, doctor, clinic):
+    waiting = entry(doctor)
+    offer_freed_times(NOW)
+    book(waiting.patient, doctor, clinic)
+    with pytest.raises(OfferGone):
+        decline_offer(offer=the_offer(), patient=waiting.patient, now=NOW)
+    assert the_offer().state == OfferState.OPEN  # settled as taken by the next round
+    offer_freed_times(NOW)
+    assert WaitlistOffer.objects.get().state == OfferState.TAKEN
+
+
 def test_settling_skips_an_entry_being_changed_elsewhere(freed, doctor, monkeypatch):
     entry(doctor)
     offer_freed_times(NOW)
