@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.admin_input import CheckedAdminInputMixin
+from accounts.admin_labels import LabelledFieldsMixin
 from accounts.forms import PhoneField
 from doctors.models import (
     Clinic,
@@ -92,7 +93,7 @@ class WorkingHoursFormSet(forms.BaseInlineFormSet):
                 )
 
 
-class WorkingHoursInline(CheckedAdminInputMixin, admin.TabularInline):
+class WorkingHoursInline(CheckedAdminInputMixin, LabelledFieldsMixin, admin.TabularInline):
     model = WorkingHours
     form = WorkingHoursInlineForm
     formset = WorkingHoursFormSet
@@ -181,7 +182,7 @@ class HolidayAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
+class TimeOffAdmin(CheckedAdminInputMixin, LabelledFieldsMixin, admin.ModelAdmin):
     list_display = ("doctor", "starts_at", "ends_at", "reason", "created_at")
     list_filter = ("doctor__department",)
     list_select_related = ("doctor",)

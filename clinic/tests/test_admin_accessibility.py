@@ -1,0 +1,253 @@
+"""WCAG 2.2 AA checks with axe-core on the Django admin, as the clinic admin and the front desk see
+it, in headless Chromium against a live server.
+
+The pages come from the admin site's registry: every changelist (plain, then searched and
+filtered), add form and change form a role may open, so a model admin registered tomorrow is
+checked without a line added here. Around them: the index, the report pages with their charts,
+one form sent back with errors per app, and a few pages at a phone's width (390 px). Each role's
+test walks all its pages in one browser session and reports every page's violations together.
+The keyboard test does a clinic admin's errands with keys only, checking the focus at each stop.
+"""
+
+import datetime as dt
+import importlib
+import inspect
+
+import factory
+import pytest
+from auditlog.models import LogEntry
+from axes.models import AccessAttempt, AccessLog
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+from knox.models import AuthToken
+from selenium.webdriver.common.by import By
+
+from accounts.tests.factories import PatientFactory, UserFactory
+from bookings.models import Status
+from bookings.tests.factories import AppointmentFactory
+from clinic.reporting import REPORTS
+from clinic.tests.browser import (
+    click_and_wait_for_new_page,
+    open_page,
+)
+from clinic.tests.test_accessibility import PageAudit, booked_and_paid, clinic_data  # noqa: F401
+from doctors.tests.factories import HolidayFactory, TimeOffFactory
+
+pytestmark = [
+    pytest.mark.browser,
+    # live_server needs a transactional database; the serialized rollback keeps the data
+    # migrations' rows (role groups, the receipt sequence) for later tests.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+PHONE_WIDTH = 390  # a common phone's width in CSS pixels, as the issue asks
+
+
+class AdminAudit(PageAudit):
+    """PageAudit for the admin, whose pages have no <main> heading the portal's helpers look for:
+    a page that answered with an error instead of the admin page is a failure, not a pass."""
+
+    def open(self, page_name, path, heading=None):
+        open_page(self.browser, self.live_server.url + path)
+        title = self.browser.title
+        if "Server Error" in title or "Page not found" in title or "Not available" in title:
+            self.checked.append(page_name)
+            self.failures.append(f"{page_name} ({path}): answered {title!r}, not the page")
+            return
+        self.check(page_name)
+
+    def save_empty(self, page_name, path):
+        """Opens an add form, saves it as it is, and checks the page the errors come back on."""
+        open_page(self.browser, self.live_server.url + path)
+        save = self.browser.find_element(By.CSS_SELECTOR, "#content-main input[name='_save']")
+        click_and_wait_for_new_page(self.browser, save)
+        if not self.browser.find_elements(By.CSS_SELECTOR, ".errornote"):
+            self.checked.append(page_name)
+            self.failures.append(f"{page_name} ({path}): saved empty without an error")
+            return
+        self.check(page_name)
+
+    def first_filter_link(self):
+        """The address of the changelist's first filter choice not already chosen, or None."""
+        links = self.browser.find_elements(
+            By.CSS_SELECTOR, "#changelist-filter li:not(.selected) a[href^='?']"
+        )
+        return links[0].get_attribute("href") if links else None
+
+
+def model_admins():
+    """The admin site's registry, in a stable order (app, then model)."""
+    return sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
+
+
+def as_request(user):
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    return request
+
+
+def admin_pages(user):
+    """What `user` may open of each registered model, as (model, model_admin, urls) in order:
+    urls has the changelist, the add form (if they may add) and the first row's change form (if
+    there is a row they may see)."""
+    request = as_request(user)
+    pages = []
+    for model, model_admin in model_admins():
+        if not model_admin.has_view_or_change_permission(request):
+            continue
+        info = (model._meta.app_label, model._meta.model_name)
+        urls = {"changelist": reverse("admin:{}_{}_changelist".format(*info))}
+        if model_admin.has_add_permission(request):
+            urls["add"] = reverse("admin:{}_{}_add".format(*info))
+        row = model_admin.get_queryset(request).order_by("pk").first()
+        if row is None:
+            urls["change"] = None
+        elif model_admin.has_view_or_change_permission(request, row):
+            urls["change"] = reverse("admin:{}_{}_change".format(*info), args=[quote(row.pk)])
+        pages.append((model, model_admin, urls))
+    return pages
+
+
+def factory_for(model):
+    """The factory-boy factory its app's tests define for `model`, if any."""
+    app = apps.get_app_config(model._meta.app_label)
+    try:
+        module = importlib.import_module(f"{app.name}.tests.factories")
+    except ModuleNotFoundError:
+        return None
+    for _, candidate in inspect.getmembers(module, inspect.isclass):
+        if issubclass(candidate, factory.django.DjangoModelFactory) and (
+            candidate._meta.model is model
+        ):
+            return candidate
+    return None
+
+
+@pytest.fixture
+def admin_data(clinic_data, front_desk_user, clinic_admin_user):
+    """A row of every registered model, so each change form can be opened: a paid booking (its
+    charge, payment, notices and audit entries), hours, time off, a holiday, a login lock-out, a
+    token; any other model gets a row from its app's factory, if it has one."""
+    doctor, clinic = clinic_data["doctor"], clinic_data["clinic"]
+    patient = PatientFactory(with_account=True, full_name="Meera Iyer")
+    booked_and_paid(patient=patient, doctor=doctor, clinic=clinic, desk_user=front_desk_user)
+    AppointmentFactory(
+        doctor=doctor,
+        clinic=clinic,
+        start=timezone.now() - dt.timedelta(days=20),
+        status=Status.COMPLETED,
+    )
+    TimeOffFactory(doctor=doctor, reason="Conference")
+    HolidayFactory(clinic=clinic, name="Harvest festival")
+    AccessAttempt.objects.create(
+        username="someone@example.com",
+        ip_address="192.0.2.10",
+        user_agent="Firefox",
+        path_info="/accounts/login/",
+        failures_since_start=3,
+        attempt_time=timezone.now(),
+    )
+    AccessLog.objects.create(
+        username=clinic_admin_user.email,
+        ip_address="192.0.2.11",
+        user_agent="Firefox",
+        path_info="/accounts/login/",
+        attempt_time=timezone.now(),
+    )
+    integration = UserFactory(full_name="EHR integration")
+    integration.set_unusable_password()
+    integration.save()
+    AuthToken.objects.create(user=integration)
+    for model, _ in model_admins():
+        model_factory = factory_for(model)
+        if model_factory is not None and not model._default_manager.exists():
+            model_factory()
+    # A model with neither has no change form to check: the walk reports it (walk_admin).
+    assert LogEntry.objects.exists()
+    return clinic_data
+
+
+def walk_admin(audit, user):
+    """Every admin page `user` can reach, checked with axe; returns the apps whose empty add form
+    was sent back with errors."""
+    audit.log_in(user)
+    audit.open("admin index", reverse("admin:index"))
+    apps_with_error_form = set()
+    for model, model_admin, urls in admin_pages(user):
+        label = model._meta.label
+        audit.open(f"{label}: list", urls["changelist"])
+        filtered = audit.first_filter_link()
+        if filtered or model_admin.search_fields:
+            # Searched and filtered at once: the search box, the filter sidebar with a choice
+            # made, and the "0 results (n total)" line all show.
+            query = filtered.split("?", 1)[1] + "&" if filtered else ""
+            if model_admin.search_fields:
+                query += "q=1"
+            audit.open(f"{label}: list, searched and filtered", f"{urls['changelist']}?{query}")
+        if "add" in urls:
+            audit.open(f"{label}: add", urls["add"])
+            app = model._meta.app_label
+            if app not in apps_with_error_form:
+                apps_with_error_form.add(app)
+                audit.save_empty(f"{label}: add, sent back with errors", urls["add"])
+        if urls.get("change"):
+            audit.open(f"{label}: change", urls["change"])
+        elif "change" in urls:
+            audit.failures.append(
+                f"{label}: change form not checked: no row to open. Add one to admin_data, or "
+                "a factory to the app's tests/factories.py"
+            )
+    return apps_with_error_form
+
+
+def test_admin_pages_meet_wcag_22_aa_for_the_clinic_admin(
+    live_server, fresh_browser, admin_data, clinic_admin_user
+):
+    audit = AdminAudit(fresh_browser, live_server)
+    with_errors = walk_admin(audit, clinic_admin_user)
+    # The clinic admin adds in every app that has add forms at all.
+    assert {"accounts", "doctors", "notifications", "knox"} <= with_errors
+
+    audit.open("reports", reverse("admin:reports"))
+    for slug in REPORTS:
+        audit.open(f"report {slug}", reverse("admin:report", kwargs={"slug": slug}))
+    audit.open(
+        "report with errors",
+        reverse("admin:report", kwargs={"slug": "attendance"}) + "?start=2026-05-01&end=2026-04-01",
+    )
+    assert fresh_browser.find_elements(By.CSS_SELECTOR, ".errornote")
+
+    size = fresh_browser.get_window_size()
+    fresh_browser.set_window_size(PHONE_WIDTH, 900)
+    try:
+        audit.open("admin index (390 px)", reverse("admin:index"))
+        audit.open("appointments (390 px)", reverse("admin:bookings_appointment_changelist"))
+        audit.open("add a doctor (390 px)", reverse("admin:doctors_doctor_add"))
+        audit.open(
+            "report attendance (390 px)", reverse("admin:report", kwargs={"slug": "attendance"})
+        )
+        audit.open("audit trail (390 px)", reverse("admin:auditlog_logentry_changelist"))
+    finally:
+        fresh_browser.set_window_size(size["width"], size["height"])
+    assert len(audit.checked) > 60, audit.checked
+    audit.assert_no_violations()
+
+
+def test_admin_pages_meet_wcag_22_aa_for_the_front_desk(
+    live_server, fresh_browser, admin_data, front_desk_user
+):
+    audit = AdminAudit(fresh_browser, live_server)
+    walk_admin(audit, front_desk_user)
+    size = fresh_browser.get_window_size()
+    fresh_browser.set_window_size(PHONE_WIDTH, 900)
+    try:
+        audit.open("admin index (390 px)", reverse("admin:index"))
+        audit.open("appointments (390 px)", reverse("admin:bookings_appointment_changelist"))
+    finally:
+        fresh_browser.set_window_size(size["width"], size["height"])
+    assert len(audit.checked) > 20, audit.checked
+    audit.assert_no_violations()
