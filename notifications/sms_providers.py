@@ -163,9 +163,11 @@ class TwilioSmsBackend(SmsBackend):
     def find_sent(self, *, notification, body, since):
         """Twilio's record of the text the unanswered try sent to the notice's number, or None.
 
-        It is a message to that number created while that try lasted (it began at `since` and
-        lasted at most twice the timeout; a minute's slack each side for clocks) with the same
-        text, links aside: each try makes fresh one-click links. Twilio lists the newest first."""
+        It is a message to that number created since that try began (`since`, the worker
+        round's time, at or before the try's start; a minute's slack for clocks) with the same
+        text, links aside: each try makes fresh one-click links. Only the same appointment's
+        next reminder has the same words, so a text found is this one or says what it says.
+        Twilio lists the newest first."""
         params = {"To": notification.address, "PageSize": "50"}
         if not self.messaging_service_sid:
             params["From"] = self.from_number
@@ -173,13 +175,12 @@ class TwilioSmsBackend(SmsBackend):
         if response.status_code != 200:
             raise self._refusal(response)
         earliest = since - CLOCK_SLACK
-        latest = since + dt.timedelta(seconds=2 * self.timeout) + CLOCK_SLACK
         try:
             for message in response.json()["messages"]:
                 created = email.utils.parsedate_to_datetime(message["date_created"])
                 if (
                     message["direction"].startswith("outbound")
-                    and earliest <= created <= latest
+                    and created >= earliest
                     and _without_links(message["body"]) == _without_links(body)
                 ):
                     return Accepted(

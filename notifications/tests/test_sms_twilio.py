@@ -396,3 +396,17 @@ def test_a_backend_that_keeps_no_ids_has_nothing_to_look_up_and_sends(notice, se
     assert [text["to"] for text in sms.outbox] == [PHONE]
     assert (notice.provider_check_since, notice.provider_message_id) == (None, "")
     sms.outbox.clear()
+
+
+def test_a_text_taken_long_after_its_round_began_is_still_found(twilio, notice):
+    # A round's time is when it began: its last notices are tried minutes later.
+    round_began = timezone.now() - 10 * MINUTE
+    Notification.objects.filter(pk=notice.pk).update(send_after=round_began)
+    twilio.plan = ["drop"]
+    assert send(round_began) == {**NOTHING, "retrying": 1}  # Twilio took it just now
+
+    assert send(timezone.now()) == {**NOTHING, "sent": 1}
+
+    notice.refresh_from_db()
+    assert notice.provider_message_id == twilio.messages[0]["sid"]
+    assert len(twilio.posts) == 1
