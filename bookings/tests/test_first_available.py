@@ -6,6 +6,7 @@ the first time offered today is 10:30, and the booking window runs to 31 Decembe
 """
 
 import datetime as dt
+import random
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -400,3 +401,52 @@ def test_a_short_window_ends_the_search_early(department, clinic, django_assert_
         times = of_department(department)
 
     assert starts(times) == [local(TOMORROW, 9), local(TOMORROW, 9, 30)]
+
+
+# Against the booking pages' own reader ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_first_times_are_the_earliest_of_every_pairs_open_slots(seed, clinic, london):
+    """Random doctors at two clinics in different zones, with random hours, bookings, time off
+    and holidays: the first times are exactly the earliest of what open_slots offers each pair
+    over the whole window, however the spans of days fall."""
+    rng = random.Random(seed)
+    department = DepartmentFactory(opens_at=dt.time(0), closes_at=dt.time(23, 59))
+    for number in range(4):
+        doctor = DoctorFactory(
+            full_name=f"Dr {rng.choice('ABC')} {number}",
+            department=department,
+            slot_minutes=rng.choice([15, 20, 30]),
+        )
+        for place in rng.sample([clinic, london], rng.randint(1, 2)):
+            weekdays = rng.sample(range(7), rng.randint(1, 3))
+            # Even hours in Bengaluru, odd ones in London: never two rows starting together.
+            start = rng.randrange(0, 11) * 2 + (1 if place is london else 0)
+            add_hours(doctor, place, weekdays=weekdays, hours=(start, start + 2))
+        for _ in range(rng.randint(0, 3)):
+            day = TODAY + dt.timedelta(days=rng.randint(0, 30))
+            TimeOffFactory(
+                doctor=doctor,
+                starts_at=local(day, 0),
+                ends_at=local(day, 0) + dt.timedelta(hours=rng.randint(6, 60)),
+            )
+    for _ in range(2):
+        Holiday.objects.get_or_create(
+            date=TODAY + dt.timedelta(days=rng.randint(0, 30)),
+            clinic=rng.choice([clinic, london, None]),
+        )
+    count = rng.choice([1, 5, 12])
+
+    pairs = department_pairs(department, now=NOW)
+    times = first_available(pairs, now=NOW, count=count)
+
+    offered = sorted(
+        (slot.start, pair.doctor.full_name, pair.doctor.pk, pair.clinic.name)
+        for pair in pairs
+        for slot in open_slots(doctor=pair.doctor, clinic=pair.clinic, now=NOW)
+    )
+    assert offered  # something to find
+    assert [
+        (time.start, time.doctor.full_name, time.doctor.pk, time.clinic.name) for time in times
+    ] == offered[:count]
