@@ -410,3 +410,16 @@ def test_a_text_taken_long_after_its_round_began_is_still_found(twilio, notice):
     notice.refresh_from_db()
     assert notice.provider_message_id == twilio.messages[0]["sid"]
     assert len(twilio.posts) == 1
+
+
+def test_with_a_messaging_service_the_look_up_asks_for_any_sender(twilio, notice, settings):
+    # The service picks the sending number: the look-up cannot name it.
+    settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "1" * 32
+    twilio.plan = ["drop"]
+    now = timezone.now()
+    send(now)
+
+    assert send(now + MINUTE) == {**NOTHING, "sent": 1}
+
+    [looked_up] = twilio.gets
+    assert "From=" not in looked_up and len(twilio.posts) == 1
