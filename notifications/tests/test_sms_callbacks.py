@@ -411,6 +411,16 @@ def test_logged_in_users_are_no_different_signed_or_not(
     assert booked.status == AppointmentStatus.BOOKED
 
 
+def test_signed_calls_missing_their_fields_change_nothing_and_do_not_fail(client, booked):
+    status = post_signed(client, "notifications:sms_status", {"MessageStatus": "delivered"})
+    inbound = post_signed(client, "notifications:sms_inbound", {"Body": "CANCEL"})
+
+    assert status.status_code == 204
+    assert answer_of(inbound).replace("&amp;", "&") == help_text()
+    booked.refresh_from_db()
+    assert booked.status == AppointmentStatus.BOOKED
+
+
 def test_what_counts_as_cancel():
     assert is_cancel("CANCEL") and is_cancel("\tCancel!\n") and is_cancel("रद्द")
     assert not is_cancel("cancel it") and not is_cancel("") and not is_cancel(None)
