@@ -238,12 +238,6 @@ class WaitlistOffer(models.Model):
     def is_open(self, now):
         return self.state == OfferState.OPEN and self.expires_at > now
 
-    def local_start(self):
-        return self.start.astimezone(self.clinic.zone)
-
-    def local_expires_at(self):
-        return self.expires_at.astimezone(self.clinic.zone)
-
 
 class OfferLink(models.Model):
     """The link to an offer in one message (email or text). Only a hash of its token is kept: the

@@ -54,11 +54,6 @@ class OfferGone(WaitlistError):
         super().__init__(message, code=code)
 
 
-def offer_duration():
-    """How long an offer keeps its time for the patient (settings.WAITLIST_OFFER_MINUTES)."""
-    return dt.timedelta(minutes=settings.WAITLIST_OFFER_MINUTES)
-
-
 # Joining and leaving ------------------------------------------------------------------------------
 
 
