@@ -389,6 +389,13 @@ PORTAL = {
     "accounts:signup_confirm": Rule(
         PUBLIC, post=PUBLIC, args=lambda w: {"uidb64": "Mg", "token": "1-wrong"}
     ),
+    # A one-click link from a message: the token alone decides, whoever is logged in. One that
+    # does not work (here a made-up one) gets the same 404 page for everyone, and does nothing.
+    "links:open": Rule(
+        "404 404 404 404 404 404 404",
+        post="404 404 404 404 404 404 404",
+        args=lambda w: {"token": "not-a-real-link-token"},
+    ),
     "accounts:login": Rule(NOT_LOGGED_IN, post="200 302 302 302 302 302 302"),
     "accounts:logout": Rule(POST_ONLY, post=ALL_302),
     # Logged out on every device, so back to the login page (not a refusal: it is done).
@@ -503,6 +510,7 @@ PORTAL = {
     ),
     "desk:appointment": Rule(DESK, args=appointment_pk),
     "desk:check_in": Rule(POST_ONLY, post=redirected(DESK), args=appointment_pk),
+    "desk:confirm_attendance": Rule(POST_ONLY, post=redirected(DESK), args=appointment_pk),
     "desk:cancel": Rule(DESK, post=DESK, args=appointment_pk),
     "desk:reschedule": Rule(DESK, args=appointment_pk),
     "desk:reschedule_day": Rule(DESK, args=lambda w: {"pk": w.appointment.pk, "day": VISIT_DAY}),
