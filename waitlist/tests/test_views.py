@@ -194,6 +194,25 @@ def test_a_patient_cannot_withdraw_another_patients_entry(
     assert theirs.state == EntryState.WAITING
 
 
+def test_the_booking_pages_invite_patients_and_visitors_to_join(
+    client, patient_user, front_desk_user, doctor, clinic
+):
+    department_page = reverse("bookings:doctors", kwargs={"department_id": doctor.department_id})
+    calendar_page = reverse(
+        "bookings:calendar", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk}
+    )
+    to_department = f"{reverse('waitlist:join')}?department={doctor.department_id}"
+    to_doctor = f"{reverse('waitlist:join')}?doctor={doctor.pk}"
+    assert to_department in content(client.get(department_page))
+    client.force_login(patient_user)
+    assert to_department in content(client.get(department_page))
+    assert to_doctor in content(client.get(calendar_page))
+    assert reverse("waitlist:mine") in content(client.get(calendar_page))
+    client.force_login(front_desk_user)
+    assert to_doctor not in content(client.get(calendar_page))
+    assert reverse("waitlist:desk") in content(client.get(calendar_page))
+
+
 # The offer -------------------------------------------------------------------------------------
 
 
