@@ -89,10 +89,11 @@ def doctor_pairs(doctor, *, now):
     return pairs_of([doctor], now=now)
 
 
-def _bookable_until(pair):
+def _bookable_until(pair, last_day):
     """The instant the doctor's registration stops covering dates at the pair's clinic: the
-    start of the day after it expires, in the clinic's zone."""
-    expires_on = pair.doctor.registration_expires_on
+    start of the day after it expires, in the clinic's zone (or after `last_day`, the window's
+    last, if that comes sooner: a far expiry such as 31 December 9999 has no day after it)."""
+    expires_on = min(pair.doctor.registration_expires_on, last_day)
     return instants(expires_on, expires_on, pair.clinic.zone)[1]
 
 
@@ -105,7 +106,7 @@ def first_available_by(
     rules = booking_rules()
     windows = {pair.clinic.pk: bookable_range(now, pair.clinic.zone, rules) for pair in pairs}
     zones = {pair.clinic.pk: pair.clinic.zone for pair in pairs}
-    bookable_until = {id(pair): _bookable_until(pair) for pair in pairs}
+    bookable_until = {id(pair): _bookable_until(pair, windows[pair.clinic.pk][1]) for pair in pairs}
     # Only the first `count` of each group so far: a time later than those can never be one of
     # the first `count` once more are found.
     found = {group(pair): [] for pair in pairs}

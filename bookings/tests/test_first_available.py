@@ -230,6 +230,17 @@ def test_no_times_after_the_doctors_registration_lapses(department, clinic):
     assert starts(times) == [local(TOMORROW, 9), local(TOMORROW, 9, 30)]
 
 
+def test_a_registration_valid_for_ever_limits_nothing(department, clinic):
+    make_doctor(
+        department, clinic, "Dr Asha Rao", weekdays=[3], registration_expires_on=dt.date.max
+    )
+
+    times = of_department(department, count=40)
+
+    assert len(times) == 5 * 8  # every Thursday of the window, 09:00-13:00
+    assert times[-1].start == local(LAST_BOOKABLE_DAY, 12, 30)
+
+
 def test_only_doctors_taking_bookings_are_searched(department, clinic):
     make_doctor(department, clinic, "Dr Asha Rao", hours=(12, 13))
     make_doctor(department, clinic, "Dr Inactive", is_active=False)
