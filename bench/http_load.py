@@ -31,6 +31,7 @@ import shutil
 import signal
 import sys
 import tempfile
+from importlib import import_module
 from urllib.parse import urlencode
 
 from bench.environment import configure_django, database_url, describe_database
@@ -64,6 +65,10 @@ from bench.run import (  # noqa: E402
 from bench.servers import booking_form, free_port, start_gunicorn, wait_for  # noqa: E402
 
 BENCH_SETTINGS = "bench.load_settings"
+
+
+def session_store(session_key):
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
 
 
 def main(argv=None):
@@ -125,6 +130,9 @@ def main(argv=None):
             )
     finally:
         shutil.rmtree(metrics_root, ignore_errors=True)
+        # Through the session engine, so that a cached one (REDIS_URL) leaves the cache too.
+        for session_key in cookies.values():
+            session_store(session_key).delete()
         Session.objects.filter(session_key__in=list(cookies.values())).delete()
 
     changed = {

@@ -176,7 +176,7 @@ def test_cpu_readings_from_proc():
     assert cpu.workers_cpu_seconds(child.pid) is None
 
 
-def test_answer_problem_accepts_only_the_expected_answer(patient_user):
+def test_answer_problem_accepts_only_the_expected_answer():
     booked = reverse("bookings:booked", kwargs={"pk": 12})
     home = reverse("home")
     assert answer_problem(302, {"location": booked}, 302, "bookings:booked") is None
