@@ -164,6 +164,7 @@ class Row:
             "floor": self.floor.as_dict(),
             "ratio": round(self.ratio, 3),
             "booking_at_least_half_of_floor": self.meets_half,
+            "floor_over_booking_cpu": cpu_ratio(self),
             "load_average_after": list(self.load_average),
         }
 
@@ -208,7 +209,29 @@ def _aligned(lines):
     )
 
 
-CPU_HEADINGS = ("workers", "booking: worker", "PostgreSQL", "floor: worker", "PostgreSQL")
+CPU_HEADINGS = (
+    "workers",
+    "booking: worker",
+    "PostgreSQL",
+    "floor: worker",
+    "PostgreSQL",
+    "floor/booking CPU",
+)
+
+
+def cpu_ratio(row):
+    """The floor's CPU per request over the booking's, workers and PostgreSQL together: the
+    booking/floor throughput ratio a machine limited by its CPU would give, and far steadier
+    than the throughputs on a busy machine. None unless all four were read."""
+    parts = (
+        row.booking.worker_cpu_ms,
+        row.booking.database_cpu_ms,
+        row.floor.worker_cpu_ms,
+        row.floor.database_cpu_ms,
+    )
+    if any(part is None for part in parts) or not parts[0] + parts[1]:
+        return None
+    return (parts[2] + parts[3]) / (parts[0] + parts[1])
 
 
 def cpu_table(rows):
@@ -225,6 +248,7 @@ def cpu_table(rows):
             cell(row.booking.database_cpu_ms),
             cell(row.floor.worker_cpu_ms),
             cell(row.floor.database_cpu_ms),
+            "" if cpu_ratio(row) is None else f"{cpu_ratio(row):.2f}",
         )
         for row in rows
     ]

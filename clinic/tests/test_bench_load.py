@@ -151,6 +151,9 @@ def test_cpu_table_only_when_cpu_was_read():
     assert cpu_table([Row(1, 2, summary(None, None), summary(None, None))]) is None
     lines = cpu_table([Row(2, 4, summary(12.34, None), summary(3.0, 0.5))]).splitlines()
     assert lines[1].split() == ["2", "12.3", "3.0", "0.5"]
+    row = Row(4, 8, summary(14.0, 20.0), summary(4.0, 6.2))
+    assert cpu_table([row]).splitlines()[1].split() == ["4", "14.0", "20.0", "4.0", "6.2", "0.30"]
+    assert row.as_dict()["floor_over_booking_cpu"] == pytest.approx(0.3)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc")
