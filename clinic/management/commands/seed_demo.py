@@ -24,8 +24,11 @@ from billing.money import gst_on, share_of, to_money
 from bookings.models import Appointment, AppointmentType, PaymentMode, Status
 from bookings.scheduling import BookingRules, at, free_slots
 from bookings.selectors import availability_for, open_slots
-from bookings.services import BookingError, book_appointment
+from bookings.services import BookingError, book_appointment, cancel_appointment
 from doctors.models import Clinic, Department, Doctor, Holiday, TimeOff, Weekday, WorkingHours
+from waitlist import links as waitlist_links
+from waitlist import services as waitlist_services
+from waitlist.models import OfferState, WaitlistEntry, WaitlistOffer
 
 DEMO_PASSWORD = "demo-clinic-2026"
 
@@ -384,7 +387,13 @@ class Command(BaseCommand):
             self.seed_patients(users)
         self.seed_appointments(users)
         self.seed_history(users)
+        offer_url = self.seed_waitlist(users)
         self.print_logins()
+        if offer_url:
+            self.stdout.write(
+                "Waitlist: patient2@example.com has a freed time offered; open it at "
+                f"{offer_url} (or under My waitlist) before it lapses."
+            )
 
     def seed_logins(self):
         users = {}
@@ -823,6 +832,71 @@ class Command(BaseCommand):
                 )
             except BookingError:
                 continue  # e.g. a patient already at the cap of upcoming bookings
+
+    def seed_waitlist(self, users):
+        """The second demo patient waits for the demo doctor, and a walk-in for any doctor of that
+        department; a time of the demo doctor's, booked and cancelled by the front desk, is
+        offered to the second patient (first in line). Returns a link to the open offer, made
+        anew on each run while the patient has no open offer (an offer lapses after
+        WAITLIST_OFFER_MINUTES)."""
+        now = timezone.now()
+        desk = users["frontdesk@example.com"]
+        patient = Patient.objects.get(user=users["patient2@example.com"])
+        doctor = Doctor.objects.select_related("department").get(
+            registration_number=DOCTORS[0].registration_number
+        )
+        clinic = doctor.working_hours.select_related("clinic").first().clinic
+        today = timezone.localdate(now)
+        latest = today + datetime.timedelta(days=14)
+        entry = WaitlistEntry.objects.active().filter(patient=patient, doctor=doctor).first()
+        if entry is None:
+            entry = waitlist_services.join_waitlist(
+                patient=patient, doctor=doctor, earliest=today, latest=latest, by=patient.user
+            )
+        walk_in = Patient.objects.filter(user=None, full_name=WALK_IN_PATIENTS[0][0]).first()
+        waiting = WaitlistEntry.objects.active().filter(patient=walk_in)
+        if walk_in is not None and not waiting.filter(department=doctor.department).exists():
+            waitlist_services.join_waitlist(
+                patient=walk_in,
+                department=doctor.department,
+                earliest=today,
+                latest=latest,
+                by=desk,
+            )
+        offer = (
+            WaitlistOffer.objects.filter(entry=entry, state=OfferState.OPEN, expires_at__gt=now)
+            .select_related("clinic")
+            .first()
+        )
+        if offer is None:
+            offer = self._offer_a_freed_time(entry, doctor, clinic, desk, now)
+        if offer is None:
+            return ""
+        return waitlist_links.issue(offer, now=now)
+
+    def _offer_a_freed_time(self, entry, doctor, clinic, desk, now):
+        slots = open_slots(doctor=doctor, clinic=clinic, now=now + datetime.timedelta(days=3))
+        walk_ins = Patient.objects.filter(user=None).exclude(pk=entry.patient_id).order_by("-pk")
+        if not slots:
+            return None
+        for someone in walk_ins[:5]:  # the first not yet at the cap of upcoming bookings
+            try:
+                booked = book_appointment(
+                    patient=someone,
+                    doctor=doctor,
+                    clinic=clinic,
+                    start=slots[0].start,
+                    appointment_type=AppointmentType.CONSULTATION,
+                    payment_mode=PaymentMode.AT_CLINIC,
+                    by=desk,
+                    now=now,
+                )
+            except BookingError:
+                continue
+            cancel_appointment(appointment=booked, by=desk, reason="Patient phoned to cancel")
+            waitlist_services.offer_freed_times()  # after the cancellation's moment
+            return WaitlistOffer.objects.filter(entry=entry, state=OfferState.OPEN).first()
+        return None
 
     def print_logins(self):
         self.stdout.write(self.style.SUCCESS("Demo clinic ready. Log in at /accounts/login/ with:"))
