@@ -81,8 +81,19 @@ class AppointmentAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.Mod
                     "no_show_at",
                     "cancelled_at",
                     "cancelled_by",
+                    "cancelled_via",
                     "cancellation_reason",
                     "rescheduled_from",
+                )
+            },
+        ),
+        (
+            "Attendance confirmation",
+            {
+                "fields": (
+                    "attendance_confirmed_at",
+                    "attendance_confirmed_via",
+                    "attendance_confirmed_by",
                 )
             },
         ),

@@ -195,3 +195,22 @@ def test_a_confirmation_is_in_the_audit_trail(appointment):
     entry = LogEntry.objects.get_for_object(appointment).latest("timestamp")
     assert entry.action == LogEntry.Action.UPDATE
     assert set(entry.changes_dict) >= {"attendance_confirmed_at", "attendance_confirmed_via"}
+
+
+def test_the_admin_shows_how_the_patient_confirmed_and_cancelled(client, clinic_admin_user):
+    from django.urls import reverse
+
+    confirmed = AppointmentFactory(patient=PatientFactory())
+    confirm_attendance(appointment=confirmed, via=ContactChannel.LINK)
+    cancel_appointment(
+        appointment=confirmed,
+        by=None,
+        via=ContactChannel.SMS,
+        now=before_start(confirmed, hours=5),
+    )
+    client.force_login(clinic_admin_user)
+    page = client.get(reverse("admin:bookings_appointment_change", args=[confirmed.pk]))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "Attendance confirmation" in body
+    assert "Link in a message" in body and "Reply to a text message" in body
