@@ -264,3 +264,29 @@ def test_every_report_has_figures_for_the_demo_quarter(seeded):
     by_period = next(table for table in revenue.tables if table.key == "by_period")
     refunded = [row[4] for row in by_period.rows if row[4] != "0.00"]
     assert len(refunded) >= 1
+
+
+def test_the_no_show_report_compares_confirmed_and_unconfirmed_visits(seeded):
+    from bookings.models import ContactChannel
+
+    history = walk_in_history(seeded)
+    confirmed = history.filter(attendance_confirmed_at__isnull=False)
+    assert {row.attendance_confirmed_via for row in confirmed} == {
+        ContactChannel.LINK,
+        ContactChannel.DESK,
+    }
+    for visit in confirmed:
+        assert visit.created_at < visit.attendance_confirmed_at < visit.start
+        assert (visit.attendance_confirmed_by is not None) == (
+            visit.attendance_confirmed_via == ContactChannel.DESK
+        )
+    form = ReportFilterForm(ReportFilterForm.defaults())
+    assert form.is_valid(), form.errors
+    page = REPORTS["attendance"].build(form.scope(), "week")
+    rows = {row[0]: row for row in next(t for t in page.tables if t.key == "by_confirmation").rows}
+    confirmed_rate, unconfirmed_rate = (float(rows[name][4][:-1]) for name in rows)
+    assert 0 < confirmed_rate < unconfirmed_rate
+    # Upcoming bookings: some already confirmed with the link, some not yet.
+    upcoming = Appointment.objects.filter(patient__user__isnull=True, start__gt=seeded)
+    assert upcoming.filter(attendance_confirmed_via=ContactChannel.LINK).exists()
+    assert upcoming.filter(attendance_confirmed_at__isnull=True).exists()

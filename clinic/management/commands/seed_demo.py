@@ -21,10 +21,15 @@ from accounts.roles import Role
 from billing import services as billing_services
 from billing.models import Charge, Payment, ReceiptSequence
 from billing.money import gst_on, share_of, to_money
-from bookings.models import Appointment, AppointmentType, PaymentMode, Status
+from bookings.models import Appointment, AppointmentType, ContactChannel, PaymentMode, Status
 from bookings.scheduling import BookingRules, at, free_slots
 from bookings.selectors import availability_for, open_slots
-from bookings.services import BookingError, book_appointment, cancel_appointment
+from bookings.services import (
+    BookingError,
+    book_appointment,
+    cancel_appointment,
+    confirm_attendance,
+)
 from doctors.models import Clinic, Department, Doctor, Holiday, TimeOff, Weekday, WorkingHours
 from waitlist import links as waitlist_links
 from waitlist import services as waitlist_services
@@ -291,6 +296,10 @@ LOGIN_PATIENT_DETAILS = {
 
 # The clinic's recent past, for the reports: about three months of the walk-in patients' visits.
 HISTORY_SEED = 2026
+# Attendance confirmations (a link in a reminder, or the desk by phone) are drawn from a stream of
+# their own, so that the rest of the history stays as it was. Chance of one, by what happened.
+CONFIRMATION_SEED = 2027
+CONFIRMED_SHARE = {Status.COMPLETED: 0.7, Status.NO_SHOW: 0.25}
 HISTORY_DAYS = 90
 # Share of each doctor's slots booked on a past day, before the no-shows and cancellations.
 HISTORY_FILL = (0.08, 0.16)
@@ -704,6 +713,7 @@ class Command(BaseCommand):
                 more_rows, more_moves = self._history_rows(rng, doctor, clinic, walk_ins, desk, now)
                 rows += more_rows
                 moves += more_moves
+        self._confirmations(rows + [new for _, new in moves], desk)
         with timestamps_as_given(Appointment, Charge):
             Appointment.objects.bulk_create(rows + [old for old, _ in moves])
             for old, new in moves:
@@ -729,6 +739,20 @@ class Command(BaseCommand):
             Charge.objects.bulk_create(charges)
         completed = [charge for charge in charges if charge.appointment.status == Status.COMPLETED]
         return sorted(completed, key=lambda charge: charge.appointment.completed_at)
+
+    def _confirmations(self, visits, desk):
+        """Most patients who came had said they would; fewer of those who did not. Four in five
+        through the link in a message, the rest to the front desk by phone."""
+        rng = random.Random(CONFIRMATION_SEED)
+        for visit in visits:
+            if rng.random() >= CONFIRMED_SHARE.get(visit.status, 0):
+                continue
+            visit.attendance_confirmed_at = visit.created_at + (
+                visit.start - visit.created_at
+            ) * rng.uniform(0.3, 0.9)
+            by_link = rng.random() < 0.8
+            visit.attendance_confirmed_via = ContactChannel.LINK if by_link else ContactChannel.DESK
+            visit.attendance_confirmed_by = None if by_link else desk
 
     def seed_history_payments(self, rng, charges, desk, admin, now):
         """Each completed visit paid in full at the desk just after it ended; two payments from
@@ -815,11 +839,11 @@ class Command(BaseCommand):
                     )
                 ]
         patients = rng.sample(walk_ins, min(UPCOMING_BOOKINGS, len(walk_ins)))
-        for patient, (doctor, clinic, slot) in zip(
-            patients, rng.sample(free, len(patients)), strict=True
+        for number, (patient, (doctor, clinic, slot)) in enumerate(
+            zip(patients, rng.sample(free, len(patients)), strict=True)
         ):
             try:
-                book_appointment(
+                booked = book_appointment(
                     patient=patient,
                     doctor=doctor,
                     clinic=clinic,
@@ -832,6 +856,8 @@ class Command(BaseCommand):
                 )
             except BookingError:
                 continue  # e.g. a patient already at the cap of upcoming bookings
+            if number % 2 == 0:  # every other patient has confirmed with the link in a message
+                confirm_attendance(appointment=booked, via=ContactChannel.LINK, now=now)
 
     def seed_waitlist(self, users):
         """The second demo patient waits for the demo doctor, and a walk-in for any doctor of that
