@@ -36,6 +36,8 @@ CLINIC_NAME = env.str("CLINIC_NAME", default="Clinic Portal")
 # (bookings.links): a message is sent by a worker, with no request to take the host from. Empty:
 # messages carry no links. In development, the address `make run` serves.
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000" if DEBUG else "")
+if PORTAL_URL and not PORTAL_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("PORTAL_URL must be an address such as https://clinic.example.org.")
 CURRENCY = env.str("CURRENCY", default="INR")
 
 INSTALLED_APPS = [

@@ -411,3 +411,16 @@ def test_a_failure_that_is_no_refusal_gives_the_link_back(appointment, monkeypat
     with pytest.raises(RuntimeError):
         links.act(link, now=timezone.now())
     assert AppointmentLink.objects.get().used_at is None
+
+
+# --- The portal's address ----------------------------------------------------------------------
+
+
+def test_a_portal_address_without_its_scheme_is_refused_at_start():
+    from clinic.tests.test_security import check_deploy, production_environment
+
+    refused = check_deploy(production_environment(PORTAL_URL="clinic.example.org"))
+    assert refused.returncode != 0
+    assert "PORTAL_URL must be an address" in refused.stderr
+    accepted = check_deploy(production_environment(PORTAL_URL="https://clinic.example.org"))
+    assert accepted.returncode == 0, accepted.stderr
