@@ -424,3 +424,11 @@ def test_a_portal_address_without_its_scheme_is_refused_at_start():
     assert "PORTAL_URL must be an address" in refused.stderr
     accepted = check_deploy(production_environment(PORTAL_URL="https://clinic.example.org"))
     assert accepted.returncode == 0, accepted.stderr
+
+
+def test_with_throttles_off_links_are_never_refused(client, appointment, link_settings):
+    link_settings.THROTTLE_FORMS_PER_IP = "1/h"
+    link_settings.RATELIMIT_ENABLE = False
+    for _ in range(3):
+        assert client.get("/links/" + "q" * 24 + "/").status_code == 404
+    assert client.post(link_path(appointment, LinkAction.CONFIRM)).status_code == 200
