@@ -131,7 +131,13 @@ class FreedTime(models.Model):
     waitlist's receivers in the transaction of the cancellation; offered after it commits by
     services.offer_freed_times."""
 
-    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="+")
+    # No foreign key in the database: the row is inserted by the cancellation's transaction,
+    # which locks only the appointment, and a key check would take a share lock on the doctor's
+    # row that a move of the same appointment holds (for update) while it waits for the
+    # appointment: a deadlock. Doctors are never deleted (their appointments protect them).
+    doctor = models.ForeignKey(
+        Doctor, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
     start = models.DateTimeField()
     end = models.DateTimeField()
