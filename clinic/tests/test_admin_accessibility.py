@@ -25,16 +25,25 @@ from django.urls import reverse
 from django.utils import timezone
 from knox.models import AuthToken
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from accounts.tests.factories import PatientFactory, UserFactory
 from bookings.models import Status
 from bookings.tests.factories import AppointmentFactory
 from clinic.reporting import REPORTS
 from clinic.tests.browser import (
+    assert_focus_is_visible,
     click_and_wait_for_new_page,
+    describe_element,
+    focused_element,
     open_page,
+    press,
+    press_and_wait_for_new_page,
+    press_shift_tab,
+    wait_until,
 )
 from clinic.tests.test_accessibility import PageAudit, booked_and_paid, clinic_data  # noqa: F401
+from doctors.models import Doctor
 from doctors.tests.factories import HolidayFactory, TimeOffFactory
 
 pytestmark = [
@@ -251,3 +260,151 @@ def test_admin_pages_meet_wcag_22_aa_for_the_front_desk(
         fresh_browser.set_window_size(size["width"], size["height"])
     assert len(audit.checked) > 20, audit.checked
     audit.assert_no_violations()
+
+
+# --- The keyboard alone ---
+
+
+def tab_to(browser, matches, description, limit=150):
+    """Presses Tab until the focused element `matches`, checking at every stop on the way that
+    the focus is outlined and in view (WCAG 2.4.7, 2.4.11); returns the element."""
+    for _ in range(limit):
+        press(browser, Keys.TAB)
+        element = focused_element(browser)
+        assert_focus_is_visible(browser, element)
+        if matches(element):
+            return element
+    raise AssertionError(
+        f"{limit} presses of Tab never reached {description}; the focus ended on "
+        f"{describe_element(browser, focused_element(browser))}"
+    )
+
+
+def with_id(element_id):
+    return lambda element: element.get_attribute("id") == element_id
+
+
+def type_into(browser, element_id, text):
+    """Types into the field, which has the focus already (the admin's add form puts it on the
+    first field) or is reached with Tab."""
+    field = focused_element(browser)
+    if field.get_attribute("id") == element_id:
+        assert_focus_is_visible(browser, field)
+    else:
+        field = tab_to(browser, with_id(element_id), f"the field #{element_id}")
+    press(browser, text)
+    return field
+
+
+def choose_in_autocomplete(browser, select_id, typed, option_text):
+    """Tabs to an autocomplete box, opens it with Enter, types, and picks with Enter."""
+    shown_choice = f"select2-{select_id}-container"
+    tab_to(
+        browser,
+        lambda element: (
+            element.get_attribute("role") == "combobox"
+            and element.find_elements(By.ID, shown_choice)
+        ),
+        f"the autocomplete box for #{select_id}",
+    )
+    press(browser, Keys.ENTER)
+    search = wait_until(
+        browser,
+        lambda d: d.find_element(
+            By.CSS_SELECTOR, ".select2-container--open .select2-search__field"
+        ),
+        "the autocomplete's search box",
+    )
+    assert focused_element(browser) == search
+    assert_focus_is_visible(browser, search)
+    press(browser, typed)
+    wait_until(
+        browser,
+        lambda d: d.find_elements(
+            By.XPATH,
+            "//li[contains(@class, 'select2-results__option--highlighted')]"
+            f"[normalize-space()='{option_text}']",
+        ),
+        f"{option_text!r} to be offered",
+    )
+    press(browser, Keys.ENTER)
+    wait_until(
+        browser,
+        lambda d: d.find_element(By.ID, f"select2-{select_id}-container").text == option_text,
+        f"{option_text!r} to be chosen",
+    )
+
+
+def test_clinic_admin_filters_a_report_exports_csv_and_adds_a_doctor_with_keys_only(
+    live_server, fresh_browser, admin_data, clinic_admin_user, tmp_path
+):
+    browser = fresh_browser
+    lakeside, cardiology = admin_data["clinic"], admin_data["department"]
+    browser.execute_cdp_cmd(
+        "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)}
+    )
+    AdminAudit(browser, live_server).log_in(clinic_admin_user)
+    open_page(browser, live_server.url + reverse("admin:report", kwargs={"slug": "attendance"}))
+
+    # Filter the report by clinic: type the clinic's name on the closed list, then "Show".
+    tab_to(browser, with_id("id_clinic"), "the clinic filter")
+    press(browser, "Lakeside")
+    tab_to(browser, lambda element: element.text == "Show", "the Show button")
+    press_and_wait_for_new_page(browser, Keys.ENTER)
+    assert f"clinic={lakeside.pk}" in browser.current_url
+    assert browser.find_element(By.ID, "id_clinic").get_attribute("value") == str(lakeside.pk)
+
+    # The CSV of what the page shows.
+    tab_to(browser, lambda element: element.text == "Download as CSV", "the CSV link")
+    press(browser, Keys.ENTER)
+    csv_files = wait_until(
+        browser, lambda d: list(tmp_path.glob("attendance-*.csv")), "the CSV to download"
+    )
+    header = csv_files[0].read_text(encoding="utf-8").splitlines()[0]
+    columns = browser.find_elements(By.CSS_SELECTOR, ".report-table:first-of-type thead th")
+    assert [column.get_attribute("textContent") for column in columns] == header.split(",")[1:]
+
+    # The report table scrolls in a region of its own that takes the focus.
+    table = tab_to(
+        browser, lambda element: "report-table" in element.get_attribute("class"), "the table"
+    )
+    assert table.get_attribute("role") == "region"
+
+    # Home, by the breadcrumbs (Shift+Tab back up the page), then Doctors' "Add".
+    home = None
+    for _ in range(60):
+        press_shift_tab(browser)
+        element = focused_element(browser)
+        assert_focus_is_visible(browser, element)
+        if element.text == "Home":
+            home = element
+            break
+    assert home is not None, "Shift+Tab never reached the breadcrumbs' Home link"
+    press_and_wait_for_new_page(browser, Keys.ENTER)
+    add_doctor = reverse("admin:doctors_doctor_add")
+    tab_to(
+        browser,
+        lambda element: (element.get_attribute("href") or "").endswith(add_doctor),
+        "the Add link of Doctors",
+    )
+    press_and_wait_for_new_page(browser, Keys.ENTER)
+
+    type_into(browser, "id_full_name", "Kavya Raman")
+    choose_in_autocomplete(browser, "id_department", "Cardio", cardiology.name)
+    type_into(browser, "id_registration_number", "KMC-448812")
+    type_into(browser, "id_registration_expires_on", "2031-03-31")
+    type_into(browser, "id_consultation_fee", "650")
+    # Monday 09:00-13:00 at Lakeside, in the first working-hours row.
+    choose_in_autocomplete(browser, "id_working_hours-0-clinic", "Lakeside", lakeside.name)
+    tab_to(browser, with_id("id_working_hours-0-weekday"), "the row's weekday")
+    press(browser, "Monday")
+    type_into(browser, "id_working_hours-0-starts_at", "09:00")
+    type_into(browser, "id_working_hours-0-ends_at", "13:00")
+    tab_to(browser, lambda element: element.get_attribute("name") == "_save", "Save")
+    press_and_wait_for_new_page(browser, Keys.ENTER)
+
+    doctor = Doctor.objects.get(full_name="Kavya Raman")
+    assert doctor.department == cardiology
+    assert list(doctor.working_hours.values_list("clinic", "weekday", "starts_at", "ends_at")) == [
+        (lakeside.pk, 0, dt.time(9), dt.time(13))
+    ]
