@@ -56,3 +56,54 @@ def test_a_patient_confirms_from_the_link_in_a_reminder(fresh_browser, live_serv
     # The same link, opened again, does nothing more and says nothing about anyone.
     open_page(fresh_browser, confirm)
     wait_for_heading(fresh_browser, "This link does not work")
+
+
+def test_the_link_pages_meet_wcag_22_aa(fresh_browser, live_server, settings):
+    from bookings import links
+    from bookings.models import LinkAction
+    from clinic.tests.browser import accessibility_violations, describe_violations
+
+    settings.PORTAL_URL = live_server.url
+    clinic = ClinicFactory(name="Lakeview Clinic", timezone="Asia/Kolkata", phone="+918012345678")
+    with_login = AppointmentFactory(
+        patient=PatientFactory(with_account=True),
+        clinic=clinic,
+        start=timezone.now() + dt.timedelta(days=2),
+    )
+    walk_in = AppointmentFactory(
+        patient=PatientFactory(),
+        clinic=clinic,
+        start=timezone.now() + dt.timedelta(hours=2),  # inside the cancellation cut-off
+    )
+    made = links.issue(with_login, list(LinkAction), now=timezone.now())
+    late = links.issue(walk_in, list(LinkAction), now=timezone.now())
+    pages = [
+        ("confirm", made["confirm"], "Will you come to this appointment?", None),
+        (
+            "confirmed",
+            made["confirm"],
+            "Thank you: your appointment is confirmed",
+            "Yes, I will come",
+        ),
+        ("cancel", made["cancel"], "Cancel this appointment?", None),
+        (
+            "cancelled",
+            made["cancel"],
+            "Your appointment is cancelled",
+            "Yes, cancel the appointment",
+        ),
+        ("too late to cancel", late["cancel"], "Cancel this appointment?", None),
+        ("move, by phone", late["reschedule"], "Move your appointment", None),
+        ("does not work", made["confirm"], "This link does not work", None),
+    ]
+    found = []
+    for name, url, heading, press in pages:
+        if press:
+            submit(fresh_browser, press)
+        else:
+            open_page(fresh_browser, url)
+        wait_for_heading(fresh_browser, heading)
+        violations = accessibility_violations(fresh_browser)
+        if violations:
+            found.append(describe_violations(name, url, violations))
+    assert not found, "\n\n".join(found)
