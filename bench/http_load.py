@@ -31,6 +31,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from importlib import import_module
 from urllib.parse import urlencode
 
@@ -278,10 +279,13 @@ def with_cpu(run, server_pid):
     database_cpu = database_cpu_reader()
     workers_before = cpu.workers_cpu_seconds(server_pid)
     database_before = database_cpu and database_cpu()
+    client_before = time.process_time()
     summary = run()
+    client_after = time.process_time()
     workers_after = cpu.workers_cpu_seconds(server_pid)
     database_after = database_cpu and database_cpu()
     if summary.requests:
+        summary.client_cpu_ms = (client_after - client_before) * 1000 / summary.requests
         if workers_before is not None and workers_after is not None:
             summary.worker_cpu_ms = (workers_after - workers_before) * 1000 / summary.requests
         if database_before is not None and database_after is not None:

@@ -33,6 +33,8 @@ class Summary:
     # CPU per request (ms) of the app server's workers and of PostgreSQL, where it was read.
     worker_cpu_ms: float | None = None
     database_cpu_ms: float | None = None
+    # The load generator's own CPU per request (ms): it shares the machine with the server.
+    client_cpu_ms: float | None = None
 
     @property
     def requests(self):
@@ -66,6 +68,7 @@ class Summary:
             "p95_ms": round(self.p95_ms, 2),
             "worker_cpu_ms_per_request": self.worker_cpu_ms,
             "database_cpu_ms_per_request": self.database_cpu_ms,
+            "load_generator_cpu_ms_per_request": self.client_cpu_ms,
         }
 
 
@@ -216,6 +219,8 @@ CPU_HEADINGS = (
     "floor: worker",
     "PostgreSQL",
     "floor/booking CPU",
+    "generator: booking",
+    "floor",
 )
 
 
@@ -235,8 +240,8 @@ def cpu_ratio(row):
 
 
 def cpu_table(rows):
-    """CPU per request (ms) of the workers and of PostgreSQL, booking and floor, where read; None
-    when nothing was."""
+    """CPU per request (ms) of the workers and of PostgreSQL, booking and floor, where read, and of
+    the load generator; None when nothing of the servers' was read."""
 
     def cell(value):
         return "" if value is None else f"{value:.1f}"
@@ -249,9 +254,11 @@ def cpu_table(rows):
             cell(row.floor.worker_cpu_ms),
             cell(row.floor.database_cpu_ms),
             "" if cpu_ratio(row) is None else f"{cpu_ratio(row):.2f}",
+            cell(row.booking.client_cpu_ms),
+            cell(row.floor.client_cpu_ms),
         )
         for row in rows
     ]
-    if not any(any(line[1:]) for line in lines):
+    if not any(any(line[1:6]) for line in lines):
         return None
     return _aligned([CPU_HEADINGS, *lines])

@@ -152,7 +152,17 @@ def test_cpu_table_only_when_cpu_was_read():
     lines = cpu_table([Row(2, 4, summary(12.34, None), summary(3.0, 0.5))]).splitlines()
     assert lines[1].split() == ["2", "12.3", "3.0", "0.5"]
     row = Row(4, 8, summary(14.0, 20.0), summary(4.0, 6.2))
-    assert cpu_table([row]).splitlines()[1].split() == ["4", "14.0", "20.0", "4.0", "6.2", "0.30"]
+    row.booking.client_cpu_ms, row.floor.client_cpu_ms = 0.8, 0.61
+    assert cpu_table([row]).splitlines()[1].split() == [
+        "4",
+        "14.0",
+        "20.0",
+        "4.0",
+        "6.2",
+        "0.30",
+        "0.8",
+        "0.6",
+    ]
     assert row.as_dict()["floor_over_booking_cpu"] == pytest.approx(0.3)
 
 
