@@ -18,24 +18,23 @@ import pytest
 from auditlog.models import LogEntry
 from axes.models import AccessAttempt, AccessLog
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.test import RequestFactory
-from django.urls import reverse
+from django.urls import clear_url_caches, reverse
 from django.utils import timezone
 from knox.models import AuthToken
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from accounts.tests.factories import PatientFactory, UserFactory
-from bookings.models import Status
+from bookings.models import Appointment, Status
 from bookings.tests.factories import AppointmentFactory
 from clinic.reporting import REPORTS
 from clinic.tests.browser import (
-    assert_focus_is_visible,
+    _axe_source,
     click_and_wait_for_new_page,
-    describe_element,
-    focused_element,
     open_page,
     press,
     press_and_wait_for_new_page,
@@ -86,6 +85,19 @@ class AdminAudit(PageAudit):
             By.CSS_SELECTOR, "#changelist-filter li:not(.selected) a[href^='?']"
         )
         return links[0].get_attribute("href") if links else None
+
+
+@pytest.fixture
+def admin_audit(live_server, fresh_browser):
+    """An AdminAudit whose browser has axe-core in every page it opens, installed once through
+    DevTools rather than sent again with each of the hundred-odd pages' checks."""
+    installed = fresh_browser.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument", {"source": _axe_source()}
+    )
+    yield AdminAudit(fresh_browser, live_server)
+    fresh_browser.execute_cdp_cmd(
+        "Page.removeScriptToEvaluateOnNewDocument", {"identifier": installed["identifier"]}
+    )
 
 
 def model_admins():
@@ -214,9 +226,10 @@ def walk_admin(audit, user):
 
 
 def test_admin_pages_meet_wcag_22_aa_for_the_clinic_admin(
-    live_server, fresh_browser, admin_data, clinic_admin_user
+    admin_audit, admin_data, clinic_admin_user, monkeypatch
 ):
-    audit = AdminAudit(fresh_browser, live_server)
+    audit = admin_audit
+    browser = audit.browser
     with_errors = walk_admin(audit, clinic_admin_user)
     # The clinic admin adds in every app that has add forms at all.
     assert {"accounts", "doctors", "notifications", "knox"} <= with_errors
@@ -228,10 +241,18 @@ def test_admin_pages_meet_wcag_22_aa_for_the_clinic_admin(
         "report with errors",
         reverse("admin:report", kwargs={"slug": "attendance"}) + "?start=2026-05-01&end=2026-04-01",
     )
-    assert fresh_browser.find_elements(By.CSS_SELECTOR, ".errornote")
+    assert browser.find_elements(By.CSS_SELECTOR, ".errornote")
+    # Page links: one appointment a page.
+    monkeypatch.setattr(admin.site._registry[Appointment], "list_per_page", 1)
+    audit.open(
+        "appointments, page 2 of the list",
+        reverse("admin:bookings_appointment_changelist") + "?p=2",
+    )
+    assert browser.find_elements(By.CSS_SELECTOR, "#changelist .paginator a")
+    monkeypatch.undo()
 
-    size = fresh_browser.get_window_size()
-    fresh_browser.set_window_size(PHONE_WIDTH, 900)
+    size = browser.get_window_size()
+    browser.set_window_size(PHONE_WIDTH, 900)
     try:
         audit.open("admin index (390 px)", reverse("admin:index"))
         audit.open("appointments (390 px)", reverse("admin:bookings_appointment_changelist"))
@@ -241,59 +262,91 @@ def test_admin_pages_meet_wcag_22_aa_for_the_clinic_admin(
         )
         audit.open("audit trail (390 px)", reverse("admin:auditlog_logentry_changelist"))
     finally:
-        fresh_browser.set_window_size(size["width"], size["height"])
+        browser.set_window_size(size["width"], size["height"])
     assert len(audit.checked) > 60, audit.checked
     audit.assert_no_violations()
 
 
-def test_admin_pages_meet_wcag_22_aa_for_the_front_desk(
-    live_server, fresh_browser, admin_data, front_desk_user
-):
-    audit = AdminAudit(fresh_browser, live_server)
+def test_admin_pages_meet_wcag_22_aa_for_the_front_desk(admin_audit, admin_data, front_desk_user):
+    audit = admin_audit
+    browser = audit.browser
     walk_admin(audit, front_desk_user)
-    size = fresh_browser.get_window_size()
-    fresh_browser.set_window_size(PHONE_WIDTH, 900)
+    size = browser.get_window_size()
+    browser.set_window_size(PHONE_WIDTH, 900)
     try:
         audit.open("admin index (390 px)", reverse("admin:index"))
         audit.open("appointments (390 px)", reverse("admin:bookings_appointment_changelist"))
     finally:
-        fresh_browser.set_window_size(size["width"], size["height"])
+        browser.set_window_size(size["width"], size["height"])
     assert len(audit.checked) > 20, audit.checked
     audit.assert_no_violations()
 
 
 # --- The keyboard alone ---
 
+# One round trip per stop: what has the focus, and whether its outline shows inside the window
+# (the checks of browser.assert_focus_is_visible, for the hundreds of stops on the way).
+FOCUS_STOP = """
+const element = document.activeElement, style = getComputedStyle(element);
+const box = element.getBoundingClientRect();
+const shown = element.querySelector('.select2-selection__rendered');
+return {
+  element, id: element.id, name: element.getAttribute('name') || '',
+  text: element.innerText.trim(), href: element.getAttribute('href') || '',
+  role: element.getAttribute('role') || '', className: String(element.className),
+  shownChoice: shown ? shown.id : '', html: element.outerHTML.slice(0, 160),
+  outlined: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0,
+  inWindow: style.visibility !== 'hidden' && box.width > 0 && box.height > 0 && box.top >= 0
+    && box.left >= 0 && box.bottom <= window.innerHeight && box.right <= window.innerWidth,
+};
+"""
+
+
+def focus_stop(browser):
+    """The focused element's description, failing unless its focus is outlined and in view
+    (WCAG 2.4.7 focus visible, 2.4.11 focus not obscured)."""
+    stop = browser.execute_script(FOCUS_STOP)
+    where = f"{stop['html']} at {browser.current_url}"
+    assert stop["inWindow"], f"focused but not in view: {where}"
+    assert stop["outlined"], f"no visible focus outline: {where}"
+    return stop
+
 
 def tab_to(browser, matches, description, limit=150):
-    """Presses Tab until the focused element `matches`, checking at every stop on the way that
-    the focus is outlined and in view (WCAG 2.4.7, 2.4.11); returns the element."""
+    """Presses Tab until the focused element `matches` (a focus_stop), checking the focus at
+    every stop on the way; returns the stop."""
     for _ in range(limit):
         press(browser, Keys.TAB)
-        element = focused_element(browser)
-        assert_focus_is_visible(browser, element)
-        if matches(element):
-            return element
-    raise AssertionError(
-        f"{limit} presses of Tab never reached {description}; the focus ended on "
-        f"{describe_element(browser, focused_element(browser))}"
-    )
+        stop = focus_stop(browser)
+        if matches(stop):
+            return stop
+    raise AssertionError(f"{limit} presses of Tab never reached {description}: {stop['html']}")
+
+
+def shift_tab_to(browser, matches, description, limit=60):
+    for _ in range(limit):
+        press_shift_tab(browser)
+        stop = focus_stop(browser)
+        if matches(stop):
+            return stop
+    raise AssertionError(f"Shift+Tab never reached {description}: {stop['html']}")
 
 
 def with_id(element_id):
-    return lambda element: element.get_attribute("id") == element_id
+    return lambda stop: stop["id"] == element_id
+
+
+def with_text(text):
+    return lambda stop: stop["text"] == text
 
 
 def type_into(browser, element_id, text):
     """Types into the field, which has the focus already (the admin's add form puts it on the
     first field) or is reached with Tab."""
-    field = focused_element(browser)
-    if field.get_attribute("id") == element_id:
-        assert_focus_is_visible(browser, field)
-    else:
-        field = tab_to(browser, with_id(element_id), f"the field #{element_id}")
+    stop = focus_stop(browser)
+    if stop["id"] != element_id:
+        tab_to(browser, with_id(element_id), f"the field #{element_id}")
     press(browser, text)
-    return field
 
 
 def choose_in_autocomplete(browser, select_id, typed, option_text):
@@ -301,10 +354,7 @@ def choose_in_autocomplete(browser, select_id, typed, option_text):
     shown_choice = f"select2-{select_id}-container"
     tab_to(
         browser,
-        lambda element: (
-            element.get_attribute("role") == "combobox"
-            and element.find_elements(By.ID, shown_choice)
-        ),
+        lambda stop: stop["role"] == "combobox" and stop["shownChoice"] == shown_choice,
         f"the autocomplete box for #{select_id}",
     )
     press(browser, Keys.ENTER)
@@ -315,8 +365,7 @@ def choose_in_autocomplete(browser, select_id, typed, option_text):
         ),
         "the autocomplete's search box",
     )
-    assert focused_element(browser) == search
-    assert_focus_is_visible(browser, search)
+    assert focus_stop(browser)["element"] == search
     press(browser, typed)
     wait_until(
         browser,
@@ -349,13 +398,13 @@ def test_clinic_admin_filters_a_report_exports_csv_and_adds_a_doctor_with_keys_o
     # Filter the report by clinic: type the clinic's name on the closed list, then "Show".
     tab_to(browser, with_id("id_clinic"), "the clinic filter")
     press(browser, "Lakeside")
-    tab_to(browser, lambda element: element.text == "Show", "the Show button")
+    tab_to(browser, with_text("Show"), "the Show button")
     press_and_wait_for_new_page(browser, Keys.ENTER)
     assert f"clinic={lakeside.pk}" in browser.current_url
     assert browser.find_element(By.ID, "id_clinic").get_attribute("value") == str(lakeside.pk)
 
     # The CSV of what the page shows.
-    tab_to(browser, lambda element: element.text == "Download as CSV", "the CSV link")
+    tab_to(browser, with_text("Download as CSV"), "the CSV link")
     press(browser, Keys.ENTER)
     csv_files = wait_until(
         browser, lambda d: list(tmp_path.glob("attendance-*.csv")), "the CSV to download"
@@ -365,26 +414,16 @@ def test_clinic_admin_filters_a_report_exports_csv_and_adds_a_doctor_with_keys_o
     assert [column.get_attribute("textContent") for column in columns] == header.split(",")[1:]
 
     # The report table scrolls in a region of its own that takes the focus.
-    table = tab_to(
-        browser, lambda element: "report-table" in element.get_attribute("class"), "the table"
-    )
-    assert table.get_attribute("role") == "region"
+    table = tab_to(browser, lambda stop: "report-table" in stop["className"], "the table")
+    assert table["role"] == "region"
 
     # Home, by the breadcrumbs (Shift+Tab back up the page), then Doctors' "Add".
-    home = None
-    for _ in range(60):
-        press_shift_tab(browser)
-        element = focused_element(browser)
-        assert_focus_is_visible(browser, element)
-        if element.text == "Home":
-            home = element
-            break
-    assert home is not None, "Shift+Tab never reached the breadcrumbs' Home link"
+    shift_tab_to(browser, with_text("Home"), "the breadcrumbs' Home link")
     press_and_wait_for_new_page(browser, Keys.ENTER)
     add_doctor = reverse("admin:doctors_doctor_add")
     tab_to(
         browser,
-        lambda element: (element.get_attribute("href") or "").endswith(add_doctor),
+        lambda stop: stop["href"] == add_doctor,
         "the Add link of Doctors",
     )
     press_and_wait_for_new_page(browser, Keys.ENTER)
@@ -400,7 +439,7 @@ def test_clinic_admin_filters_a_report_exports_csv_and_adds_a_doctor_with_keys_o
     press(browser, "Monday")
     type_into(browser, "id_working_hours-0-starts_at", "09:00")
     type_into(browser, "id_working_hours-0-ends_at", "13:00")
-    tab_to(browser, lambda element: element.get_attribute("name") == "_save", "Save")
+    tab_to(browser, lambda stop: stop["name"] == "_save", "Save")
     press_and_wait_for_new_page(browser, Keys.ENTER)
 
     doctor = Doctor.objects.get(full_name="Kavya Raman")
@@ -408,3 +447,28 @@ def test_clinic_admin_filters_a_report_exports_csv_and_adds_a_doctor_with_keys_o
     assert list(doctor.working_hours.values_list("clinic", "weekday", "starts_at", "ends_at")) == [
         (lakeside.pk, 0, dt.time(9), dt.time(13))
     ]
+
+
+def test_a_newly_registered_model_admin_is_walked_without_a_line_added(db):
+    """The walk reads the admin site's registry: a model admin registered tomorrow is checked."""
+    from django.contrib.sessions.models import Session
+
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    assert Session not in [model for model, _, _ in admin_pages(superuser)]
+    urlconf = importlib.import_module(settings.ROOT_URLCONF)
+    admin.site.register(Session)
+    try:
+        # The admin's URLs are made when the URLconf is imported: made again with the newcomer.
+        importlib.reload(urlconf)
+        clear_url_caches()
+        walked = {model: urls for model, _, urls in admin_pages(superuser)}
+        expected = {
+            "changelist": reverse("admin:sessions_session_changelist"),
+            "add": reverse("admin:sessions_session_add"),
+            "change": None,  # no row yet: the walk reports it rather than passing over it
+        }
+    finally:
+        admin.site.unregister(Session)
+        importlib.reload(urlconf)
+        clear_url_caches()
+    assert walked[Session] == expected
