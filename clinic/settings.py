@@ -411,11 +411,25 @@ BOOKING_MAX_OPEN_PER_PATIENT = env.int("BOOKING_MAX_OPEN_PER_PATIENT", default=4
 BOOKING_PATIENT_CANCELLATION_CUTOFF_HOURS = env.int(
     "BOOKING_PATIENT_CANCELLATION_CUTOFF_HOURS", default=4
 )
+# The most appointments one recurring series may book (bookings.series).
+BOOKING_SERIES_MAX_OCCURRENCES = env.int("BOOKING_SERIES_MAX_OCCURRENCES", default=12)
 # How long a slot hold keeps a time for one person (the booking pages' confirm step, FHIR $hold).
 SLOT_HOLD_MINUTES = env.int("SLOT_HOLD_MINUTES", default=10)
 # How long a time freed by a cancellation is kept for the waitlisted patient it is offered to
 # before the next patient in line is offered it.
 WAITLIST_OFFER_MINUTES = env.int("WAITLIST_OFFER_MINUTES", default=30)
+
+# Video visits (bookings.video; README, "Video visits"). The provider backend that makes the link
+# to join (a dotted path to a bookings.video.VideoBackend subclass); the default names a Jitsi
+# room on VIDEO_JITSI_URL by an HMAC under VIDEO_ROOM_SECRET (empty: a key derived from
+# SECRET_KEY, so rotating SECRET_KEY moves the rooms of visits already booked). The link is shown
+# to the patient and the doctor from VIDEO_LINK_OPENS_MINUTES_BEFORE the start until
+# VIDEO_LINK_GRACE_MINUTES after the end.
+VIDEO_BACKEND = env.str("VIDEO_BACKEND", default="bookings.video.JitsiBackend")
+VIDEO_JITSI_URL = env.str("VIDEO_JITSI_URL", default="https://meet.jit.si")
+VIDEO_ROOM_SECRET = env.str("VIDEO_ROOM_SECRET", default="")
+VIDEO_LINK_OPENS_MINUTES_BEFORE = env.int("VIDEO_LINK_OPENS_MINUTES_BEFORE", default=15)
+VIDEO_LINK_GRACE_MINUTES = env.int("VIDEO_LINK_GRACE_MINUTES", default=30)
 
 # The JSON API (/api/v1/, api/; docs/api.md). Tokens (django-rest-knox) are kept as digests and
 # shown once. One got by logging in lasts API_TOKEN_TTL_HOURS (0: until revoked); one a clinic
