@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.audit import record_view
-from bookings import ical, selectors, services
+from bookings import ical, panels, selectors, services
 from bookings.forms import SANE_YEARS, CalendarPrivacyForm, TimeOffForm
 from bookings.models import Appointment, Status
 from bookings.rules import may_check_in
@@ -148,6 +148,7 @@ def appointment(request, pk, doctor):
             "can_complete": appointment.can_become(Status.COMPLETED),
             "can_mark_no_show": appointment.can_become(Status.NO_SHOW) and appointment.start <= now,
             "patient_age": appointment.patient.age_on(appointment.local_start().date()),
+            "panels": panels.render_panels(request, appointment, "doctor"),
         },
     )
 

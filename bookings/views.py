@@ -305,7 +305,14 @@ def booked(request, pk, patient):
     if appointment.status != Status.BOOKED:
         # A bookmarked confirmation of an appointment since cancelled or seen must not say "booked".
         return redirect("bookings:detail", pk=appointment.pk)
-    return render(request, "bookings/booked.html", {"appointment": appointment})
+    return render(
+        request,
+        "bookings/booked.html",
+        {
+            "appointment": appointment,
+            "panels": panels.render_panels(request, appointment, "booked"),
+        },
+    )
 
 
 # My appointments ---------------------------------------------------------------------------------
