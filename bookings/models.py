@@ -89,6 +89,14 @@ class Appointment(models.Model):
         blank=True,
         help_text="Optional. Seen only by the clinic's staff and your doctor.",
     )
+    visit_type = models.ForeignKey(
+        "doctors.VisitType",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        help_text="Empty: the doctor's plain slot (their slot length, no buffers, their fee).",
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED)
     rescheduled_from = models.OneToOneField(
         "self",
@@ -373,3 +381,67 @@ class AppointmentLink(models.Model):
     @property
     def single_use(self):
         return self.action in SINGLE_USE_ACTIONS
+
+
+class SeriesUnit(models.TextChoices):
+    DAYS = "days", "Days"
+    WEEKS = "weeks", "Weeks"
+
+
+class AppointmentSeries(models.Model):
+    """Appointments booked together as one recurring series (bookings.series): every `every`
+    days or weeks, `count` times or up to `until`. The rule is kept as it was asked for; the
+    appointments booked (SeriesLink) are the series, each one an ordinary appointment."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="appointment_series"
+    )
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="+")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    every = models.PositiveSmallIntegerField()
+    unit = models.CharField(max_length=5, choices=SeriesUnit.choices)
+    count = models.PositiveSmallIntegerField(null=True, blank=True)
+    until = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "appointment series"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(every__gte=1), name="bookings_appointmentseries_every_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit__in=SeriesUnit.values),
+                name="bookings_appointmentseries_unit_known",
+            ),
+            # A count or an end date, never both nor neither.
+            models.CheckConstraint(
+                condition=Q(count__isnull=False, until__isnull=True)
+                | Q(count__isnull=True, until__isnull=False),
+                name="bookings_appointmentseries_count_or_until",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Series {self.pk}: every {self.every} {self.get_unit_display().lower()}"
+
+
+class SeriesLink(models.Model):
+    """An appointment of a series; an appointment belongs to one series at most."""
+
+    series = models.ForeignKey(
+        AppointmentSeries, on_delete=models.CASCADE, related_name="series_links"
+    )
+    appointment = models.OneToOneField(
+        Appointment, on_delete=models.CASCADE, related_name="series_link"
+    )
+
+    def __str__(self):
+        return f"Appointment {self.appointment_id} in series {self.series_id}"

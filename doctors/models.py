@@ -180,6 +180,136 @@ class Doctor(models.Model):
         return self.is_active and self.registration_is_valid
 
 
+class VisitTypeQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def for_doctor(self, doctor):
+        """The types a doctor offers: their department's and their own."""
+        return self.filter(Q(department_id=doctor.department_id) | Q(doctor_id=doctor.pk))
+
+
+class VisitType(models.Model):
+    """A kind of visit with its own length, fee and buffers, set up per department or per doctor.
+
+    A doctor's own types are offered beside their department's. An appointment without one is
+    the doctor's plain slot (slot_minutes long, no buffers, the doctor's fee).
+    """
+
+    class Mode(models.TextChoices):
+        IN_PERSON = "in_person", "In person"
+        VIDEO = "video", "Video"
+
+    name = models.CharField(max_length=80)
+    department = models.ForeignKey(
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="visit_types",
+        help_text="Offered by every doctor of the department. Fill in this or the doctor.",
+    )
+    doctor = models.ForeignKey(
+        Doctor,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="visit_types",
+        help_text="Offered by this doctor only. Fill in this or the department.",
+    )
+    minutes = models.PositiveSmallIntegerField(
+        "length in minutes",
+        validators=[MinValueValidator(5), MaxValueValidator(480)],
+        help_text="Between 5 and 480.",
+    )
+    fee = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Leave empty to charge the doctor's consultation fee.",
+    )
+    buffer_before_minutes = models.PositiveSmallIntegerField(
+        "buffer before (minutes)",
+        default=0,
+        validators=[MaxValueValidator(240)],
+        help_text="Time kept free before the visit, e.g. to prepare a room.",
+    )
+    buffer_after_minutes = models.PositiveSmallIntegerField(
+        "buffer after (minutes)",
+        default=0,
+        validators=[MaxValueValidator(240)],
+        help_text="Time kept free after the visit, e.g. to clean up.",
+    )
+    bookable_online = models.BooleanField(
+        default=True,
+        help_text="Patients may choose it when they book; the front desk always may.",
+    )
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.IN_PERSON)
+    patients_may_book_series = models.BooleanField(default=False)
+    is_active = models.BooleanField(
+        default=True, help_text="Inactive types are no longer offered; their bookings stay."
+    )
+    position = models.PositiveSmallIntegerField(
+        default=0, help_text="Lower numbers are listed first; the first is the default choice."
+    )
+
+    objects = VisitTypeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "minutes", "name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(department__isnull=False, doctor__isnull=True)
+                | Q(department__isnull=True, doctor__isnull=False),
+                name="doctors_visittype_department_or_doctor",
+                violation_error_message="Choose a department or a doctor, not both.",
+            ),
+            models.CheckConstraint(
+                condition=Q(minutes__gte=5) & Q(minutes__lte=480),
+                name="doctors_visittype_minutes_range",
+                violation_error_message="A visit lasts between 5 and 480 minutes.",
+            ),
+            models.CheckConstraint(
+                condition=Q(fee__isnull=True) | Q(fee__gte=0),
+                name="doctors_visittype_fee_not_negative",
+                violation_error_message="The fee cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=Q(buffer_before_minutes__lte=240) & Q(buffer_after_minutes__lte=240),
+                name="doctors_visittype_buffers_range",
+                violation_error_message="A buffer lasts at most 240 minutes.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.minutes} min)"
+
+    def clean(self):
+        super().clean()
+        if (self.department_id is None) == (self.doctor_id is None):
+            raise ValidationError(
+                "Choose a department or a doctor, not both.", code="department_or_doctor"
+            )
+
+    @property
+    def is_video(self):
+        return self.mode == self.Mode.VIDEO
+
+    @property
+    def has_buffers(self):
+        return bool(self.buffer_before_minutes or self.buffer_after_minutes)
+
+    def fee_for(self, doctor):
+        return doctor.consultation_fee if self.fee is None else self.fee
+
+    def offered_by(self, doctor):
+        return self.doctor_id == doctor.pk or (
+            self.doctor_id is None and self.department_id == doctor.department_id
+        )
+
+
 class Weekday(models.IntegerChoices):
     """Numbered as `date.weekday()` numbers them, so the slot engine needs no translation."""
 
