@@ -178,7 +178,9 @@ def test_front_desk_books_a_walk_in_patient_added_on_the_way(
     assert booked["Type of visit"] == "Health check"
     assert booked["Status"] == "Booked"
     assert f"Booked by {front_desk_user.full_name} on " in main_text(browser)
-    assert action_buttons(browser) == []  # a later day's visit: no check-in until that day
+    # A later day's visit: no check-in until that day; the desk may record that the patient
+    # said they will come.
+    assert action_buttons(browser) == ["Patient will come (confirmed by phone or in person)"]
 
     patient = Patient.objects.get()
     assert (patient.full_name, patient.date_of_birth, patient.sex, patient.phone) == (
