@@ -29,6 +29,7 @@ from api.idempotency import forget_answers_about
 from billing.models import Charge, Payment
 from bookings.models import Appointment
 from bookings.views import patient_required
+from intake.models import Answer
 from notifications.models import Notification
 from notifications.webhook_retention import withdraw_patient_deliveries
 
@@ -84,6 +85,17 @@ def patient_data(patient):
                 "moved_from": appointment.rescheduled_from_id,
             }
             for appointment in appointments
+        ],
+        "intake_answers": [
+            {
+                "appointment_id": answer.appointment_id,
+                "question": answer.question_text,
+                "answer": answer.display_value,
+                "answered_at": answer.answered_at,
+            }
+            for answer in Answer.objects.filter(appointment__patient=patient).order_by(
+                "appointment_id", "position", "pk"
+            )
         ],
         "charges": list(
             Charge.objects.filter(appointment__patient=patient)

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "accounts",
     "doctors",
     "bookings",
+    "intake",
     "billing",
     "waitlist",
     "notifications",
@@ -317,6 +318,9 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     # Not the reverse one-to-ones (the charge, the appointment it was moved to): rows of other
     # tables, each a query to read, that a new appointment never has.
     {"model": "bookings.appointment", "exclude_fields": ["charge", "rescheduled_to"]},
+    # Intake questions and the answers given (health data: who answered or changed what, when).
+    {"model": "intake.question"},
+    {"model": "intake.answer"},
     {"model": "billing.charge"},
     {"model": "billing.payment"},
     # Where the clinic's data is sent (URL, events, format, active): never the secret, whose

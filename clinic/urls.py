@@ -18,6 +18,7 @@ urlpatterns = [
     path("schedule/", include("bookings.schedule_urls")),
     path("desk/", include("bookings.desk_urls")),
     path("links/", include("bookings.link_urls")),
+    path("intake/", include("intake.urls")),
     path("payments/", include("billing.urls")),
     path("waitlist/", include("waitlist.urls")),
     path("notifications/", include("notifications.sms_urls")),

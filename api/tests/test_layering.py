@@ -1,5 +1,5 @@
-"""The import direction: accounts <- doctors <- bookings <- billing <- waitlist <- notifications <-
-api <- fhir.
+"""The import direction: accounts <- doctors <- bookings <- intake <- billing <- waitlist <-
+notifications <- api <- fhir.
 No app's code imports a higher app; no lower app, tests included, imports the API, and none (the
 API included) imports the FHIR interface; clinic/ (the project) may import all."""
 
@@ -9,8 +9,18 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-LAYERS = ["accounts", "doctors", "bookings", "billing", "waitlist", "notifications", "api", "fhir"]
-LOWER_APPS = ["accounts", "doctors", "bookings", "billing", "waitlist", "notifications"]
+LAYERS = [
+    "accounts",
+    "doctors",
+    "bookings",
+    "intake",
+    "billing",
+    "waitlist",
+    "notifications",
+    "api",
+    "fhir",
+]
+LOWER_APPS = ["accounts", "doctors", "bookings", "intake", "billing", "waitlist", "notifications"]
 
 
 def imported_modules(path):
