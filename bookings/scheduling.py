@@ -8,6 +8,16 @@ Times: working hours and operating hours are wall-clock times in the clinic's zo
 stretch is turned into an absolute (UTC) interval for its date and slots are laid end to end from
 its start in absolute time, so a slot always lasts exactly its length, even on a daylight-saving
 day.
+
+Visit types (doctors.VisitType): a typed visit lasts its own length (`slot_length`) and may keep
+buffers free before and after it. Its starts fall on the doctor's grid (`grid`, the doctor's
+slot_minutes, counted from the start of each working stretch), whatever its length, so a 10- or
+45-minute visit starts at the same times of day a plain slot would. The visit with its buffers,
+[start - buffer_before, end + buffer_after], must lie inside the working stretch (a buffer is the
+doctor's working time: preparing the room, cleaning up, notes; nobody is there before opening or
+after closing) and must touch nothing busy; the busy intervals of appointments already include
+their own buffers (bulk_slots.busy_times), so two visits' buffers never overlap each other either.
+Without a type, `grid` is the slot length and there are no buffers: plain slots laid end to end.
 """
 
 import bisect
@@ -55,8 +65,16 @@ class Availability:
     opens_at: dt.time  # the department's operating hours, in the clinic's wall-clock time
     closes_at: dt.time
     closed_days: frozenset  # local dates: holidays of this clinic and of all clinics
-    # Of (start, end) aware datetimes: time off, active appointments and live holds, any clinic.
+    # Of (start, end) aware datetimes: time off, active appointments (with their buffers) and
+    # live holds, any clinic.
     busy: tuple
+    grid: dt.timedelta | None = None  # between possible starts; None: the slot length
+    buffer_before: dt.timedelta = dt.timedelta(0)
+    buffer_after: dt.timedelta = dt.timedelta(0)
+
+    @property
+    def step(self):
+        return self.grid or self.slot_length
 
 
 def at(day, wall_time, zone):
@@ -121,6 +139,12 @@ def free_slots(availability, *, first_day, last_day, now, rules):
     last_day = min(last_day, last_bookable_day)
     earliest_start = now + rules.minimum_notice
     length = availability.slot_length
+    step = availability.step
+    before, after = availability.buffer_before, availability.buffer_after
+    # Untyped: the next slot starts where the last ended. Typed: alternative starts a grid step
+    # apart. Either way, overlapping rows of working hours (refused by validation, but not by
+    # the database) must not offer the same time twice.
+    spacing = min(step, length)
     busy = _BusyTimes(availability.busy)
 
     slots = []
@@ -129,18 +153,17 @@ def free_slots(availability, *, first_day, last_day, now, rules):
         if day not in availability.closed_days:
             for stretch_start, stretch_end in sorted(_stretches_on(day, availability)):
                 start = stretch_start
-                while start + length <= stretch_end:
+                while start + length + after <= stretch_end:
                     end = start + length
-                    # Overlapping rows of working hours (refused by validation, but not by the
-                    # database) must not offer the same time twice.
-                    overlaps_previous = slots and start < slots[-1].end
+                    overlaps_previous = slots and start < slots[-1].start + spacing
                     if (
                         start >= earliest_start
+                        and start - before >= stretch_start
                         and not overlaps_previous
-                        and not busy.clashes(start, end)
+                        and not busy.clashes(start - before, end + after)
                     ):
                         slots.append(Slot(start, end))
-                    start = end
+                    start += step
         day += dt.timedelta(days=1)
     return slots
 
