@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class BookingsConfig(AppConfig):
     name = "bookings"
     verbose_name = "Appointments"
+
+    def ready(self):
+        from bookings import series_views  # noqa: F401  (the series section of appointment pages)

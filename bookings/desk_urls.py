@@ -3,6 +3,7 @@
 from django.urls import path
 
 from bookings import desk_views as views
+from bookings import series_views
 from bookings.urls import IsoDateConverter  # noqa: F401  (registers the isodate converter)
 
 app_name = "desk"
@@ -29,6 +30,17 @@ urlpatterns = [
         "book/doctors/<int:doctor_id>/clinics/<int:clinic_id>/confirm/",
         views.confirm,
         name="confirm",
+    ),
+    path(
+        "book/doctors/<int:doctor_id>/clinics/<int:clinic_id>/series/",
+        series_views.desk_series,
+        name="book_series",
+    ),
+    path("series/<int:pk>/", series_views.desk_series_detail, name="series"),
+    path(
+        "appointments/<int:pk>/cancel-series/",
+        series_views.desk_cancel_series,
+        name="cancel_series",
     ),
     path("appointments/<int:pk>/", views.appointment, name="appointment"),
     path("appointments/<int:pk>/check-in/", views.check_in, name="check_in"),

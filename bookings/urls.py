@@ -2,7 +2,7 @@ import datetime as dt
 
 from django.urls import path, register_converter
 
-from bookings import views
+from bookings import series_views, views
 
 
 class IsoDateConverter:
@@ -45,6 +45,11 @@ urlpatterns = [
     path("appointments/<int:pk>/", views.detail, name="detail"),
     path("appointments/<int:pk>/booked/", views.booked, name="booked"),
     path("appointments/<int:pk>/cancel/", views.cancel, name="cancel"),
+    path(
+        "appointments/<int:pk>/cancel-series/",
+        series_views.patient_cancel_series,
+        name="cancel_series",
+    ),
     path("appointments/<int:pk>/calendar.ics", views.calendar_file, name="calendar_file"),
     path("appointments/<int:pk>/reschedule/", views.reschedule, name="reschedule"),
     path(
