@@ -458,3 +458,14 @@ def test_a_visitor_is_sent_to_log_in(client, series):
     url = reverse("bookings:cancel_series", kwargs={"pk": series.booked[1].pk})
     response = client.post(url, {"reason": ""})
     assert response.status_code == 302 and "login" in response.url
+
+
+def test_the_desks_confirm_step_links_to_the_series(
+    client, front_desk_user, doctor, clinic, patient
+):
+    client.force_login(front_desk_user)
+    path = reverse("desk:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk})
+    response = client.get(
+        f"{path}?{urlencode({'start': slot_token(tuesday()), 'patient': patient.pk})}"
+    )
+    assert series_url(doctor, clinic, patient).replace("&", "&amp;") in response.content.decode()
