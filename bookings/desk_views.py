@@ -466,6 +466,7 @@ def _appointment(pk):
             "rescheduled_to",
             "created_by",
             "attendance_confirmed_by",
+            "visit_type",
         ),
         pk=pk,
     )

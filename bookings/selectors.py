@@ -294,7 +294,7 @@ def hold_kept_for(*, patient, doctor, start, now):
 def appointments_of_patient(patient):
     return (
         Appointment.objects.filter(patient=patient)
-        .select_related("doctor__department", "clinic", "rescheduled_to")
+        .select_related("doctor__department", "clinic", "rescheduled_to", "visit_type")
         .order_by("start", "pk")
     )
 
@@ -353,7 +353,7 @@ def doctor_schedule(doctor, *, first_day, last_day):
     return (
         Appointment.objects.filter(doctor=doctor)
         .filter(_on_local_days(first_day, last_day))
-        .select_related("patient", "clinic")
+        .select_related("patient", "clinic", "visit_type")
         .order_by("start", "pk")
     )
 
@@ -361,7 +361,12 @@ def doctor_schedule(doctor, *, first_day, last_day):
 def doctor_appointment(doctor, pk):
     """One of the doctor's own appointments; Appointment.DoesNotExist for anyone else's."""
     return Appointment.objects.select_related(
-        "patient", "clinic", "doctor__department", "rescheduled_from", "rescheduled_to"
+        "patient",
+        "clinic",
+        "doctor__department",
+        "rescheduled_from",
+        "rescheduled_to",
+        "visit_type",
     ).get(doctor=doctor, pk=pk)
 
 
