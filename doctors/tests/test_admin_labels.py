@@ -65,3 +65,17 @@ def test_a_stacked_inline_keeps_its_labels(clinic_admin_user):
     form = formset.forms[0]
     assert "aria-label" not in form.fields["weekday"].widget.attrs
     assert "aria-label" not in form.fields["DELETE"].widget.attrs
+
+
+def test_a_tabular_inline_without_deletion_names_its_cells(clinic_admin_user):
+    class FixedHours(LabelledFieldsMixin, admin.TabularInline):
+        model = WorkingHours
+        can_delete = False
+
+    inline = FixedHours(Doctor, admin.site)
+    request = RequestFactory().get("/")
+    request.user = clinic_admin_user
+    form = inline.get_formset(request)(instance=DoctorFactory()).forms[0]
+
+    assert form.fields["weekday"].widget.attrs["aria-label"] == "Weekday"
+    assert "DELETE" not in form.fields
