@@ -22,7 +22,7 @@ class ReadOnlyAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
 @admin.register(WaitlistEntry)
 class WaitlistEntryAdmin(ReadOnlyAdmin):
     list_display = (
-        "pk",
+        "__str__",
         "patient",
         "doctor",
         "department",
@@ -38,7 +38,7 @@ class WaitlistEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(WaitlistOffer)
 class WaitlistOfferAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "entry", "doctor", "clinic", "start", "expires_at", "state")
+    list_display = ("__str__", "entry", "doctor", "clinic", "start", "expires_at", "state")
     list_filter = ("state", "clinic")
     list_select_related = ("entry", "doctor", "clinic")
     search_fields = ("=id", "=entry__id", "=entry__patient__id")
@@ -47,6 +47,6 @@ class WaitlistOfferAdmin(ReadOnlyAdmin):
 
 @admin.register(FreedTime)
 class FreedTimeAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "doctor", "clinic", "start", "state", "next_try_at")
+    list_display = ("__str__", "doctor", "clinic", "start", "state", "next_try_at")
     list_filter = ("state", "clinic")
     list_select_related = ("doctor", "clinic")

@@ -33,6 +33,11 @@ from notifications.tests.factories import (
     WebhookDeliveryFactory,
     WebhookEndpointFactory,
 )
+from waitlist.tests.factories import (
+    FreedTimeFactory,
+    WaitlistEntryFactory,
+    WaitlistOfferFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +122,9 @@ def sample_objects(db):
         # Saving the doctor above wrote audit entries; any one of them will do.
         "auditlog.LogEntry": LogEntry.objects.first(),
         "knox.AuthToken": AuthToken.objects.create(user=doctor.user)[0],
+        "waitlist.WaitlistEntry": WaitlistEntryFactory(doctor=doctor),
+        "waitlist.WaitlistOffer": WaitlistOfferFactory(),
+        "waitlist.FreedTime": FreedTimeFactory(doctor=doctor),
     }
 
 
