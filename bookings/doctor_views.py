@@ -301,7 +301,7 @@ def feed(request, token):
             start__lt=now + dt.timedelta(days=FEED_FUTURE_DAYS),
         )
         .exclude(status=Status.CANCELLED)
-        .select_related("patient", "clinic")
+        .select_related("patient", "clinic", "visit_type")
         .order_by("start")
     )
     response = HttpResponse(

@@ -10,8 +10,11 @@ import datetime as dt
 from django.conf import settings
 from icalendar import Calendar, Event
 
+from bookings import video
+
 PRODUCT_ID = "-//Clinic Portal//Appointments//EN"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
+VIDEO_LOCATION = "By video: the link to join shows on the appointment's page in the portal"
 
 
 def _calendar(name, method="PUBLISH"):
@@ -36,7 +39,11 @@ def _event(appointment, *, summary, description, stamp, status="CONFIRMED"):
     event.add("summary", summary)
     event.add("description", description)
     clinic = appointment.clinic
-    event.add("location", ", ".join([clinic.name, *clinic.address.splitlines()]))
+    if video.is_video(appointment):
+        # No room's address in calendars, which are synced to phones and other services.
+        event.add("location", VIDEO_LOCATION)
+    else:
+        event.add("location", ", ".join([clinic.name, *clinic.address.splitlines()]))
     event.add("status", status)
     return event
 
@@ -45,9 +52,10 @@ def appointment_ics(appointment, *, now):
     """A patient's copy of one appointment, to add to their own calendar."""
     calendar = _calendar(settings.CLINIC_NAME)
     clinic = appointment.clinic
+    where = "by video" if video.is_video(appointment) else f"at {clinic.name}"
     description = (
         f"{appointment.get_appointment_type_display()} with {appointment.doctor.full_name} "
-        f"({appointment.doctor.department.name}) at {clinic.name}."
+        f"({appointment.doctor.department.name}) {where}."
     )
     if clinic.phone:
         description += f" To change it, use the portal or call {clinic.phone}."

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import checks
+from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django.utils.module_loading import import_string
 
+from bookings import links
 from bookings.models import Status
 from doctors.models import VisitType
 
@@ -119,6 +121,39 @@ def join(appointment, *, now, show_link=True):
         state = "open"
     url = get_backend().join_url(appointment) if state == "open" and show_link else ""
     return VideoJoin(state=state, opens_at=opening, closes_at=closing, join_url=url)
+
+
+@dataclass(frozen=True)
+class VideoNotice:
+    """What a confirmation or reminder says about joining a video visit: when the link opens and
+    the page it shows on (page_url: "" when the portal has no public address, or for a patient
+    without a login, who has no page and is told to call the clinic for the link)."""
+
+    opens_at: dt.datetime
+    minutes_before: int
+    page_url: str
+    has_login: bool
+
+
+def notice(appointment, *, to_doctor):
+    """How a message tells its reader to join the video visit; None for a visit in person.
+
+    Never the join link itself: a message is forwarded, kept in mail servers and read on shared
+    screens, and whoever has a room's address can enter it at any time. The appointment's page
+    is behind its reader's login and shows the link only while the visit is on."""
+    if not is_video(appointment):
+        return None
+    has_login = True if to_doctor else appointment.patient.user_id is not None
+    page_url = ""
+    if links.portal_url() and has_login:
+        page = "schedule:appointment" if to_doctor else "bookings:detail"
+        page_url = f"{links.portal_url()}{reverse(page, kwargs={'pk': appointment.pk})}"
+    return VideoNotice(
+        opens_at=opens_at(appointment),
+        minutes_before=settings.VIDEO_LINK_OPENS_MINUTES_BEFORE,
+        page_url=page_url,
+        has_login=has_login,
+    )
 
 
 @checks.register()

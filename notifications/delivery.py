@@ -14,7 +14,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from bookings import ical, links
+from bookings import ical, links, video
 from bookings.models import LinkAction
 from notifications import sms
 from notifications.models import Notification
@@ -88,6 +88,7 @@ def _context(notification, message_links=None):
         return _offer_context(notification, message_links)
     appointment = notification.appointment
     is_reschedule = notification.kind == Notification.Kind.RESCHEDULE
+    to_doctor = notification.audience == Notification.Audience.DOCTOR
     return {
         "notification": notification,
         "appointment": appointment,
@@ -101,8 +102,10 @@ def _context(notification, message_links=None):
             line.strip() for line in appointment.clinic.address.splitlines() if line.strip()
         ),
         "clinic_name": settings.CLINIC_NAME,
-        "to_doctor": notification.audience == Notification.Audience.DOCTOR,
+        "to_doctor": to_doctor,
         "lead_hours": notification.lead_minutes // 60,
+        # A video visit's messages say how to join (the page that shows the link), not where.
+        "video": video.notice(appointment, to_doctor=to_doctor),
         "links": message_links or {},
     }
 

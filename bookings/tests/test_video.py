@@ -11,11 +11,13 @@ from django.core import checks
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from icalendar import Calendar
 
 from accounts.tests.factories import PatientFactory
-from bookings import services, video
+from bookings import ical, services, video
 from bookings.models import Appointment, Status
 from bookings.tests.factories import AppointmentFactory
+from doctors import services as doctor_services
 from doctors.models import VisitType
 from doctors.tests.factories import ClinicFactory, DoctorFactory, WorkingHoursFactory
 
@@ -392,3 +394,41 @@ def test_the_doctors_day_costs_the_same_queries_with_more_video_visits(
     html = response.content.decode()
     assert html.count(">Video</span>") == 4
     assert html.count(JOIN) == 2  # 10:00 and 10:15 are open at 10:05; 10:30 and 10:45 not yet
+
+
+# Calendars ---------------------------------------------------------------------------------------
+
+
+@time_machine.travel(START - dt.timedelta(days=1), tick=False)
+def test_the_patients_calendar_file_says_by_video_without_the_room(client, visit, patient_user):
+    response = page(
+        client, patient_user, reverse("bookings:calendar_file", kwargs={"pk": visit.pk})
+    )
+    [event] = Calendar.from_ical(response.content).walk("VEVENT")
+    assert str(event["location"]) == ical.VIDEO_LOCATION
+    assert str(event["description"]).endswith("by video.")
+    assert room_of(visit) not in response.content.decode()
+
+
+@time_machine.travel(START - dt.timedelta(days=1), tick=False)
+def test_the_doctors_feed_says_by_video_in_the_same_queries_for_more_visits(
+    client, visit, doctor_user
+):
+    doctor = doctor_services.issue_calendar_token(doctor=doctor_user.doctor)
+    url = reverse("schedule:feed", kwargs={"token": doctor.calendar_token})
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for minutes in (15, 30):
+        AppointmentFactory(
+            doctor=visit.doctor,
+            clinic=visit.clinic,
+            start=START + dt.timedelta(minutes=minutes),
+            end=START + dt.timedelta(minutes=minutes + 15),
+            visit_type=visit.visit_type,
+        )
+    with CaptureQueriesContext(connection) as three:
+        response = client.get(url)
+    assert len(three.captured_queries) == len(one.captured_queries)
+    events = Calendar.from_ical(response.content).walk("VEVENT")
+    assert [str(event["location"]) for event in events] == [ical.VIDEO_LOCATION] * 3
+    assert room_of(visit) not in response.content.decode()
