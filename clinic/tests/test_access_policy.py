@@ -397,6 +397,9 @@ PORTAL = {
         args=lambda w: {"token": "not-a-real-link-token"},
     ),
     "accounts:login": Rule(NOT_LOGGED_IN, post="200 302 302 302 302 302 302"),
+    # Twilio's calls: only a request it signed is heard, whoever else is logged in.
+    "notifications:sms_status": Rule(POST_ONLY, post="403 403 403 403 403 403 403"),
+    "notifications:sms_inbound": Rule(POST_ONLY, post="403 403 403 403 403 403 403"),
     "accounts:logout": Rule(POST_ONLY, post=ALL_302),
     # Logged out on every device, so back to the login page (not a refusal: it is done).
     "accounts:logout_everywhere": Rule(
@@ -500,6 +503,7 @@ PORTAL = {
         Rule(redirected(DESK), post=redirected(DESK), args=pk("patient")),
     ],
     "desk:book": Rule(DESK),
+    "desk:first_available": Rule(DESK, args=lambda w: {"doctor_id": w.doctor.pk}),
     "desk:calendar": Rule(DESK, args=doctor_at_clinic),
     "desk:day": Rule(DESK, args=lambda w: {**doctor_at_clinic(w), "day": VISIT_DAY}),
     "desk:confirm": Rule(
