@@ -12,10 +12,10 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from accounts.tests.factories import PatientFactory
-from bookings import video
+from bookings import services, video
 from bookings.tests.factories import AppointmentFactory
 from doctors.models import VisitType
-from doctors.tests.factories import ClinicFactory, DoctorFactory
+from doctors.tests.factories import ClinicFactory, DoctorFactory, WorkingHoursFactory
 from notifications import delivery, outbox, sms
 from notifications.models import Notification
 
@@ -162,3 +162,30 @@ def test_a_visit_in_person_keeps_its_address_and_arrival_advice(patient):
     assert "Where: Lakeview" in text and "Please arrive ten minutes early" in text
     assert "by video" not in (text + html + texts[0]).lower()
     assert " at Lakeview." in texts[0]
+
+
+def test_a_moved_video_visit_tells_how_to_join_at_the_new_time(patient):
+    appointment = book(patient)
+    WorkingHoursFactory(
+        doctor=appointment.doctor, clinic=appointment.clinic, weekday=START.weekday()
+    )
+    moved = services.reschedule_appointment(
+        appointment=appointment, start=START + dt.timedelta(hours=1), by=patient.user
+    )
+    emails, texts = send(Kind.RESCHEDULE)
+    text, html, _ = emails[patient.email]
+    assert "Where: By video" in text
+    assert "from 10:45 (15 minutes before the start); open it then" in flat(text)
+    assert page_of(moved) in text and page_of(moved) in html
+    assert page_of(appointment) not in text
+    assert f"by video: join from 10:45 on {page_of(moved)}" in texts[0]
+    assert video.room_name(moved) not in text + html + texts[0]
+
+
+def test_a_cancelled_video_visit_says_it_was_by_video(patient):
+    appointment = book(patient)
+    services.cancel_appointment(appointment=appointment, by=patient.user, reason="")
+    emails, _ = send(Kind.CANCELLATION)
+    text, html, _ = emails[patient.email]
+    assert "Where: By video" in text and ">By video</td>" in html
+    assert video.room_name(appointment) not in text + html
