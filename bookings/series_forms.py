@@ -79,8 +79,6 @@ class SeriesStartsField(forms.Field):
     def to_python(self, value):
         if not value:
             return []
-        if isinstance(value, str):
-            value = [value]
         one = SlotStartField()
         return sorted({one.clean(token) for token in value})
 

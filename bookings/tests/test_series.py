@@ -329,3 +329,18 @@ def test_an_appointment_in_no_series_is_cancelled_alone(doctor, clinic, patient)
     other.refresh_from_db()
     assert other.status == Status.BOOKED
     assert series_of(single) is None
+
+
+def test_no_free_time_left_in_the_window_gives_no_suggestion(doctor, clinic, patient, settings):
+    settings.BOOKING_WINDOW_DAYS = 8  # up to Tuesday 13 January, the second occurrence's day
+    for minute in range(0, 120, 30):
+        AppointmentFactory(
+            doctor=doctor, clinic=clinic, start=tuesday(1) + dt.timedelta(minutes=minute)
+        )
+    rule = SeriesRule(every=1, unit=SeriesUnit.WEEKS, count=2)
+    plan = plan_series(
+        doctor=doctor, clinic=clinic, first_start=tuesday(), rule=rule, patient=patient
+    )
+    second = plan.occurrences[1]
+    assert not second.free and not second.beyond_window and second.suggestion is None
+    assert second.choices == []

@@ -16,6 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.roles import Role
 from accounts.tests.factories import PatientFactory, UserFactory
 from accounts.tests.pages import page_text
 from bookings.forms import slot_token
@@ -469,3 +470,55 @@ def test_the_desks_confirm_step_links_to_the_series(
         f"{path}?{urlencode({'start': slot_token(tuesday()), 'patient': patient.pk})}"
     )
     assert series_url(doctor, clinic, patient).replace("&", "&amp;") in response.content.decode()
+
+
+def test_a_full_day_at_the_end_of_the_window_says_no_time_is_left(
+    client, front_desk_user, doctor, clinic, patient, settings
+):
+    settings.BOOKING_WINDOW_DAYS = 8
+    for minute in range(0, 120, 30):
+        AppointmentFactory(
+            doctor=doctor, clinic=clinic, start=tuesday(1) + dt.timedelta(minutes=minute)
+        )
+    client.force_login(front_desk_user)
+    response = client.post(
+        series_url(doctor, clinic, patient), {**rule_data(count="3"), "action": "preview"}
+    )
+    text = page_text(response)
+    assert "No free time left in the booking window." in text
+    assert "Beyond the booking window" in text
+
+
+def test_an_appointment_refused_while_cancelling_the_rest_is_reported(
+    client, front_desk_user, series, monkeypatch
+):
+    from bookings import services
+
+    cancel = services.cancel_appointment
+    last = series.booked[3]
+
+    def cancel_all_but_the_last(*, appointment, **kwargs):
+        if appointment.pk == last.pk:
+            raise services.NotAllowed("This appointment can no longer be cancelled.")
+        return cancel(appointment=appointment, **kwargs)
+
+    monkeypatch.setattr(services, "cancel_appointment", cancel_all_but_the_last)
+    client.force_login(front_desk_user)
+    url = reverse("desk:cancel_series", kwargs={"pk": series.booked[2].pk})
+    response = client.post(url, {"reason": "Treatment ended"})
+    assert flashed(response) == [
+        "1 appointment cancelled and their times released.",
+        "Tue 27 Jan 2026 09:00 was not cancelled: This appointment can no longer be cancelled.",
+    ]
+    last.refresh_from_db()
+    assert last.status == Status.BOOKED
+
+
+def test_the_doctors_appointment_page_has_no_series_section(client, series):
+    doctor = series.series.doctor
+    doctor.user = UserFactory(roles=[Role.DOCTOR])
+    doctor.save()
+    client.force_login(doctor.user)
+    response = client.get(reverse("schedule:appointment", kwargs={"pk": series.booked[1].pk}))
+    assert response.status_code == 200
+    assert "Part of a series" not in page_text(response)
