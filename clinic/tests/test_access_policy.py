@@ -66,6 +66,7 @@ from doctors.tests.factories import (
     TimeOffFactory,
     WorkingHoursFactory,
 )
+from intake.tests.factories import QuestionFactory
 from notifications.models import Notification, WebhookDelivery, WebhookEndpoint
 from notifications.tests.factories import (
     NotificationFactory,
@@ -315,6 +316,7 @@ def build_world():
         "billing.payment": payment,
         "auditlog.logentry": log_entry,
         "knox.authtoken": AuthToken.objects.create(user=admin_user)[0],
+        "intake.question": QuestionFactory(),
     }
     return world
 
@@ -538,6 +540,12 @@ PORTAL = {
         args=lambda w: {"appointment_pk": w.appointment.pk},
     ),
     "billing:online_return": Rule("login 404 404 403 403 403 403"),
+    # Intake questions: the patient for their own appointment, the desk for anyone's. The
+    # appointment here has no visit type with questions: both pages send back to its details.
+    "intake:answer": Rule(
+        redirected(OWN_PATIENT), post=redirected(OWN_PATIENT), args=appointment_pk
+    ),
+    "intake:desk_answer": Rule(redirected(DESK), post=redirected(DESK), args=appointment_pk),
     # A patient's own data
     "privacy:my_data": Rule(LOGGED_IN),
     "privacy:export": Rule(POST_ONLY, post=PATIENTS),
@@ -578,6 +586,8 @@ ADMIN_RIGHTS = {
     "billing.charge": ("v", "v"),
     "billing.payment": ("v", "v"),
     "auditlog.logentry": ("", "v"),
+    # Intake questions are set up by clinic admins; answers are given on the pages.
+    "intake.question": ("", "vacd"),
     # API tokens: clinic admins make them for integrations (shown once) and revoke them.
     "knox.authtoken": ("", "vad"),
 }

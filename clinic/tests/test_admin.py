@@ -28,6 +28,7 @@ from doctors.tests.factories import (
     TimeOffFactory,
     WorkingHoursFactory,
 )
+from intake.tests.factories import QuestionFactory
 from notifications.tests.factories import (
     NotificationFactory,
     WebhookDeliveryFactory,
@@ -57,6 +58,8 @@ CLINIC_ADMIN_CAN_ADD = {
     "knox.AuthToken",
     # Webhook receivers (their deliveries are written by the portal, never by hand).
     "notifications.WebhookEndpoint",
+    # Intake questions per visit type (answers are given on the patient's and the desk's pages).
+    "intake.Question",
 }
 
 
@@ -122,6 +125,7 @@ def sample_objects(db):
         # Saving the doctor above wrote audit entries; any one of them will do.
         "auditlog.LogEntry": LogEntry.objects.first(),
         "knox.AuthToken": AuthToken.objects.create(user=doctor.user)[0],
+        "intake.Question": QuestionFactory(),
         "waitlist.WaitlistEntry": WaitlistEntryFactory(doctor=doctor),
         "waitlist.WaitlistOffer": WaitlistOfferFactory(),
         "waitlist.FreedTime": FreedTimeFactory(doctor=doctor),
