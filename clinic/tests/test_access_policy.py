@@ -53,7 +53,7 @@ from api.tests.factories import integration_user, token_for
 from billing.models import Charge, Payment
 from billing.tests.factories import ChargeFactory, PaymentFactory
 from bookings.forms import slot_token
-from bookings.models import Appointment, Status
+from bookings.models import Appointment, AppointmentSeries, SeriesLink, Status
 from bookings.tests.factories import AppointmentFactory, SlotHoldFactory
 from clinic.reporting import REPORTS
 from doctors import services as doctor_services
@@ -219,6 +219,19 @@ def build_world():
         created_by=patient.user,
     )
     charge = ChargeFactory(appointment=appointment)
+    # The patient's appointment is the first of a weekly series (bookings.series).
+    SeriesLink.objects.create(
+        appointment=appointment,
+        series=AppointmentSeries.objects.create(
+            patient=patient,
+            doctor=doctor,
+            clinic=clinic,
+            every=1,
+            unit="weeks",
+            count=2,
+            created_at=NOW,
+        ),
+    )
     unpaid = AppointmentFactory(
         patient=other_patient,
         doctor=other_doctor,
@@ -450,6 +463,7 @@ PORTAL = {
     "bookings:calendar_file": Rule(OWN_PATIENT, args=appointment_pk),
     # The reason is optional, but an empty body is no submission at all (`request.POST or None`).
     "bookings:cancel": Rule(OWN_PATIENT, post=OWN_PATIENT, args=appointment_pk),
+    "bookings:cancel_series": Rule(OWN_PATIENT, post=OWN_PATIENT, args=appointment_pk),
     "bookings:reschedule": Rule(OWN_PATIENT, args=appointment_pk),
     "bookings:reschedule_day": Rule(
         OWN_PATIENT, args=lambda w: {"pk": w.appointment.pk, "day": VISIT_DAY}
@@ -514,6 +528,14 @@ PORTAL = {
         args=doctor_at_clinic,
         query=lambda w: {"start": w.slot, "patient": w.walk_in.pk},
     ),
+    "desk:book_series": Rule(
+        DESK,
+        post=DESK,
+        args=doctor_at_clinic,
+        query=lambda w: {"start": w.slot, "patient": w.walk_in.pk},
+    ),
+    "desk:series": Rule(DESK, args=lambda w: {"pk": w.appointment.series_link.series_id}),
+    "desk:cancel_series": Rule(DESK, post=DESK, args=appointment_pk),
     "desk:appointment": Rule(DESK, args=appointment_pk),
     "desk:check_in": Rule(POST_ONLY, post=redirected(DESK), args=appointment_pk),
     "desk:confirm_attendance": Rule(POST_ONLY, post=redirected(DESK), args=appointment_pk),
