@@ -21,6 +21,11 @@ def may_see_link(appointment, audience):
     return audience in AUDIENCES
 
 
+@register.filter
+def is_video(appointment):
+    return video.is_video(appointment)
+
+
 @register.inclusion_tag("bookings/_partials/video_join.html")
 def video_join(appointment, audience):
     link_here = may_see_link(appointment, audience)

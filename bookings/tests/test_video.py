@@ -432,3 +432,38 @@ def test_the_doctors_feed_says_by_video_in_the_same_queries_for_more_visits(
     events = Calendar.from_ical(response.content).walk("VEVENT")
     assert [str(event["location"]) for event in events] == [ical.VIDEO_LOCATION] * 3
     assert room_of(visit) not in response.content.decode()
+
+
+# Lists ------------------------------------------------------------------------------------------
+
+
+@time_machine.travel(DURING, tick=False)
+def test_the_doctors_week_marks_video_visits_and_offers_the_open_link(client, visit, doctor_user):
+    response = page(client, doctor_user, reverse("schedule:week_of", kwargs={"day": START.date()}))
+    html = response.content.decode()
+    assert ">Video</span>" in html
+    assert video.get_backend().join_url(visit) in html
+
+
+def test_my_appointments_says_by_video_in_the_same_queries_for_more(
+    client, visit, patient_user, clinic
+):
+    client.force_login(patient_user)
+    url = reverse("bookings:mine")
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for minutes in (15, 30):
+        AppointmentFactory(
+            patient=visit.patient,
+            doctor=visit.doctor,
+            clinic=clinic,
+            start=START + dt.timedelta(minutes=minutes),
+            end=START + dt.timedelta(minutes=minutes + 15),
+            visit_type=visit.visit_type,
+        )
+    with CaptureQueriesContext(connection) as three:
+        response = client.get(url)
+    assert len(three.captured_queries) == len(one.captured_queries)
+    html = response.content.decode()
+    assert html.count("<td>By video</td>") == 3
+    assert room_of(visit) not in html
