@@ -46,9 +46,10 @@ class Quote:
         return as_percent(self.gst_rate)
 
 
-def quote(*, doctor):
-    """The doctor's current fee plus GST at the current rate: what a booking now is charged."""
-    fee = to_money(doctor.consultation_fee)
+def quote(*, doctor, visit_type=None):
+    """The current fee plus GST at the current rate: what a booking now is charged. The fee is
+    the visit type's where it has one, else the doctor's."""
+    fee = to_money(doctor.consultation_fee if visit_type is None else visit_type.fee_for(doctor))
     rate = gst_rate()
     gst = gst_on(fee, rate)
     return Quote(fee=fee, gst_rate=rate, gst=gst, total=fee + gst, currency=settings.CURRENCY)
@@ -56,7 +57,7 @@ def quote(*, doctor):
 
 def open_charge(*, appointment):
     """Fixes the appointment's price now, as quoted on the confirm page."""
-    price = quote(doctor=appointment.doctor)
+    price = quote(doctor=appointment.doctor, visit_type=appointment.visit_type)
     return Charge.objects.create(
         appointment=appointment,
         fee=price.fee,

@@ -17,12 +17,17 @@ import datetime as dt
 from collections import defaultdict
 from typing import NamedTuple
 
-from django.db.models import Q
+from django.db.models import IntegerField, Q, Value
+from django.db.models.functions import Coalesce
 
 from bookings.models import Appointment, SlotHold
 from bookings.rules import booking_rules
 from bookings.scheduling import Availability, WeeklyStretch, at, free_slots
-from doctors.models import Holiday, TimeOff
+from doctors.models import VISIT_BUFFER_MAX_MINUTES, Holiday, TimeOff
+
+# An appointment's buffers reach at most this far beyond the visit: appointments that far outside
+# a range are read with it, for their buffers may reach into it.
+BUFFER_REACH = dt.timedelta(minutes=VISIT_BUFFER_MAX_MINUTES)
 
 
 class DoctorAtClinic(NamedTuple):
@@ -71,8 +76,9 @@ def busy_times(
     held_for=None,
     hold=None,
 ):
-    """{doctor key: [(start, end)]}: time off, appointments holding their time and live holds
-    (at `now`), at any clinic (a doctor is in one place at a time). Two queries; one with
+    """{doctor key: [(start, end)]}: time off, appointments holding their time (with their visit
+    type's buffers: [start - before, end + after]) and live holds (at `now`), at any clinic (a
+    doctor is in one place at a time). Two queries; one with
     `appointments=False`, which counts only time off (what the doctors would offer if nobody had
     booked). `ignoring` is an appointment to treat as already released, for a reschedule; holds
     of `held_for` (a patient) and the `hold` presented are not busy."""
@@ -85,7 +91,7 @@ def busy_times(
         booked = (
             Appointment.objects.holding_slots()
             .filter(doctor_id__in=doctor_keys)
-            .overlapping(range_start, range_end)
+            .overlapping(range_start - BUFFER_REACH, range_end + BUFFER_REACH)
         )
         if ignoring is not None:
             booked = booked.exclude(pk=ignoring.pk)
@@ -96,22 +102,43 @@ def busy_times(
             .exclude(_exempt_holds(held_for, hold))
         )
         # Appointments and holds in one statement: no more queries than before holds.
-        rows += (
-            booked.order_by()
-            .values_list("doctor_id", "start", "end")
-            .union(held.order_by().values_list("doctor_id", "start", "end"), all=True)
+        minutes = IntegerField()
+        booked = booked.order_by().annotate(
+            _before=Coalesce("visit_type__buffer_before_minutes", 0, output_field=minutes),
+            _after=Coalesce("visit_type__buffer_after_minutes", 0, output_field=minutes),
         )
+        held = held.order_by().annotate(
+            _before=Value(0, output_field=minutes), _after=Value(0, output_field=minutes)
+        )
+        columns = ("doctor_id", "start", "end", "_before", "_after")
+        for doctor_key, start, end, before, after in booked.values_list(*columns).union(
+            held.values_list(*columns), all=True
+        ):
+            busy[doctor_key].append(
+                (start - dt.timedelta(minutes=before), end + dt.timedelta(minutes=after))
+            )
     for doctor_key, start, end in rows:
         busy[doctor_key].append((start, end))
     return busy
 
 
-def availability_of(pair, closed, busy):
-    """The engine's input for one DoctorAtClinic, from what closed_days and busy_times read."""
+def availability_of(pair, closed, busy, visit_type=None):
+    """The engine's input for one DoctorAtClinic, from what closed_days and busy_times read:
+    for `visit_type` (its length and buffers, starts on the doctor's grid) when given, else the
+    doctor's plain slots."""
     doctor, clinic = pair.doctor, pair.clinic
+    length = dt.timedelta(minutes=doctor.slot_minutes)
+    typed = {}
+    if visit_type is not None:
+        typed = {
+            "grid": length,  # the doctor's grid
+            "buffer_before": dt.timedelta(minutes=visit_type.buffer_before_minutes),
+            "buffer_after": dt.timedelta(minutes=visit_type.buffer_after_minutes),
+        }
+        length = dt.timedelta(minutes=visit_type.minutes)
     return Availability(
         zone=clinic.zone,
-        slot_length=dt.timedelta(minutes=doctor.slot_minutes),
+        slot_length=length,
         weekly_hours=tuple(
             WeeklyStretch(row.weekday, row.starts_at, row.ends_at) for row in pair.hours
         ),
@@ -119,15 +146,19 @@ def availability_of(pair, closed, busy):
         closes_at=doctor.department.closes_at,
         closed_days=frozenset(closed[clinic.pk] | closed[None]),
         busy=tuple(busy[doctor.pk]),
+        **typed,
     )
 
 
-def free_slots_of_pairs(pairs, *, days, now, held_for=None):
+def free_slots_of_pairs(pairs, *, days, now, held_for=None, visit_type=None):
     """[(pair, free Slot)] of each pair in `pairs` over `days`: {clinic key: (first, last local
     date)}. A pair has `doctor` (with its department loaded), `clinic` and `hours` (that doctor's
     WorkingHours rows at that clinic), e.g. DoctorAtClinic. Three queries, whatever the number
-    of pairs and days. The times `held_for` (a patient) holds stay on offer to them."""
+    of pairs and days. The times `held_for` (a patient) holds stay on offer to them. With a
+    `visit_type`, the times for that type, of the doctors who offer it."""
     pairs = [pair for pair in pairs if pair.clinic.pk in days]
+    if visit_type is not None:
+        pairs = [pair for pair in pairs if visit_type.offered_by(pair.doctor)]
     if not pairs:
         return []
     spans = [instants(*days[pair.clinic.pk], pair.clinic.zone) for pair in pairs]
@@ -148,7 +179,7 @@ def free_slots_of_pairs(pairs, *, days, now, held_for=None):
     for pair in pairs:
         first_day, last_day = days[pair.clinic.pk]
         slots = free_slots(
-            availability_of(pair, closed, busy),
+            availability_of(pair, closed, busy, visit_type),
             first_day=first_day,
             last_day=last_day,
             now=now,

@@ -27,7 +27,7 @@ from accounts.forms import DirectoryPatientForm, PatientSearchForm
 from accounts.models import Patient
 from accounts.roles import roles_of
 from accounts.selectors import SEARCH_LIMIT, search_patients
-from bookings import panels, pricing, selectors, services, slot_pages
+from bookings import panels, pricing, selectors, services, slot_pages, visit_type_choice
 from bookings.first_available import (
     all_pairs,
     doctor_pairs,
@@ -304,14 +304,16 @@ def calendar(request, doctor_id, clinic_id):
     refused = _refuse_if_not_booking(request, doctor, clinic, patient)
     if refused:
         return refused
+    visit_types = visit_type_choice.choose(request, doctor, online_only=False)
     return slot_pages.calendar_page(
         request,
         doctor=doctor,
         clinic=clinic,
         now=timezone.now(),
-        day_url=lambda day: _desk_url(
-            "desk:day", patient, doctor_id=doctor.pk, clinic_id=clinic.pk, day=day
+        day_url=lambda day: visit_types.url(
+            _desk_url("desk:day", patient, doctor_id=doctor.pk, clinic_id=clinic.pk, day=day)
         ),
+        visit_types=visit_types,
         extra={
             "heading": "Book: choose a date",
             "back_url": _desk_url("desk:book", patient),
@@ -330,7 +332,10 @@ def day(request, doctor_id, clinic_id, day):
     if refused:
         return refused
     now = timezone.now()
-    calendar_url = _desk_url("desk:calendar", patient, doctor_id=doctor.pk, clinic_id=clinic.pk)
+    visit_types = visit_type_choice.choose(request, doctor, online_only=False)
+    calendar_url = visit_types.url(
+        _desk_url("desk:calendar", patient, doctor_id=doctor.pk, clinic_id=clinic.pk)
+    )
     if slot_pages.outside_window(request, clinic, day, now):
         return redirect(calendar_url)
     confirm_url = reverse("desk:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk})
@@ -340,12 +345,13 @@ def day(request, doctor_id, clinic_id, day):
         clinic=clinic,
         day=day,
         now=now,
-        day_url=lambda other: _desk_url(
-            "desk:day", patient, doctor_id=doctor.pk, clinic_id=clinic.pk, day=other
+        day_url=lambda other: visit_types.url(
+            _desk_url("desk:day", patient, doctor_id=doctor.pk, clinic_id=clinic.pk, day=other)
         ),
-        time_url=lambda token: _with_query(
-            confirm_url, start=token, patient=patient.pk if patient else None
+        time_url=lambda token: visit_types.url(
+            _with_query(confirm_url, start=token, patient=patient.pk if patient else None)
         ),
+        visit_types=visit_types,
         extra={
             "heading": "Book: choose a time",
             "back_url": calendar_url,
@@ -366,9 +372,17 @@ def confirm(request, doctor_id, clinic_id):
     if refused:
         return refused
 
+    visit_types, type_refused = visit_type_choice.refused(request, doctor, online_only=False)
+    visit_type = visit_types.chosen
+
     def calendar_url(patient):
         # Back to picking a time keeps the chosen patient, so the desk need not find them again.
-        return _desk_url("desk:calendar", patient, doctor_id=doctor.pk, clinic_id=clinic.pk)
+        return visit_types.url(
+            _desk_url("desk:calendar", patient, doctor_id=doctor.pk, clinic_id=clinic.pk)
+        )
+
+    if type_refused:
+        return redirect(calendar_url(patient))
 
     picked = SlotForm(request.GET)
     if not picked.is_valid():
@@ -401,6 +415,7 @@ def confirm(request, doctor_id, clinic_id):
                     reason=data["reason"],
                     by=request.user,
                     now=now,
+                    visit_type=visit_type,
                 )
             except services.SlotUnavailable as error:
                 messages.error(request, str(error))
@@ -420,20 +435,31 @@ def confirm(request, doctor_id, clinic_id):
     elif patient is not None and slot_pages.may_hold_on_view(request):
         try:
             hold = services.hold_for_booking_page(
-                doctor=doctor, clinic=clinic, start=start, by=request.user, patient=patient, now=now
+                doctor=doctor,
+                clinic=clinic,
+                start=start,
+                by=request.user,
+                patient=patient,
+                now=now,
+                visit_type=visit_type,
             )
         except services.BookingError as error:
             messages.error(request, slot_pages.hold_refused_message(error))
             return redirect(calendar_url(patient))
     elif not selectors.slot_is_open(
-        doctor=doctor, clinic=clinic, start=start, now=now, held_for=patient
+        doctor=doctor,
+        clinic=clinic,
+        start=start,
+        now=now,
+        held_for=patient,
+        visit_type=visit_type,
     ):
         # Nobody to hold it for yet (the desk chooses the patient on this page, which then
         # holds), or a page opened from elsewhere, which holds nothing.
         messages.error(request, slot_pages.hold_refused_message(None))
         return redirect(calendar_url(patient))
 
-    this_page = _with_query(request.path, start=request.GET.get("start"))
+    this_page = visit_types.url(_with_query(request.path, start=request.GET.get("start")))
     return render(
         request,
         "bookings/desk/confirm.html",
@@ -441,9 +467,11 @@ def confirm(request, doctor_id, clinic_id):
             "doctor": doctor,
             "clinic": clinic,
             "start": start,
-            "end": start + dt.timedelta(minutes=doctor.slot_minutes),
+            "end": start
+            + dt.timedelta(minutes=visit_type.minutes if visit_type else doctor.slot_minutes),
             "patient": patient,
-            "price": pricing.quote(doctor=doctor),
+            "price": pricing.quote(doctor=doctor, visit_type=visit_type),
+            "visit_type": visit_type,
             "form": form,
             "search_form": search_form,
             "results": results,

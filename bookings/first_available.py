@@ -98,11 +98,19 @@ def _bookable_until(pair, last_day):
 
 
 def first_available_by(
-    pairs, *, group, now, count=FIRST_AVAILABLE_COUNT, held_for=None, first_span=FIRST_SPAN_DAYS
+    pairs,
+    *,
+    group,
+    now,
+    count=FIRST_AVAILABLE_COUNT,
+    held_for=None,
+    first_span=FIRST_SPAN_DAYS,
+    visit_type=None,
 ):
     """{group(pair): [FreeTime]}: the first `count` free times of each group of `pairs`, in time
     order (each group with its pairs, even when it has no free time in the window). Three
-    queries a span of days searched, whatever the number of pairs and groups."""
+    queries a span of days searched, whatever the number of pairs and groups. With a
+    `visit_type`, its times, of the doctors who offer it (the others' groups stay empty)."""
     rules = booking_rules()
     windows = {pair.clinic.pk: bookable_range(now, pair.clinic.zone, rules) for pair in pairs}
     zones = {pair.clinic.pk: pair.clinic.zone for pair in pairs}
@@ -110,7 +118,7 @@ def first_available_by(
     # Only the first `count` of each group so far: a time later than those can never be one of
     # the first `count` once more are found.
     found = {group(pair): [] for pair in pairs}
-    searching = list(pairs)
+    searching = [pair for pair in pairs if visit_type is None or visit_type.offered_by(pair.doctor)]
     offset, length = 0, first_span
     while searching:
         days = {}
@@ -123,7 +131,9 @@ def first_available_by(
         if not days:
             break
         new = defaultdict(list)
-        for pair, slot in free_slots_of_pairs(searching, days=days, now=now, held_for=held_for):
+        for pair, slot in free_slots_of_pairs(
+            searching, days=days, now=now, held_for=held_for, visit_type=visit_type
+        ):
             if slot.start < bookable_until[id(pair)]:
                 new[group(pair)].append(FreeTime(pair.doctor, pair.clinic, slot.start, slot.end))
         for key, times in new.items():
@@ -145,9 +155,15 @@ def first_available_by(
     return found
 
 
-def first_available(pairs, *, now, count=FIRST_AVAILABLE_COUNT, held_for=None):
-    """[FreeTime]: the first `count` free times across `pairs`, in time order."""
+def first_available(pairs, *, now, count=FIRST_AVAILABLE_COUNT, held_for=None, visit_type=None):
+    """[FreeTime]: the first `count` free times across `pairs`, in time order (for
+    `visit_type`, when given)."""
     found = first_available_by(
-        pairs, group=lambda pair: None, now=now, count=count, held_for=held_for
+        pairs,
+        group=lambda pair: None,
+        now=now,
+        count=count,
+        held_for=held_for,
+        visit_type=visit_type,
     )
     return found.get(None, [])

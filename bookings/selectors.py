@@ -9,7 +9,10 @@ from django.db.models import (
     Count,
     DateField,
     DateTimeField,
+    DurationField,
     Exists,
+    ExpressionWrapper,
+    F,
     FilteredRelation,
     IntegerField,
     Q,
@@ -45,6 +48,7 @@ def availability_for(
     held_for=None,
     hold=None,
     now=None,
+    visit_type=None,
 ):
     """The slot engine's inputs for one doctor at one clinic: four queries, whatever the range
     (the doctor's hours there, then bookings.bulk_slots' reads for that one pair).
@@ -55,6 +59,9 @@ def availability_for(
 
     Live holds (at `now`) count as busy like appointments, but for their own patient
     (`held_for`) or whoever presents the hold (`hold`): what the booking services accept.
+
+    With a `visit_type` (doctors.VisitType), the input for that type's times: its length and
+    buffers, on the doctor's grid (bookings.scheduling).
     """
     hours = tuple(
         WeeklyStretch(weekday, starts_at, ends_at)
@@ -77,6 +84,7 @@ def availability_for(
         bulk_slots.DoctorAtClinic(doctor, clinic, hours),
         bulk_slots.closed_days({clinic.pk}, first_day, last_day),
         busy,
+        visit_type,
     )
 
 
@@ -84,8 +92,9 @@ def availability_for(
 class RequestedSlot:
     """What decides whether one requested time can be booked, as read by `requested_slot`.
 
-    `availability` is good for that one slot only: anything that overlaps it stands in as a busy
-    interval the length of the slot, and other times of the day are not looked at.
+    `availability` is good for that one slot only: anything that overlaps it (with the buffers
+    of the visit and of the appointments around it) stands in as a busy interval as long as the
+    visit with its buffers, and other times of the day are not looked at.
     """
 
     start: dt.datetime
@@ -104,16 +113,41 @@ class RequestedSlot:
 NO_ROW = -1
 
 
+def _buffer(minutes_field):
+    """An appointment's buffer (its visit type's, none without one) as a duration."""
+    return ExpressionWrapper(
+        Coalesce(F(minutes_field), 0, output_field=IntegerField()) * Value(dt.timedelta(minutes=1)),
+        output_field=DurationField(),
+    )
+
+
 def _requested_slot_query(*, for_patient, ignoring):
     """The re-check's query, with placeholders for the values (see bookings.prepared_queries)."""
     doctor, clinic = Placeholder("doctor", IntegerField()), Placeholder("clinic", IntegerField())
     start, end = Placeholder("start", DateTimeField()), Placeholder("end", DateTimeField())
+    # The visit with its buffers, and that widened by the longest buffer another may have.
+    blocked_start = Placeholder("blocked_start", DateTimeField())
+    blocked_end = Placeholder("blocked_end", DateTimeField())
+    reach_start = Placeholder("reach_start", DateTimeField())
+    reach_end = Placeholder("reach_end", DateTimeField())
     now = Placeholder("now", DateTimeField())
-    # Any clinic's appointments count: a doctor is in one place at a time.
-    booked = Appointment.objects.holding_slots().filter(doctor=doctor).overlapping(start, end)
+    # Any clinic's appointments count: a doctor is in one place at a time. Theirs with their
+    # buffers must not touch this visit with its own (the plain overlap with the reach first, for
+    # the index on the doctor's appointments).
+    booked = (
+        Appointment.objects.holding_slots()
+        .filter(doctor=doctor)
+        .overlapping(reach_start, reach_end)
+        .annotate(
+            _blocked_start=F("start") - _buffer("visit_type__buffer_before_minutes"),
+            _blocked_end=F("end") + _buffer("visit_type__buffer_after_minutes"),
+        )
+        .filter(_blocked_start__lt=blocked_end, _blocked_end__gt=blocked_start)
+    )
     if ignoring:
         booked = booked.exclude(pk=Placeholder("ignoring", IntegerField()))
     holds = SlotHold.objects.filter(doctor=doctor).overlapping(start, end)
+    holds_near = SlotHold.objects.filter(doctor=doctor).overlapping(blocked_start, blocked_end)
     exempt = Q(patient=Placeholder("held_for", IntegerField())) | Q(
         pk=Placeholder("hold", IntegerField())
     )
@@ -126,10 +160,12 @@ def _requested_slot_query(*, for_patient, ignoring):
             )
         ),
         "_time_off": Exists(
-            TimeOff.objects.filter(doctor=doctor, starts_at__lt=end, ends_at__gt=start)
+            TimeOff.objects.filter(
+                doctor=doctor, starts_at__lt=blocked_end, ends_at__gt=blocked_start
+            )
         ),
         "_booked": Exists(booked),
-        "_held": Exists(holds.live(now).exclude(exempt)),
+        "_held": Exists(holds_near.live(now).exclude(exempt)),
         "_own_hold": Exists(holds.filter(exempt)),
         "_open_appointments": Value(None, output_field=IntegerField()),
     }
@@ -182,7 +218,16 @@ _REQUESTED_SLOT_QUERIES = {
 
 
 def requested_slot(
-    *, doctor, clinic, start, now, patient=None, ignoring=None, held_for=None, hold=None
+    *,
+    doctor,
+    clinic,
+    start,
+    now,
+    patient=None,
+    ignoring=None,
+    held_for=None,
+    hold=None,
+    visit_type=None,
 ):
     """One query for everything a booking re-checks under its locks: the doctor's hours at the
     clinic on that weekday, a holiday, time off, an active appointment or a live hold over the
@@ -193,10 +238,25 @@ def requested_slot(
 
     The booking services call it after taking their row locks, so that it reads what any booking
     that held the locks before committed. `doctor` must come with its department loaded.
+
+    With a `visit_type`, the visit lasts the type's length and its buffers, like those of the
+    appointments around it, must touch nothing busy (bookings.scheduling).
     """
     zone = clinic.zone
     day = start.astimezone(zone).date()
-    end = start + dt.timedelta(minutes=doctor.slot_minutes)
+    grid = dt.timedelta(minutes=doctor.slot_minutes)
+    typed = {}
+    if visit_type is None:
+        end = start + grid
+        blocked_start, blocked_end = start, end
+    else:
+        end = start + dt.timedelta(minutes=visit_type.minutes)
+        typed = {
+            "grid": grid,
+            "buffer_before": dt.timedelta(minutes=visit_type.buffer_before_minutes),
+            "buffer_after": dt.timedelta(minutes=visit_type.buffer_after_minutes),
+        }
+        blocked_start, blocked_end = start - typed["buffer_before"], end + typed["buffer_after"]
     query = _REQUESTED_SLOT_QUERIES[(patient is not None, ignoring is not None)]
     rows = query.rows(
         {
@@ -204,6 +264,10 @@ def requested_slot(
             "clinic": clinic.pk,
             "start": start,
             "end": end,
+            "blocked_start": blocked_start,
+            "blocked_end": blocked_end,
+            "reach_start": blocked_start - bulk_slots.BUFFER_REACH,
+            "reach_end": blocked_end + bulk_slots.BUFFER_REACH,
             "day": day,
             "weekday": day.weekday(),
             "patient": patient.pk if patient is not None else None,
@@ -214,7 +278,7 @@ def requested_slot(
         }
     )
     _, _, works_at_clinic, closed, time_off, taken, held, own_hold, open_appointments = rows[0]
-    stand_in = ((start, end),)
+    stand_in = ((blocked_start, blocked_end),)
 
     def availability(*, busy):
         return Availability(
@@ -229,6 +293,7 @@ def requested_slot(
             closes_at=doctor.department.closes_at,
             closed_days=frozenset([day]) if closed else frozenset(),
             busy=stand_in if busy else (),
+            **typed,
         )
 
     return RequestedSlot(
@@ -245,9 +310,19 @@ def requested_slot(
 
 
 def open_slots(
-    *, doctor, clinic, now, first_day=None, last_day=None, ignoring=None, held_for=None, hold=None
+    *,
+    doctor,
+    clinic,
+    now,
+    first_day=None,
+    last_day=None,
+    ignoring=None,
+    held_for=None,
+    hold=None,
+    visit_type=None,
 ):
-    """Free slots over the booking window (or the part of it asked for), in time order.
+    """Free slots over the booking window (or the part of it asked for), in time order; with a
+    `visit_type`, the free times for that type.
 
     A time someone holds is not free, unless the hold is `held_for`'s (a patient) or `hold`."""
     rules = booking_rules()
@@ -265,6 +340,7 @@ def open_slots(
         held_for=held_for,
         hold=hold,
         now=now,
+        visit_type=visit_type,
     )
     return free_slots(availability, first_day=first_day, last_day=last_day, now=now, rules=rules)
 
@@ -299,16 +375,22 @@ def appointments_of_patient(patient):
     )
 
 
-def slot_is_open(*, doctor, clinic, start, now, ignoring=None, held_for=None):
+def slot_is_open(*, doctor, clinic, start, now, ignoring=None, held_for=None, visit_type=None):
     """Whether `start` is one of the free times offered right now (for a confirm page), to
-    `held_for` (whose own holds do not make a time busy)."""
+    `held_for` (whose own holds do not make a time busy), for `visit_type` when given."""
     rules = booking_rules()
     day = start.astimezone(clinic.zone).date()
     window_first, window_last = bookable_range(now, clinic.zone, rules)
     if not window_first <= day <= window_last:
         return False
     slot = requested_slot(
-        doctor=doctor, clinic=clinic, start=start, now=now, ignoring=ignoring, held_for=held_for
+        doctor=doctor,
+        clinic=clinic,
+        start=start,
+        now=now,
+        ignoring=ignoring,
+        held_for=held_for,
+        visit_type=visit_type,
     )
     return is_free(slot.availability, start=start, now=now, rules=rules)
 

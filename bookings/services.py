@@ -83,6 +83,26 @@ def _check_doctor_takes_bookings(doctor, clinic, start):
         )
 
 
+def _check_visit_type(visit_type, *, doctor, patient, by):
+    """A visit type must be one the doctor offers (theirs or their department's) and still
+    active; a patient booking for themselves may choose only the types bookable online (the
+    front desk may book any)."""
+    if visit_type is None:
+        return
+    if not visit_type.is_active or not visit_type.offered_by(doctor):
+        raise NotAllowed(
+            f"{doctor} does not offer that type of visit. Please choose another.",
+            code="visit_type_not_offered",
+        )
+    acting_patient = by is None or (patient.user_id is not None and patient.user_id == by.pk)
+    if acting_patient and not visit_type.bookable_online:
+        raise NotAllowed(
+            f"A {visit_type.name.lower()} can be booked through the clinic only. "
+            "Please call the front desk, or choose another type of visit.",
+            code="visit_type_not_online",
+        )
+
+
 def _check_works_at(slot, doctor, clinic):
     if not slot.works_at_clinic:
         raise NotAllowed(f"{doctor} does not see patients at {clinic}.", code="wrong_clinic")
@@ -185,7 +205,9 @@ def _consume_holds(slot, *, doctor, patient, hold):
 
 
 def _create(**fields):
-    # The unique constraint is the last line of defence; a lost race becomes a friendly message.
+    # The database's guards are the last line of defence (the unique (doctor, start) index, and on
+    # PostgreSQL the exclusion constraint on each doctor's overlapping visits,
+    # bookings_no_overlapping_appointments): a lost race becomes a friendly message.
     # No savepoint: the callers' transactions are durable (never nested), and the refusal ends
     # them at once, so the whole booking rolls back with the failed insert.
     try:
@@ -206,16 +228,22 @@ def book_appointment(
     by,
     hold=None,
     now=None,
+    visit_type=None,
 ):
     """Books `start` for `patient`. A time someone holds can be booked only for the hold's
     patient or with the `hold` itself (the SlotHold a client's token names); the booking
     consumes it. A `hold` that has expired (at `now`), been used or been let go is refused
-    (HoldExpired), even where the time is still free."""
+    (HoldExpired), even where the time is still free.
+
+    With a `visit_type` (doctors.VisitType) the visit lasts the type's length and keeps its
+    buffers free (_check_visit_type says which types may be chosen); without one it is the
+    doctor's plain slot."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         patient, doctor = _lock(patient, doctor)
         hold = _lock_live_hold(hold, now=now)
         _check_doctor_takes_bookings(doctor, clinic, start)
+        _check_visit_type(visit_type, doctor=doctor, patient=patient, by=by)
         _check_hold_fits(hold, doctor=doctor, clinic=clinic, start=start, patient=patient)
         # After the locks, in a statement of its own: a booking that held them before has
         # committed by now, and a new statement sees what it wrote.
@@ -227,6 +255,7 @@ def book_appointment(
             patient=patient,
             held_for=patient,
             hold=hold,
+            visit_type=visit_type,
         )
         _check_works_at(slot, doctor, clinic)
         cap = max_open_appointments_per_patient()
@@ -247,6 +276,7 @@ def book_appointment(
             payment_mode=payment_mode,
             reason=reason,
             created_by=by,
+            visit_type=visit_type,
         )
         _consume_holds(slot, doctor=doctor, patient=patient, hold=hold)
         signals.appointment_booked.send(sender=Appointment, appointment=appointment, by=by, now=now)
@@ -321,11 +351,21 @@ def cancel_appointment(*, appointment, by, reason="", via="", now=None):
     return appointment
 
 
-def reschedule_appointment(*, appointment, start, by, hold=None, now=None):
+# reschedule_appointment's default: the appointment keeps its visit type.
+KEEP_VISIT_TYPE = object()
+
+
+def reschedule_appointment(
+    *, appointment, start, by, hold=None, now=None, visit_type=KEEP_VISIT_TYPE
+):
     """Moves an appointment to a new time of the same doctor at the same clinic, atomically:
     the old time is released only if the new one is secured. A held new time is taken as a
     booking would take it: for the hold's patient, or with the `hold`, which the move consumes
-    (and which, gone or expired, is refused: HoldExpired)."""
+    (and which, gone or expired, is refused: HoldExpired).
+
+    The moved appointment keeps its visit type, unless another `visit_type` (or None, the
+    doctor's plain slot) is given: checked as a booking checks it, its length and buffers at
+    the new time."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         patient, doctor = _lock(appointment.patient, appointment.doctor)
@@ -351,6 +391,10 @@ def reschedule_appointment(*, appointment, start, by, hold=None, now=None):
                 code="same_time",
             )
         _check_doctor_takes_bookings(doctor, old.clinic, start)
+        if visit_type is KEEP_VISIT_TYPE:
+            visit_type = old.visit_type
+        elif visit_type is not None and visit_type.pk != old.visit_type_id:
+            _check_visit_type(visit_type, doctor=doctor, patient=patient, by=by)
         _check_hold_fits(hold, doctor=doctor, clinic=old.clinic, start=start, patient=patient)
         slot = requested_slot(
             doctor=doctor,
@@ -360,6 +404,7 @@ def reschedule_appointment(*, appointment, start, by, hold=None, now=None):
             ignoring=old,
             held_for=patient,
             hold=hold,
+            visit_type=visit_type,
         )
         _check_works_at(slot, doctor, old.clinic)
         end = _secure_slot(slot, clinic=old.clinic, now=now)
@@ -387,6 +432,7 @@ def reschedule_appointment(*, appointment, start, by, hold=None, now=None):
             reason=old.reason,
             created_by=by,
             rescheduled_from=old,
+            visit_type=visit_type,
         )
         _consume_holds(slot, doctor=doctor, patient=patient, hold=hold)
         signals.appointment_rescheduled.send(sender=Appointment, old=old, new=new, by=by, now=now)
@@ -475,14 +521,20 @@ def _check_room_under_the_cap(slot, *, patient, doctor, start, now):
         )
 
 
-def _hold(*, doctor, clinic, start, by, patient, purpose, now, minutes):
-    """Holds the time; `patient` and `doctor` are locked already (_lock_for_hold) by the
-    caller's transaction."""
+def _hold(*, doctor, clinic, start, by, patient, purpose, now, minutes, visit_type=None):
+    """Holds the time (as long as a visit of `visit_type`, when given); `patient` and `doctor`
+    are locked already (_lock_for_hold) by the caller's transaction."""
     # Exactly a booking's checks, under the same lock: a hold never keeps what a booking could
     # not take.
     _check_doctor_takes_bookings(doctor, clinic, start)
     slot = requested_slot(
-        doctor=doctor, clinic=clinic, start=start, now=now, patient=patient, held_for=patient
+        doctor=doctor,
+        clinic=clinic,
+        start=start,
+        now=now,
+        patient=patient,
+        held_for=patient,
+        visit_type=visit_type,
     )
     _check_works_at(slot, doctor, clinic)
     if patient is not None:
@@ -516,7 +568,9 @@ def _hold(*, doctor, clinic, start, by, patient, purpose, now, minutes):
         raise SlotHeld() from exc
 
 
-def hold_slot(*, doctor, clinic, start, by, patient=None, purpose, now=None, minutes=None):
+def hold_slot(
+    *, doctor, clinic, start, by, patient=None, purpose, now=None, minutes=None, visit_type=None
+):
     """Keeps `start` with `doctor` at `clinic` for a few minutes (SLOT_HOLD_MINUTES, or
     `minutes`), so that nobody else can book it meanwhile; returns the SlotHold, whose `token`
     is the client's handle for booking (book_appointment(hold=...)) or releasing it.
@@ -524,7 +578,8 @@ def hold_slot(*, doctor, clinic, start, by, patient=None, purpose, now=None, min
     `by` is the login asking (None when the portal itself does, e.g. a waitlist offer);
     `patient`, whom the time is for, when known: then that patient may book it without the
     hold, and asking again for a time the patient holds returns that same hold. The time is
-    checked exactly as a booking checks it (SlotUnavailable, SlotHeld, NotAllowed).
+    checked exactly as a booking checks it (SlotUnavailable, SlotHeld, NotAllowed), as long as a
+    visit of `visit_type` when one is given.
     """
     if minutes is not None and minutes <= 0:
         raise ValueError("A hold lasts a positive number of minutes.")
@@ -540,14 +595,15 @@ def hold_slot(*, doctor, clinic, start, by, patient=None, purpose, now=None, min
             purpose=purpose,
             now=now,
             minutes=minutes,
+            visit_type=visit_type,
         )
 
 
-def hold_for_booking_page(*, doctor, clinic, start, by, patient, now=None):
+def hold_for_booking_page(*, doctor, clinic, start, by, patient, now=None, visit_type=None):
     """The booking pages' hold: `start` kept for `patient` while `by` (the patient, or the front
-    desk for them) confirms. `by`'s earlier booking-page hold of another time (or patient) is
-    released: choosing another time lets the previous one go. Seeing the page again keeps the
-    same hold, and the same expiry."""
+    desk for them) confirms (as long as a visit of `visit_type`, when one is chosen). `by`'s
+    earlier booking-page hold of another time (or patient) is released: choosing another time
+    lets the previous one go. Seeing the page again keeps the same hold, and the same expiry."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         patient, doctor = _lock_for_hold(patient, doctor)
@@ -568,6 +624,7 @@ def hold_for_booking_page(*, doctor, clinic, start, by, patient, now=None):
             purpose=HoldPurpose.BOOKING_PAGE,
             now=now,
             minutes=None,
+            visit_type=visit_type,
         )
 
 

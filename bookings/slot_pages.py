@@ -24,13 +24,38 @@ def _offered(slots, ignoring):
     return [slot for slot in slots if slot.start != ignoring.start]
 
 
+def _visit_type_context(request, visit_types):
+    """The visit type choice's context (bookings.visit_type_choice), with the page's other query
+    parameters (the desk's patient) kept in its form."""
+    if visit_types is None:
+        return {}
+    keep = [(name, value) for name, value in request.GET.items() if name != "type"]
+    return {**visit_types.context, "visit_type_keep": keep}
+
+
 def calendar_page(
-    request, *, doctor, clinic, now, day_url, ignoring=None, extra=None, held_for=None
+    request,
+    *,
+    doctor,
+    clinic,
+    now,
+    day_url,
+    ignoring=None,
+    extra=None,
+    held_for=None,
+    visit_types=None,
 ):
-    """`held_for`: the patient the times are picked for, whose own held times stay on offer."""
+    """`held_for`: the patient the times are picked for, whose own held times stay on offer.
+    `visit_types`: the VisitTypeChoice the times are for (None: plain slots)."""
+    visit_type = visit_types.chosen if visit_types else None
     slots = _offered(
         selectors.open_slots(
-            doctor=doctor, clinic=clinic, now=now, ignoring=ignoring, held_for=held_for
+            doctor=doctor,
+            clinic=clinic,
+            now=now,
+            ignoring=ignoring,
+            held_for=held_for,
+            visit_type=visit_type,
         ),
         ignoring,
     )
@@ -48,6 +73,7 @@ def calendar_page(
         "weekday_names": WEEKDAY_NAMES,
         "has_free_times": bool(slots),
         "window_days": booking_rules().window_days,
+        **_visit_type_context(request, visit_types),
         **(extra or {}),
     }
     return render(request, "bookings/calendar.html", context)
@@ -65,6 +91,7 @@ def day_page(
     ignoring=None,
     extra=None,
     held_for=None,
+    visit_types=None,
 ):
     first_day, last_day = window(clinic, now)
     slots = _offered(
@@ -76,6 +103,7 @@ def day_page(
             last_day=day,
             ignoring=ignoring,
             held_for=held_for,
+            visit_type=visit_types.chosen if visit_types else None,
         ),
         ignoring,
     )
@@ -88,6 +116,7 @@ def day_page(
         "times": [(slot, time_url(slot_token(slot.start))) for slot in slots],
         "previous_day_url": day_url(previous_day) if previous_day >= first_day else "",
         "next_day_url": day_url(next_day) if next_day <= last_day else "",
+        **_visit_type_context(request, visit_types),
         **(extra or {}),
     }
     return render(request, "bookings/day.html", context)

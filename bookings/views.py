@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.audit import record_view
 from accounts.models import Patient
-from bookings import ical, panels, pricing, selectors, services, slot_pages
+from bookings import ical, panels, pricing, selectors, services, slot_pages, visit_type_choice
 from bookings.first_available import department_pairs, doctor_pairs, first_available
 from bookings.forms import BookingForm, CancelForm, SlotForm, slot_token
 from bookings.models import Status
@@ -164,14 +164,19 @@ def calendar(request, doctor_id, clinic_id):
     if not takes_bookings_at(doctor, clinic, now):
         return redirect("bookings:clinics", doctor_id=doctor.pk)
     clinics = [other for other in works_at.values() if takes_bookings_at(doctor, other, now)]
+    visit_types = visit_type_choice.choose(request, doctor, online_only=True)
     return slot_pages.calendar_page(
         request,
         doctor=doctor,
         clinic=clinic,
         now=now,
-        day_url=lambda day: reverse(
-            "bookings:day", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk, "day": day}
+        day_url=lambda day: visit_types.url(
+            reverse(
+                "bookings:day",
+                kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk, "day": day},
+            )
         ),
+        visit_types=visit_types,
         # The clinic page sends a one-clinic doctor straight back here: "back" goes to the doctors.
         extra={"only_clinic": len(clinics) == 1},
         held_for=_viewing_patient(request),
@@ -188,17 +193,22 @@ def day(request, doctor_id, clinic_id, day):
     confirm_url = reverse(
         "bookings:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk}
     )
+    visit_types = visit_type_choice.choose(request, doctor, online_only=True)
     return slot_pages.day_page(
         request,
         doctor=doctor,
         clinic=clinic,
         day=day,
         now=now,
-        day_url=lambda other: reverse(
-            "bookings:day", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk, "day": other}
+        day_url=lambda other: visit_types.url(
+            reverse(
+                "bookings:day",
+                kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk, "day": other},
+            )
         ),
-        time_url=lambda token: f"{confirm_url}?start={token}",
+        time_url=lambda token: visit_types.url(f"{confirm_url}?start={token}"),
         held_for=_viewing_patient(request),
+        visit_types=visit_types,
     )
 
 
@@ -222,9 +232,13 @@ def _day_url_of(doctor, clinic, start, now):
 def confirm(request, doctor_id, clinic_id, patient):
     doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
     now = timezone.now()
-    calendar_url = reverse(
-        "bookings:calendar", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk}
+    visit_types, type_refused = visit_type_choice.refused(request, doctor, online_only=True)
+    visit_type = visit_types.chosen
+    calendar_url = visit_types.url(
+        reverse("bookings:calendar", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk})
     )
+    if type_refused:
+        return redirect(calendar_url)
     hold = None
     if request.method == "POST":
         form = BookingForm(request.POST)
@@ -243,15 +257,21 @@ def confirm(request, doctor_id, clinic_id, patient):
                     by=request.user,
                     patient=patient,
                     now=now,
+                    visit_type=visit_type,
                 )
             except services.BookingError as error:
                 messages.error(request, slot_pages.hold_refused_message(error))
-                return redirect(_day_url_of(doctor, clinic, start, now))
+                return redirect(visit_types.url(_day_url_of(doctor, clinic, start, now)))
         elif not selectors.slot_is_open(
-            doctor=doctor, clinic=clinic, start=start, now=now, held_for=patient
+            doctor=doctor,
+            clinic=clinic,
+            start=start,
+            now=now,
+            held_for=patient,
+            visit_type=visit_type,
         ):
             messages.error(request, slot_pages.hold_refused_message(None))
-            return redirect(_day_url_of(doctor, clinic, start, now))
+            return redirect(visit_types.url(_day_url_of(doctor, clinic, start, now)))
         form = BookingForm(initial={"start": start})
 
     if form.is_bound and form.is_valid():
@@ -267,10 +287,11 @@ def confirm(request, doctor_id, clinic_id, patient):
                 reason=data["reason"],
                 by=request.user,
                 now=now,
+                visit_type=visit_type,
             )
         except services.SlotUnavailable as error:
             messages.error(request, str(error))
-            return redirect(_day_url_of(doctor, clinic, data["start"], now))
+            return redirect(visit_types.url(_day_url_of(doctor, clinic, data["start"], now)))
         except services.BookingError as error:
             form.add_error(None, str(error))
         else:
@@ -291,10 +312,15 @@ def confirm(request, doctor_id, clinic_id, patient):
             "doctor": doctor,
             "clinic": clinic,
             "start": start,
-            "end": start + dt.timedelta(minutes=doctor.slot_minutes),
-            "price": pricing.quote(doctor=doctor),
-            "change_url": _day_url_of(doctor, clinic, start, now),
+            "end": start
+            + dt.timedelta(minutes=visit_type.minutes if visit_type else doctor.slot_minutes),
+            "price": pricing.quote(doctor=doctor, visit_type=visit_type),
+            "change_url": visit_types.url(_day_url_of(doctor, clinic, start, now)),
             "hold": hold,
+            "visit_type": visit_type,
+            "form_action": visit_types.url(
+                reverse("bookings:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk})
+            ),
         },
     )
 

@@ -180,6 +180,11 @@ class Doctor(models.Model):
         return self.is_active and self.registration_is_valid
 
 
+# The longest buffer a visit type may keep before or after its visits (the slot search reads
+# appointments this far outside the times it looks at, for their buffers).
+VISIT_BUFFER_MAX_MINUTES = 240
+
+
 class VisitTypeQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
@@ -233,13 +238,13 @@ class VisitType(models.Model):
     buffer_before_minutes = models.PositiveSmallIntegerField(
         "buffer before (minutes)",
         default=0,
-        validators=[MaxValueValidator(240)],
+        validators=[MaxValueValidator(VISIT_BUFFER_MAX_MINUTES)],
         help_text="Time kept free before the visit, e.g. to prepare a room.",
     )
     buffer_after_minutes = models.PositiveSmallIntegerField(
         "buffer after (minutes)",
         default=0,
-        validators=[MaxValueValidator(240)],
+        validators=[MaxValueValidator(VISIT_BUFFER_MAX_MINUTES)],
         help_text="Time kept free after the visit, e.g. to clean up.",
     )
     bookable_online = models.BooleanField(
@@ -277,7 +282,8 @@ class VisitType(models.Model):
                 violation_error_message="The fee cannot be negative.",
             ),
             models.CheckConstraint(
-                condition=Q(buffer_before_minutes__lte=240) & Q(buffer_after_minutes__lte=240),
+                condition=Q(buffer_before_minutes__lte=VISIT_BUFFER_MAX_MINUTES)
+                & Q(buffer_after_minutes__lte=VISIT_BUFFER_MAX_MINUTES),
                 name="doctors_visittype_buffers_range",
                 violation_error_message="A buffer lasts at most 240 minutes.",
             ),

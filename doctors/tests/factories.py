@@ -6,7 +6,15 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
-from doctors.models import Clinic, Department, Doctor, Holiday, TimeOff, WorkingHours
+from doctors.models import (
+    Clinic,
+    Department,
+    Doctor,
+    Holiday,
+    TimeOff,
+    VisitType,
+    WorkingHours,
+)
 
 
 class DepartmentFactory(factory.django.DjangoModelFactory):
@@ -81,3 +89,16 @@ class TimeOffFactory(factory.django.DjangoModelFactory):
     starts_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=2))
     ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(hours=4))
     reason = "Conference"
+
+
+class VisitTypeFactory(factory.django.DjangoModelFactory):
+    """A department's visit type, bookable online, in person; pass `doctor=` (and
+    `department=None`) for a doctor's own."""
+
+    class Meta:
+        model = VisitType
+
+    name = factory.Sequence(lambda n: f"Visit type {n}")
+    department = factory.SubFactory(DepartmentFactory)
+    doctor = None
+    minutes = 30
