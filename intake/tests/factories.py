@@ -34,7 +34,7 @@ def form_data(questions, **values):
 
 
 GOOD_ANSWERS = {
-    "text": "A cough at night",
+    "text": "Wheezing after climbing stairs",
     "choice": "Weeks",
     "yes_no": "yes",
     "date": "2026-11-20",

@@ -24,13 +24,13 @@ def test_answers_are_saved_with_the_question_text_and_who_gave_them(
 ):
     saved = save_answers(
         appointment=appointment,
-        answers={questions["text"]: "A cough at night", questions["yes_no"]: "no"},
+        answers={questions["text"]: "Wheezing after climbing stairs", questions["yes_no"]: "no"},
         by=patient_user,
     )
 
     assert saved == 2
     assert answers_by_text(appointment) == {
-        "What brings you in?": "A cough at night",
+        "What brings you in?": "Wheezing after climbing stairs",
         "Are you allergic to penicillin?": "no",
     }
     assert {answer.answered_by for answer in Answer.objects.all()} == {patient_user}
