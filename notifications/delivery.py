@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from bookings import ical, links, video
 from bookings.models import LinkAction
+from intake.links import questions_link
 from notifications import sms
 from notifications.models import Notification
 from notifications.outbox import still_relevant
@@ -107,6 +108,11 @@ def _context(notification, message_links=None):
         # A video visit's messages say how to join (the page that shows the link), not where.
         "video": video.notice(appointment, to_doctor=to_doctor),
         "links": message_links or {},
+        # The patient's confirmation points to the page with the clinic's intake questions: its
+        # address only, never a question or an answer.
+        "questions_url": questions_link(appointment)
+        if notification.kind == Notification.Kind.CONFIRMATION and not to_doctor
+        else "",
     }
 
 

@@ -73,3 +73,41 @@ def test_no_notice_carries_an_answer(answered, settings):
             for value in ("wheezing", "Weeks", "penicillin", "2026-11-20", "20 November"):
                 assert value.lower() not in text.lower(), (notice.kind, notice.channel)
     assert not mail.outbox
+
+
+def confirmation(appointment, audience="patient", channel="email"):
+    return Notification(
+        appointment=appointment, kind="confirmation", channel=channel, audience=audience
+    )
+
+
+def test_the_patients_confirmation_links_to_the_appointment_page_for_the_questions(
+    answered, settings
+):
+    settings.PORTAL_URL = "https://portal.example.org"
+    page = "https://portal.example.org" + reverse("bookings:detail", kwargs={"pk": answered.pk})
+
+    message = render_email(confirmation(answered))
+
+    assert f"(the portal asks you to log in):\n{page}\n" in message.body
+    assert f'<a href="{page}">Answer them' in message.alternatives[0][0]
+    assert page not in render_email(confirmation(answered, audience="doctor")).body
+
+
+def test_no_questions_link_without_questions_a_login_or_a_portal_address(
+    answered, questions, settings
+):
+    settings.PORTAL_URL = "https://portal.example.org"
+    walk_in = AppointmentFactory(visit_type=answered.visit_type)
+    plain = AppointmentFactory(patient=answered.patient)
+    for appointment in (walk_in, plain):
+        assert "few questions" not in render_email(confirmation(appointment)).body
+
+    settings.PORTAL_URL = ""
+    assert "few questions" not in render_email(confirmation(answered)).body
+
+    settings.PORTAL_URL = "https://portal.example.org"
+    for question in questions.values():
+        question.active = False
+        question.save()
+    assert "few questions" not in render_email(confirmation(answered)).body
