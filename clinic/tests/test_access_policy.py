@@ -73,6 +73,11 @@ from notifications.tests.factories import (
     WebhookDeliveryFactory,
     WebhookEndpointFactory,
 )
+from waitlist.tests.factories import (
+    FreedTimeFactory,
+    WaitlistEntryFactory,
+    WaitlistOfferFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -170,6 +175,7 @@ class World:
     access_attempt: AccessAttempt
     access_log: AccessLog
     superuser: User  # the set-up login, which clinic admins must not take over
+    waitlist_offer: object = None  # the patient's open offer of a freed time
     slot: str = ""  # a free time on the visit day, as a slot token
     new_slot: str = ""  # another free time, to move the appointment to
     objects: dict = field(default_factory=dict)  # admin model label -> an instance
@@ -268,6 +274,16 @@ def build_world():
         http_accept="*/*",
         path_info="/accounts/login/",
     )
+    # The patient waits for the doctor, and a time freed on the visit day is offered to them.
+    waitlist_offer = WaitlistOfferFactory(
+        entry=WaitlistEntryFactory(
+            patient=patient, doctor=doctor, created_at=NOW, state_changed_at=NOW, state="offered"
+        ),
+        freed_time=FreedTimeFactory(
+            doctor=doctor, clinic=clinic, start=local(VISIT_DAY, 16), freed_at=NOW, state="offered"
+        ),
+        made_at=NOW,
+    )
     world = World(
         users={
             "anon": None,
@@ -330,7 +346,11 @@ def build_world():
         "auditlog.logentry": log_entry,
         "knox.authtoken": AuthToken.objects.create(user=admin_user)[0],
         "intake.question": QuestionFactory(),
+        "waitlist.waitlistentry": waitlist_offer.entry,
+        "waitlist.waitlistoffer": waitlist_offer,
+        "waitlist.freedtime": waitlist_offer.freed_time,
     }
+    world.waitlist_offer = waitlist_offer
     return world
 
 
@@ -572,6 +592,29 @@ PORTAL = {
     "privacy:my_data": Rule(LOGGED_IN),
     "privacy:export": Rule(POST_ONLY, post=PATIENTS),
     "privacy:close": Rule(POST_ONLY, post=PATIENTS),
+    # The waitlist: patients their own entries and offers; the desk the whole list; doctors
+    # theirs. An offer link asks a visitor to log in first; a wrong one is one 404 for everyone.
+    "waitlist:mine": Rule(PATIENTS),
+    "waitlist:join": Rule(PATIENTS, post=PATIENTS),
+    "waitlist:withdraw": Rule(
+        "login 405 405 403 403 403 403",
+        post="login 302 404 403 403 403 403",
+        args=lambda w: {"pk": w.waitlist_offer.entry_id},
+    ),
+    "waitlist:offer": Rule(
+        "login 404 404 404 404 404 404",
+        post="login 404 404 404 404 404 404",
+        args=lambda w: {"token": "not-a-real-offer-token"},
+    ),
+    "waitlist:my_offer": Rule(OWN_PATIENT, post=OWN_PATIENT, args=pk("waitlist_offer")),
+    "waitlist:desk": Rule(DESK),
+    "waitlist:desk_add": Rule(DESK, post=DESK),
+    "waitlist:desk_withdraw": Rule(
+        "login 404 404 404 404 405 405",
+        post=redirected(DESK),
+        args=lambda w: {"pk": w.waitlist_offer.entry_id},
+    ),
+    "waitlist:doctor": Rule(DOCTORS),
 }
 
 
@@ -612,6 +655,11 @@ ADMIN_RIGHTS = {
     "intake.question": ("", "vacd"),
     # API tokens: clinic admins make them for integrations (shown once) and revoke them.
     "knox.authtoken": ("", "vad"),
+    # The waitlist is read-only in the admin (its pages and worker change it); freed times are
+    # for clinic admins' eyes.
+    "waitlist.waitlistentry": ("v", "v"),
+    "waitlist.waitlistoffer": ("v", "v"),
+    "waitlist.freedtime": ("", "v"),
 }
 
 
