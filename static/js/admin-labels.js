@@ -1,8 +1,8 @@
 // Gives the admin's autocomplete boxes (select2 comboboxes) the name of the field they stand for.
 // Select2 names its combobox after the choice shown, so an empty one has no name at all (WCAG
 // 4.1.2): the name becomes the field's label, followed by the choice. Boxes added later (a new
-// inline row) are named as they appear. Also gives the filter boxes' icons the role their name
-// needs.
+// inline row) are named as they appear. Also names a changelist's editable cells after their
+// column and row, and gives the filter boxes' icons the role their name needs.
 "use strict";
 {
   let labelCount = 0;
@@ -39,7 +39,24 @@
     combobox.dataset.named = "yes";
   }
 
+  // A changelist's editable cells (list_editable) are inputs under a column heading with no
+  // <label>: each is named after its column and its row ("Position: Any allergies?").
+  function nameEditableCells(root) {
+    root.querySelectorAll("#result_list tbody td").forEach((cell) => {
+      const heading = cell.closest("table").querySelectorAll("thead th")[cell.cellIndex];
+      const rowHeading = cell.parentElement.querySelector("th");
+      if (!heading) return;
+      const column = heading.textContent.trim();
+      const row = rowHeading ? rowHeading.textContent.trim() : "";
+      cell.querySelectorAll("input:not([type='hidden']), select, textarea").forEach((field) => {
+        if (field.labels.length || field.hasAttribute("aria-label")) return;
+        field.setAttribute("aria-label", row ? `${column}: ${row}` : column);
+      });
+    });
+  }
+
   function nameAll(root) {
+    nameEditableCells(root);
     root.querySelectorAll(".select2-selection[role='combobox']").forEach(name);
     // The filter boxes' magnifier icons (the user form's group picker) carry a name, which only
     // an element with a role may have: they are images.
