@@ -1,13 +1,18 @@
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from auditlog.models import LogEntry
 from django.utils import timezone
 
 from bookings.models import Status
+from bookings.scheduling import at
+from bookings.services import reschedule_appointment
 from bookings.tests.factories import AppointmentFactory
+from doctors.tests.factories import ClinicFactory, DoctorFactory, WorkingHoursFactory
 from intake.models import Answer
 from intake.services import IntakeClosed, carry_answers, save_answers
+from intake.tests.factories import QuestionFactory, VisitTypeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -149,3 +154,36 @@ def test_display_values(appointment, questions, patient_user):
     assert shown == {"yes_no": "Yes", "date": "20 November 2026"}
     assert Answer(kind="date", value="not a date").display_value == "not a date"
     assert Answer(kind="text", value="Plain").display_value == "Plain"
+
+
+def test_moving_the_appointment_through_the_booking_service_carries_the_answers(db):
+    """The receiver of bookings' appointment_rescheduled signal, end to end."""
+    zone = ZoneInfo("Asia/Kolkata")
+    monday = dt.date(2030, 1, 7)
+    now = at(monday, dt.time(8), zone)
+    clinic = ClinicFactory(timezone="Asia/Kolkata")
+    doctor = DoctorFactory(slot_minutes=15, registration_expires_on=monday + dt.timedelta(days=365))
+    doctor.department.opens_at, doctor.department.closes_at = dt.time(8), dt.time(20)
+    doctor.department.save()
+    for weekday in range(5):
+        WorkingHoursFactory(
+            doctor=doctor, clinic=clinic, weekday=weekday, starts_at=dt.time(9), ends_at=dt.time(12)
+        )
+    visit_type = VisitTypeFactory(department=doctor.department, minutes=15)
+    question = QuestionFactory(visit_type=visit_type, text="Any allergies?")
+    old = AppointmentFactory(
+        doctor=doctor,
+        clinic=clinic,
+        visit_type=visit_type,
+        start=at(monday + dt.timedelta(days=1), dt.time(9), zone),
+    )
+    save_answers(appointment=old, answers={question: "Dust"}, by=None, now=now)
+
+    new = reschedule_appointment(
+        appointment=old,
+        start=at(monday + dt.timedelta(days=2), dt.time(10), zone),
+        by=old.created_by,
+        now=now,
+    )
+
+    assert answers_by_text(new) == {"Any allergies?": "Dust"}
