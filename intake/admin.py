@@ -1,13 +1,16 @@
 """Intake questions in the admin, for clinic admins (the only role with permissions on them).
 
-Questions are set up per visit type; the list filters by visit type. An edit changes what is
-asked from then on: answers already given keep the text they were given to.
+Questions are set up on their visit type's page (an inline this app adds to doctors' VisitType
+admin, which may not import intake) and in a list of their own that filters by visit type. An
+edit changes what is asked from then on: answers already given keep the text they were given to.
 """
 
 from django import forms
 from django.contrib import admin
 
 from accounts.admin_input import CheckedAdminInputMixin
+from accounts.admin_labels import LabelledFieldsMixin
+from doctors.models import VisitType
 from intake.models import Question
 
 
@@ -18,8 +21,8 @@ class QuestionAdminForm(forms.ModelForm):
         widgets = {"choices": forms.Textarea(attrs={"rows": 4})}
 
 
-class QuestionInline(admin.TabularInline):
-    """For the visit type's page, should it take inlines: its questions in order."""
+class QuestionInline(CheckedAdminInputMixin, LabelledFieldsMixin, admin.TabularInline):
+    """The visit type's questions, in the order they are asked, on its page."""
 
     model = Question
     form = QuestionAdminForm
@@ -36,3 +39,14 @@ class QuestionAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     list_editable = ("position", "active")
     search_fields = ("text",)
     ordering = ("visit_type", "position", "pk")
+
+
+def add_questions_to_visit_type_admin(site=admin.site):
+    """doctors registers VisitType's admin first (INSTALLED_APPS order); its page gains the
+    questions here."""
+    visit_type_admin = site._registry.get(VisitType)
+    if visit_type_admin is not None and QuestionInline not in visit_type_admin.inlines:
+        visit_type_admin.inlines = [*visit_type_admin.inlines, QuestionInline]
+
+
+add_questions_to_visit_type_admin()

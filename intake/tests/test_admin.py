@@ -94,3 +94,73 @@ def test_only_clinic_admins_manage_questions(client, request, visit_type, login)
     if response.status_code == 302:  # not staff: sent to the admin's login
         assert reverse("admin:login") in response["Location"]
     assert not Question.objects.exists()
+
+
+def visit_type_form(visit_type, **inline):
+    form = {
+        "name": visit_type.name,
+        "department": visit_type.department_id,
+        "doctor": "",
+        "position": 0,
+        "is_active": "on",
+        "minutes": visit_type.minutes,
+        "buffer_before_minutes": 0,
+        "buffer_after_minutes": 0,
+        "fee": "",
+        "bookable_online": "on",
+        "mode": "in_person",
+        "intake_questions-TOTAL_FORMS": 1,
+        "intake_questions-INITIAL_FORMS": 0,
+        "intake_questions-MIN_NUM_FORMS": 0,
+        "intake_questions-MAX_NUM_FORMS": 1000,
+        "intake_questions-0-position": 1,
+        "intake_questions-0-kind": QuestionKind.YES_NO,
+        "intake_questions-0-choices": "",
+        "intake_questions-0-active": "on",
+    }
+    form.update({f"intake_questions-0-{name}": value for name, value in inline.items()})
+    return form
+
+
+def test_the_visit_types_page_lists_and_adds_its_questions(
+    client, clinic_admin_user, visit_type, questions
+):
+    client.force_login(clinic_admin_user)
+    url = reverse("admin:doctors_visittype_change", args=[visit_type.pk])
+
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "How long has it lasted?" in page.content.decode()
+
+    # The saved questions first (rows 0 to 3, in their order), the new one last.
+    form = {
+        key.replace("intake_questions-0-", "intake_questions-4-"): value
+        for key, value in visit_type_form(
+            visit_type, text="Are you pregnant?", required="on"
+        ).items()
+    }
+    form.update({"intake_questions-TOTAL_FORMS": 5, "intake_questions-INITIAL_FORMS": 4})
+    for index, question in enumerate(questions.values()):
+        for name in ("text", "kind", "choices", "position"):
+            form[f"intake_questions-{index}-{name}"] = getattr(question, name)
+        form[f"intake_questions-{index}-id"] = question.pk
+        form[f"intake_questions-{index}-visit_type"] = visit_type.pk
+        form[f"intake_questions-{index}-active"] = "on"
+    response = client.post(url, form)
+
+    assert response.status_code == 302, response.context["errors"]
+    added = visit_type.intake_questions.get(text="Are you pregnant?")
+    assert (added.kind, added.required) == (QuestionKind.YES_NO, True)
+
+
+def test_a_bad_question_on_the_visit_types_page_is_refused(client, clinic_admin_user, visit_type):
+    client.force_login(clinic_admin_user)
+    url = reverse("admin:doctors_visittype_change", args=[visit_type.pk])
+
+    response = client.post(
+        url, visit_type_form(visit_type, text="Which?", kind=QuestionKind.CHOICE, choices="One")
+    )
+
+    assert response.status_code == 200
+    assert "Give at least two choices, one per line." in response.content.decode()
+    assert not Question.objects.exists()
