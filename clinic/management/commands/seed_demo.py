@@ -31,6 +31,7 @@ from bookings.services import (
     confirm_attendance,
 )
 from doctors.models import Clinic, Department, Doctor, Holiday, TimeOff, Weekday, WorkingHours
+from intake import demo as intake_demo
 from waitlist import links as waitlist_links
 from waitlist import services as waitlist_services
 from waitlist.models import OfferState, WaitlistEntry, WaitlistOffer
@@ -396,6 +397,8 @@ class Command(BaseCommand):
             self.seed_patients(users)
         self.seed_appointments(users)
         self.seed_history(users)
+        # The visit types' intake questions (first consultations ask one of each kind).
+        intake_demo.seed_questions()
         offer_url = self.seed_waitlist(users)
         self.print_logins()
         if offer_url:
