@@ -387,3 +387,12 @@ def test_no_answer_travels_in_a_url(client, patient_user, appointment, questions
     links += [part.split('"')[0] for part in page.split('action="')[1:]]
     assert links
     assert not [link for link in links if "wheezing" in link.lower() or "Weeks" in link]
+
+
+def test_a_visit_type_without_questions_shows_no_section(client, patient_user, visit_type):
+    appointment = AppointmentFactory(patient=patient_user.patient, visit_type=visit_type)
+    client.force_login(patient_user)
+
+    for name in ("bookings:booked", "bookings:detail"):
+        page = client.get(reverse(name, kwargs={"pk": appointment.pk}))
+        assert "Questions before" not in page_text(page)
