@@ -473,7 +473,7 @@ def arrivals_queue(*, now, clinic=None, department=None):
     appointments = (
         Appointment.objects.filter(status__in=[Status.BOOKED, Status.CHECKED_IN])
         .filter(_on_local_today(now))
-        .select_related("patient", "clinic", "doctor__department")
+        .select_related("patient", "clinic", "doctor__department", "visit_type")
         .order_by("start", "doctor__full_name", "pk")
     )
     if clinic is not None:

@@ -450,6 +450,7 @@ def test_my_appointments_says_by_video_in_the_same_queries_for_more(
 ):
     client.force_login(patient_user)
     url = reverse("bookings:mine")
+    client.get(url)  # the session's first request does its own work
     with CaptureQueriesContext(connection) as one:
         client.get(url)
     for minutes in (15, 30):
@@ -466,4 +467,29 @@ def test_my_appointments_says_by_video_in_the_same_queries_for_more(
     assert len(three.captured_queries) == len(one.captured_queries)
     html = response.content.decode()
     assert html.count("<td>By video</td>") == 3
+    assert room_of(visit) not in html
+
+
+@time_machine.travel(START - dt.timedelta(hours=1), tick=False)
+def test_the_desks_arrivals_say_who_comes_by_video_in_the_same_queries(
+    client, visit, front_desk_user
+):
+    client.force_login(front_desk_user)
+    url = reverse("desk:queue")
+    client.get(url)  # the session's first request does its own work
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for minutes in (15, 30):
+        AppointmentFactory(
+            doctor=visit.doctor,
+            clinic=visit.clinic,
+            start=START + dt.timedelta(minutes=minutes),
+            end=START + dt.timedelta(minutes=minutes + 15),
+            visit_type=visit.visit_type,
+        )
+    with CaptureQueriesContext(connection) as three:
+        response = client.get(url)
+    assert len(three.captured_queries) == len(one.captured_queries)
+    html = response.content.decode()
+    assert html.count("by video, not in the building") == 3
     assert room_of(visit) not in html
