@@ -27,19 +27,36 @@ QUOTED_VALUE = re.compile(
     r"|(?<=\)=)\(.*\)"
 )
 
+# Addresses whose path holds a secret: a one-click or waitlist offer link's token, a calendar
+# feed's, a sign-up confirmation's or a password reset's. Anyone reading a log line must not be
+# able to use them ("Not Found: /links/<token>/" is what Django logs for a dead link), so the
+# secret part goes; the rest of the path still says which page it was.
+SECRET_IN_PATH = re.compile(
+    r"(/(?:links|waitlist/offers)/)[^/\s?#'\"]+"
+    r"|(/schedule/feed/)[^/\s?#'\"]+(?=\.ics)"
+    r"|(/accounts/(?:signup/confirm|password/reset)/)(?!sent/|complete/)[^/\s?#'\"]+/[^/\s?#'\"]+"
+)
+SECRET = "[secret]"
+
+
+def without_secrets(text):
+    """The text with the secret part of every such address replaced."""
+    return SECRET_IN_PATH.sub(lambda match: f"{next(filter(None, match.groups()))}{SECRET}", text)
+
+
 # Traceback lines that name a file and show its source code: the code is the project's own and
 # worth keeping; everything else (the exception's message and any chained one's) is scrubbed.
 SOURCE_LINE = re.compile(r'^(?:  File "|    )')
 
 
 def scrub(text):
-    """The text with every quoted value replaced."""
+    """The text with every quoted value, and every secret in an address, replaced."""
 
     def replace(match):
         quoted = match.group(0)
         return f"{quoted[0]}{REMOVED}{quoted[-1]}"
 
-    return QUOTED_VALUE.sub(replace, text)
+    return without_secrets(QUOTED_VALUE.sub(replace, text))
 
 
 def scrub_traceback(text):
@@ -52,6 +69,9 @@ class ScrubSubmittedValues(logging.Filter):
     they are: the portal writes no personal details into them in the first place."""
 
     def filter(self, record):
+        message = record.getMessage()
+        if SECRET_IN_PATH.search(message):
+            record.msg, record.args = without_secrets(message), None
         if record.exc_info or record.exc_text:
             record.msg = scrub(record.getMessage())
             record.args = None
@@ -90,7 +110,7 @@ class NoSubmittedValuesReporterFilter(SafeExceptionReporterFilter):
 
 
 def without_query(url):
-    return url.split("?", 1)[0]
+    return without_secrets(url.split("?", 1)[0])
 
 
 class ScrubbedExceptionReporter(ExceptionReporter):

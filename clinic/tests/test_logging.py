@@ -273,3 +273,43 @@ def test_the_error_email_shows_the_url_without_its_query():
     assert "QUERY_STRING = '********************'" in email.body
     assert "RAW_URI = '/desk/patients/'" in email.body
     assert "HTTP_REFERER = 'http://testserver/desk/'" in email.body
+
+
+# Secrets in addresses ----------------------------------------------------------------------------
+
+SECRET_ADDRESSES = [
+    ("links:open", {"token": "Zq3-secretToken_1"}),
+    ("waitlist:offer", {"token": "Zq3-secretToken_1"}),
+    ("schedule:feed", {"token": "Zq3-secretToken_1"}),
+    ("accounts:signup_confirm", {"uidb64": "MTIz", "token": "Zq3-secretToken_1"}),
+    ("accounts:password_reset_confirm", {"uidb64": "MTIz", "token": "Zq3-secretToken_1"}),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), SECRET_ADDRESSES)
+@pytest.mark.django_db
+def test_a_dead_link_is_logged_without_its_secret(client, name, kwargs):
+    """Django logs every 404 with its path; whoever reads the log must not be able to use a link
+    that works (a link is 404 for everyone once used, but a typo'd neighbour may not be)."""
+    path = reverse(name, kwargs=kwargs)
+    with console_output() as output:
+        logging.getLogger("django.request").warning("Not Found: %s", path)
+        client.get(path.replace("Zq3", "Zq4"))
+    logged = output.getvalue()
+    assert "Not Found: " in logged
+    assert "secretToken" not in logged
+    assert "[secret]" in logged
+
+
+def test_only_the_secret_part_of_an_address_goes():
+    from clinic.log_scrubbing import without_secrets
+
+    assert without_secrets("GET /links/abc-DEF_1/ 404") == "GET /links/[secret]/ 404"
+    assert without_secrets("/schedule/feed/abc.ics") == "/schedule/feed/[secret].ics"
+    assert (
+        without_secrets("/accounts/password/reset/MTIz/set-password/")
+        == "/accounts/password/reset/[secret]/"
+    )
+    # The pages around them name nothing secret and stay as they are.
+    for plain in ("/accounts/password/reset/sent/", "/accounts/password/reset/complete/", "/desk/"):
+        assert without_secrets(plain) == plain
