@@ -14,12 +14,49 @@ from doctors.models import (
     Doctor,
     Holiday,
     TimeOff,
+    VisitType,
     WorkingHours,
     timezone_choices,
 )
 
 # Opening hours and working hours are entered and shown as HH:MM, never with seconds.
 HH_MM_TIME_FIELDS = {models.TimeField: {"widget": AdminTimeWidget(format="%H:%M")}}
+
+
+VISIT_TYPE_INLINE_FIELDS = (
+    "name",
+    "minutes",
+    "fee",
+    "buffer_before_minutes",
+    "buffer_after_minutes",
+    "bookable_online",
+    "mode",
+    "patients_may_book_series",
+    "is_active",
+    "position",
+)
+
+
+class DepartmentVisitTypeInline(CheckedAdminInputMixin, LabelledFieldsMixin, admin.TabularInline):
+    """The department's visit types, offered by each of its doctors."""
+
+    model = VisitType
+    fk_name = "department"
+    fields = VISIT_TYPE_INLINE_FIELDS
+    extra = 0
+    verbose_name = "visit type of the whole department"
+    verbose_name_plural = "visit types of the whole department"
+
+
+class DoctorVisitTypeInline(CheckedAdminInputMixin, LabelledFieldsMixin, admin.TabularInline):
+    """A doctor's own visit types, offered beside their department's."""
+
+    model = VisitType
+    fk_name = "doctor"
+    fields = VISIT_TYPE_INLINE_FIELDS
+    extra = 0
+    verbose_name = "visit type of this doctor only"
+    verbose_name_plural = "visit types of this doctor only"
 
 
 @admin.register(Department)
@@ -29,6 +66,7 @@ class DepartmentAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     ordering = ("name",)  # the annotated queryset below would otherwise lose the model's order
     readonly_fields = ("created_at", "updated_at")
     formfield_overrides = HH_MM_TIME_FIELDS
+    inlines = [DepartmentVisitTypeInline]
 
     def get_queryset(self, request):
         return (
@@ -143,7 +181,7 @@ class DoctorAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     autocomplete_fields = ("department",)
     raw_id_fields = ("user",)
     readonly_fields = ("created_at", "updated_at")
-    inlines = [WorkingHoursInline]
+    inlines = [WorkingHoursInline, DoctorVisitTypeInline]
     fieldsets = (
         (None, {"fields": ("full_name", "department", "qualifications", "bio", "is_active")}),
         ("Registration", {"fields": ("registration_number", "registration_expires_on")}),
@@ -190,3 +228,40 @@ class TimeOffAdmin(CheckedAdminInputMixin, LabelledFieldsMixin, admin.ModelAdmin
     date_hierarchy = "starts_at"
     autocomplete_fields = ("doctor",)
     readonly_fields = ("created_at",)
+
+
+@admin.register(VisitType)
+class VisitTypeAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
+    list_display = (
+        "name",
+        "offered_by",
+        "minutes",
+        "fee_or_doctors",
+        "buffer_before_minutes",
+        "buffer_after_minutes",
+        "bookable_online",
+        "mode",
+        "is_active",
+        "position",
+    )
+    list_filter = ("department", "mode", "bookable_online", "is_active")
+    list_select_related = ("department", "doctor")
+    search_fields = ("name", "department__name", "doctor__full_name")
+    search_help_text = "Visit type, department or doctor."
+    autocomplete_fields = ("department", "doctor")
+    fieldsets = (
+        (None, {"fields": ("name", "department", "doctor", "position", "is_active")}),
+        (
+            "Length and price",
+            {"fields": ("minutes", "buffer_before_minutes", "buffer_after_minutes", "fee")},
+        ),
+        ("Booking", {"fields": ("bookable_online", "mode", "patients_may_book_series")}),
+    )
+
+    @admin.display(description="Offered by", ordering="department__name")
+    def offered_by(self, visit_type):
+        return visit_type.department or visit_type.doctor
+
+    @admin.display(description="Fee")
+    def fee_or_doctors(self, visit_type):
+        return visit_type.fee if visit_type.fee is not None else "The doctor's fee"

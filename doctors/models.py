@@ -292,12 +292,8 @@ class VisitType(models.Model):
     def __str__(self):
         return f"{self.name} ({self.minutes} min)"
 
-    def clean(self):
-        super().clean()
-        if (self.department_id is None) == (self.doctor_id is None):
-            raise ValidationError(
-                "Choose a department or a doctor, not both.", code="department_or_doctor"
-            )
+    # Department or doctor: the CheckConstraint's message is the form's error (model validation
+    # checks constraints), so there is no clean() saying it twice.
 
     @property
     def is_video(self):

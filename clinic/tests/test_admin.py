@@ -26,6 +26,7 @@ from doctors.tests.factories import (
     DoctorFactory,
     HolidayFactory,
     TimeOffFactory,
+    VisitTypeFactory,
     WorkingHoursFactory,
 )
 from intake.tests.factories import QuestionFactory
@@ -54,6 +55,7 @@ CLINIC_ADMIN_CAN_ADD = {
     "doctors.WorkingHours",
     "doctors.Holiday",
     "doctors.TimeOff",
+    "doctors.VisitType",
     # API tokens for integrations (the token is shown once, on the page that answers the form).
     "knox.AuthToken",
     # Webhook receivers (their deliveries are written by the portal, never by hand).
@@ -109,6 +111,7 @@ def sample_objects(db):
         "doctors.WorkingHours": WorkingHoursFactory(doctor=doctor),
         "doctors.Holiday": HolidayFactory(),
         "doctors.TimeOff": TimeOffFactory(doctor=doctor),
+        "doctors.VisitType": VisitTypeFactory(department=doctor.department),
         "bookings.Appointment": AppointmentFactory(doctor=doctor),
         "bookings.SlotHold": SlotHoldFactory(doctor=doctor),
         "billing.Charge": ChargeFactory(),
@@ -304,12 +307,23 @@ def test_front_desk_cannot_reach_user_accounts(client, front_desk_user):
 # --- Bad input in admin forms saves nothing --------------------------------------------------
 
 
+def no_inline_rows(prefix):
+    """An inline's management form with no rows."""
+    return {
+        f"{prefix}-TOTAL_FORMS": "0",
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+
+
 def department_data(**overrides):
     return {
         "name": "Cardiology",
         "description": "",
         "opens_at": "09:00",
         "closes_at": "17:00",
+        **no_inline_rows("visit_types"),
         **overrides,
     }
 
@@ -388,6 +402,7 @@ def doctor_data(department, clinic=None, hours=(), **overrides):
         "working_hours-INITIAL_FORMS": "0",
         "working_hours-MIN_NUM_FORMS": "0",
         "working_hours-MAX_NUM_FORMS": "1000",
+        **no_inline_rows("visit_types"),
     }
     for index, (weekday, starts_at, ends_at) in enumerate(hours):
         data.update(
@@ -449,7 +464,7 @@ def test_admin_refuses_doctor_whose_inline_hours_overlap(as_clinic_admin, hours)
         reverse("admin:doctors_doctor_add"), doctor_data(department, clinic, hours=hours)
     )
     assert response.status_code == 200
-    (formset,) = [inline.formset for inline in response.context["inline_admin_formsets"]]
+    formset, _visit_types = [inline.formset for inline in response.context["inline_admin_formsets"]]
     assert formset.non_form_errors()
     assert not Doctor.objects.exists()
     assert not WorkingHours.objects.exists()
