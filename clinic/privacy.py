@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Prefetch, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -32,6 +32,8 @@ from bookings.views import patient_required
 from intake.models import Answer
 from notifications.models import Notification
 from notifications.webhook_retention import withdraw_patient_deliveries
+from waitlist.models import WaitlistEntry, WaitlistOffer
+from waitlist.services import withdraw_entry
 
 
 def patient_data(patient):
@@ -118,12 +120,51 @@ def patient_data(patient):
                 appointment_id=F("charge__appointment_id"),
             )
         ),
+        "waitlist": [
+            {
+                "waiting_for": entry.wanted(),
+                "clinic": entry.clinic.name if entry.clinic else None,
+                "from": entry.earliest,
+                "until": entry.latest,
+                "state": entry.get_state_display(),
+                "joined_at": entry.created_at,
+                "times_offered": [
+                    {
+                        "start": offer.start,
+                        "doctor": offer.doctor.full_name,
+                        "clinic": offer.clinic.name,
+                        "offered_at": offer.made_at,
+                        "state": offer.get_state_display(),
+                    }
+                    for offer in entry.offers.all()
+                ],
+            }
+            for entry in WaitlistEntry.objects.filter(patient=patient)
+            .select_related("doctor", "department", "clinic")
+            .prefetch_related(
+                Prefetch(
+                    "offers",
+                    queryset=WaitlistOffer.objects.select_related("doctor", "clinic").order_by(
+                        "made_at", "pk"
+                    ),
+                )
+            )
+            .order_by("created_at", "pk")
+        ],
         "messages": list(
-            Notification.objects.filter(appointment__patient=patient, audience="patient")
+            _patients_notices(patient)
+            .filter(audience="patient")
             .order_by("created_at")
             .values("appointment_id", "kind", "channel", "address", "state", "sent_at")
         ),
     }
+
+
+def _patients_notices(patient):
+    """The outbox rows about the patient: their appointments' and their waitlist offers'."""
+    return Notification.objects.filter(
+        Q(appointment__patient=patient) | Q(offer__entry__patient=patient)
+    )
 
 
 @login_required
@@ -326,10 +367,13 @@ def close_patient_account(*, patient, now=None):
             patient.sms_reminders = False
             patient.user = None
             patient.save()
-            Notification.objects.filter(appointment__patient=patient).exclude(
-                state=Notification.State.SENT
-            ).update(state=Notification.State.SKIPPED, address="")
-            Notification.objects.filter(appointment__patient=patient).update(address="")
+            # Off every waitlist: a time offered to them goes to the next patient.
+            for entry in WaitlistEntry.objects.active().filter(patient=patient):
+                withdraw_entry(entry=entry, by=user, now=now)
+            _patients_notices(patient).exclude(state=Notification.State.SENT).update(
+                state=Notification.State.SKIPPED, address=""
+            )
+            _patients_notices(patient).update(address="")
             withdraw_patient_deliveries(patient=patient, now=now)
             if user is not None:
                 user.email = _closed_login_email(user)

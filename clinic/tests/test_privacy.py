@@ -291,3 +291,66 @@ def test_staff_cannot_close_a_patients_account(request, frozen_now, patient, pas
     assert response.status_code == 403
     assert_untouched(patient)
     assert User.objects.get(pk=staff.pk).is_active
+
+
+# The waitlist ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def waiting_with_an_offer(frozen_now, patient, doctor, lakeview):
+    """The patient waits for the doctor and has a freed time offered, with its notices queued;
+    another patient waits too."""
+    from notifications import outbox
+    from waitlist.tests.factories import (
+        FreedTimeFactory,
+        WaitlistEntryFactory,
+        WaitlistOfferFactory,
+    )
+
+    offer = WaitlistOfferFactory(
+        freed_time=FreedTimeFactory(
+            doctor=doctor, clinic=lakeview, start=local(TOMORROW, 11), state="offered"
+        ),
+        entry=WaitlistEntryFactory(patient=patient, doctor=doctor, state="offered"),
+    )
+    outbox.waitlist_offer(offer, now=NOW)
+    other = WaitlistEntryFactory(doctor=doctor)
+    return offer, other
+
+
+def test_the_export_holds_the_patients_waitlist_and_the_offers_made_to_them(
+    waiting_with_an_offer, patient, doctor
+):
+    _offer, other = waiting_with_an_offer
+
+    data = json.loads(as_user(patient.user).post(reverse("privacy:export")).content)
+
+    [entry] = data["waitlist"]
+    assert entry["waiting_for"] == str(doctor)
+    assert entry["state"] == "Offered a time"
+    assert [row["doctor"] for row in entry["times_offered"]] == [doctor.full_name]
+    assert {row["kind"] for row in data["messages"]} == {"waitlist_offer"}
+    assert str(other.patient.full_name) not in json.dumps(data)
+
+
+def test_closing_takes_the_patient_off_the_waitlist_and_blanks_the_offer_notices(
+    waiting_with_an_offer, patient
+):
+    from notifications.models import Notification
+    from waitlist.models import EntryState, OfferState
+
+    offer, other = waiting_with_an_offer
+    assert Notification.objects.filter(offer=offer).exclude(address="").exists()
+
+    assert close(as_user(patient.user), **CONFIRMED).status_code == 302
+
+    offer.refresh_from_db()
+    offer.entry.refresh_from_db()
+    other.refresh_from_db()
+    assert offer.entry.state == EntryState.WITHDRAWN
+    assert offer.state == OfferState.WITHDRAWN
+    assert set(Notification.objects.filter(offer=offer).values_list("state", "address")) == {
+        (Notification.State.SKIPPED, "")
+    }
+    # Someone else's place is theirs still.
+    assert other.state == EntryState.WAITING
