@@ -8,6 +8,7 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django.test import RequestFactory
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Patient, User
@@ -18,7 +19,7 @@ from bookings.models import Appointment, Status
 from bookings.reports import AGE_BANDS
 from clinic.management.commands.seed_demo import DEMO_LOGINS, DEMO_PASSWORD, HISTORY_DAYS
 from clinic.reporting import REPORTS, ReportFilterForm
-from doctors.models import Clinic, Department, Doctor, Holiday, TimeOff, WorkingHours
+from doctors.models import Clinic, Department, Doctor, Holiday, TimeOff, VisitType, WorkingHours
 from notifications.models import Notification
 
 SEEDED_MODELS = [
@@ -113,9 +114,22 @@ def test_each_demo_patient_has_a_past_visit_and_one_they_may_still_change():
         appointments = Appointment.objects.filter(patient__user__email=login.email)
         past = appointments.past(now).filter(status=Status.COMPLETED).get()
         assert past.charge.ledger.get().total == past.charge.total  # paid in full
-        upcoming = appointments.upcoming(now).get()
+        upcoming = appointments.upcoming(now).exclude(visit_type__mode=VisitType.Mode.VIDEO).get()
         assert patient_may_change(upcoming, now)
         assert upcoming.charge.fee == upcoming.doctor.consultation_fee  # charged at booking
+
+
+@pytest.mark.django_db
+def test_the_demo_patient_has_a_video_visit_with_the_demo_doctor(client):
+    seed()
+    [visit] = Appointment.objects.filter(
+        patient__user__email="patient@example.com", visit_type__mode=VisitType.Mode.VIDEO
+    )
+    assert visit.status == Status.BOOKED and visit.doctor.user.email == "doctor@example.com"
+    assert visit.start > timezone.now() + dt.timedelta(days=2)
+    client.force_login(visit.patient.user)
+    page = client.get(reverse("bookings:detail", kwargs={"pk": visit.pk})).content.decode()
+    assert "The link to join appears here from" in page
 
 
 # --- The clinic's recent history, for the reports ---------------------------------------------

@@ -30,7 +30,16 @@ from bookings.services import (
     cancel_appointment,
     confirm_attendance,
 )
-from doctors.models import Clinic, Department, Doctor, Holiday, TimeOff, Weekday, WorkingHours
+from doctors.models import (
+    Clinic,
+    Department,
+    Doctor,
+    Holiday,
+    TimeOff,
+    VisitType,
+    Weekday,
+    WorkingHours,
+)
 from intake import demo as intake_demo
 from waitlist import links as waitlist_links
 from waitlist import services as waitlist_services
@@ -396,6 +405,7 @@ class Command(BaseCommand):
             self.seed_time_off()
             self.seed_patients(users)
         self.seed_appointments(users)
+        self.seed_video_visit(users)
         self.seed_history(users)
         # The visit types' intake questions (first consultations ask one of each kind).
         intake_demo.seed_questions()
@@ -554,6 +564,45 @@ class Command(BaseCommand):
                     by=users[email],
                     now=now,
                 )
+
+    def seed_video_visit(self, users):
+        """patient@example.com also has a video visit with the demo doctor about three days
+        ahead (its page says when the link to join opens; README, "Video visits"), of a video
+        type the demo doctor offers, made here if there is none. Made once."""
+        patient = Patient.objects.get(user=users["patient@example.com"])
+        if patient.appointments.filter(visit_type__mode=VisitType.Mode.VIDEO).exists():
+            return
+        doctor = Doctor.objects.select_related("department").get(
+            registration_number=DOCTORS[0].registration_number
+        )
+        visit_type = (
+            VisitType.objects.active().for_doctor(doctor).filter(mode=VisitType.Mode.VIDEO).first()
+        ) or VisitType.objects.create(
+            name="Video consultation",
+            doctor=doctor,
+            minutes=doctor.slot_minutes,
+            mode=VisitType.Mode.VIDEO,
+        )
+        clinic = doctor.working_hours.select_related("clinic").first().clinic
+        now = timezone.now()
+        slots = open_slots(
+            doctor=doctor,
+            clinic=clinic,
+            now=now + datetime.timedelta(days=3),
+            visit_type=visit_type,
+        )
+        if slots:
+            book_appointment(
+                patient=patient,
+                doctor=doctor,
+                clinic=clinic,
+                start=slots[0].start,
+                appointment_type=AppointmentType.FOLLOW_UP,
+                payment_mode=PaymentMode.AT_CLINIC,
+                by=users["patient@example.com"],
+                now=now,
+                visit_type=visit_type,
+            )
 
     def seed_past_visit(self, patient, doctor, clinic, now, front_desk):
         """A completed visit about three weeks ago, at the doctor's first hour that day."""
