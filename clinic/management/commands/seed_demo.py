@@ -401,10 +401,12 @@ class Command(BaseCommand):
             departments = self.seed_departments()
             clinics = self.seed_clinics()
             self.seed_doctors(departments, clinics, users)
+            self.seed_visit_types()
             self.seed_holidays(clinics)
             self.seed_time_off()
             self.seed_patients(users)
         self.seed_appointments(users)
+        self.seed_typed_appointments(users)
         self.seed_video_visit(users)
         self.seed_history(users)
         # The visit types' intake questions (first consultations ask one of each kind).
@@ -603,6 +605,70 @@ class Command(BaseCommand):
                 now=now,
                 visit_type=visit_type,
             )
+
+    def seed_visit_types(self):
+        """Every department's visit types (README, "Visit types"): a 20-minute first
+        consultation (the default), a 10-minute follow-up, a 45-minute procedure with 10 minutes
+        after it to clean up (booked by the front desk only), and a 10-minute video follow-up.
+        Seeding again adds none that are there."""
+        kinds = [
+            ("First consultation", {"minutes": 20, "position": 1}),
+            ("Follow-up", {"minutes": 10, "position": 2}),
+            (
+                "Procedure",
+                {
+                    "minutes": 45,
+                    "buffer_after_minutes": 10,
+                    "position": 3,
+                    "bookable_online": False,
+                    "fee": Decimal("2500.00"),
+                },
+            ),
+            (
+                "Video follow-up",
+                {"minutes": 10, "position": 4, "mode": VisitType.Mode.VIDEO},
+            ),
+        ]
+        for department in Department.objects.all():
+            for name, fields in kinds:
+                VisitType.objects.get_or_create(department=department, name=name, defaults=fields)
+
+    def seed_typed_appointments(self, users):
+        """Upcoming visits of the demo doctor's types: a first consultation patient2@example.com
+        booked online, and a procedure the front desk booked for patient@example.com (a type
+        patients cannot book online). Made once each."""
+        doctor = Doctor.objects.select_related("department").get(
+            registration_number=DOCTORS[0].registration_number
+        )
+        clinic = doctor.working_hours.select_related("clinic").first().clinic
+        now = timezone.now()
+        plans = [
+            ("patient2@example.com", "First consultation", "patient2@example.com", 4),
+            ("patient@example.com", "Procedure", "frontdesk@example.com", 5),
+        ]
+        for email, type_name, booked_by, days_ahead in plans:
+            patient = Patient.objects.get(user=users[email])
+            visit_type = VisitType.objects.for_doctor(doctor).filter(name=type_name).first()
+            if visit_type is None or patient.appointments.filter(visit_type=visit_type).exists():
+                continue
+            slots = open_slots(
+                doctor=doctor,
+                clinic=clinic,
+                now=now + datetime.timedelta(days=days_ahead),
+                visit_type=visit_type,
+            )
+            if slots:
+                book_appointment(
+                    patient=patient,
+                    doctor=doctor,
+                    clinic=clinic,
+                    start=slots[0].start,
+                    appointment_type=AppointmentType.CONSULTATION,
+                    payment_mode=PaymentMode.AT_CLINIC,
+                    by=users[booked_by],
+                    now=now,
+                    visit_type=visit_type,
+                )
 
     def seed_past_visit(self, patient, doctor, clinic, now, front_desk):
         """A completed visit about three weeks ago, at the doctor's first hour that day."""

@@ -1,0 +1,47 @@
+"""The demo data's visit types and the upcoming visits booked with them."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+
+from bookings.models import Appointment
+from doctors.models import Department, VisitType
+
+pytestmark = pytest.mark.django_db
+
+
+def seed():
+    call_command("seed_demo", "--allow-without-debug", stdout=io.StringIO())
+
+
+def test_every_department_has_the_four_demo_visit_types_and_seeding_again_adds_none():
+    seed()
+    count = VisitType.objects.count()
+    seed()
+
+    assert VisitType.objects.count() == count
+    for department in Department.objects.all():
+        types = {t.name: t for t in department.visit_types.all()}
+        assert {"First consultation", "Follow-up", "Procedure", "Video follow-up"} <= set(types)
+        assert types["First consultation"].minutes == 20
+        assert types["Follow-up"].minutes == 10
+        procedure = types["Procedure"]
+        assert (procedure.minutes, procedure.buffer_after_minutes) == (45, 10)
+        assert not procedure.bookable_online
+        assert types["Video follow-up"].mode == VisitType.Mode.VIDEO
+
+
+def test_demo_patients_have_upcoming_visits_of_the_types():
+    seed()
+
+    first = Appointment.objects.get(
+        patient__user__email="patient2@example.com", visit_type__name="First consultation"
+    )
+    procedure = Appointment.objects.get(
+        patient__user__email="patient@example.com", visit_type__name="Procedure"
+    )
+    assert first.end - first.start == dt.timedelta(minutes=20)
+    assert procedure.end - procedure.start == dt.timedelta(minutes=45)
+    assert procedure.created_by.email == "frontdesk@example.com"
