@@ -75,7 +75,7 @@ from bookings.models import Appointment, Status  # noqa: E402
 from bookings.selectors import open_slots  # noqa: E402
 from bookings.services import book_appointment  # noqa: E402
 from clinic.reporting import REPORTS, ReportFilterForm  # noqa: E402
-from doctors.models import Clinic, Department, Doctor  # noqa: E402
+from doctors.models import Clinic, Department, Doctor, VisitType  # noqa: E402
 from doctors.selectors import bookable_doctors  # noqa: E402
 from notifications.models import Notification  # noqa: E402
 
@@ -208,6 +208,26 @@ def operations(target, now, client):
         meets_target=lambda r: r["median_ms"] < 50 and r["queries_max"] <= 6,
     )
 
+    # Mixed visit lengths (issue 15): the same search for a 45-minute visit type with 10 minutes
+    # kept free after it, whose starts step along the doctor's grid and whose every candidate
+    # checks its buffers against the appointments' own (an unsaved type: the search only reads
+    # it, and the run writes nothing).
+    procedure = VisitType(
+        name="Procedure",
+        department=doctor.department,
+        minutes=45,
+        buffer_before_minutes=5,
+        buffer_after_minutes=10,
+    )
+    typed_search = Operation(
+        name=f"slot search for a 45-minute visit with buffers, {settings.BOOKING_WINDOW_DAYS}-day "
+        "window",
+        via="selector",
+        run=lambda number: open_slots(doctor=doctor, clinic=clinic, now=now, visit_type=procedure),
+        target="median < 50 ms, <= 6 queries",
+        meets_target=lambda r: r["median_ms"] < 50 and r["queries_max"] <= 6,
+    )
+
     try:
         day_url = reverse(
             "bookings:day",
@@ -278,7 +298,7 @@ def operations(target, now, client):
     booking.after = lambda number: release(target, slot_for(number).start)
     booking.target = "median < 30 ms"
     booking.meets_target = lambda r: r["median_ms"] < 30
-    return [search, day_page, booking]
+    return [search, typed_search, day_page, booking]
 
 
 # How much slower than the page's own figure the API's row may be (issue 11).
