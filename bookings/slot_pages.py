@@ -33,6 +33,16 @@ def _visit_type_context(request, visit_types):
     return {**visit_types.context, "visit_type_keep": keep}
 
 
+def _visit_type(visit_types, ignoring):
+    """The type the times are for: the one chosen, or the moved appointment's own (a move keeps
+    its type: services.reschedule_appointment), read only when it has one."""
+    if visit_types is not None:
+        return visit_types.chosen
+    if ignoring is not None and ignoring.visit_type_id is not None:
+        return ignoring.visit_type
+    return None
+
+
 def calendar_page(
     request,
     *,
@@ -47,7 +57,7 @@ def calendar_page(
 ):
     """`held_for`: the patient the times are picked for, whose own held times stay on offer.
     `visit_types`: the VisitTypeChoice the times are for (None: plain slots)."""
-    visit_type = visit_types.chosen if visit_types else None
+    visit_type = _visit_type(visit_types, ignoring)
     slots = _offered(
         selectors.open_slots(
             doctor=doctor,
@@ -103,7 +113,7 @@ def day_page(
             last_day=day,
             ignoring=ignoring,
             held_for=held_for,
-            visit_type=visit_types.chosen if visit_types else None,
+            visit_type=_visit_type(visit_types, ignoring),
         ),
         ignoring,
     )
@@ -161,6 +171,7 @@ def reschedule_confirm_page(
             return redirect(pick_again)
         messages.success(request, moved_message)
         return redirect(moved_url(moved))
+    visit_type = _visit_type(None, appointment)
     if not selectors.slot_is_open(
         doctor=appointment.doctor,
         clinic=appointment.clinic,
@@ -168,6 +179,7 @@ def reschedule_confirm_page(
         now=now,
         ignoring=appointment,
         held_for=held_for,
+        visit_type=visit_type,
     ):
         messages.error(
             request, "Sorry, that time is no longer available. Please choose another time."
@@ -180,7 +192,10 @@ def reschedule_confirm_page(
             "appointment": appointment,
             "form": form,
             "start": start,
-            "end": start + dt.timedelta(minutes=appointment.doctor.slot_minutes),
+            "end": start
+            + dt.timedelta(
+                minutes=visit_type.minutes if visit_type else appointment.doctor.slot_minutes
+            ),
         },
     )
 

@@ -13,6 +13,7 @@ from accounts.tests.pages import page_text
 from billing.models import Charge
 from bookings.forms import slot_token
 from bookings.models import Appointment
+from bookings.tests.factories import AppointmentFactory
 from bookings.tests.test_views import (  # noqa: F401  (fixtures)
     TOMORROW,
     clinic,
@@ -283,3 +284,34 @@ def test_the_desks_typed_calendar_is_for_the_desk_and_clinic_admins_only(
     assert response.status_code in (302, 404)
     client.force_login(clinic_admin_user)
     assert client.get(url).context["visit_type"] == types["desk_only"]
+
+
+# Moving a typed visit ----------------------------------------------------------------------------
+
+
+def test_moving_a_typed_visit_offers_and_takes_times_for_its_type(
+    patient_client, patient, doctor, clinic, types
+):
+    visit = AppointmentFactory(
+        patient=patient,
+        doctor=doctor,
+        clinic=clinic,
+        start=local(TOMORROW, 9),
+        end=local(TOMORROW, 9, 45),
+        visit_type=types["procedure"],
+    )
+
+    day = patient_client.get(
+        reverse("bookings:reschedule_day", kwargs={"pk": visit.pk, "day": TOMORROW})
+    )
+    times = offered_times(day)
+    # 45 minutes and 10 after: the morning's last start is 12:00, the afternoon's 16:00.
+    assert "12:00" in times and "12:15" not in times and "16:15" not in times
+    confirm = reverse("bookings:reschedule_confirm", kwargs={"pk": visit.pk})
+    page = patient_client.get(confirm, {"start": slot_token(local(TOMORROW, 12))})
+    assert "12:00–12:45" in page_text(page)
+
+    patient_client.post(confirm, {"start": slot_token(local(TOMORROW, 12))})
+
+    moved = Appointment.objects.get(rescheduled_from=visit)
+    assert (moved.visit_type, moved.end) == (types["procedure"], local(TOMORROW, 12, 45))
