@@ -493,3 +493,13 @@ def test_the_desks_arrivals_say_who_comes_by_video_in_the_same_queries(
     html = response.content.decode()
     assert html.count("by video, not in the building") == 3
     assert room_of(visit) not in html
+
+
+@time_machine.travel(BEFORE_OPENING, tick=False)
+def test_the_appointment_facts_say_by_video_instead_of_the_clinics_address(
+    client, visit, patient_user, front_desk_user
+):
+    for user, url in [(patient_user, patient_page(visit)), (front_desk_user, desk_page(visit))]:
+        html = page(client, user, url).content.decode()
+        assert "By video" in html
+        assert visit.clinic.address.splitlines()[0] not in html
