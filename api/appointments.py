@@ -38,7 +38,7 @@ from bookings import services
 from bookings.forms import CancelForm, DeskCancelForm, available_payment_modes
 from bookings.models import Appointment, AppointmentType, PaymentMode, Status
 from bookings.selectors import appointments_on_local_days
-from doctors.models import Clinic, Doctor
+from doctors.models import Clinic, Doctor, VisitType
 
 ROLE_LIST = (Role.PATIENT, Role.DOCTOR, Role.FRONT_DESK, Role.CLINIC_ADMIN)
 StaffPatientOrDoctor = HasRole.of(*ROLE_LIST)
@@ -208,6 +208,14 @@ class BookingSerializer(serializers.Serializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=500, default="", help_text="Up to 500."
     )
+    visit_type = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="A visit type the doctor offers (take its slot from GET /api/v1/slots/ with "
+        "the same visit_type); patients only those bookable online. Without it, the doctor's "
+        "plain slot.",
+    )
 
     def validate_payment_mode(self, value):
         # The pages' choices: online payment only once a payment provider is configured.
@@ -373,6 +381,12 @@ class AppointmentList(ListAPIView):
         clinic = Clinic.objects.filter(pk=slot.clinic_id).first()
         if doctor is None or clinic is None:
             raise _field_error("slot", "No such slot. Take one from GET /api/v1/slots/.")
+        visit_type = None
+        if data.get("visit_type") is not None:
+            # Whether the doctor offers it (and to whom) is the booking service's rule.
+            visit_type = VisitType.objects.filter(pk=data["visit_type"]).first()
+            if visit_type is None:
+                raise _field_error("visit_type", "No visit type has this id.")
         appointment = services.book_appointment(
             patient=patient,
             doctor=doctor,
@@ -382,6 +396,7 @@ class AppointmentList(ListAPIView):
             payment_mode=data["payment_mode"],
             reason=data["reason"],
             by=request.user,
+            visit_type=visit_type,
         )
         return _created(appointment)
 

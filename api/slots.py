@@ -17,7 +17,7 @@ from api.times import ClinicTimeField, at_clinic
 from bookings.forms import SANE_YEARS, parse_slot_token, slot_token
 from bookings.selectors import open_slots
 from bookings.slot_pages import window
-from doctors.models import Doctor
+from doctors.models import Doctor, VisitType
 from doctors.selectors import clinic_where_works, takes_bookings_at
 
 DEFAULT_DAYS = 7
@@ -97,6 +97,12 @@ class SlotQuerySerializer(serializers.Serializer):
     # "from" is a Python keyword, hence the source names.
     from_ = serializers.DateField(required=False, input_formats=["iso-8601"])
     to = serializers.DateField(required=False, input_formats=["iso-8601"])
+    visit_type = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="A visit type the doctor offers: its times (its length and buffers).",
+    )
 
     def get_fields(self):
         fields = super().get_fields()
@@ -128,7 +134,20 @@ class SlotQuerySerializer(serializers.Serializer):
             raise serializers.ValidationError({"to": outside})
         if end < start:
             raise serializers.ValidationError({"to": "The last day cannot be before the first."})
-        return {"doctor": doctor, "clinic": clinic, "first_day": start, "last_day": end}
+        visit_type = None
+        if data.get("visit_type") is not None:
+            visit_type = VisitType.objects.active().filter(pk=data["visit_type"]).first()
+            if visit_type is None or not visit_type.offered_by(doctor):
+                raise serializers.ValidationError(
+                    {"visit_type": "No visit type with this id that the doctor offers."}
+                )
+        return {
+            "doctor": doctor,
+            "clinic": clinic,
+            "first_day": start,
+            "last_day": end,
+            "visit_type": visit_type,
+        }
 
 
 SLOT_EXAMPLE = {
@@ -168,6 +187,12 @@ SLOT_EXAMPLE = {
         OpenApiParameter("clinic", int, required=True, description="The clinic's id."),
         OpenApiParameter("from", dt.date, description="First day (YYYY-MM-DD), clinic's date."),
         OpenApiParameter("to", dt.date, description="Last day (YYYY-MM-DD), included."),
+        OpenApiParameter(
+            "visit_type",
+            int,
+            description="A visit type the doctor offers: the times for its length and buffers "
+            "(without it, the doctor's plain slots).",
+        ),
     ],
     examples=[OpenApiExample("A page of slots", value=SLOT_EXAMPLE, response_only=True)],
 )
@@ -189,6 +214,7 @@ class SlotList(ListAPIView):
             now=now,
             first_day=query.validated_data["first_day"],
             last_day=query.validated_data["last_day"],
+            visit_type=query.validated_data["visit_type"],
         )
 
     def get_serializer_context(self):
