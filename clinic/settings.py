@@ -317,7 +317,10 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "accounts.user", "exclude_fields": ["password", "last_login", "sessions_epoch"]},
     # Not the reverse one-to-ones (the charge, the appointment it was moved to): rows of other
     # tables, each a query to read, that a new appointment never has.
-    {"model": "bookings.appointment", "exclude_fields": ["charge", "rescheduled_to"]},
+    {
+        "model": "bookings.appointment",
+        "exclude_fields": ["charge", "rescheduled_to", "series_link"],
+    },
     # Intake questions and the answers given (health data: who answered or changed what, when).
     {"model": "intake.question"},
     {"model": "intake.answer"},

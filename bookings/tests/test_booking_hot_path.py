@@ -105,10 +105,12 @@ def test_before_the_locks_a_booking_reads_the_session_the_login_the_patient_and_
     ]
     # Session, login, patient record, then the doctor with the clinic in one statement (it was
     # the doctor, then the clinic): each statement is dearer on a connection opened per request.
-    assert len(before_locks) == 4, "\n".join(before_locks)
+    # Last, the doctor's visit types bookable online, once (the default type, or the chosen one).
+    assert len(before_locks) == 5, "\n".join(before_locks)
     doctor_and_clinic = before_locks[3]
     assert '"doctors_doctor"' in doctor_and_clinic
     assert '"doctors_clinic"' in doctor_and_clinic
+    assert '"doctors_visittype"' in before_locks[4]
 
 
 def test_a_booking_renders_no_template_on_its_way_to_the_redirect(patient_client, doctor, clinic):

@@ -230,9 +230,10 @@ def test_the_access_tests_cover_every_desk_url(appointment, walk_in, doctor, cli
         resolve(urlsplit(page).path).url_name
         for page in every_page(appointment, walk_in, doctor, clinic)
     }
-    # The POST-only ones have access tests of their own (confirm_attendance: test_desk_attendance).
-    post_only = {"check_in", "confirm_attendance"}
-    assert opened | post_only == {pattern.name for pattern in desk_urls.urlpatterns}
+    # The POST-only ones have access tests of their own (confirm_attendance: test_desk_attendance),
+    # and so do the series pages (bookings/tests/test_series_pages.py).
+    own_tests = {"check_in", "confirm_attendance", "book_series", "series", "cancel_series"}
+    assert opened | own_tests == {pattern.name for pattern in desk_urls.urlpatterns}
 
 
 def test_anonymous_visitors_are_sent_to_log_in_everywhere(

@@ -64,6 +64,7 @@ from doctors.tests.factories import (
     DoctorFactory,
     HolidayFactory,
     TimeOffFactory,
+    VisitTypeFactory,
     WorkingHoursFactory,
 )
 from intake.tests.factories import QuestionFactory
@@ -328,6 +329,7 @@ def build_world():
         "doctors.workinghours": hours,
         "doctors.holiday": holiday,
         "doctors.timeoff": time_off,
+        "doctors.visittype": VisitTypeFactory(department=department),
         "bookings.appointment": appointment,
         # The walk-in's time kept by the desk at noon on the visit day, clear of the times below.
         "bookings.slothold": SlotHoldFactory(
@@ -641,6 +643,8 @@ ADMIN_RIGHTS = {
     "doctors.workinghours": ("v", "vacd"),
     "doctors.holiday": ("v", "vacd"),
     "doctors.timeoff": ("v", "vacd"),
+    # Visit types: clinic admins set them up; the desk sees them (doctors too, outside the admin).
+    "doctors.visittype": ("v", "vacd"),
     "bookings.appointment": ("vc", "vc"),
     # Holds: seen by the desk and clinic admins, let go by an action; only the services make them.
     "bookings.slothold": ("v", "v"),
