@@ -6,5 +6,5 @@ class BookingsConfig(AppConfig):
     verbose_name = "Appointments"
 
     def ready(self):
-        from bookings import video  # noqa: F401  (registers the video backend's system check)
-        from bookings import series_views  # noqa: F401  (the series section of appointment pages)
+        # The series section of appointment pages; the video backend's system check.
+        from bookings import series_views, video  # noqa: F401

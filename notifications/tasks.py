@@ -4,8 +4,8 @@ for workers on several machines. Beat sends each every BEAT_INTERVAL_SECONDS.
 Each calls the command's own function: send_due (reminders are notices with a later send_after,
 so they come with it), deliver_due_webhooks (after remove_old_bodies, as the command's round
 does), delete_expired_holds and the waitlist's offer_freed_times. Those claim their rows
-themselves (FOR UPDATE SKIP LOCKED, leases), so any number of workers may run the same task at once; see clinic/celery.py for why a
-task message is only a trigger.
+themselves (FOR UPDATE SKIP LOCKED, leases), so any number of workers may run the same task at
+once; see clinic/celery.py for why a task message is only a trigger.
 """
 
 import logging
