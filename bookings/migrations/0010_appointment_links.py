@@ -7,27 +7,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('bookings', '0009_attendance_confirmation'),
+        ("bookings", "0009_attendance_confirmation"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AppointmentLink',
+            name="AppointmentLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('confirm', 'Confirm attendance'), ('cancel', 'Cancel'), ('reschedule', 'Move to another time')], max_length=10)),
-                ('token_hash', models.CharField(editable=False, max_length=64, unique=True)),
-                ('created_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('appointment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='bookings.appointment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("confirm", "Confirm attendance"),
+                            ("cancel", "Cancel"),
+                            ("reschedule", "Move to another time"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("token_hash", models.CharField(editable=False, max_length=64, unique=True)),
+                ("created_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="links",
+                        to="bookings.appointment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
-                'indexes': [models.Index(fields=['expires_at'], name='bookings_link_expiry_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('action__in', ['confirm', 'cancel', 'reschedule'])), name='bookings_appointmentlink_action_known'), models.CheckConstraint(condition=models.Q(('expires_at__gt', models.F('created_at'))), name='bookings_appointmentlink_expires_after_creation')],
+                "ordering": ["created_at", "pk"],
+                "indexes": [models.Index(fields=["expires_at"], name="bookings_link_expiry_idx")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("action__in", ["confirm", "cancel", "reschedule"])),
+                        name="bookings_appointmentlink_action_known",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("expires_at__gt", models.F("created_at"))),
+                        name="bookings_appointmentlink_expires_after_creation",
+                    ),
+                ],
             },
         ),
     ]
