@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import formats, timezone
 
-from bookings.models import ContactChannel
+from bookings.models import Appointment, ContactChannel, Status
 from bookings.services import NotAllowed, cancel_appointment
 from notifications.models import Notification
 
@@ -109,29 +109,40 @@ def help_text():
 def answer_reply(*, from_number, text, now=None):
     """Acts on a patient's reply and returns the text to answer it with.
 
-    CANCEL (or रद्द) cancels the appointment of the latest confirmation or reminder sent to
-    that number, as the patient's own cancellation without a login (the booking rules decide,
-    the patient's cut-off included). Anything else, and a number the portal never texted, gets
-    the same help text: it tells nobody whether the number is known.
+    CANCEL (or रद्द) cancels the appointment a confirmation or reminder texted to that number was
+    about, as the patient's own cancellation without a login (the booking rules decide, the
+    patient's cut-off included), when exactly one such appointment is still booked and to come.
+    With several (two patients sharing a phone, or one patient with two visits) a reply cannot
+    say which it means, so nothing is cancelled and the answer points to the cancel link in each
+    message. Anything else, and a number the portal never texted, gets the same help text: it
+    tells nobody whether the number is known.
     """
     now = now or timezone.now()
     if not is_cancel(text):
         return help_text()
-    latest = (
-        Notification.objects.filter(
-            channel=Notification.Channel.SMS,
-            audience=Notification.Audience.PATIENT,
-            kind__in=ANSWERABLE_KINDS,
-            state=Notification.State.SENT,
-            address=from_number,
-        )
-        .select_related("appointment__clinic")
-        .order_by("-sent_at", "-pk")
-        .first()
+    texted = Notification.objects.filter(
+        channel=Notification.Channel.SMS,
+        audience=Notification.Audience.PATIENT,
+        kind__in=ANSWERABLE_KINDS,
+        state=Notification.State.SENT,
+        address=from_number,
     )
+    latest = texted.select_related("appointment__clinic").order_by("-sent_at", "-pk").first()
     if latest is None:
         return help_text()
-    appointment = latest.appointment
+    upcoming = list(
+        Appointment.objects.filter(
+            pk__in=texted.values("appointment_id"), status=Status.BOOKED, start__gt=now
+        )
+        .select_related("clinic")
+        .order_by("start")[:2]
+    )
+    if len(upcoming) > 1:
+        return (
+            f"{settings.CLINIC_NAME}: you have more than one appointment. To cancel one, use the "
+            "cancel link in the message about it, or call the clinic."
+        )
+    appointment = upcoming[0] if upcoming else latest.appointment
     clinic = appointment.clinic
     try:
         cancel_appointment(appointment=appointment, by=None, via=ContactChannel.SMS, now=now)

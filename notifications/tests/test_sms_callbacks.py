@@ -313,10 +313,30 @@ def test_a_reply_of_cancel_cancels_the_appointment_of_the_latest_text(client, bo
     ).exists()
 
 
-def test_only_the_appointment_of_the_latest_text_to_that_number_is_cancelled(client, booked):
-    later = AppointmentFactory(patient=booked.patient)
+def test_with_two_texted_appointments_to_come_a_reply_cancels_neither(client, booked):
+    """A phone shared by two patients, or one patient with two visits: CANCEL cannot say which."""
+    sibling = AppointmentFactory(patient__phone=PHONE)
     sent_text(
-        appointment=later,
+        appointment=sibling,
+        kind=Notification.Kind.REMINDER,
+        lead_minutes=24 * 60,
+        sent_at=timezone.now() - dt.timedelta(minutes=5),
+        sid="SM" + "3" * 32,
+    )
+
+    answer = answer_of(reply(client, "CANCEL"))
+
+    booked.refresh_from_db()
+    sibling.refresh_from_db()
+    assert (booked.status, sibling.status) == (AppointmentStatus.BOOKED, AppointmentStatus.BOOKED)
+    assert "more than one appointment" in answer and "cancel link" in answer
+
+
+def test_a_reply_cancels_the_one_texted_appointment_still_to_come(client, booked):
+    """The latest text was about an appointment since cancelled; the earlier one's still stands."""
+    gone = AppointmentFactory(patient=booked.patient, status=AppointmentStatus.CANCELLED)
+    sent_text(
+        appointment=gone,
         kind=Notification.Kind.REMINDER,
         lead_minutes=24 * 60,
         sent_at=timezone.now() - dt.timedelta(minutes=5),
@@ -326,11 +346,7 @@ def test_only_the_appointment_of_the_latest_text_to_that_number_is_cancelled(cli
     reply(client, "CANCEL")
 
     booked.refresh_from_db()
-    later.refresh_from_db()
-    assert (booked.status, later.status) == (
-        AppointmentStatus.BOOKED,
-        AppointmentStatus.CANCELLED,
-    )
+    assert booked.status == AppointmentStatus.CANCELLED
 
 
 def test_a_reply_past_the_patients_cut_off_is_told_to_call_the_clinic(client, db, settings):
