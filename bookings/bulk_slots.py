@@ -150,15 +150,17 @@ def availability_of(pair, closed, busy, visit_type=None):
     )
 
 
-def free_slots_of_pairs(pairs, *, days, now, held_for=None, visit_type=None):
+def free_slots_of_pairs(pairs, *, days, now, held_for=None, visit_type=None, visit_type_of=None):
     """[(pair, free Slot)] of each pair in `pairs` over `days`: {clinic key: (first, last local
     date)}. A pair has `doctor` (with its department loaded), `clinic` and `hours` (that doctor's
     WorkingHours rows at that clinic), e.g. DoctorAtClinic. Three queries, whatever the number
     of pairs and days. The times `held_for` (a patient) holds stay on offer to them. With a
-    `visit_type`, the times for that type, of the doctors who offer it."""
-    pairs = [pair for pair in pairs if pair.clinic.pk in days]
-    if visit_type is not None:
-        pairs = [pair for pair in pairs if visit_type.offered_by(pair.doctor)]
+    `visit_type`, the times for that type, of the doctors who offer it; with `visit_type_of`
+    (pair -> VisitType or None) instead, each pair's own type (a first-available search across
+    departments or doctors whose default types differ), still in three queries."""
+    if visit_type_of is None:
+        visit_type_of = lambda pair: visit_type  # noqa: E731
+    pairs = [pair for pair in pairs if pair.clinic.pk in days and _offers(pair, visit_type_of)]
     if not pairs:
         return []
     spans = [instants(*days[pair.clinic.pk], pair.clinic.zone) for pair in pairs]
@@ -179,7 +181,7 @@ def free_slots_of_pairs(pairs, *, days, now, held_for=None, visit_type=None):
     for pair in pairs:
         first_day, last_day = days[pair.clinic.pk]
         slots = free_slots(
-            availability_of(pair, closed, busy, visit_type),
+            availability_of(pair, closed, busy, visit_type_of(pair)),
             first_day=first_day,
             last_day=last_day,
             now=now,
@@ -187,3 +189,8 @@ def free_slots_of_pairs(pairs, *, days, now, held_for=None, visit_type=None):
         )
         found += [(pair, slot) for slot in slots]
     return found
+
+
+def _offers(pair, visit_type_of):
+    visit_type = visit_type_of(pair)
+    return visit_type is None or visit_type.offered_by(pair.doctor)

@@ -27,7 +27,15 @@ from accounts.forms import DirectoryPatientForm, PatientSearchForm
 from accounts.models import Patient
 from accounts.roles import roles_of
 from accounts.selectors import SEARCH_LIMIT, search_patients
-from bookings import panels, pricing, selectors, services, slot_pages, visit_type_choice
+from bookings import (
+    first_available_types,
+    panels,
+    pricing,
+    selectors,
+    services,
+    slot_pages,
+    visit_type_choice,
+)
 from bookings.first_available import (
     all_pairs,
     doctor_pairs,
@@ -205,7 +213,7 @@ def book(request):
         .prefetch_related(Prefetch("working_hours", queryset=hours))
         .order_by("department__name", "full_name")
     )
-    departments = {}
+    departments, department_keys = {}, {}
     for doctor in doctors:
         clinics = {
             row.clinic_id: row.clinic
@@ -215,12 +223,19 @@ def book(request):
         departments.setdefault(doctor.department.name, []).append(
             (doctor, sorted(clinics.values(), key=lambda clinic: clinic.name))
         )
+        department_keys[doctor.department.name] = doctor.department_id
+    # Each department's type of visit: the one asked for in its department, else its first.
+    types = first_available_types.active_types(online_only=False)
+    choices = first_available_types.department_choices(
+        request, set(department_keys.values()), types
+    )
     # Each department's first free times, all found together (a constant number of queries).
     first_times = first_available_by(
         all_pairs(now=now),
         group=lambda pair: pair.doctor.department.name,
         now=now,
         held_for=patient,
+        visit_type_of=first_available_types.type_of_pair(types, choices),
     )
     return render(
         request,
@@ -228,9 +243,15 @@ def book(request):
         {
             "patient": patient,
             "departments": [
-                (name, doctors, _first_time_links(first_times.get(name, []), patient))
+                (
+                    name,
+                    doctors,
+                    _first_time_links(first_times.get(name, []), patient),
+                    choices[department_keys[name]],
+                )
                 for name, doctors in sorted(departments.items())
             ],
+            "visit_type_keep": [("patient", patient.pk)] if patient else [],
             "patient_query": urlencode({"patient": patient.pk}) if patient else "",
             "department_count": Department.objects.count(),
             "window_days": booking_rules().window_days,
@@ -250,6 +271,7 @@ def _first_time_links(times, patient):
                 ),
                 start=slot_token(time.start),
                 patient=patient.pk if patient else None,
+                type=time.visit_type.pk if time.visit_type else None,
             ),
         )
         for time in times
@@ -262,7 +284,10 @@ def first_available_with(request, doctor_id):
     doctor = get_object_or_404(Doctor.objects.active().select_related("department"), pk=doctor_id)
     patient = _patient_param(request)
     now = timezone.now()
-    times = first_available(doctor_pairs(doctor, now=now), now=now, held_for=patient)
+    visit_types = visit_type_choice.choose(request, doctor, online_only=False)
+    times = first_available(
+        doctor_pairs(doctor, now=now), now=now, held_for=patient, visit_type=visit_types.chosen
+    )
     return render(
         request,
         "bookings/desk/first_available.html",
@@ -272,6 +297,9 @@ def first_available_with(request, doctor_id):
             "first_times": _first_time_links(times, patient),
             "back_url": _desk_url("desk:book", patient),
             "window_days": booking_rules().window_days,
+            **visit_types.context,
+            "visit_type_keep": [("patient", patient.pk)] if patient else [],
+            "desk": True,
         },
     )
 

@@ -42,6 +42,7 @@ class FreeTime:
     clinic: object
     start: dt.datetime  # aware, UTC
     end: dt.datetime
+    visit_type: object = None  # the VisitType the time is for (None: the doctor's plain slot)
 
     def sort_key(self):
         return (self.start, self.doctor.full_name, self.doctor.pk, self.clinic.name, self.clinic.pk)
@@ -106,11 +107,16 @@ def first_available_by(
     held_for=None,
     first_span=FIRST_SPAN_DAYS,
     visit_type=None,
+    visit_type_of=None,
 ):
     """{group(pair): [FreeTime]}: the first `count` free times of each group of `pairs`, in time
     order (each group with its pairs, even when it has no free time in the window). Three
     queries a span of days searched, whatever the number of pairs and groups. With a
-    `visit_type`, its times, of the doctors who offer it (the others' groups stay empty)."""
+    `visit_type`, its times, of the doctors who offer it (the others' groups stay empty); with
+    `visit_type_of` (pair -> VisitType or None) instead, each pair's own type
+    (bookings/first_available_types.py), in as many queries."""
+    if visit_type_of is None:
+        visit_type_of = lambda pair: visit_type  # noqa: E731
     rules = booking_rules()
     windows = {pair.clinic.pk: bookable_range(now, pair.clinic.zone, rules) for pair in pairs}
     zones = {pair.clinic.pk: pair.clinic.zone for pair in pairs}
@@ -118,7 +124,7 @@ def first_available_by(
     # Only the first `count` of each group so far: a time later than those can never be one of
     # the first `count` once more are found.
     found = {group(pair): [] for pair in pairs}
-    searching = [pair for pair in pairs if visit_type is None or visit_type.offered_by(pair.doctor)]
+    searching = [pair for pair in pairs if _offers(pair, visit_type_of)]
     offset, length = 0, first_span
     while searching:
         days = {}
@@ -132,10 +138,12 @@ def first_available_by(
             break
         new = defaultdict(list)
         for pair, slot in free_slots_of_pairs(
-            searching, days=days, now=now, held_for=held_for, visit_type=visit_type
+            searching, days=days, now=now, held_for=held_for, visit_type_of=visit_type_of
         ):
             if slot.start < bookable_until[id(pair)]:
-                new[group(pair)].append(FreeTime(pair.doctor, pair.clinic, slot.start, slot.end))
+                new[group(pair)].append(
+                    FreeTime(pair.doctor, pair.clinic, slot.start, slot.end, visit_type_of(pair))
+                )
         for key, times in new.items():
             found[key] = heapq.nsmallest(count, [*found[key], *times], key=FreeTime.sort_key)
         # Searched up to the earliest end of a span at a clinic with days still to search.
@@ -155,9 +163,17 @@ def first_available_by(
     return found
 
 
-def first_available(pairs, *, now, count=FIRST_AVAILABLE_COUNT, held_for=None, visit_type=None):
+def first_available(
+    pairs,
+    *,
+    now,
+    count=FIRST_AVAILABLE_COUNT,
+    held_for=None,
+    visit_type=None,
+    visit_type_of=None,
+):
     """[FreeTime]: the first `count` free times across `pairs`, in time order (for
-    `visit_type`, when given)."""
+    `visit_type`, or each pair's `visit_type_of(pair)`, when given)."""
     found = first_available_by(
         pairs,
         group=lambda pair: None,
@@ -165,5 +181,11 @@ def first_available(pairs, *, now, count=FIRST_AVAILABLE_COUNT, held_for=None, v
         count=count,
         held_for=held_for,
         visit_type=visit_type,
+        visit_type_of=visit_type_of,
     )
     return found.get(None, [])
+
+
+def _offers(pair, visit_type_of):
+    visit_type = visit_type_of(pair)
+    return visit_type is None or visit_type.offered_by(pair.doctor)

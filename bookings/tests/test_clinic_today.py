@@ -88,7 +88,7 @@ def test_the_desks_booking_page_follows_each_clinics_own_date(
         response = client.get(reverse("desk:book"))
     listed = {
         doctor.full_name
-        for _, rows, _first_available in response.context["departments"]
+        for _, rows, *_first_times_and_type in response.context["departments"]
         for doctor, clinics in rows
         if clinics
     }
