@@ -38,7 +38,8 @@ Refusals by the services, with the service's own message: 409 when the request c
 the data's current state (someone else got there first, or the object has moved on), 422 when
 the request, well-formed, breaks a rule whatever the state of the data (CONFLICT_CODES):
     409 slot_taken, invalid_status, already_recorded, time_off_clash, hold_expired (a hold
-        presented with a booking has expired, been used or been let go)
+        presented with a booking has expired, been used or been let go), visit_type_paid (a
+        move into a type at another price of a visit already paid for)
     422 booking_refused (a booking rule without a code of its own), doctor_inactive,
         registration_expired, wrong_clinic, in_the_past, outside_window, short_notice,
         not_a_slot, cap_reached, past_cutoff, already_started, same_time, not_today,
@@ -65,7 +66,14 @@ from bookings.services import BookingError
 logger = logging.getLogger(__name__)
 
 CONFLICT_CODES = frozenset(
-    {"slot_taken", "invalid_status", "already_recorded", "time_off_clash", "hold_expired"}
+    {
+        "slot_taken",
+        "invalid_status",
+        "already_recorded",
+        "time_off_clash",
+        "hold_expired",
+        "visit_type_paid",
+    }
 )
 
 # REST framework's exceptions by class, each with the code the API promises for it.

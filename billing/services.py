@@ -14,6 +14,7 @@ from billing.models import Charge, Payment, ReceiptSequence
 from billing.money import as_percent, gst_on, share_of, to_money
 from billing.selectors import amount_due
 from bookings.models import Status
+from bookings.services import NotAllowed
 
 RECEIPTS = "receipts"
 
@@ -68,8 +69,51 @@ def open_charge(*, appointment):
     )
 
 
+VISIT_TYPE_PAID = (
+    "This visit has been paid for at its current price, and the new type of visit costs "
+    "another amount, so it cannot be changed with a move. Move it keeping its type, or cancel "
+    "it (the payment is then flagged for a refund) and book the new type."
+)
+
+
+def _price_differs(charge, price):
+    return (charge.fee, charge.gst_rate, charge.gst, charge.total, charge.currency) != (
+        price.fee,
+        price.gst_rate,
+        price.gst,
+        price.total,
+        price.currency,
+    )
+
+
 def move_charge(*, old, new):
-    """A rescheduled appointment keeps its price and its payments."""
+    """A moved appointment keeps its charge and its payments.
+
+    A move into another visit type (or out of one) is charged as a booking of the new type
+    would be now: the charge is quoted again (fee, GST at the current rate, total), written with
+    save() so that the audit trail records the old and new figures. That holds only while no
+    payment has been recorded against the charge: the ledger's rows split each payment into fee
+    and GST as shares of the charge's price, and an active visit has no way to give back money
+    paid above a lower price (a refund is due only on a cancelled one). So a paid visit whose
+    new type costs another amount refuses the move with NotAllowed (code `visit_type_paid`),
+    which rolls the whole move back; the desk moves it keeping its type, or cancels it (the
+    payment is flagged for a refund) and books the new type. A new type at the same price moves
+    like any other.
+    """
+    if new.visit_type_id != old.visit_type_id:
+        # The charge's row after the old appointment's, as a cancellation takes them.
+        charge = Charge.objects.select_for_update().filter(appointment=old).first()
+        price = quote(doctor=new.doctor, visit_type=new.visit_type)
+        if charge is not None and _price_differs(charge, price):
+            if charge.ledger.payments().exists():
+                raise NotAllowed(VISIT_TYPE_PAID, code="visit_type_paid")
+            charge.appointment = new
+            charge.fee, charge.gst_rate, charge.gst = price.fee, price.gst_rate, price.gst
+            charge.total, charge.currency = price.total, price.currency
+            charge.save(
+                update_fields=["appointment", "fee", "gst_rate", "gst", "total", "currency"]
+            )
+            return
     Charge.objects.filter(appointment=old).update(appointment=new)
 
 
