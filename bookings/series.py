@@ -111,8 +111,9 @@ class SeriesPlan:
         return sum(occurrence.free for occurrence in self.occurrences)
 
 
-def plan_series(*, doctor, clinic, first_start, rule, patient, now=None):
-    """The series' occurrences, each free or not, with a suggestion for those that are not.
+def plan_series(*, doctor, clinic, first_start, rule, patient, now=None, visit_type=None):
+    """The series' occurrences, each free or not, with a suggestion for those that are not; with
+    a `visit_type`, free means free for that type (its length and buffers).
 
     Six queries whatever the number of occurrences: the free times over the rest of the booking
     window (selectors.open_slots, whose times the patient holds stay theirs) and the patient's
@@ -133,6 +134,7 @@ def plan_series(*, doctor, clinic, first_start, rule, patient, now=None):
             first_day=first_day,
             last_day=last_day,
             held_for=patient,
+            visit_type=visit_type,
         )
     ]
     free_set = set(free)
@@ -171,6 +173,23 @@ def _next_free(free, *, after, taken):
     return None
 
 
+def patient_may_book_series(visit_type):
+    """Whether patients may book a series of `visit_type` themselves: only a type that says so
+    (a plain slot, without a type, is booked as a series by the front desk only)."""
+    return visit_type is not None and visit_type.patients_may_book_series
+
+
+def check_patient_may_book_series(visit_type, *, patient, by):
+    """NotAllowed when a patient books for themselves a series `visit_type` does not allow. The
+    front desk may book a series of any type the doctor offers."""
+    if services.acting_as_patient(patient, by) and not patient_may_book_series(visit_type):
+        raise services.NotAllowed(
+            "This type of visit cannot be booked as a series online. Please book the "
+            "appointments one at a time, or ask the front desk to book the series.",
+            code="series_not_online",
+        )
+
+
 @dataclass
 class SeriesBooking:
     """What book_series did: the series (None when nothing was booked), the appointments booked
@@ -193,12 +212,16 @@ def book_series(
     reason="",
     by,
     now=None,
+    visit_type=None,
 ):
-    """Books each of `starts` through services.book_appointment and links the booked ones in one
-    AppointmentSeries. The times refused (taken since the preview, say) are reported, the
-    others booked. NotAllowed before anything is booked for no time, more than
-    max_occurrences() of them, or more than the patient's room under the cap."""
+    """Books each of `starts` through services.book_appointment (of `visit_type`, if any) and
+    links the booked ones in one AppointmentSeries. The times refused (taken since the preview,
+    say) are reported, the others booked. NotAllowed before anything is booked for no time, more
+    than max_occurrences() of them, more than the patient's room under the cap, or a patient
+    booking for themselves a series of a type that does not allow it
+    (check_patient_may_book_series)."""
     now = now or timezone.now()
+    check_patient_may_book_series(visit_type, patient=patient, by=by)
     starts = sorted(set(starts))
     limit = max_occurrences()
     if not starts:
@@ -227,6 +250,7 @@ def book_series(
                 reason=reason,
                 by=by,
                 now=now,
+                visit_type=visit_type,
             )
         except services.BookingError as error:
             result.refused.append((start, error))

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from bookings import panels, services
+from bookings import panels, pricing, services, visit_type_choice
 from bookings.desk_views import (
     _desk_url,
     _doctor_and_clinic,
@@ -29,11 +29,13 @@ from bookings.series import (
     book_series,
     cancel_this_and_later,
     max_occurrences,
+    patient_may_book_series,
     plan_series,
     this_and_later,
 )
 from bookings.series_forms import SeriesChoiceForm, SeriesForm
 from bookings.views import _changeable, patient_required
+from doctors.selectors import takes_bookings_at
 
 
 @require_http_methods(["GET", "POST"])
@@ -41,42 +43,125 @@ from bookings.views import _changeable, patient_required
 def desk_series(request, doctor_id, clinic_id):
     """The desk books a series for the chosen patient from the first time chosen: the rule, a
     preview of every occurrence (free, or not with the next free time to take instead), then
-    the booking of the times ticked."""
+    the booking of the times ticked. Of any type of visit the doctor offers."""
     doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
     patient = _patient_param(request)
     refused = _refuse_if_not_booking(request, doctor, clinic, patient)
     if refused:
         return refused
+    visit_types, type_refused = visit_type_choice.refused(request, doctor, online_only=False)
+    calendar_url = visit_types.url(
+        _desk_url("desk:calendar", patient, doctor_id=doctor.pk, clinic_id=clinic.pk)
+    )
+    if type_refused:
+        return redirect(calendar_url)
     picked = SlotForm(request.GET)
     if not picked.is_valid():
         messages.error(request, picked.errors["start"][0])
-        return redirect(
-            _desk_url("desk:calendar", patient, doctor_id=doctor.pk, clinic_id=clinic.pk)
-        )
+        return redirect(calendar_url)
     start = picked.cleaned_data["start"]
-    confirm_url = _with_query(
-        reverse("desk:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk}),
-        start=slot_token(start),
-        patient=patient.pk if patient else None,
+    confirm_url = visit_types.url(
+        _with_query(
+            reverse("desk:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk}),
+            start=slot_token(start),
+            patient=patient.pk if patient else None,
+        )
     )
     if patient is None:
         messages.error(request, "Choose the patient first, then book the series.")
         return redirect(confirm_url)
+    return _series_page(
+        request,
+        doctor=doctor,
+        clinic=clinic,
+        patient=patient,
+        start=start,
+        visit_type=visit_types.chosen,
+        back_url=confirm_url,
+        audience="desk",
+        booked_url=lambda series: reverse("desk:series", kwargs={"pk": series.pk}),
+    )
 
+
+@require_http_methods(["GET", "POST"])
+@patient_required
+def patient_series(request, doctor_id, clinic_id, patient):
+    """A patient books their own series from the time they picked, for a type of visit that
+    allows it (VisitType.patients_may_book_series); the same steps as the desk's."""
+    doctor, clinic = _doctor_and_clinic(doctor_id, clinic_id)
     now = timezone.now()
+    visit_types, type_refused = visit_type_choice.refused(request, doctor, online_only=True)
+    calendar_url = visit_types.url(
+        reverse("bookings:calendar", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk})
+    )
+    if type_refused or not takes_bookings_at(doctor, clinic, now):
+        return redirect(calendar_url)
+    picked = SlotForm(request.GET)
+    if not picked.is_valid():
+        messages.error(request, picked.errors["start"][0])
+        return redirect(calendar_url)
+    start = picked.cleaned_data["start"]
+    confirm_url = visit_types.url(
+        _with_query(
+            reverse("bookings:confirm", kwargs={"doctor_id": doctor.pk, "clinic_id": clinic.pk}),
+            start=slot_token(start),
+        )
+    )
+    if not patient_may_book_series(visit_types.chosen):
+        messages.error(
+            request,
+            "This type of visit cannot be booked as a series online. Book this appointment, "
+            "or ask the front desk to book the series.",
+        )
+        return redirect(confirm_url)
+    return _series_page(
+        request,
+        doctor=doctor,
+        clinic=clinic,
+        patient=patient,
+        start=start,
+        visit_type=visit_types.chosen,
+        back_url=confirm_url,
+        audience="patient",
+        booked_url=lambda series: reverse("bookings:mine"),
+        now=now,
+    )
+
+
+def _series_page(
+    request,
+    *,
+    audience,
+    doctor,
+    clinic,
+    patient,
+    start,
+    visit_type,
+    back_url,
+    booked_url,
+    now=None,
+):
+    """The rule form, the preview of the occurrences and the booking of the ticked times, for
+    whoever books (the services decide what each may book)."""
+    now = now or timezone.now()
     form = SeriesForm(request.POST or None)
     choice_form = SeriesChoiceForm(request.POST or None)
     plan = None
+
+    def plan_now():
+        return plan_series(
+            doctor=doctor,
+            clinic=clinic,
+            first_start=start,
+            rule=form.rule(),
+            patient=patient,
+            now=now,
+            visit_type=visit_type,
+        )
+
     if request.method == "POST" and form.is_valid():
         try:
-            plan = plan_series(
-                doctor=doctor,
-                clinic=clinic,
-                first_start=start,
-                rule=form.rule(),
-                patient=patient,
-                now=now,
-            )
+            plan = plan_now()
         except services.BookingError as error:
             form.add_error(None, str(error))
         if plan is not None and request.POST.get("action") == "book" and choice_form.is_valid():
@@ -93,41 +178,41 @@ def desk_series(request, doctor_id, clinic_id):
                     reason=data["reason"],
                     by=request.user,
                     now=now,
+                    visit_type=visit_type,
                 )
             except services.BookingError as error:
                 choice_form.add_error(None, str(error))
             else:
                 _report_refusals(request, result.refused, clinic)
                 if result.series is not None:
+                    count = len(result.booked)
+                    whose = "" if audience == "patient" else f" for {patient.full_name}"
                     messages.success(
                         request,
-                        f"Booked {len(result.booked)} appointment"
-                        f"{'s' if len(result.booked) != 1 else ''} in the series for "
-                        f"{patient.full_name}.",
+                        f"Booked {count} appointment{'s' if count != 1 else ''} in the "
+                        f"series{whose}.",
                     )
-                    return redirect("desk:series", pk=result.series.pk)
+                    return redirect(booked_url(result.series))
                 choice_form.add_error(None, "Nothing was booked: every time chosen was refused.")
-                plan = plan_series(
-                    doctor=doctor,
-                    clinic=clinic,
-                    first_start=start,
-                    rule=form.rule(),
-                    patient=patient,
-                    now=now,
-                )
+                plan = plan_now()
+    length = visit_type.minutes if visit_type else doctor.slot_minutes
     return render(
         request,
-        "bookings/series/desk_plan.html",
+        f"bookings/series/{audience}_plan.html",
         {
+            "audience": audience,
             "doctor": doctor,
             "clinic": clinic,
             "patient": patient,
             "start": start,
+            "visit_type": visit_type,
+            "minutes": length,
+            "price": pricing.quote(doctor=doctor, visit_type=visit_type),
             "form": form,
             "choice_form": choice_form if request.POST.get("action") == "book" else None,
             "plan": plan,
             "rows": _rows(plan),
-            "confirm_url": confirm_url,
+            "back_url": back_url,
             "max_occurrences": max_occurrences(),
         },
     )

@@ -83,6 +83,12 @@ def _check_doctor_takes_bookings(doctor, clinic, start):
         )
 
 
+def acting_as_patient(patient, by):
+    """Whether the booking is the patient's own (`by` is their account, or nobody: a one-click
+    link), rather than the front desk's on their behalf."""
+    return by is None or (patient.user_id is not None and patient.user_id == by.pk)
+
+
 def _check_visit_type(visit_type, *, doctor, patient, by):
     """A visit type must be one the doctor offers (theirs or their department's) and still
     active; a patient booking for themselves may choose only the types bookable online (the
@@ -94,8 +100,7 @@ def _check_visit_type(visit_type, *, doctor, patient, by):
             f"{doctor} does not offer that type of visit. Please choose another.",
             code="visit_type_not_offered",
         )
-    acting_patient = by is None or (patient.user_id is not None and patient.user_id == by.pk)
-    if acting_patient and not visit_type.bookable_online:
+    if acting_as_patient(patient, by) and not visit_type.bookable_online:
         raise NotAllowed(
             f"A {visit_type.name.lower()} can be booked through the clinic only. "
             "Please call the front desk, or choose another type of visit.",

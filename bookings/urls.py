@@ -41,6 +41,11 @@ urlpatterns = [
         views.confirm,
         name="confirm",
     ),
+    path(
+        "book/doctors/<int:doctor_id>/clinics/<int:clinic_id>/series/",
+        series_views.patient_series,
+        name="book_series",
+    ),
     path("appointments/", views.my_appointments, name="mine"),
     path("appointments/<int:pk>/", views.detail, name="detail"),
     path("appointments/<int:pk>/booked/", views.booked, name="booked"),

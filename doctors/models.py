@@ -252,7 +252,11 @@ class VisitType(models.Model):
         help_text="Patients may choose it when they book; the front desk always may.",
     )
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.IN_PERSON)
-    patients_may_book_series = models.BooleanField(default=False)
+    patients_may_book_series = models.BooleanField(
+        default=False,
+        help_text="Patients may book this visit as a recurring series themselves (every few days "
+        "or weeks); the front desk always may.",
+    )
     is_active = models.BooleanField(
         default=True, help_text="Inactive types are no longer offered; their bookings stay."
     )

@@ -165,7 +165,8 @@ def test_the_demo_ledger_written_in_bulk_is_attributed_to_its_appointments():
 def test_the_migration_copies_each_rows_doctor_and_clinic_from_its_appointment():
     executor = MigrationExecutor(connection)
     before = [("billing", "0004_online_reference_once")]
-    # Every app's leaf: going back to billing 0004 also unapplies what depends on it (waitlist, notifications).
+    # Every app's leaf: going back to billing 0004 also unapplies what depends on it
+    # (waitlist, notifications), which must come back too.
     latest = executor.loader.graph.leaf_nodes()
     executor.migrate(before)
     old_apps = executor.loader.project_state(before).apps

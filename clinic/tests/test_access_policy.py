@@ -329,7 +329,8 @@ def build_world():
         "doctors.workinghours": hours,
         "doctors.holiday": holiday,
         "doctors.timeoff": time_off,
-        "doctors.visittype": VisitTypeFactory(department=department),
+        # Patients may book it as a series: the patient's series page opens for them.
+        "doctors.visittype": VisitTypeFactory(department=department, patients_may_book_series=True),
         "bookings.appointment": appointment,
         # The walk-in's time kept by the desk at noon on the visit day, clear of the times below.
         "bookings.slothold": SlotHoldFactory(
@@ -475,6 +476,12 @@ PORTAL = {
     "bookings:confirm": Rule(
         PATIENTS,
         post="login 302 302 403 403 403 403",
+        args=doctor_at_clinic,
+        query=lambda w: {"start": w.slot},
+    ),
+    "bookings:book_series": Rule(
+        PATIENTS,
+        post=PATIENTS,
         args=doctor_at_clinic,
         query=lambda w: {"start": w.slot},
     ),
