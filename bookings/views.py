@@ -23,7 +23,16 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.audit import record_view
 from accounts.models import Patient
-from bookings import ical, panels, pricing, selectors, services, slot_pages, visit_type_choice
+from bookings import (
+    first_available_types,
+    ical,
+    panels,
+    pricing,
+    selectors,
+    services,
+    slot_pages,
+    visit_type_choice,
+)
 from bookings.first_available import department_pairs, doctor_pairs, first_available
 from bookings.forms import BookingForm, CancelForm, SlotForm, slot_token
 from bookings.models import Status
@@ -68,9 +77,10 @@ def choose_department(request):
     )
 
 
-def _first_times(request, pairs, now):
-    """The first free times across `pairs`, each with its link to the confirm step."""
-    times = first_available(pairs, now=now, held_for=_viewing_patient(request))
+def _first_times(request, pairs, now, **visit_types):
+    """The first free times across `pairs` (for the `visit_type` or `visit_type_of` given), each
+    with its link to the confirm step, carrying the type the time was found for."""
+    times = first_available(pairs, now=now, held_for=_viewing_patient(request), **visit_types)
     return [
         (
             time,
@@ -78,7 +88,8 @@ def _first_times(request, pairs, now):
                 "bookings:confirm",
                 kwargs={"doctor_id": time.doctor.pk, "clinic_id": time.clinic.pk},
             )
-            + f"?start={slot_token(time.start)}",
+            + f"?start={slot_token(time.start)}"
+            + (f"&{visit_type_choice.PARAMETER}={time.visit_type.pk}" if time.visit_type else ""),
         )
         for time in times
     ]
@@ -88,14 +99,23 @@ def choose_doctor(request, department_id):
     department = get_object_or_404(Department, pk=department_id)
     now = timezone.now()
     doctors = bookable_doctors(now=now).filter(department=department)
+    types = first_available_types.active_types(departments=[department.pk], online_only=True)
+    choices = first_available_types.department_choices(request, [department.pk], types)
+    first_times = _first_times(
+        request,
+        department_pairs(department, now=now),
+        now,
+        visit_type_of=first_available_types.type_of_pair(types, choices),
+    )
     return render(
         request,
         "bookings/choose_doctor.html",
         {
             "department": department,
             "doctors": doctors.order_by("full_name", "pk"),
-            "first_times": _first_times(request, department_pairs(department, now=now), now),
+            "first_times": first_times,
             "window_days": booking_rules().window_days,
+            **choices[department.pk].context,
         },
     )
 
@@ -110,7 +130,20 @@ def choose_clinic(request, doctor_id):
     works_at = clinics_where_works(doctor)
     clinics = [clinic for clinic in works_at if takes_bookings_at(doctor, clinic, now)]
     if len(clinics) == 1:
-        return redirect("bookings:calendar", doctor_id=doctor.pk, clinic_id=clinics[0].pk)
+        calendar_url = reverse(
+            "bookings:calendar", kwargs={"doctor_id": doctor.pk, "clinic_id": clinics[0].pk}
+        )
+        # The type chosen on the department's page goes along; the calendar judges it.
+        chosen = request.GET.get(visit_type_choice.PARAMETER, "").strip()
+        if chosen.isascii() and chosen.isdecimal():
+            calendar_url += "?" + urlencode({visit_type_choice.PARAMETER: chosen})
+        return redirect(calendar_url)
+    first_times, visit_types = [], visit_type_choice.VisitTypeChoice([], None)
+    if clinics:
+        visit_types = visit_type_choice.choose(request, doctor, online_only=True)
+        first_times = _first_times(
+            request, doctor_pairs(doctor, now=now), now, visit_type=visit_types.chosen
+        )
     return render(
         request,
         "bookings/choose_clinic.html",
@@ -118,10 +151,9 @@ def choose_clinic(request, doctor_id):
             "doctor": doctor,
             "clinics": clinics,
             "not_taking": bool(works_at) and not clinics,
-            "first_times": _first_times(request, doctor_pairs(doctor, now=now), now)
-            if clinics
-            else [],
+            "first_times": first_times,
             "window_days": booking_rules().window_days,
+            **visit_types.context,
         },
     )
 
