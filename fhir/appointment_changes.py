@@ -56,6 +56,7 @@ from fhir.schedules import parse_slot_id
 from fhir.search import base_url, key_of
 from fhir.structure import department_system
 from fhir.validation import valid_model
+from fhir.visit_types import visit_type_of, visit_type_system
 
 # Elements a create may send: what the portal keeps or derives from the Slot. `id`, `meta` and
 # `text` are the server's (FHIR says to ignore a client's id on create).
@@ -181,9 +182,10 @@ def _texts(concepts):
 # Create -------------------------------------------------------------------------------------------
 
 
-def _check_agrees_with_slot(model, *, start, doctor, clinic, actors):
-    """Elements the Slot decides, where the body gives them, must be what it decides."""
-    minutes = doctor.slot_minutes
+def _check_agrees_with_slot(model, *, start, doctor, clinic, actors, visit_type):
+    """Elements the Slot (and the visit type) decide, where the body gives them, must be what
+    they decide."""
+    minutes = doctor.slot_minutes if visit_type is None else visit_type.minutes
     if model.start is not None and model.start != start:
         raise unchangeable("start is the Slot's start: leave it out or send the Slot's.")
     if model.end is not None and model.end != start + dt.timedelta(minutes=minutes):
@@ -195,12 +197,21 @@ def _check_agrees_with_slot(model, *, start, doctor, clinic, actors):
     if actors.get("Location", clinic.pk) != clinic.pk:
         raise unchangeable("The Location is the Slot's clinic.")
     department = (department_system(), str(doctor.department_id))
-    for concept in [*(model.serviceType or []), *(model.specialty or [])]:
-        if department not in {(coding.system, coding.code) for coding in concept.coding or []}:
-            raise unchangeable(
-                "serviceType and specialty are the doctor's department: "
-                f"{department[0]}|{department[1]}."
-            )
+    for name, concepts in (("serviceType", model.serviceType), ("specialty", model.specialty)):
+        for concept in concepts or []:
+            codings = {(coding.system, coding.code) for coding in concept.coding or []}
+            # A serviceType may be the visit type (visit_type_of read it) instead.
+            if department not in codings and not (
+                name == "serviceType" and visit_type_system() in dict(codings)
+            ):
+                raise unchangeable(
+                    f"{name} is the doctor's department, {department[0]}|{department[1]}"
+                    + (
+                        f", or a visit type, {visit_type_system()}|<id>."
+                        if name == "serviceType"
+                        else "."
+                    )
+                )
 
 
 def refuse_elements_not_kept(data, kept):
@@ -218,19 +229,26 @@ class SlotRequest:
     clinic: object
     start: dt.datetime
     actors: dict
+    visit_type: object  # the VisitType its serviceType names, or None: the plain slot
 
     @classmethod
     def of(cls, model, base):
         slot = the_slot(model, base)
         actors = participants(model, base)
+        visit_type = visit_type_of(model.serviceType, "serviceType")
         doctor = Doctor.objects.select_related("department").filter(pk=slot.doctor_id).first()
         clinic = Clinic.objects.filter(pk=slot.clinic_id).first()
         if doctor is None or clinic is None:
             raise FhirError("No such Slot: take one from a Slot search.")
         _check_agrees_with_slot(
-            model, start=slot.start, doctor=doctor, clinic=clinic, actors=actors
+            model,
+            start=slot.start,
+            doctor=doctor,
+            clinic=clinic,
+            actors=actors,
+            visit_type=visit_type,
         )
-        return cls(doctor, clinic, slot.start, actors)
+        return cls(doctor, clinic, slot.start, actors, visit_type)
 
     def patient(self, user):
         """Whom it is for: the Patient participant for staff (required), the caller for a
@@ -252,6 +270,8 @@ def book_slot(request, data, model, *, kept=CREATE_ELEMENTS, hold=None):
     }
     if "Patient" in asked.actors:
         fields["patient"] = asked.actors["Patient"]
+    if asked.visit_type is not None:
+        fields["visit_type"] = asked.visit_type.pk
     booking = validated(BookingSerializer, fields)
     patient = patient_to_book_for(request.user, booking.get("patient"))
     booked = services.book_appointment(
@@ -264,6 +284,7 @@ def book_slot(request, data, model, *, kept=CREATE_ELEMENTS, hold=None):
         reason=booking["reason"],
         by=request.user,
         hold=hold,
+        visit_type=asked.visit_type,
     )
     return 201, appointment(reachable(request.user).get(pk=booked.pk))
 

@@ -25,6 +25,7 @@ from fhir.schedules import DATE, DATETIME, PREFIXED, slot_id
 from fhir.search import SPEC, SearchParam, base_url, id_param, key_of, paged, reference_keys
 from fhir.structure import department_concept
 from fhir.views import ResourceType
+from fhir.visit_types import service_types
 
 # The portal's statuses as FHIR's (http://hl7.org/fhir/appointmentstatus).
 STATUSES = {
@@ -90,11 +91,12 @@ def participant(reference, display=None, status="accepted"):
     return {"actor": actor, "required": "required", "status": status}
 
 
-def department_and_slot(doctor, clinic, start, end):
+def department_and_slot(doctor, clinic, start, end, visit_type=None):
     """What an appointment of a Slot's time says of it, booked or not: the department as its
-    serviceType and specialty, the times in UTC, and the Slot."""
+    serviceType (and then its visit type, if any) and specialty, the times in UTC, and the
+    Slot."""
     return {
-        "serviceType": [department_concept(doctor.department)],
+        "serviceType": service_types(doctor, visit_type),
         "specialty": [department_concept(doctor.department)],
         "start": utc_instant(start),
         "end": utc_instant(end),
@@ -104,13 +106,13 @@ def department_and_slot(doctor, clinic, start, end):
 
 
 def appointment(record):
-    """The Appointment of a row loaded as appointments_for loads it (doctor, department, clinic
-    and the appointment that replaced it, in the same query)."""
+    """The Appointment of a row loaded as `reachable` loads it (doctor, department, clinic, the
+    visit type and the appointment that replaced it, in the same query)."""
     doctor, clinic = record.doctor, record.clinic
     resource = {
         "id": str(record.pk),
         "status": STATUSES[Status(record.status)],
-        **department_and_slot(doctor, clinic, record.start, record.end),
+        **department_and_slot(doctor, clinic, record.start, record.end, record.visit_type),
         "appointmentType": appointment_type_concept(record.appointment_type),
         "created": utc_instant(record.created_at),
         "participant": [
@@ -138,7 +140,9 @@ def appointment(record):
 
 def reachable(user):
     """The appointments `user` reaches, as the API's list and details reach them."""
-    return appointments_for(user, staff=True, doctor=True, patient=True)
+    return appointments_for(user, staff=True, doctor=True, patient=True).select_related(
+        "visit_type"
+    )
 
 
 # Search -------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ Appointments (after IHE ITI Scheduling's $find).
 
 Parameters (GET in the URL, or POST as a Parameters resource): `start` and `end` (required: the
 period, inside the booking window), `practitioner`, `location`, `specialty` and `service-type`
-(the department's code, as Slot and HealthcareService carry it), `_count` and `_offset`. Each
+(the department's code, as Slot and HealthcareService carry it, or one visit type's, see
+fhir/visit_types.py), `_count` and `_offset`. Each
 proposal is a free slot of the slot engine (bookings/bulk_slots.py) lying wholly in the period:
 status `proposed`, the Practitioner and Location (`needs-action`), the Slot, the times and the
 department. Only doctors who take bookings are proposed, to every caller alike. Proposals are
@@ -29,7 +30,8 @@ from fhir.appointments import department_and_slot, participant
 from fhir.outcomes import FhirError
 from fhir.schedules import DATE, DATETIME
 from fhir.search import Links, SearchParam, base_url, reference_keys, searchset
-from fhir.structure import departments_asked, doctors_at_clinics
+from fhir.structure import doctors_at_clinics
+from fhir.visit_types import service_asked
 
 # The operation these parameters are modelled on.
 IHE = "https://profiles.ihe.net/ITI/Scheduling/OperationDefinition/appointment-find"
@@ -59,7 +61,9 @@ FIND_PARAMS = (
         "service-type",
         "token",
         IHE,
-        "The department's code (its id), or system|code: the Appointment's serviceType.",
+        "The department's code (its id), or system|code: the Appointment's serviceType. Or "
+        "one visit type, <base>/visit-type|<id> (a Schedule's serviceType lists them): its "
+        "free times, with its length, of the doctors who offer it.",
     ),
 )
 # The names a POSTed Parameters resource may carry.
@@ -152,7 +156,7 @@ def _period(query, zones, now):
     return period
 
 
-def _doctors_at_clinics(query, base):
+def _doctors_at_clinics(query, base, departments):
     """The doctors at the clinics the query asks about (DoctorAtClinic, with their hours), active
     ones only: four queries."""
     pairs = WorkingHours.objects.filter(doctor__is_active=True)
@@ -162,7 +166,6 @@ def _doctors_at_clinics(query, base):
     clinics = reference_keys(query, "location", "Location", base=base)
     if clinics is not None:
         pairs = pairs.filter(clinic_id__in=clinics)
-    departments = departments_asked(query)
     if departments is not None:
         pairs = pairs.filter(doctor__department_id__in=departments)
     rows = list(
@@ -171,12 +174,12 @@ def _doctors_at_clinics(query, base):
     return doctors_at_clinics(rows) if rows else []
 
 
-def proposal(pair, free):
-    """A free slot as a proposed Appointment."""
+def proposal(pair, free, visit_type=None):
+    """A free slot (of `visit_type`, if one was asked for) as a proposed Appointment."""
     doctor, clinic = pair.doctor, pair.clinic
     return FhirAppointment(
         status="proposed",
-        **department_and_slot(doctor, clinic, free.start, free.end),
+        **department_and_slot(doctor, clinic, free.start, free.end, visit_type),
         participant=[
             participant(f"Practitioner/{doctor.pk}", doctor.full_name, "needs-action"),
             participant(f"Location/{clinic.pk}", clinic.name, "needs-action"),
@@ -202,16 +205,19 @@ def find(request, query, links):
     base = base_url(request)
     zones = [ZoneInfo(name) for name in _zone_names()]
     period = _period(query, zones, now)
+    asked = service_asked(query, request.user)
     pairs = [
         pair
-        for pair in _doctors_at_clinics(query, base)
+        for pair in _doctors_at_clinics(query, base, asked.departments)
         if takes_bookings_at(pair.doctor, pair.clinic, now) and period.is_open_at(pair.clinic.zone)
     ]
     days = {pair.clinic.pk: period.days_at(pair.clinic.zone) for pair in pairs}
     found = sorted(
         (
             (pair, free)
-            for pair, free in free_slots_of_pairs(pairs, days=days, now=now)
+            for pair, free in free_slots_of_pairs(
+                pairs, days=days, now=now, visit_type=asked.visit_type
+            )
             if period.admits(free, pair.clinic.zone)
         ),
         key=lambda item: (item[1].start, item[0].doctor.pk, item[0].clinic.pk),
@@ -221,7 +227,7 @@ def find(request, query, links):
     return searchset(
         request,
         total=len(found),
-        resources=[proposal(pair, free) for pair, free in rows],
+        resources=[proposal(pair, free, asked.visit_type) for pair, free in rows],
         page=page,
         links=links,
         full_url=proposal_full_url(base),

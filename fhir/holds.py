@@ -34,6 +34,7 @@ from fhir.appointments import department_and_slot, participant, utc_instant
 from fhir.outcomes import FhirError
 from fhir.parameters import parameters_body, the_resource
 from fhir.search import base_url
+from fhir.visit_types import check_offered
 
 APPOINTMENT_PARAMETER = "appt-resource"
 # What a proposed Appointment of $find carries, which $hold sends back.
@@ -70,15 +71,17 @@ def _appointment_parameter(request):
     return appointment_data(the_resource(given, APPOINTMENT_PARAMETER), APPOINTMENT_PARAMETER)
 
 
-def pending(hold):
+def pending(hold, visit_type=None):
     """The Appointment a hold keeps: `pending`, its token and expiry, the Patient first (as in
-    every Appointment here, for stored answers to be found by patient, see appointments.py)."""
+    every Appointment here, for stored answers to be found by patient, see appointments.py),
+    and the visit type it was held for (a hold keeps only its time: $book sends the type
+    back)."""
     doctor, clinic = hold.doctor, hold.clinic
     return FhirAppointment(
         status="pending",
         identifier=[{"use": "temp", "system": hold_system(), "value": hold.token}],
         extension=[{"url": hold_expiry_url(), "valueInstant": utc_instant(hold.expires_at)}],
-        **department_and_slot(doctor, clinic, hold.start, hold.end),
+        **department_and_slot(doctor, clinic, hold.start, hold.end, visit_type),
         participant=[
             participant(f"Patient/{hold.patient_id}"),
             participant(f"Practitioner/{doctor.pk}", doctor.full_name, "tentative"),
@@ -99,15 +102,22 @@ def hold(request):
     if model.status != "proposed":
         raise unchangeable("Hold a proposed Appointment of $find: status proposed.")
     asked = SlotRequest.of(model, base_url(request))
+    patient = asked.patient(request.user)
+    # hold_slot checks the time for the type but not the type itself (book_appointment does):
+    # the pages hold only a type they offer, and so does $hold.
+    check_offered(
+        asked.visit_type, asked.doctor, request.user, where="serviceType", status_code=422
+    )
     held = services.hold_slot(
         doctor=asked.doctor,
         clinic=asked.clinic,
         start=asked.start,
         by=request.user,
-        patient=asked.patient(request.user),
+        patient=patient,
         purpose=HoldPurpose.INTEGRATION,
+        visit_type=asked.visit_type,
     )
-    return 200, pending(held)
+    return 200, pending(held, asked.visit_type)
 
 
 def _hold_token(data):

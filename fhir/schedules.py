@@ -16,6 +16,7 @@ Busy slots show when a doctor is booked, never by whom.
 
 import datetime as dt
 import re
+from typing import NamedTuple
 
 from django.http import Http404
 from django.utils import timezone
@@ -34,13 +35,19 @@ from fhir.outcomes import FhirError
 from fhir.search import SPEC, SearchParam, base_url, id_param, key_of, paged
 from fhir.structure import (
     department_concept,
-    departments_asked,
     doctors_at_clinics,
     pair_id,
     pairs_query,
     read_pair,
 )
 from fhir.views import ResourceType
+from fhir.visit_types import (
+    check_offered,
+    service_asked,
+    service_types,
+    types_offered,
+    visit_type_concept,
+)
 
 DEFAULT_DAYS = 7
 SLOT_ID = re.compile(r"([1-9][0-9]{0,9})-([1-9][0-9]{0,9})-([0-9]{8}T[0-9]{4}Z)", re.ASCII)
@@ -58,7 +65,10 @@ def _instant(value, zone):
 # Schedule -----------------------------------------------------------------------------------------
 
 
-def schedule(pair, now):
+def schedule(pair, now, visit_types=()):
+    """The Schedule of a doctor at a clinic; its serviceType is the department (the plain
+    slots) and then `visit_types`, the types the doctor offers the caller, whose codes a Slot
+    search's and $find's service-type take."""
     doctor, clinic = pair.doctor, pair.clinic
     first_day, last_day = window(clinic, now)
     horizon_end = at(last_day + dt.timedelta(days=1), dt.time.min, clinic.zone)
@@ -68,6 +78,10 @@ def schedule(pair, now):
         actor=[
             {"reference": f"Practitioner/{doctor.pk}", "display": doctor.full_name},
             {"reference": f"Location/{clinic.pk}", "display": clinic.name},
+        ],
+        serviceType=[
+            department_concept(doctor.department),
+            *(visit_type_concept(visit_type) for visit_type in visit_types),
         ],
         specialty=[department_concept(doctor.department)],
         planningHorizon={
@@ -111,7 +125,9 @@ class Schedules(ResourceType):
     )
 
     def read(self, request, resource_id):
-        return schedule(read_pair(request, resource_id), timezone.now())
+        pair = read_pair(request, resource_id)
+        offered = types_offered([pair.doctor], request.user)
+        return schedule(pair, timezone.now(), offered[pair.doctor.pk])
 
     def search(self, request, query):
         pairs = pairs_query(request, query)
@@ -125,7 +141,9 @@ class Schedules(ResourceType):
             pairs = pairs.filter(clinic_id__in=clinics)
         total, rows = paged(pairs, query.page)
         now = timezone.now()
-        return total, [schedule(pair, now) for pair in doctors_at_clinics(rows)]
+        found = doctors_at_clinics(rows)
+        offered = types_offered([pair.doctor for pair in found], request.user) if found else {}
+        return total, [schedule(pair, now, offered[pair.doctor.pk]) for pair in found]
 
 
 # Slot ---------------------------------------------------------------------------------------------
@@ -260,15 +278,17 @@ class SlotRange:
         )
 
 
-def slot(pair, start, end, status):
+def slot(pair, time):
+    """The Slot of a Time: its serviceType is the department, then the visit type whose length
+    it has (a free time of a typed search, or a typed appointment's busy time)."""
     doctor, clinic = pair.doctor, pair.clinic
     return Slot(
-        id=slot_id(doctor.pk, clinic.pk, start),
+        id=slot_id(doctor.pk, clinic.pk, time.start),
         schedule={"reference": f"Schedule/{pair.id}"},
-        status=status,
-        start=_instant(start, clinic.zone),
-        end=_instant(end, clinic.zone),
-        serviceType=[department_concept(doctor.department)],
+        status=time.status,
+        start=_instant(time.start, clinic.zone),
+        end=_instant(time.end, clinic.zone),
+        serviceType=service_types(doctor, time.visit_type),
         specialty=[department_concept(doctor.department)],
     )
 
@@ -291,20 +311,29 @@ def _schedule_pair(request, query, base):
         return None
 
 
-def _times(pair, span, now):
-    """(start, end, status) of the free and busy times of the clinic's days in `span`."""
+class Time(NamedTuple):
+    start: dt.datetime
+    end: dt.datetime
+    status: str
+    visit_type: object  # a VisitType, or None: the doctor's plain slot
+
+
+def _times(pair, span, now, visit_type):
+    """The free and busy Times of the clinic's days in `span`: with a `visit_type`, its free
+    times and the busy times of visits of that type."""
     doctor, clinic = pair.doctor, pair.clinic
     times = []
     if span.first_day <= span.last_day:
         if takes_bookings_at(doctor, clinic, now):
             times += [
-                (free.start, free.end, "free")
+                Time(free.start, free.end, "free", visit_type)
                 for free in open_slots(
                     doctor=doctor,
                     clinic=clinic,
                     now=now,
                     first_day=span.first_day,
                     last_day=span.last_day,
+                    visit_type=visit_type,
                 )
             ]
         booked = (
@@ -314,10 +343,13 @@ def _times(pair, span, now):
                 at(span.first_day, dt.time.min, clinic.zone),
                 at(span.last_day + dt.timedelta(days=1), dt.time.min, clinic.zone),
             )
-            .values_list("start", "end")
+            .select_related("visit_type")
+            .only("start", "end", "visit_type")
         )
-        times += [(start, end, "busy") for start, end in booked]
-    return sorted(times)
+        if visit_type is not None:
+            booked = booked.filter(visit_type=visit_type)
+        times += [Time(row.start, row.end, "busy", row.visit_type) for row in booked]
+    return sorted(times, key=lambda time: (time.start, time.end, time.status))
 
 
 class Slots(ResourceType):
@@ -344,7 +376,9 @@ class Slots(ResourceType):
             "service-type",
             "token",
             SPEC + "Slot-service-type",
-            "The department's code (its id), or system|code; a comma means or.",
+            "The department's code (its id), or system|code; a comma means or. Or one visit "
+            "type, <base>/visit-type|<id> (a Schedule's serviceType lists them): its free "
+            "times, with its length, and the busy times of its visits.",
         ),
         SearchParam(
             "specialty",
@@ -359,21 +393,23 @@ class Slots(ResourceType):
         statuses = query.choices("status")
         if statuses is not None and not set(statuses) <= SLOT_STATUSES:
             raise FhirError("status is free or busy (or another of FHIR's slot statuses).")
-        departments = departments_asked(query)
+        asked = service_asked(query, request.user)
+        departments = asked.departments
         if pair is None or (
             departments is not None and pair.doctor.department_id not in departments
         ):
             return 0, []
+        check_offered(asked.visit_type, pair.doctor, request.user)
         now = timezone.now()
         span = SlotRange(query, pair.clinic, now)
         ids = query.ids()
         found = [
-            (start, end, status)
-            for start, end, status in _times(pair, span, now)
-            if span.admits(start)
-            and (statuses is None or status in statuses)
-            and (ids is None or slot_id(pair.doctor.pk, pair.clinic.pk, start) in ids)
+            time
+            for time in _times(pair, span, now, asked.visit_type)
+            if span.admits(time.start)
+            and (statuses is None or time.status in statuses)
+            and (ids is None or slot_id(pair.doctor.pk, pair.clinic.pk, time.start) in ids)
         ]
         page = query.page
         rows = found[page.offset : page.offset + page.count] if page.count else []
-        return len(found), [slot(pair, start, end, status) for start, end, status in rows]
+        return len(found), [slot(pair, time) for time in rows]
