@@ -237,6 +237,17 @@ class CancelSerializer(serializers.Serializer):
 
 class RescheduleSerializer(serializers.Serializer):
     slot = SlotIdField(help_text="A free slot of the same doctor at the same clinic.")
+    visit_type = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="Left out: the appointment keeps its visit type (take the slot from GET "
+        "/api/v1/slots/ with that visit_type). Another type's id (staff any the doctor offers; "
+        "patients those bookable online) or null (the doctor's plain slot) changes it, and the "
+        "charge is quoted again for it; once something has been paid, a type at another price "
+        "is refused (409 visit_type_paid).",
+    )
 
 
 def validated(serializer_class, data):
@@ -477,26 +488,43 @@ class AppointmentReschedule(_Action):
             "new one is secured (else nothing changes: 409 `slot_taken`, 422 `same_time`, "
             "`past_cutoff`...). The slot must be the same doctor's at the same clinic. Answers "
             "201 with the new appointment; the old one is cancelled and points to it "
-            "(`rescheduled_to`). Send an Idempotency-Key to retry safely."
+            "(`rescheduled_to`). With `visit_type` the visit changes type, and its charge "
+            "(`price` in the details) is quoted again for the new type; a visit already paid "
+            "for cannot change to a type at another price (409 `visit_type_paid`). Send an "
+            "Idempotency-Key to retry safely."
         ),
         request=RescheduleSerializer,
         responses={201: AppointmentSerializer},
         examples=[
-            OpenApiExample("Move", value={"slot": "12:3:2026-12-04T05:30Z"}, request_only=True)
+            OpenApiExample("Move", value={"slot": "12:3:2026-12-04T05:30Z"}, request_only=True),
+            OpenApiExample(
+                "Move into another visit type",
+                value={"slot": "12:3:2026-12-04T05:30Z", "visit_type": 4},
+                request_only=True,
+            ),
         ],
     )
     @idempotent
     def post(self, request, pk):
         appointment = self.appointment(request, pk)
-        slot = validated(RescheduleSerializer, request.data)["slot"]
+        data = validated(RescheduleSerializer, request.data)
+        slot = data["slot"]
         if (slot.doctor_id, slot.clinic_id) != (appointment.doctor_id, appointment.clinic_id):
             raise _field_error(
                 "slot",
                 "Choose a time of the same doctor at the same clinic (GET /api/v1/slots/ with "
                 "the appointment's doctor and clinic).",
             )
+        change = {}
+        if "visit_type" in data:
+            # Left out keeps the type; whether the doctor offers a new one is the service's rule.
+            change["visit_type"] = None
+            if data["visit_type"] is not None:
+                change["visit_type"] = VisitType.objects.filter(pk=data["visit_type"]).first()
+                if change["visit_type"] is None:
+                    raise _field_error("visit_type", "No visit type has this id.")
         moved = services.reschedule_appointment(
-            appointment=appointment, start=slot.start, by=request.user
+            appointment=appointment, start=slot.start, by=request.user, **change
         )
         return _created(moved)
 
