@@ -370,7 +370,9 @@ def reschedule_appointment(
 
     The moved appointment keeps its visit type, unless another `visit_type` (or None, the
     doctor's plain slot) is given: checked as a booking checks it, its length and buffers at
-    the new time."""
+    the new time. Billing then prices the visit for its new type, or, once something has been
+    paid, refuses a type at another price (NotAllowed `visit_type_paid`, from its receiver of
+    appointment_rescheduled: billing.services.move_charge)."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         patient, doctor = _lock(appointment.patient, appointment.doctor)
