@@ -2,11 +2,12 @@
 
 import datetime as dt
 import io
+import itertools
 
 import pytest
 from django.core.management import call_command
 
-from bookings.models import Appointment
+from bookings.models import Appointment, AppointmentSeries
 from doctors.models import Department, VisitType
 
 pytestmark = pytest.mark.django_db
@@ -45,3 +46,20 @@ def test_demo_patients_have_upcoming_visits_of_the_types():
     assert first.end - first.start == dt.timedelta(minutes=20)
     assert procedure.end - procedure.start == dt.timedelta(minutes=45)
     assert procedure.created_by.email == "frontdesk@example.com"
+
+
+def test_a_walk_in_has_a_weekly_series_of_follow_ups_booked_by_the_desk_once():
+    seed()
+    seed()
+
+    series = AppointmentSeries.objects.get()
+    assert series.patient.full_name == "Lakshmi Srinivasan" and series.patient.user is None
+    assert (series.every, series.unit, series.count) == (1, "weeks", 3)
+    booked = list(Appointment.objects.filter(series_link__series=series).order_by("start"))
+    assert len(booked) == 3
+    assert {a.visit_type.name for a in booked} == {"Follow-up"}
+    assert {a.created_by.email for a in booked} == {"frontdesk@example.com"}
+    gaps = {later.start - earlier.start for earlier, later in itertools.pairwise(booked)}
+    # A week apart, unless a wanted time was taken and the next free one booked instead.
+    assert all(gap >= dt.timedelta(days=6) for gap in gaps)
+    assert VisitType.objects.filter(name="Follow-up", patients_may_book_series=True).exists()

@@ -21,9 +21,18 @@ from accounts.roles import Role
 from billing import services as billing_services
 from billing.models import Charge, Payment, ReceiptSequence
 from billing.money import gst_on, share_of, to_money
-from bookings.models import Appointment, AppointmentType, ContactChannel, PaymentMode, Status
+from bookings.models import (
+    Appointment,
+    AppointmentSeries,
+    AppointmentType,
+    ContactChannel,
+    PaymentMode,
+    SeriesUnit,
+    Status,
+)
 from bookings.scheduling import BookingRules, at, free_slots
 from bookings.selectors import availability_for, open_slots
+from bookings.series import SeriesRule, book_series, plan_series
 from bookings.services import (
     BookingError,
     book_appointment,
@@ -408,6 +417,7 @@ class Command(BaseCommand):
         self.seed_appointments(users)
         self.seed_typed_appointments(users)
         self.seed_video_visit(users)
+        self.seed_series(users)
         self.seed_history(users)
         # The visit types' intake questions (first consultations ask one of each kind).
         intake_demo.seed_questions()
@@ -602,6 +612,54 @@ class Command(BaseCommand):
                 visit_type=visit_type,
             )
 
+    def seed_series(self, users):
+        """A weekly series of three follow-ups with the demo doctor that the front desk booked for
+        the walk-in patient Lakshmi Srinivasan, from about a week ahead (README, "Recurring
+        series"): planned and booked through bookings.series like the desk's page does, each
+        taken time the wanted one or the next free one. Made once."""
+        patient = Patient.objects.get(full_name=WALK_IN_PATIENTS[0][0], user=None)
+        if AppointmentSeries.objects.filter(patient=patient).exists():
+            return
+        doctor = Doctor.objects.select_related("department").get(
+            registration_number=DOCTORS[0].registration_number
+        )
+        visit_type = VisitType.objects.for_doctor(doctor).filter(name="Follow-up").first()
+        clinic = doctor.working_hours.select_related("clinic").first().clinic
+        now = timezone.now()
+        slots = open_slots(
+            doctor=doctor,
+            clinic=clinic,
+            now=now + datetime.timedelta(days=7),
+            visit_type=visit_type,
+        )
+        if not slots:
+            return
+        rule = SeriesRule(every=1, unit=SeriesUnit.WEEKS, count=3)
+        plan = plan_series(
+            doctor=doctor,
+            clinic=clinic,
+            first_start=slots[0].start,
+            rule=rule,
+            patient=patient,
+            now=now,
+            visit_type=visit_type,
+        )
+        starts = [occurrence.choices[0] for occurrence in plan.occurrences if occurrence.choices]
+        if starts:
+            book_series(
+                patient=patient,
+                doctor=doctor,
+                clinic=clinic,
+                starts=starts[: plan.room],
+                rule=rule,
+                appointment_type=AppointmentType.FOLLOW_UP,
+                payment_mode=PaymentMode.AT_CLINIC,
+                reason="Blood pressure review",
+                by=users["frontdesk@example.com"],
+                now=now,
+                visit_type=visit_type,
+            )
+
     def seed_visit_types(self):
         """Every department's visit types (README, "Visit types"): a 20-minute first
         consultation (the default), a 10-minute follow-up, a 45-minute procedure with 10 minutes
@@ -609,7 +667,7 @@ class Command(BaseCommand):
         Seeding again adds none that are there."""
         kinds = [
             ("First consultation", {"minutes": 20, "position": 1}),
-            ("Follow-up", {"minutes": 10, "position": 2}),
+            ("Follow-up", {"minutes": 10, "position": 2, "patients_may_book_series": True}),
             (
                 "Procedure",
                 {
