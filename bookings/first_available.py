@@ -17,6 +17,11 @@ What is offered is what the date picker and the confirm step offer: times someon
 are not free, the patient's own held times are (`held_for`), and a doctor's times fall on dates
 their registration is still valid (the booking service refuses the others). The cap on a
 patient's open appointments is left to the confirm step, as on the other booking pages.
+
+Visit types: the search is for one type (`visit_type`) or for each pair's own (`visit_type_of`,
+bookings/first_available_types.py decides which), its length and buffers, and each FreeTime says
+the type it was found for, so the pages link it to the confirm step with that type. The number of
+queries stays the same.
 """
 
 import datetime as dt
