@@ -108,3 +108,61 @@ def test_patient_books_a_45_minute_visit(live_server, fresh_browser):
     assert appointment.visit_type.name == "Minor procedure"
     assert appointment.start.astimezone(KOLKATA).date() == day
     assert appointment.end - appointment.start == dt.timedelta(minutes=45)
+
+
+def test_patient_books_a_weekly_series_of_a_type_that_allows_it(
+    live_server, fresh_browser, settings
+):
+    settings.BOOKING_MAX_OPEN_PER_PATIENT = 6
+    physio = DepartmentFactory(name="Physiotherapy", opens_at=dt.time(8), closes_at=dt.time(20))
+    clinic = ClinicFactory(name="Riverside Clinic", timezone="Asia/Kolkata")
+    doctor = DoctorFactory(full_name="Meera Pillai", department=physio, slot_minutes=30)
+    works_every_day(doctor, clinic, (9, 12))
+    VisitTypeFactory(
+        name="Exercise session",
+        department=physio,
+        minutes=45,
+        buffer_after_minutes=15,
+        fee=Decimal("900.00"),
+        patients_may_book_series=True,
+    )
+    patient = PatientFactory(with_account=True)
+    browser = fresh_browser
+
+    open_page(browser, live_server.url + reverse("accounts:login"))
+    wait_for_heading(browser, "Log in")
+    log_in(browser, patient.user)
+    click_and_wait_for_new_page(browser, nav_link(browser, "Book an appointment"))
+    click_link(browser, "Physiotherapy")
+    wait_for_heading(browser, "Choose a doctor")
+    click_link(browser, "Meera Pillai")
+    wait_for_heading(browser, "Choose a date")
+    today = timezone.now().astimezone(KOLKATA).date()
+    day, link = next((day, link) for day, link in bookable_days(browser) if day > today)
+    click_and_wait_for_new_page(browser, link)
+    wait_for_heading(browser, "Choose a time")
+    first = free_times(browser)[0]
+    assert first.text == "09:00"
+    click_and_wait_for_new_page(browser, first)
+    wait_for_heading(browser, "Confirm your appointment")
+    click_link(browser, "Book as a series")
+
+    wait_for_heading(browser, "Book a series of appointments")
+    assert "Exercise session, 45 minutes" in browser.find_element(By.ID, "series-visit-type").text
+    choose(browser, "Days or weeks", "Weeks")
+    browser.find_element(By.ID, "id_count").clear()
+    browser.find_element(By.ID, "id_count").send_keys("3")
+    submit(browser, "Show the times")
+    wait_for_heading(browser, "Book a series of appointments")
+    rows = browser.find_elements(By.CSS_SELECTOR, "main table tbody tr")
+    assert [row.find_elements(By.TAG_NAME, "td")[3].text for row in rows] == ["Free"] * 3
+    assert_accessible(browser, "the patient's series preview")
+    submit(browser, "Book the ticked times")
+
+    wait_for_heading(browser, "My appointments")
+    mine = list(Appointment.objects.filter(patient=patient).order_by("start"))
+    assert [a.start.astimezone(KOLKATA).date() for a in mine] == [
+        day + dt.timedelta(days=7 * week) for week in range(3)
+    ]
+    assert {a.visit_type.name for a in mine} == {"Exercise session"}
+    assert {a.series_link.series_id for a in mine} == {mine[0].series_link.series_id}
