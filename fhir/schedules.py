@@ -43,6 +43,7 @@ from fhir.structure import (
 from fhir.views import ResourceType
 from fhir.visit_types import (
     check_offered,
+    offering,
     service_asked,
     service_types,
     types_offered,
@@ -122,6 +123,13 @@ class Schedules(ResourceType):
             SPEC + "Schedule-actor",
             "The doctor or the clinic: Practitioner/<id> or Location/<id> (a comma means or).",
         ),
+        SearchParam(
+            "service-type",
+            "token",
+            SPEC + "Schedule-service-type",
+            "The department's code (its id), or system|code; a comma means or. Or one visit "
+            "type, <base>/visit-type|<id>: the schedules of the doctors who offer it.",
+        ),
     )
 
     def read(self, request, resource_id):
@@ -139,6 +147,11 @@ class Schedules(ResourceType):
             pairs = pairs.filter(doctor_id__in=doctors)
         elif clinics is not None:
             pairs = pairs.filter(clinic_id__in=clinics)
+        asked = service_asked(query, request.user)
+        if asked.departments is not None:
+            pairs = pairs.filter(doctor__department_id__in=asked.departments)
+        if asked.visit_type is not None:
+            pairs = pairs.filter(offering(asked.visit_type))
         total, rows = paged(pairs, query.page)
         now = timezone.now()
         found = doctors_at_clinics(rows)

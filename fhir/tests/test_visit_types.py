@@ -489,3 +489,48 @@ def test_a_patient_cannot_hold_a_desk_only_type(world, desk_only):
     response = operation(world, "patient", "hold", typed_proposal(world, desk_only))
     assert_outcome(response, 422, "business-rule", "visit_type_not_offered")
     assert not SlotHold.objects.exists()
+
+
+# Schedule search and the CapabilityStatement ------------------------------------------------------
+
+
+def schedules_found(world, role="patient", **params):
+    return {s.id for s in entries(search(world.client(role), "Schedule", **params))}
+
+
+def test_schedules_by_service_type_are_those_of_the_doctors_who_offer_it(world, procedure):
+    own = VisitTypeFactory(name="Own", department=None, doctor=world.other_doctor)
+    doctor, other = world.doctor, world.other_doctor
+    everyone = schedules_found(world)
+    by_department = schedules_found(world, **{"service-type": str(world.department.pk)})
+    assert by_department == everyone
+    assert schedules_found(world, **{"service-type": typed(procedure)}) == {
+        f"{doctor.pk}-{world.clinic.pk}",
+        f"{doctor.pk}-{world.london.pk}",
+        f"{other.pk}-{world.clinic.pk}",
+    }
+    assert schedules_found(world, **{"service-type": typed(own)}) == {
+        f"{other.pk}-{world.clinic.pk}"
+    }
+
+
+@pytest.mark.parametrize("role", LOGGED_IN)
+def test_schedules_by_a_desk_only_type_are_for_staff(world, role, desk_only):
+    response = world.client(role).get(BASE + "Schedule", {"service-type": typed(desk_only)})
+    if role in STAFF:
+        # Every schedule of the department, the inactive doctor's too, as staff see them.
+        department = schedules_found(world, role, **{"service-type": str(world.department.pk)})
+        assert {s.id for s in entries(parsed(response))} == department
+        assert len(department) == 4
+    else:
+        assert_outcome(response, 400, "invalid", "visit_type_not_offered")
+
+
+def test_the_capability_statement_names_the_visit_type_codes(world):
+    (rest,) = parsed(world.client("anon").get(BASE + "metadata")).rest
+    resources = {resource.type: resource for resource in rest.resource}
+    for resource_type in ("Schedule", "Slot"):
+        (param,) = [p for p in resources[resource_type].searchParam if p.name == "service-type"]
+        assert param.type == "token"
+        assert param.definition.endswith(f"/SearchParameter/{resource_type}-service-type")
+        assert "<base>/visit-type|<id>" in param.documentation
