@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -13,8 +13,9 @@ from billing import signals
 from billing.models import Charge, Payment, ReceiptSequence
 from billing.money import as_percent, gst_on, share_of, to_money
 from billing.selectors import amount_due
-from bookings.models import Status
+from bookings.models import Appointment, Status
 from bookings.services import NotAllowed
+from doctors.models import Doctor
 
 RECEIPTS = "receipts"
 
@@ -172,8 +173,41 @@ def record_payment(*, charge, amount, mode, reference="", by, now=None):
 ALREADY_RECORDED = "This online payment has been recorded already."
 
 
+def _share_the_doctor(*, charge_id=None, doctor_id=None):
+    """Takes first the lock that writing a ledger row takes on its doctor's row (a key-share
+    lock, for its foreign key), of the doctor of `charge_id` or `doctor_id`.
+
+    A move holds its doctor's row (FOR UPDATE) and then takes the charge's (moving it, or
+    pricing it for a new visit type). A payment or refund that held the charge and only then
+    reached the doctor's row at its insert would close a cycle, and PostgreSQL would kill one
+    of the two (a deadlock). Taken first, the two queue on the doctor's row: a move in
+    progress commits before the payment reads the charge (its new appointment and price), and
+    a move waits for a payment in progress (and sees it: a paid visit keeps its price).
+    """
+    if connection.vendor != "postgresql":
+        return  # SQLite runs one writing transaction at a time and has no row locks.
+    doctor = connection.ops.quote_name(Doctor._meta.db_table)
+    if doctor_id is not None:
+        sql, params = f"SELECT 1 FROM {doctor} WHERE id = %s FOR KEY SHARE", [doctor_id]
+    else:
+        appointment = connection.ops.quote_name(Appointment._meta.db_table)
+        charge = connection.ops.quote_name(Charge._meta.db_table)
+        sql = (
+            f"SELECT 1 FROM {doctor} d JOIN {appointment} a ON a.doctor_id = d.id "
+            f"JOIN {charge} c ON c.appointment_id = a.id WHERE c.id = %s FOR KEY SHARE OF d"
+        )
+        params = [charge_id]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def _record_payment(*, charge, amount, mode, reference, by, now):
     with transaction.atomic(durable=True):
+        # Any appointment the charge was ever on has the same doctor: a move keeps it.
+        if Charge.appointment.is_cached(charge):
+            _share_the_doctor(doctor_id=charge.appointment.doctor_id)
+        else:
+            _share_the_doctor(charge_id=charge.pk)
         # The charge's row only: FOR UPDATE on the joined appointment as well would lock it after
         # the charge, the opposite order to a cancellation (appointment, then its charge), and the
         # two could deadlock. A cancellation committing meanwhile still waits for this lock before
@@ -250,6 +284,7 @@ def refund_payment(*, payment, amount, reason, by, now=None):
     if len(reason) > Payment._meta.get_field("reason").max_length:
         raise BillingError("The reason is too long (200 characters at most).", code="too_long")
     with transaction.atomic(durable=True):
+        _share_the_doctor(doctor_id=payment.doctor_id)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.kind != Payment.Kind.PAYMENT:
             raise BillingError(
