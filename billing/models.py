@@ -23,7 +23,8 @@ ADDS_UP = Q(total=Round(F("fee") + F("gst"), precision=2))
 class Charge(models.Model):
     """The fee for one appointment, fixed when it was booked; a later fee change leaves it alone.
 
-    A reschedule moves the charge (and so its payments) to the new appointment.
+    A reschedule moves the charge (and so its payments) to the new appointment; a move into
+    another visit type prices it again while nothing is paid (services.move_charge).
     """
 
     appointment = models.OneToOneField(Appointment, on_delete=models.PROTECT, related_name="charge")
