@@ -5,15 +5,15 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test coverage lint format install migrate seed check clean bench
+.PHONY: run test coverage lint format install migrate seed check clean bench messages translations
 
-run: install .env migrate seed
+run: install translations .env migrate seed
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Tests run with DEBUG off, like production; the key below exists only for the test run.
 test: export SECRET_KEY ?= insecure-key-for-the-test-suite-only
 test: export DEBUG = False
-test: install
+test: install translations
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The suite with coverage of the portal's own code (.coveragerc); fails under 95%. CI runs this.
@@ -44,6 +44,22 @@ bench: install
 	$(if $(filter no,$(BENCH_LOAD)),,$(BIN)/python -m bench.http_load $(BENCH_LOAD_ARGS))
 
 install: $(VENV)/.installed node_modules/.installed
+
+# Translations (README, "Languages"): each language's catalogue is locale/<code>/LC_MESSAGES/
+# django.po; the compiled .mo files are built from it here (gettext's msgfmt), never committed.
+CATALOGUES := $(wildcard locale/*/LC_MESSAGES/*.po)
+translations: $(CATALOGUES:.po=.mo)
+
+%.mo: %.po
+	@command -v msgfmt >/dev/null || { echo "msgfmt not found: install gettext (apt-get install gettext)" >&2; exit 1; }
+	msgfmt --check --output-file=$@ $<
+
+# After marking new text: adds the new strings to every catalogue (and drops those gone), for a
+# translator to fill in. Locations by file only, so that moving a line does not change the files.
+messages: install
+	$(BIN)/python manage.py makemessages --all --no-obsolete --add-location=file \
+		--ignore='.venv/*' --ignore='node_modules/*' --ignore='staticfiles/*' \
+		--ignore='bench/*' --ignore='*/tests/*' --ignore='conftest.py'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
+from accounts.languages import language_choices
 from accounts.models import Patient, User, validate_date_of_birth
 from accounts.phone import E164_HELP, normalize_phone
 
@@ -84,12 +86,37 @@ class EmailLoginForm(AuthenticationForm):
         self.fields["username"].widget.input_type = "email"
 
 
+class LanguageField(forms.TypedChoiceField):
+    """A language the portal offers (accounts.languages), or blank: the default."""
+
+    def __init__(self, *, blank_label, **kwargs):
+        kwargs.setdefault("label", gettext_lazy("Language"))
+        super().__init__(
+            choices=lambda: language_choices(blank_label=str(blank_label)),
+            required=False,
+            empty_value="",
+            **kwargs,
+        )
+
+
 class PatientProfileForm(forms.ModelForm):
     phone = PhoneField(required=False)
+    language = LanguageField(
+        blank_label=gettext_lazy("As my browser asks"),
+        help_text=gettext_lazy("The language of these pages and of the messages we send you."),
+    )
 
     class Meta:
         model = Patient
-        fields = ("full_name", "date_of_birth", "sex", "phone", "email_reminders", "sms_reminders")
+        fields = (
+            "full_name",
+            "date_of_birth",
+            "sex",
+            "phone",
+            "email_reminders",
+            "sms_reminders",
+            "language",
+        )
         widgets = {
             "full_name": forms.TextInput(attrs={"autocomplete": "name"}),
             "date_of_birth": DateOfBirthInput,
@@ -101,10 +128,14 @@ class AccountDetailsForm(forms.ModelForm):
     """For staff and doctors, who have a login but no patient record."""
 
     phone = PhoneField(required=False)
+    language = LanguageField(
+        blank_label=gettext_lazy("As my browser asks"),
+        help_text=gettext_lazy("The language of these pages."),
+    )
 
     class Meta:
         model = User
-        fields = ("full_name", "phone")
+        fields = ("full_name", "phone", "language")
         widgets = {"full_name": forms.TextInput(attrs={"autocomplete": "name"})}
         labels = {"full_name": "Full name"}
 
@@ -125,9 +156,14 @@ class DirectoryPatientForm(forms.ModelForm):
         label="This is a different person: add them anyway",
     )
 
+    language = LanguageField(
+        blank_label=gettext_lazy("The clinic's default"),
+        help_text=gettext_lazy("The language of the emails and text messages sent to the patient."),
+    )
+
     class Meta:
         model = Patient
-        fields = ("full_name", "date_of_birth", "sex", "phone", "email")
+        fields = ("full_name", "date_of_birth", "sex", "phone", "email", "language")
         widgets = {"date_of_birth": DateOfBirthInput}
         labels = {"full_name": "Full name"}
 

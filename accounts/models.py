@@ -6,6 +6,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from accounts.languages import validate_language
 from accounts.phone import E164_HELP, validate_e164
 
 
@@ -50,6 +51,12 @@ class User(AbstractUser):
     full_name = models.CharField(max_length=150)
     phone = models.CharField(
         max_length=16, blank=True, validators=[validate_e164], help_text=E164_HELP
+    )
+    language = models.CharField(
+        max_length=12,
+        blank=True,
+        validators=[validate_language],
+        help_text="The language of the pages once logged in; empty: as the browser asks.",
     )
     # Part of every session's check: raising it ends all of this login's sessions at once.
     sessions_epoch = models.PositiveIntegerField(default=0, editable=False)
@@ -130,6 +137,13 @@ class Patient(models.Model):
     )
     sms_reminders = models.BooleanField(
         "reminders by SMS", default=True, help_text="Before each appointment, by text message."
+    )
+    language = models.CharField(
+        "preferred language",
+        max_length=12,
+        blank=True,
+        validators=[validate_language],
+        help_text="The language of the messages the patient gets; empty: the clinic's default.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

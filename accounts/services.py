@@ -126,8 +126,10 @@ def update_patient_profile(
     phone,
     email_reminders=True,
     sms_reminders=True,
+    language=None,
 ):
-    """Saves a patient's own details and keeps their login's name and phone in step."""
+    """Saves a patient's own details and keeps their login's name, phone and language in step
+    (`language` None: left as it is)."""
     with transaction.atomic():
         patient.full_name = full_name
         patient.date_of_birth = date_of_birth
@@ -135,25 +137,23 @@ def update_patient_profile(
         patient.phone = phone
         patient.email_reminders = email_reminders
         patient.sms_reminders = sms_reminders
-        patient.save(
-            update_fields=[
-                "full_name",
-                "date_of_birth",
-                "sex",
-                "phone",
-                "email_reminders",
-                "sms_reminders",
-                "updated_at",
-            ]
-        )
+        fields = ["full_name", "date_of_birth", "sex", "phone", "email_reminders", "sms_reminders"]
+        if language is not None:
+            patient.language = language
+            fields.append("language")
+        patient.save(update_fields=[*fields, "updated_at"])
         if patient.user_id:
             patient.user.full_name = full_name
             patient.user.phone = phone
-            patient.user.save(update_fields=["full_name", "phone"])
+            user_fields = ["full_name", "phone"]
+            if language is not None:
+                patient.user.language = language
+                user_fields.append("language")
+            patient.user.save(update_fields=user_fields)
     return patient
 
 
-def add_directory_patient(*, by, full_name, date_of_birth, sex, phone="", email=""):
+def add_directory_patient(*, by, full_name, date_of_birth, sex, phone="", email="", language=""):
     """A patient without a login, added by the front desk."""
     return Patient.objects.create(
         full_name=full_name,
@@ -161,11 +161,14 @@ def add_directory_patient(*, by, full_name, date_of_birth, sex, phone="", email=
         sex=sex,
         phone=phone,
         email=email,
+        language=language,
         created_by=by,
     )
 
 
-def update_directory_patient(*, patient, full_name, date_of_birth, sex, phone="", email=""):
+def update_directory_patient(
+    *, patient, full_name, date_of_birth, sex, phone="", email="", language=""
+):
     """Corrects a patient's details; patients with a login keep them up to date themselves."""
     if patient.user_id is not None:
         raise PermissionError("Patients with a login edit their own details.")
@@ -174,8 +177,17 @@ def update_directory_patient(*, patient, full_name, date_of_birth, sex, phone=""
     patient.sex = sex
     patient.phone = phone
     patient.email = email
+    patient.language = language
     patient.save(
-        update_fields=["full_name", "date_of_birth", "sex", "phone", "email", "updated_at"]
+        update_fields=[
+            "full_name",
+            "date_of_birth",
+            "sex",
+            "phone",
+            "email",
+            "language",
+            "updated_at",
+        ]
     )
     return patient
 
@@ -198,3 +210,12 @@ def password_changed(*, user):
 def _revoke_credentials(user):
     # Sent inside the caller's transaction, so a change that rolls back revokes nothing.
     signals.credentials_revoked.send(sender=User, user=user)
+
+
+def save_language(*, user, language):
+    """Saves `language` (a code the portal offers, or "" for the browser's) as the language of
+    `user`'s pages and, for a patient, of the messages sent to them: one choice for both."""
+    with transaction.atomic():
+        user.language = language
+        user.save(update_fields=["language"])
+        Patient.objects.filter(user=user).update(language=language)

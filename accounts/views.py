@@ -6,10 +6,11 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import urlsafe_base64_decode
+from django.views import i18n as i18n_views
 from django.views.decorators.http import require_POST
 from django.views.generic import FormView, TemplateView
 
-from accounts import services, signup
+from accounts import languages, services, signup
 from accounts.forms import (
     AccountDetailsForm,
     EmailLoginForm,
@@ -219,3 +220,15 @@ def logout_everywhere(request):
     logout(request)
     messages.info(request, "You have been logged out on every device.")
     return redirect("accounts:login")
+
+
+@require_POST
+def set_language(request):
+    """The header's language switcher: Django's own (the language cookie, then back to the page),
+    and for a logged-in user the choice saved on their login (and on their patient record), so
+    the pages, and the messages sent to a patient, follow it everywhere."""
+    response = i18n_views.set_language(request)
+    code = languages.supported(request.POST.get("language"))
+    if code and request.user.is_authenticated:
+        services.save_language(user=request.user, language=code)
+    return response

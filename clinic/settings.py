@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import environ
+from django.conf.locale import LANG_INFO
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -89,9 +90,13 @@ MIDDLEWARE = [
     # /healthz and /readyz, answered before sessions, logins and the rest (clinic.health).
     "clinic.health.HealthProbeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the browser's (Accept-Language) or the switcher's cookie; then, once the
+    # login is known, the language saved on it (accounts.middleware).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",
     "clinic.http_guards.PrivatePagesMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "clinic.middleware.IdleSessionMiddleware",
@@ -336,6 +341,19 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
 AUDITLOG_STORE_JSON_CHANGES = True
 
 LANGUAGE_CODE = "en-gb"
+# English, the source language, and every language with a catalogue in locale/ (a translator adds
+# a language by adding its folder: README, "Languages"), each named in itself.
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TRANSLATED_LANGUAGES = sorted(
+    (messages.parent.name, LANG_INFO[messages.parent.name]["name_local"])
+    for messages in (BASE_DIR / "locale").glob("*/LC_MESSAGES")
+    if messages.parent.name in LANG_INFO
+)
+LANGUAGES = [("en-gb", "English"), *TRANSLATED_LANGUAGES]
+LANGUAGE_COOKIE_NAME = "portal_language"
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Kolkata")
 USE_I18N = True
 USE_TZ = True

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import views as accounts_views
 from clinic import health
 from clinic.metrics_endpoint import metrics
 from clinic.views import HomeView, favicon
@@ -13,6 +14,7 @@ urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("favicon.ico", favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
+    path("language/", accounts_views.set_language, name="set_language"),
     path("", include("doctors.urls")),
     path("", include("bookings.urls")),
     path("schedule/", include("bookings.schedule_urls")),

@@ -12,8 +12,9 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from accounts import languages
 from bookings import ical, links, video
 from bookings.models import LinkAction
 from intake.links import questions_link
@@ -116,7 +117,23 @@ def _context(notification, message_links=None):
     }
 
 
+def recipient_language(notification):
+    """The language the notice is written in: its recipient's (accounts.languages), whoever
+    triggered it, and whatever language the request or worker that sends it runs in."""
+    if notification.audience == Notification.Audience.DOCTOR:
+        doctor = notification.appointment.doctor
+        return languages.of_recipient_user(doctor.user) if doctor.user_id else languages.default()
+    if notification.offer_id is not None:
+        return languages.of_patient(notification.offer.entry.patient)
+    return languages.of_patient(notification.appointment.patient)
+
+
 def render_email(notification, message_links=None):
+    with translation.override(recipient_language(notification)):
+        return _render_email(notification, message_links)
+
+
+def _render_email(notification, message_links):
     context = _context(notification, message_links)
     template = f"notifications/{notification.kind}"
     message = EmailMultiAlternatives(
@@ -150,9 +167,10 @@ def render_email(notification, message_links=None):
 
 
 def render_sms(notification, message_links=None):
-    return render_to_string(
-        f"notifications/{notification.kind}.sms.txt", _context(notification, message_links)
-    ).strip()
+    with translation.override(recipient_language(notification)):
+        return render_to_string(
+            f"notifications/{notification.kind}.sms.txt", _context(notification, message_links)
+        ).strip()
 
 
 def _deliver(notification, now):

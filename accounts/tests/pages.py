@@ -13,7 +13,9 @@ def page_text(response):
 
 @dataclass
 class Page:
-    controls: list = field(default_factory=list)  # (tag, attrs) of inputs people fill in
+    # (tag, attrs) of inputs people fill in, outside the header (its language switcher is on
+    # every page)
+    controls: list = field(default_factory=list)
     label_targets: set = field(default_factory=set)  # the for= of every <label>
     ids: list = field(default_factory=list)
     links: list = field(default_factory=list)  # (href, attrs) of every <a>
@@ -35,9 +37,12 @@ class _Reader(HTMLParser):
         self._summary_depth = 0  # >0 while inside <div id="form-errors">
         self._div_depth = 0
         self._item = None  # [href, text parts] of the <li> being read
+        self._in_header = 0
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        if tag == "header":
+            self._in_header += 1
         if "id" in attrs:
             self.page.ids.append(attrs["id"])
         if tag == "div":
@@ -45,7 +50,7 @@ class _Reader(HTMLParser):
             if attrs.get("id") == "form-errors":
                 self._summary_depth = self._div_depth
         if tag in ("input", "select", "textarea"):
-            if attrs.get("type", "text") not in NOT_TYPED_BY_PEOPLE:
+            if attrs.get("type", "text") not in NOT_TYPED_BY_PEOPLE and not self._in_header:
                 self.page.controls.append((tag, attrs))
         elif tag == "label" and attrs.get("for"):
             self.page.label_targets.add(attrs["for"])
@@ -59,6 +64,8 @@ class _Reader(HTMLParser):
             self._item = [None, []]
 
     def handle_endtag(self, tag):
+        if tag == "header" and self._in_header:
+            self._in_header -= 1
         if tag == "li" and self._item is not None:
             href, parts = self._item
             text = " ".join("".join(parts).split())
