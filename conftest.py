@@ -15,6 +15,14 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM = "/usr/bin/chromium"
 
 
+def pytest_sessionstart(session):
+    """The suite reads the compiled catalogues: build any .mo older than its .po (as `make` does),
+    so that a run of pytest alone never tests yesterday's translations."""
+    from clinic.translations import compile_catalogues
+
+    compile_catalogues()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """In CI nothing is skipped silently: a skip (no PostgreSQL, no Chromium...) is a failure."""

@@ -1,10 +1,12 @@
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.http import urlsafe_base64_decode
 from django.views import i18n as i18n_views
 from django.views.decorators.http import require_POST
@@ -96,8 +98,16 @@ class SignupConfirmView(FormView):
         )
 
     def get_context_data(self, **kwargs):
+        next_url = self.next_url()
+        # Whole addresses, so that the page's sentences hold their links without template logic
+        # a translator would have to keep.
+        query = f"?{urlencode({'next': next_url})}" if next_url else ""
         return super().get_context_data(
-            validlink=self.user is not None, next=self.next_url(), **kwargs
+            validlink=self.user is not None,
+            next=next_url,
+            signup_again_url=reverse("accounts:signup") + query,
+            login_url=reverse("accounts:login") + query,
+            **kwargs,
         )
 
     def post(self, request, *args, **kwargs):
@@ -227,8 +237,12 @@ def set_language(request):
     """The header's language switcher: Django's own (the language cookie, then back to the page),
     and for a logged-in user the choice saved on their login (and on their patient record), so
     the pages, and the messages sent to a patient, follow it everywhere."""
-    response = i18n_views.set_language(request)
     code = languages.supported(request.POST.get("language"))
+    if code is None:
+        # Django's view would set the cookie for any language Django itself knows ("fr").
+        request.POST = request.POST.copy()
+        request.POST.pop("language", None)
+    response = i18n_views.set_language(request)
     if code and request.user.is_authenticated:
         services.save_language(user=request.user, language=code)
     return response

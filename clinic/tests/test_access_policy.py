@@ -439,6 +439,8 @@ PORTAL = {
     "notifications:sms_status": Rule(POST_ONLY, post="403 403 403 403 403 403 403"),
     "notifications:sms_inbound": Rule(POST_ONLY, post="403 403 403 403 403 403 403"),
     "accounts:logout": Rule(POST_ONLY, post=ALL_302),
+    # The language switcher: anyone, back to the page (an empty post changes nothing).
+    "set_language": Rule(POST_ONLY, post=ALL_302),
     # Logged out on every device, so back to the login page (not a refusal: it is done).
     "accounts:logout_everywhere": Rule(
         POST_ONLY, post="login to-login to-login to-login to-login to-login to-login"
