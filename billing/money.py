@@ -37,3 +37,27 @@ def share_of(part_total, whole_total, whole_amount):
     if not whole_total:
         return Decimal("0.00")
     return to_money(_decimal(whole_amount) * _decimal(part_total) / _decimal(whole_total))
+
+
+def grouped(amount, *, currency):
+    """`amount` to the paisa with its digits grouped: as in India for rupees (12,34,567.50: the
+    last three digits, then pairs: lakh, crore), in threes otherwise (1,234,567.50). Latin digits,
+    the way Indian clinics print amounts in Hindi as in English."""
+    value = to_money(amount)
+    sign = "-" if value < 0 else ""
+    whole, cents = f"{abs(value):.2f}".split(".")
+    if currency == "INR" and len(whole) > 3:
+        head, last = whole[:-3], whole[-3:]
+        pairs = []
+        while len(head) > 2:
+            head, pair = head[:-2], head[-2:]
+            pairs.insert(0, pair)
+        whole = ",".join([head, *pairs, last])
+    elif currency != "INR":
+        whole = f"{int(whole):,}"
+    return f"{sign}{whole}.{cents}"
+
+
+def money_text(amount, currency):
+    """ "INR 12,34,567.50": the currency's code, then the amount grouped (grouped())."""
+    return f"{currency} {grouped(amount, currency=currency)}"

@@ -1,6 +1,19 @@
 from django import template
+from django.conf import settings
+from django.utils.translation import ngettext
+
+from billing.money import money_text
 
 register = template.Library()
+
+
+@register.filter
+def money(amount, currency=None):
+    """An amount as the portal writes money: "INR 12,34,567.50" (billing.money.money_text), in the
+    clinic's currency unless another is given. Empty for no amount."""
+    if amount is None or amount == "":
+        return ""
+    return money_text(amount, currency or settings.CURRENCY)
 
 
 @register.filter
@@ -10,7 +23,9 @@ def duration_words(delta):
     hours, minutes = divmod(minutes, 60)
     parts = []
     if hours:
-        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+        parts.append(ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours})
     if minutes or not parts:
-        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+        parts.append(
+            ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+        )
     return " ".join(parts)
