@@ -5,6 +5,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.admin_input import CheckedAdminInputMixin
 from accounts.audit import AuditedViewsAdminMixin
@@ -58,14 +59,14 @@ class ChargeAdmin(CheckedAdminInputMixin, ReadOnlyLedgerMixin, admin.ModelAdmin)
     list_filter = ("refund_due", "appointment__doctor__department", "appointment__clinic")
     list_select_related = ("appointment__doctor", "appointment__clinic")
     search_fields = ("=appointment__id",)  # no patient names in the address (see PatientAdmin)
-    search_help_text = "Appointment number."
+    search_help_text = gettext_lazy("Appointment number.")
     date_hierarchy = "created_at"
 
-    @admin.display(description="Doctor", ordering="appointment__doctor__full_name")
+    @admin.display(description=gettext_lazy("Doctor"), ordering="appointment__doctor__full_name")
     def doctor(self, charge):
         return charge.appointment.doctor
 
-    @admin.display(description="Clinic", ordering="appointment__clinic__name")
+    @admin.display(description=gettext_lazy("Clinic"), ordering="appointment__clinic__name")
     def clinic(self, charge):
         return charge.appointment.clinic
 
@@ -92,22 +93,24 @@ class PaymentAdmin(
     )
     list_select_related = ("doctor", "recorded_by")
     search_fields = ("=receipt_number", "reference", "=charge__appointment__id")
-    search_help_text = "Receipt number (digits only), payment reference or appointment number."
+    search_help_text = gettext_lazy(
+        "Receipt number (digits only), payment reference or appointment number."
+    )
     date_hierarchy = "recorded_at"
     ordering = ("-recorded_at",)
     actions = ["export_csv", "refund_selected"]
 
-    @admin.display(description="Receipt", ordering="receipt_number")
+    @admin.display(description=gettext_lazy("Receipt"), ordering="receipt_number")
     def receipt_label(self, payment):
         return payment.receipt_label
 
     # Not named `doctor`: the list would show the model's own field of that name instead, which
     # is the same doctor but sorts by id.
-    @admin.display(description="Doctor", ordering="doctor__full_name")
+    @admin.display(description=gettext_lazy("Doctor"), ordering="doctor__full_name")
     def doctor_name(self, payment):
         return payment.doctor
 
-    @admin.action(description="Export the selected rows as CSV", permissions=["view"])
+    @admin.action(description=gettext_lazy("Export the selected rows as CSV"), permissions=["view"])
     def export_csv(self, request, queryset):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
@@ -139,11 +142,13 @@ class PaymentAdmin(
             )
         return response
 
-    @admin.action(description="Refund the selected payment…", permissions=["refund"])
+    @admin.action(description=gettext_lazy("Refund the selected payment…"), permissions=["refund"])
     def refund_selected(self, request, queryset):
         if queryset.count() != 1 or queryset.get().kind != Payment.Kind.PAYMENT:
             self.message_user(
-                request, "Select exactly one payment (not a refund) to refund.", messages.WARNING
+                request,
+                gettext("Select exactly one payment (not a refund) to refund."),
+                messages.WARNING,
             )
             return None
         return redirect(reverse("billing:refund", kwargs={"pk": queryset.get().pk}))

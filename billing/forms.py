@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext, gettext_lazy
 
 from billing.models import Payment
 
@@ -13,16 +14,20 @@ DESK_MODES = [
 
 class RecordPaymentForm(forms.Form):
     amount = forms.DecimalField(
+        label=gettext_lazy("Amount"),
         max_digits=10,
         decimal_places=2,
         min_value=Decimal("0.01"),
-        help_text="What the patient paid now; at most what is due.",
+        help_text=gettext_lazy("What the patient paid now; at most what is due."),
     )
-    mode = forms.ChoiceField(label="Paid by", choices=DESK_MODES, widget=forms.RadioSelect)
+    mode = forms.ChoiceField(
+        label=gettext_lazy("Paid by"), choices=DESK_MODES, widget=forms.RadioSelect
+    )
     reference = forms.CharField(
+        label=gettext_lazy("Reference"),
         required=False,
         max_length=100,
-        help_text="Card slip or UPI transaction number; optional for cash.",
+        help_text=gettext_lazy("Card slip or UPI transaction number; optional for cash."),
     )
 
     def clean(self):
@@ -30,10 +35,16 @@ class RecordPaymentForm(forms.Form):
         if cleaned.get("mode") in (Payment.Mode.CARD, Payment.Mode.UPI) and not cleaned.get(
             "reference"
         ):
-            self.add_error("reference", "Enter the card slip or UPI transaction number.")
+            self.add_error("reference", gettext("Enter the card slip or UPI transaction number."))
         return cleaned
 
 
 class RefundForm(forms.Form):
-    amount = forms.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0.01"))
-    reason = forms.CharField(max_length=200, help_text="Required; kept in the ledger.")
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount"), max_digits=10, decimal_places=2, min_value=Decimal("0.01")
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=200,
+        help_text=gettext_lazy("Required; kept in the ledger."),
+    )

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce, Round
+from django.utils.translation import gettext_lazy
 
 from billing.money import as_percent
 from bookings.models import Appointment
@@ -29,13 +30,17 @@ class Charge(models.Model):
 
     appointment = models.OneToOneField(Appointment, on_delete=models.PROTECT, related_name="charge")
     fee = models.DecimalField(**MONEY)
-    gst_rate = models.DecimalField(max_digits=5, decimal_places=4, help_text="0.1800 is 18%.")
-    gst = models.DecimalField("GST", **MONEY)
+    gst_rate = models.DecimalField(
+        max_digits=5, decimal_places=4, help_text=gettext_lazy("0.1800 is 18%.")
+    )
+    gst = models.DecimalField(gettext_lazy("GST"), **MONEY)
     total = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
     refund_due = models.BooleanField(
         default=False,
-        help_text="Set when a paid appointment is cancelled; cleared once it is refunded in full.",
+        help_text=gettext_lazy(
+            "Set when a paid appointment is cancelled; cleared once it is refunded in full."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -80,14 +85,14 @@ class PaymentQuerySet(models.QuerySet):
 
 class Payment(models.Model):
     class Kind(models.TextChoices):
-        PAYMENT = "payment", "Payment"
-        REFUND = "refund", "Refund"
+        PAYMENT = "payment", gettext_lazy("Payment")
+        REFUND = "refund", gettext_lazy("Refund")
 
     class Mode(models.TextChoices):
-        CASH = "cash", "Cash"
-        CARD = "card", "Card"
-        UPI = "upi", "UPI"
-        ONLINE = "online", "Online"
+        CASH = "cash", gettext_lazy("Cash")
+        CARD = "card", gettext_lazy("Card")
+        UPI = "upi", gettext_lazy("UPI")
+        ONLINE = "online", gettext_lazy("Online")
 
     charge = models.ForeignKey(Charge, on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -95,15 +100,19 @@ class Payment(models.Model):
     # The amount split as the charge is: fee and GST, adding up to the total. Always positive;
     # the kind says which way the money went.
     fee = models.DecimalField(**MONEY)
-    gst = models.DecimalField("GST", **MONEY)
+    gst = models.DecimalField(gettext_lazy("GST"), **MONEY)
     total = models.DecimalField(**MONEY)
     refund_of = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
     )
     reference = models.CharField(
-        max_length=100, blank=True, help_text="Card slip, UPI transaction or gateway reference."
+        max_length=100,
+        blank=True,
+        help_text=gettext_lazy("Card slip, UPI transaction or gateway reference."),
     )
-    reason = models.CharField(max_length=200, blank=True, help_text="Why money was refunded.")
+    reason = models.CharField(
+        max_length=200, blank=True, help_text=gettext_lazy("Why money was refunded.")
+    )
     receipt_number = models.PositiveIntegerField(unique=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -17,6 +17,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Round
+from django.utils.translation import gettext_lazy
 
 from billing.models import Charge, Payment
 from billing.money import to_money
@@ -74,10 +75,10 @@ class ChargeStatus(TextChoices):
     """Where a charge's money stands, in order of precedence: for a cancelled visit, whether
     money must go back comes before anything about what is due."""
 
-    DUE = "due", "To pay at the clinic (or online)"
-    PAID = "paid", "Nothing left to pay"
-    REFUND_DUE = "refund_due", "Cancelled after it was paid for; a refund is due"
-    CANCELLED = "cancelled", "Cancelled; nothing to pay"
+    DUE = "due", gettext_lazy("To pay at the clinic (or online)")
+    PAID = "paid", gettext_lazy("Nothing left to pay")
+    REFUND_DUE = "refund_due", gettext_lazy("Cancelled after it was paid for; a refund is due")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled; nothing to pay")
 
 
 def with_money(charges):
@@ -118,10 +119,10 @@ def charges_of_patient(patient):
 class EntryStatus(TextChoices):
     """Where a ledger entry stands: a payment by how much of it was given back; a refund is one."""
 
-    PAID = "paid", "Paid"
-    PARTLY_REFUNDED = "partly_refunded", "Partly refunded"
-    REFUNDED = "refunded", "Refunded"
-    REFUND = "refund", "A refund"
+    PAID = "paid", gettext_lazy("Paid")
+    PARTLY_REFUNDED = "partly_refunded", gettext_lazy("Partly refunded")
+    REFUNDED = "refunded", gettext_lazy("Refunded")
+    REFUND = "refund", gettext_lazy("A refund")
 
 
 def with_refunds(entries):

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from billing import signals
 from billing.models import Charge, Payment, ReceiptSequence
@@ -70,7 +71,7 @@ def open_charge(*, appointment):
     )
 
 
-VISIT_TYPE_PAID = (
+VISIT_TYPE_PAID = gettext_lazy(
     "This visit has been paid for at its current price, and the new type of visit costs "
     "another amount, so it cannot be changed with a move. Move it keeping its type, or cancel "
     "it (the payment is then flagged for a refund) and book the new type."
@@ -135,12 +136,14 @@ def _amount(value):
         amount = to_money(value)
     except (InvalidOperation, TypeError, ValueError):
         raise BillingError(
-            "Enter the amount as a number, such as 590.00.", code="invalid_amount"
+            gettext("Enter the amount as a number, such as 590.00."), code="invalid_amount"
         ) from None
     if not amount.is_finite():  # NaN would pass to_money and fail the comparisons below
-        raise BillingError("Enter the amount as a number, such as 590.00.", code="invalid_amount")
+        raise BillingError(
+            gettext("Enter the amount as a number, such as 590.00."), code="invalid_amount"
+        )
     if amount <= 0:
-        raise BillingError("The amount must be more than zero.", code="invalid_amount")
+        raise BillingError(gettext("The amount must be more than zero."), code="invalid_amount")
     return amount
 
 
@@ -155,9 +158,11 @@ def record_payment(*, charge, amount, mode, reference="", by, now=None):
     """Money received for a charge; never more than is still due."""
     amount = _amount(amount)
     if mode not in Payment.Mode.values:
-        raise BillingError("Choose how the patient paid.", code="invalid_mode")
+        raise BillingError(gettext("Choose how the patient paid."), code="invalid_mode")
     if len(reference) > Payment._meta.get_field("reference").max_length:
-        raise BillingError("The reference is too long (100 characters at most).", code="too_long")
+        raise BillingError(
+            gettext("The reference is too long (100 characters at most)."), code="too_long"
+        )
     try:
         return _record_payment(
             charge=charge, amount=amount, mode=mode, reference=reference, by=by, now=now
@@ -170,7 +175,7 @@ def record_payment(*, charge, amount, mode, reference="", by, now=None):
         raise
 
 
-ALREADY_RECORDED = "This online payment has been recorded already."
+ALREADY_RECORDED = gettext_lazy("This online payment has been recorded already.")
 
 
 def _share_the_doctor(*, charge_id=None, doctor_id=None):
@@ -230,14 +235,16 @@ def _record_payment(*, charge, amount, mode, reference, by, now):
             raise BillingError(ALREADY_RECORDED, code="already_recorded")
         if charge.appointment.status == Status.CANCELLED:
             raise BillingError(
-                "This appointment is cancelled; there is nothing to pay.", code="invalid_status"
+                gettext("This appointment is cancelled; there is nothing to pay."),
+                code="invalid_status",
             )
         paid, _, due = balance(charge)
         if amount > due:
             raise BillingError(
-                f"That is more than is due. {charge.currency} {due} is left to pay."
+                gettext("That is more than is due. %(currency)s %(due)s is left to pay.")
+                % {"currency": charge.currency, "due": due}
                 if due > 0
-                else "Nothing is due on this appointment.",
+                else gettext("Nothing is due on this appointment."),
                 code="overpayment",
             )
         # The fee share of everything paid once this is in, less the fee earlier payments hold:
@@ -276,19 +283,21 @@ def refund_payment(*, payment, amount, reason, by, now=None):
     the other and the second sees what the first refunded.
     """
     if not by.has_perm("billing.refund_payment"):
-        raise BillingError("Only clinic admins can refund payments.", code="not_allowed")
+        raise BillingError(gettext("Only clinic admins can refund payments."), code="not_allowed")
     amount = _amount(amount)
     reason = (reason or "").strip()
     if not reason:
-        raise BillingError("Give the reason for the refund.", code="reason_required")
+        raise BillingError(gettext("Give the reason for the refund."), code="reason_required")
     if len(reason) > Payment._meta.get_field("reason").max_length:
-        raise BillingError("The reason is too long (200 characters at most).", code="too_long")
+        raise BillingError(
+            gettext("The reason is too long (200 characters at most)."), code="too_long"
+        )
     with transaction.atomic(durable=True):
         _share_the_doctor(doctor_id=payment.doctor_id)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.kind != Payment.Kind.PAYMENT:
             raise BillingError(
-                "Only a payment can be refunded, not a refund.", code="not_a_payment"
+                gettext("Only a payment can be refunded, not a refund."), code="not_a_payment"
             )
         # The charge before the receipt number, as record_payment takes them: taking the number
         # first could deadlock with a payment on the same charge waiting for the number.
@@ -297,9 +306,10 @@ def refund_payment(*, payment, amount, reason, by, now=None):
         left = payment.total - already
         if amount > left:
             raise BillingError(
-                f"At most {charge.currency} {left} of this payment can still be refunded."
+                gettext("At most %(currency)s %(left)s of this payment can still be refunded.")
+                % {"currency": charge.currency, "left": left}
                 if left > 0
-                else "This payment has been refunded in full already.",
+                else gettext("This payment has been refunded in full already."),
                 code="over_refund",
             )
         fee = share_of(already + amount, payment.total, payment.fee) - share_of(

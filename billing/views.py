@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.audit import record_view
@@ -95,7 +96,9 @@ def record_payment(request, appointment_pk):
             form.add_error(None, str(error))
         else:
             messages.success(
-                request, f"Payment recorded: receipt {payment.receipt_label}. Print it below."
+                request,
+                gettext("Payment recorded: receipt %(number)s. Print it below.")
+                % {"number": payment.receipt_label},
             )
             return redirect("billing:receipt", pk=payment.pk)
     return render(
@@ -128,7 +131,10 @@ def refund(request, pk):
         except services.BillingError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"Refund recorded: receipt {entry.receipt_label}.")
+            messages.success(
+                request,
+                gettext("Refund recorded: receipt %(number)s.") % {"number": entry.receipt_label},
+            )
             return redirect("billing:receipt", pk=entry.pk)
     return render(
         request,
@@ -145,18 +151,20 @@ def pay_online(request, appointment_pk, patient):
     if provider is None or appointment.payment_mode != PaymentMode.ONLINE:
         messages.info(
             request,
-            "Online payment is not available yet. Please pay at the clinic's reception; "
-            "you will get a receipt there and here.",
+            gettext(
+                "Online payment is not available yet. Please pay at the clinic's reception; "
+                "you will get a receipt there and here."
+            ),
         )
         return redirect("billing:mine")
     if appointment.status == Status.CANCELLED:
         # The gateway would take the money and the return could not record it.
-        messages.info(request, "This appointment is cancelled; there is nothing to pay.")
+        messages.info(request, gettext("This appointment is cancelled; there is nothing to pay."))
         return redirect("billing:mine")
     charge = _charge_of(appointment.pk)
     _, _, due = services.balance(charge)
     if due <= 0:
-        messages.info(request, "Nothing is due on this appointment.")
+        messages.info(request, gettext("Nothing is due on this appointment."))
         return redirect("billing:mine")
     return redirect(
         provider.checkout_url(
@@ -175,7 +183,7 @@ def online_return(request, patient):
     try:
         charge_id, amount, reference = provider.confirm(request)
     except PaymentNotConfirmed:
-        messages.error(request, "The payment did not go through; nothing was taken.")
+        messages.error(request, gettext("The payment did not go through; nothing was taken."))
         return redirect("billing:mine")
     charge = get_object_or_404(Charge, pk=charge_id, appointment__patient=patient)
     try:
@@ -187,9 +195,15 @@ def online_return(request, patient):
             by=request.user,
         )
     except services.BillingError as error:
-        messages.error(request, f"{error} Please contact the clinic about reference {reference}.")
+        messages.error(
+            request,
+            gettext("%(error)s Please contact the clinic about reference %(reference)s.")
+            % {"error": error, "reference": reference},
+        )
         return redirect("billing:mine")
     messages.success(
-        request, f"Thank you, your payment is received: receipt {payment.receipt_label}."
+        request,
+        gettext("Thank you, your payment is received: receipt %(number)s.")
+        % {"number": payment.receipt_label},
     )
     return redirect("billing:receipt", pk=payment.pk)
