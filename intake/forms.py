@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from intake.models import YES_NO_CHOICES, QuestionKind
 
@@ -10,12 +11,13 @@ from intake.models import YES_NO_CHOICES, QuestionKind
 SANE_YEARS = (1900, 2999)
 MAX_TEXT_LENGTH = 2000
 
-REQUIRED_MESSAGE = "Please answer this question."
+REQUIRED_MESSAGE = gettext_lazy("Please answer this question.")
+CHOOSE_OFFERED_MESSAGE = gettext_lazy("Choose one of the answers offered.")
 
 
 class IntakeDateField(forms.DateField):
     input_formats = ["%Y-%m-%d"]
-    default_error_messages = {"invalid": "Enter a real date, such as 2030-01-31."}
+    default_error_messages = {"invalid": gettext_lazy("Enter a real date, such as 2030-01-31.")}
 
     def to_python(self, value):
         day = super().to_python(value)
@@ -53,7 +55,7 @@ class IntakeForm(forms.Form):
             field = _field_for(question)
             field.error_messages["required"] = REQUIRED_MESSAGE
             if isinstance(field, forms.ChoiceField):
-                field.error_messages["invalid_choice"] = "Choose one of the answers offered."
+                field.error_messages["invalid_choice"] = CHOOSE_OFFERED_MESSAGE
             name = field_name(question)
             self.fields[name] = field
             if question.pk in saved:

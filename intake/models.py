@@ -12,19 +12,20 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from bookings.models import Appointment
 from doctors.models import VisitType
 
 
 class QuestionKind(models.TextChoices):
-    TEXT = "text", "Text"
-    CHOICE = "choice", "Choice"
-    YES_NO = "yes_no", "Yes or no"
-    DATE = "date", "Date"
+    TEXT = "text", pgettext_lazy("kind of intake question", "Text")
+    CHOICE = "choice", pgettext_lazy("kind of intake question", "Choice")
+    YES_NO = "yes_no", gettext_lazy("Yes or no")
+    DATE = "date", gettext_lazy("Date")
 
 
-YES_NO_CHOICES = [("yes", "Yes"), ("no", "No")]
+YES_NO_CHOICES = [("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]
 MAX_CHOICES = 20
 
 
@@ -36,18 +37,21 @@ class Question(models.Model):
     visit_type = models.ForeignKey(
         VisitType, on_delete=models.CASCADE, related_name="intake_questions"
     )
-    text = models.CharField("question", max_length=300)
+    text = models.CharField(gettext_lazy("question"), max_length=300)
     kind = models.CharField(max_length=10, choices=QuestionKind.choices, default=QuestionKind.TEXT)
     choices = models.TextField(
         blank=True,
-        help_text="For a choice question only: one choice per line (at least two).",
+        help_text=gettext_lazy("For a choice question only: one choice per line (at least two)."),
     )
-    required = models.BooleanField(default=False, help_text="The patient must answer it.")
+    required = models.BooleanField(
+        default=False, help_text=gettext_lazy("The patient must answer it.")
+    )
     position = models.PositiveSmallIntegerField(
-        default=0, help_text="Lower numbers are asked first."
+        default=0, help_text=gettext_lazy("Lower numbers are asked first.")
     )
     active = models.BooleanField(
-        default=True, help_text="Inactive questions are no longer asked; earlier answers stay."
+        default=True,
+        help_text=gettext_lazy("Inactive questions are no longer asked; earlier answers stay."),
     )
 
     class Meta:
@@ -68,16 +72,22 @@ class Question(models.Model):
         choices = _lines(self.choices)
         if self.kind == QuestionKind.CHOICE:
             if len(choices) < 2:
-                raise ValidationError({"choices": "Give at least two choices, one per line."})
+                raise ValidationError(
+                    {"choices": gettext("Give at least two choices, one per line.")}
+                )
             if len(choices) > MAX_CHOICES:
-                raise ValidationError({"choices": f"Give at most {MAX_CHOICES} choices."})
+                raise ValidationError(
+                    {"choices": gettext("Give at most %(count)s choices.") % {"count": MAX_CHOICES}}
+                )
             if len({choice.casefold() for choice in choices}) != len(choices):
-                raise ValidationError({"choices": "Each choice must be different."})
+                raise ValidationError({"choices": gettext("Each choice must be different.")})
             if any(len(choice) > 200 for choice in choices):
-                raise ValidationError({"choices": "Keep each choice under 200 characters."})
+                raise ValidationError(
+                    {"choices": gettext("Keep each choice under 200 characters.")}
+                )
             self.choices = "\n".join(choices)
         elif choices:
-            raise ValidationError({"choices": "Only a choice question has choices."})
+            raise ValidationError({"choices": gettext("Only a choice question has choices.")})
 
 
 class Answer(models.Model):
@@ -100,7 +110,7 @@ class Answer(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The patient, or the front desk for them.",
+        help_text=gettext_lazy("The patient, or the front desk for them."),
     )
 
     class Meta:
@@ -118,7 +128,8 @@ class Answer(models.Model):
     @property
     def display_value(self):
         if self.kind == QuestionKind.YES_NO:
-            return dict(YES_NO_CHOICES).get(self.value, self.value)
+            # A plain str (in the active language): exports serialise it.
+            return str(dict(YES_NO_CHOICES).get(self.value, self.value))
         if self.kind == QuestionKind.DATE:
             try:
                 day = dt.date.fromisoformat(self.value)

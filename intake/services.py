@@ -6,6 +6,7 @@ changed or withdrawn, with who did it.
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from bookings.models import Appointment
 from intake.models import Answer
@@ -20,7 +21,7 @@ class IntakeClosed(IntakeError):
     pass
 
 
-CLOSED_MESSAGE = (
+CLOSED_MESSAGE = gettext_lazy(
     "The questions can no longer be answered or changed: the appointment has started or is no "
     "longer booked."
 )

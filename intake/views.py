@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from bookings import selectors as booking_selectors
@@ -24,7 +25,7 @@ def _answer_page(request, appointment, *, back_url, template, saved_message):
     now = timezone.now()
     questions = selectors.questions_for(appointment)
     if not questions:
-        messages.info(request, "There are no questions to answer for this appointment.")
+        messages.info(request, gettext("There are no questions to answer for this appointment."))
         return redirect(back_url)
     if not selectors.may_answer(appointment, now):
         messages.error(request, services.CLOSED_MESSAGE)
@@ -58,7 +59,9 @@ def answer(request, pk, patient):
         appointment,
         back_url=reverse("bookings:detail", kwargs={"pk": appointment.pk}),
         template="intake/answer.html",
-        saved_message="Your answers are saved. The doctor will see them before your visit.",
+        saved_message=gettext(
+            "Your answers are saved. The doctor will see them before your visit."
+        ),
     )
 
 
@@ -73,5 +76,5 @@ def desk_answer(request, pk):
         appointment,
         back_url=reverse("desk:appointment", kwargs={"pk": appointment.pk}),
         template="intake/desk_answer.html",
-        saved_message="The answers are saved.",
+        saved_message=gettext("The answers are saved."),
     )
