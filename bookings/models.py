@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.models import Patient
 from bookings.constraints import PostgreSQLExclusionConstraint, TsTzRange
@@ -12,23 +13,24 @@ from doctors.models import Clinic, Doctor
 
 
 class AppointmentType(models.TextChoices):
-    CONSULTATION = "consultation", "Consultation"
-    FOLLOW_UP = "follow_up", "Follow-up"
-    HEALTH_CHECK = "health_check", "Health check"
-    REPORT_REVIEW = "report_review", "Review of test results"
+    CONSULTATION = "consultation", gettext_lazy("Consultation")
+    FOLLOW_UP = "follow_up", gettext_lazy("Follow-up")
+    HEALTH_CHECK = "health_check", gettext_lazy("Health check")
+    REPORT_REVIEW = "report_review", gettext_lazy("Review of test results")
 
 
 class PaymentMode(models.TextChoices):
-    AT_CLINIC = "at_clinic", "Pay at the clinic"
-    ONLINE = "online", "Pay online"
+    AT_CLINIC = "at_clinic", gettext_lazy("Pay at the clinic")
+    ONLINE = "online", gettext_lazy("Pay online")
 
 
 class Status(models.TextChoices):
-    BOOKED = "booked", "Booked"
-    CHECKED_IN = "checked_in", "Checked in"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
-    NO_SHOW = "no_show", "No-show"
+    # In context: a status reads differently from the same word as a heading or a button.
+    BOOKED = "booked", pgettext_lazy("appointment status", "Booked")
+    CHECKED_IN = "checked_in", pgettext_lazy("appointment status", "Checked in")
+    COMPLETED = "completed", pgettext_lazy("appointment status", "Completed")
+    CANCELLED = "cancelled", pgettext_lazy("appointment status", "Cancelled")
+    NO_SHOW = "no_show", pgettext_lazy("appointment status", "No-show")
 
 
 class ContactChannel(models.TextChoices):
@@ -36,9 +38,9 @@ class ContactChannel(models.TextChoices):
     a one-click link in a message, a reply to a text message, or the front desk (who heard it by
     phone or in person and recorded it)."""
 
-    LINK = "link", "Link in a message"
-    SMS = "sms", "Reply to a text message"
-    DESK = "desk", "Front desk (by phone or in person)"
+    LINK = "link", gettext_lazy("Link in a message")
+    SMS = "sms", gettext_lazy("Reply to a text message")
+    DESK = "desk", gettext_lazy("Front desk (by phone or in person)")
 
 
 # booked -> checked_in -> completed; booked -> cancelled; booked -> no_show. Nothing else.
@@ -80,16 +82,19 @@ class Appointment(models.Model):
     start = models.DateTimeField()
     end = models.DateTimeField()
     appointment_type = models.CharField(
-        "type", max_length=20, choices=AppointmentType.choices, default=AppointmentType.CONSULTATION
+        gettext_lazy("type"),
+        max_length=20,
+        choices=AppointmentType.choices,
+        default=AppointmentType.CONSULTATION,
     )
     payment_mode = models.CharField(
         max_length=20, choices=PaymentMode.choices, default=PaymentMode.AT_CLINIC
     )
     reason = models.TextField(
-        "reason for the visit",
+        gettext_lazy("reason for the visit"),
         max_length=500,
         blank=True,
-        help_text="Optional. Seen only by the clinic's staff and your doctor.",
+        help_text=gettext_lazy("Optional. Seen only by the clinic's staff and your doctor."),
     )
     visit_type = models.ForeignKey(
         "doctors.VisitType",
@@ -97,7 +102,9 @@ class Appointment(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="appointments",
-        help_text="Empty: the doctor's plain slot (their slot length, no buffers, their fee).",
+        help_text=gettext_lazy(
+            "Empty: the doctor's plain slot (their slot length, no buffers, their fee)."
+        ),
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED)
     rescheduled_from = models.OneToOneField(
@@ -106,7 +113,9 @@ class Appointment(models.Model):
         null=True,
         blank=True,
         related_name="rescheduled_to",
-        help_text="The appointment this one replaced when it was moved to a new time.",
+        help_text=gettext_lazy(
+            "The appointment this one replaced when it was moved to a new time."
+        ),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -129,10 +138,12 @@ class Appointment(models.Model):
         max_length=10,
         choices=ContactChannel.choices,
         blank=True,
-        help_text="How the patient cancelled without logging in (cancelled_by is then empty).",
+        help_text=gettext_lazy(
+            "How the patient cancelled without logging in (cancelled_by is then empty)."
+        ),
     )
     attendance_confirmed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the patient confirmed they will come."
+        null=True, blank=True, help_text=gettext_lazy("When the patient confirmed they will come.")
     )
     attendance_confirmed_via = models.CharField(
         max_length=10, choices=ContactChannel.choices, blank=True
@@ -143,7 +154,9 @@ class Appointment(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The staff member who recorded the confirmation; empty when the patient did.",
+        help_text=gettext_lazy(
+            "The staff member who recorded the confirmation; empty when the patient did."
+        ),
     )
 
     objects = AppointmentQuerySet.as_manager()
@@ -157,7 +170,7 @@ class Appointment(models.Model):
                 fields=["doctor", "start"],
                 condition=HOLDS_SLOT,
                 name="bookings_one_active_appointment_per_doctor_start",
-                violation_error_message="That time has just been taken.",
+                violation_error_message=gettext_lazy("That time has just been taken."),
             ),
             # On PostgreSQL it refuses any overlap too, not only the same start: no two
             # appointments of one doctor that hold their time may share a moment (btree_gist,
@@ -171,7 +184,7 @@ class Appointment(models.Model):
                     (TsTzRange("start", "end"), RangeOperators.OVERLAPS),
                 ],
                 condition=HOLDS_SLOT,
-                violation_error_message="That time has just been taken.",
+                violation_error_message=gettext_lazy("That time has just been taken."),
             ),
             models.CheckConstraint(
                 condition=Q(end__gt=F("start")),
@@ -242,9 +255,9 @@ class Appointment(models.Model):
 
 
 class HoldPurpose(models.TextChoices):
-    BOOKING_PAGE = "booking_page", "Booking page"
-    INTEGRATION = "integration", "Integration (FHIR or API)"
-    WAITLIST_OFFER = "waitlist_offer", "Waitlist offer"
+    BOOKING_PAGE = "booking_page", gettext_lazy("Booking page")
+    INTEGRATION = "integration", gettext_lazy("Integration (FHIR or API)")
+    WAITLIST_OFFER = "waitlist_offer", gettext_lazy("Waitlist offer")
 
 
 def new_hold_token():
@@ -283,7 +296,9 @@ class SlotHold(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The login that asked for the hold; empty when the portal itself made it.",
+        help_text=gettext_lazy(
+            "The login that asked for the hold; empty when the portal itself made it."
+        ),
     )
     patient = models.ForeignKey(
         Patient,
@@ -291,7 +306,7 @@ class SlotHold(models.Model):
         null=True,
         blank=True,
         related_name="slot_holds",
-        help_text="Whom the time is kept for, when known.",
+        help_text=gettext_lazy("Whom the time is kept for, when known."),
     )
     purpose = models.CharField(max_length=20, choices=HoldPurpose.choices)
     token = models.CharField(max_length=64, unique=True, default=new_hold_token, editable=False)
@@ -311,7 +326,7 @@ class SlotHold(models.Model):
             models.UniqueConstraint(
                 fields=["doctor", "start"],
                 name="bookings_one_hold_per_doctor_start",
-                violation_error_message="That time is already held.",
+                violation_error_message=gettext_lazy("That time is already held."),
             ),
             models.CheckConstraint(
                 condition=Q(end__gt=F("start")), name="bookings_slothold_ends_after_start"
@@ -348,9 +363,9 @@ class SlotHold(models.Model):
 
 
 class LinkAction(models.TextChoices):
-    CONFIRM = "confirm", "Confirm attendance"
-    CANCEL = "cancel", "Cancel"
-    RESCHEDULE = "reschedule", "Move to another time"
+    CONFIRM = "confirm", gettext_lazy("Confirm attendance")
+    CANCEL = "cancel", pgettext_lazy("what a link in a message does", "Cancel")
+    RESCHEDULE = "reschedule", gettext_lazy("Move to another time")
 
 
 # The actions that change the appointment: their links work once.
@@ -400,8 +415,8 @@ class AppointmentLink(models.Model):
 
 
 class SeriesUnit(models.TextChoices):
-    DAYS = "days", "Days"
-    WEEKS = "weeks", "Weeks"
+    DAYS = "days", gettext_lazy("Days")
+    WEEKS = "weeks", gettext_lazy("Weeks")
 
 
 class AppointmentSeries(models.Model):
@@ -428,7 +443,7 @@ class AppointmentSeries(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        verbose_name_plural = "appointment series"
+        verbose_name_plural = gettext_lazy("appointment series")
         constraints = [
             models.CheckConstraint(
                 condition=Q(every__gte=1), name="bookings_appointmentseries_every_positive"

@@ -6,6 +6,7 @@ import datetime as dt
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import Patient
 from bookings import signals
@@ -23,8 +24,9 @@ from doctors.models import Doctor, TimeOff
 
 
 class BookingError(Exception):
-    """A booking rule said no; the message is written for the person at the screen, and `code`
-    names the rule for programs (the API's error codes, listed in api/errors.py)."""
+    """A booking rule said no; the message is written for the person at the screen, in the
+    language active when it is raised (the request's), and `code` names the rule for programs
+    (the API's error codes, listed in api/errors.py)."""
 
     def __init__(self, message="", *, code="booking_refused"):
         super().__init__(message)
@@ -32,20 +34,26 @@ class BookingError(Exception):
 
 
 class SlotUnavailable(BookingError):
-    def __init__(self, message="Sorry, that time was just taken. Please choose another time."):
-        super().__init__(message, code="slot_taken")
+    # The default messages are translated when raised, not at import: in the asker's language.
+    def __init__(self, message=None):
+        super().__init__(
+            message or gettext("Sorry, that time was just taken. Please choose another time."),
+            code="slot_taken",
+        )
 
 
 class SlotHeld(SlotUnavailable):
     """The time is kept for someone else by a live hold: taken for now (the same code), though
     it may come free again within minutes."""
 
-    def __init__(
-        self,
-        message="Sorry, someone else is booking that time right now. Please choose another "
-        "time, or try this one again in a few minutes.",
-    ):
-        super().__init__(message)
+    def __init__(self, message=None):
+        super().__init__(
+            message
+            or gettext(
+                "Sorry, someone else is booking that time right now. Please choose another "
+                "time, or try this one again in a few minutes."
+            )
+        )
 
 
 class NotAllowed(BookingError):
@@ -57,12 +65,15 @@ class HoldExpired(BookingError):
     let go. Refused even where the time is still free: whoever presented it learns that it no
     longer held the time, and a booking sent twice with one hold cannot book twice."""
 
-    def __init__(
-        self,
-        message="That hold has expired, been used or been let go, so the time is no longer kept. "
-        "Hold the time again, or book it if it is still free.",
-    ):
-        super().__init__(message, code="hold_expired")
+    def __init__(self, message=None):
+        super().__init__(
+            message
+            or gettext(
+                "That hold has expired, been used or been let go, so the time is no longer kept. "
+                "Hold the time again, or book it if it is still free."
+            ),
+            code="hold_expired",
+        )
 
 
 def _acting_patient(appointment, by):
@@ -76,10 +87,14 @@ def _acting_patient(appointment, by):
 def _check_doctor_takes_bookings(doctor, clinic, start):
     day = start.astimezone(clinic.zone).date()
     if not doctor.is_active:
-        raise NotAllowed(f"{doctor} is not taking appointments.", code="doctor_inactive")
+        raise NotAllowed(
+            gettext("%(doctor)s is not taking appointments.") % {"doctor": doctor},
+            code="doctor_inactive",
+        )
     if not doctor.registration_valid_on(day):
         raise NotAllowed(
-            f"{doctor} is not taking appointments on that date.", code="registration_expired"
+            gettext("%(doctor)s is not taking appointments on that date.") % {"doctor": doctor},
+            code="registration_expired",
         )
 
 
@@ -97,38 +112,51 @@ def _check_visit_type(visit_type, *, doctor, patient, by):
         return
     if not visit_type.is_active or not visit_type.offered_by(doctor):
         raise NotAllowed(
-            f"{doctor} does not offer that type of visit. Please choose another.",
+            gettext("%(doctor)s does not offer that type of visit. Please choose another.")
+            % {"doctor": doctor},
             code="visit_type_not_offered",
         )
     if acting_as_patient(patient, by) and not visit_type.bookable_online:
         raise NotAllowed(
-            f"A {visit_type.name.lower()} can be booked through the clinic only. "
-            "Please call the front desk, or choose another type of visit.",
+            gettext(
+                "A %(visit_type)s can be booked through the clinic only. "
+                "Please call the front desk, or choose another type of visit."
+            )
+            % {"visit_type": visit_type.name.lower()},
             code="visit_type_not_online",
         )
 
 
 def _check_works_at(slot, doctor, clinic):
     if not slot.works_at_clinic:
-        raise NotAllowed(f"{doctor} does not see patients at {clinic}.", code="wrong_clinic")
+        raise NotAllowed(
+            gettext("%(doctor)s does not see patients at %(clinic)s.")
+            % {"doctor": doctor, "clinic": clinic},
+            code="wrong_clinic",
+        )
 
 
 def _check_start_is_bookable(start, clinic, now):
+    # The numbers in these messages (and the cap's) are clinic settings, said in English as
+    # plurals whatever their value; gettext, not ngettext, keeps that English as it was.
     rules = booking_rules()
     if start <= now:
         raise NotAllowed(
-            "That time has already passed. Please choose a time in the future.", code="in_the_past"
+            gettext("That time has already passed. Please choose a time in the future."),
+            code="in_the_past",
         )
     _, last_day = bookable_range(now, clinic.zone, rules)
     if start.astimezone(clinic.zone).date() > last_day:
         raise NotAllowed(
-            f"Appointments can be booked up to {rules.window_days} days ahead.",
+            gettext("Appointments can be booked up to %(days)s days ahead.")
+            % {"days": rules.window_days},
             code="outside_window",
         )
     if start < now + rules.minimum_notice:
         minutes = int(rules.minimum_notice.total_seconds() // 60)
         raise NotAllowed(
-            f"Appointments must be booked at least {minutes} minutes ahead.",
+            gettext("Appointments must be booked at least %(minutes)s minutes ahead.")
+            % {"minutes": minutes},
             code="short_notice",
         )
 
@@ -145,7 +173,9 @@ def _secure_slot(slot, *, clinic, now):
     if is_free(slot.availability_if_unbooked, start=slot.start, now=now, rules=rules):
         raise SlotHeld() if slot.held and not slot.booked else SlotUnavailable()
     raise NotAllowed(
-        "That time is not one of the doctor's appointment times. Please pick one from the list.",
+        gettext(
+            "That time is not one of the doctor's appointment times. Please pick one from the list."
+        ),
         code="not_a_slot",
     )
 
@@ -193,11 +223,15 @@ def _check_hold_fits(hold, *, doctor, clinic, start, patient):
         return
     if (hold.doctor_id, hold.clinic_id, hold.start) != (doctor.pk, clinic.pk, start):
         raise NotAllowed(
-            "That hold is for another time. Book the time it holds, or hold this one first.",
+            gettext(
+                "That hold is for another time. Book the time it holds, or hold this one first."
+            ),
             code="not_allowed",
         )
     if hold.patient_id is not None and hold.patient_id != patient.pk:
-        raise NotAllowed("That hold keeps the time for another patient.", code="not_allowed")
+        raise NotAllowed(
+            gettext("That hold keeps the time for another patient."), code="not_allowed"
+        )
 
 
 def _consume_holds(slot, *, doctor, patient, hold):
@@ -266,8 +300,11 @@ def book_appointment(
         cap = max_open_appointments_per_patient()
         if slot.open_appointments >= cap:
             raise NotAllowed(
-                f"You already have {cap} upcoming appointments, the most the clinic allows. "
-                "Please cancel one before booking another.",
+                gettext(
+                    "You already have %(cap)s upcoming appointments, the most the clinic allows. "
+                    "Please cancel one before booking another."
+                )
+                % {"cap": cap},
                 code="cap_reached",
             )
         end = _secure_slot(slot, clinic=clinic, now=now)
@@ -288,14 +325,26 @@ def book_appointment(
         return appointment
 
 
+def _past_cutoff_message(action, hours):
+    # A whole sentence for each action: another language cannot slot one verb into a shared frame.
+    if action == "cancelled":
+        message = gettext(
+            "Appointments can be cancelled online up to %(hours)s hours before they start. "
+            "Please call the clinic."
+        )
+    else:
+        message = gettext(
+            "Appointments can be moved online up to %(hours)s hours before they start. "
+            "Please call the clinic."
+        )
+    return message % {"hours": hours}
+
+
 def _check_patient_may_still_change(appointment, by, now, action):
+    """`action`: "cancelled" or "moved"."""
     if _acting_patient(appointment, by) and appointment.start - now < patient_cancellation_cutoff():
         hours = int(patient_cancellation_cutoff().total_seconds() // 3600)
-        raise NotAllowed(
-            f"Appointments can be {action} online up to {hours} hours before they start. "
-            "Please call the clinic.",
-            code="past_cutoff",
-        )
+        raise NotAllowed(_past_cutoff_message(action, hours), code="past_cutoff")
 
 
 # The ways a patient acts without a login of theirs in the request (cancel_appointment(by=None)).
@@ -328,10 +377,12 @@ def cancel_appointment(*, appointment, by, reason="", via="", now=None):
             .get(pk=appointment.pk)
         )
         if not appointment.can_become(Status.CANCELLED):
-            raise NotAllowed("This appointment can no longer be cancelled.", code="invalid_status")
+            raise NotAllowed(
+                gettext("This appointment can no longer be cancelled."), code="invalid_status"
+            )
         if appointment.start <= now:
             raise NotAllowed(
-                "This appointment has already started and can no longer be cancelled.",
+                gettext("This appointment has already started and can no longer be cancelled."),
                 code="already_started",
             )
         _check_patient_may_still_change(appointment, by, now, "cancelled")
@@ -385,16 +436,18 @@ def reschedule_appointment(
             .get(pk=appointment.pk)
         )
         if old.status != Status.BOOKED:
-            raise NotAllowed("Only a booked appointment can be moved.", code="invalid_status")
+            raise NotAllowed(
+                gettext("Only a booked appointment can be moved."), code="invalid_status"
+            )
         if old.start <= now:
             raise NotAllowed(
-                "This appointment has already started and can no longer be moved.",
+                gettext("This appointment has already started and can no longer be moved."),
                 code="already_started",
             )
         _check_patient_may_still_change(old, by, now, "moved")
         if start == old.start:
             raise NotAllowed(
-                "That is the appointment's current time. Please choose another.",
+                gettext("That is the appointment's current time. Please choose another."),
                 code="same_time",
             )
         _check_doctor_takes_bookings(doctor, old.clinic, start)
@@ -461,9 +514,13 @@ def confirm_attendance(*, appointment, via, by=None, now=None):
     with transaction.atomic(durable=True):
         appointment = Appointment.objects.select_for_update(of=("self",)).get(pk=appointment.pk)
         if appointment.status != Status.BOOKED:
-            raise NotAllowed("Only a booked appointment can be confirmed.", code="invalid_status")
+            raise NotAllowed(
+                gettext("Only a booked appointment can be confirmed."), code="invalid_status"
+            )
         if appointment.start <= now:
-            raise NotAllowed("This appointment has already started.", code="already_started")
+            raise NotAllowed(
+                gettext("This appointment has already started."), code="already_started"
+            )
         if appointment.attendance_confirmed_at is not None:
             return appointment
         appointment.attendance_confirmed_at = now
@@ -522,8 +579,11 @@ def _check_room_under_the_cap(slot, *, patient, doctor, start, now):
     )
     if slot.open_appointments + other_holds.count() >= cap:
         raise NotAllowed(
-            f"You already have {cap} upcoming appointments or times kept for you, the most the "
-            "clinic allows. Please book or let go of one before keeping another.",
+            gettext(
+                "You already have %(cap)s upcoming appointments or times kept for you, the most "
+                "the clinic allows. Please book or let go of one before keeping another."
+            )
+            % {"cap": cap},
             code="cap_reached",
         )
 
@@ -653,7 +713,9 @@ def release_hold(*, hold, by):
     front desk and clinic admins (bookings.release_slothold). Releasing a hold already gone
     (booked, expired and cleaned, released) does nothing."""
     if not _may_release(hold, by):
-        raise NotAllowed("Only whoever asked for this hold can release it.", code="not_allowed")
+        raise NotAllowed(
+            gettext("Only whoever asked for this hold can release it."), code="not_allowed"
+        )
     with transaction.atomic(durable=True):
         SlotHold.objects.filter(pk=hold.pk).delete()
 
@@ -694,7 +756,8 @@ def check_in_appointment(*, appointment, by, now=None):
     # A wrong status gets the status machine's own refusal below; a wrong day, this one.
     if appointment.status == Status.BOOKED and not on_its_clinic_day(appointment, now):
         raise NotAllowed(
-            "Patients can be checked in only on the day of their appointment.", code="not_today"
+            gettext("Patients can be checked in only on the day of their appointment."),
+            code="not_today",
         )
     return _transition(
         appointment=appointment,
@@ -702,7 +765,7 @@ def check_in_appointment(*, appointment, by, now=None):
         stamp_field="checked_in_at",
         now=now,
         by=by,
-        refusal="Only a booked appointment can be checked in.",
+        refusal=gettext("Only a booked appointment can be checked in."),
     )
 
 
@@ -713,7 +776,9 @@ def complete_appointment(*, appointment, by, now=None):
         stamp_field="completed_at",
         now=now or timezone.now(),
         by=by,
-        refusal="Only a checked-in appointment can be completed. Check the patient in first.",
+        refusal=gettext(
+            "Only a checked-in appointment can be completed. Check the patient in first."
+        ),
     )
 
 
@@ -721,7 +786,8 @@ def mark_no_show(*, appointment, by, now=None):
     now = now or timezone.now()
     if appointment.start > now:
         raise NotAllowed(
-            "A no-show can be marked only after the appointment's start time.", code="too_early"
+            gettext("A no-show can be marked only after the appointment's start time."),
+            code="too_early",
         )
     return _transition(
         appointment=appointment,
@@ -729,7 +795,9 @@ def mark_no_show(*, appointment, by, now=None):
         stamp_field="no_show_at",
         now=now,
         by=by,
-        refusal="Only a booked appointment that nobody checked in can be marked as a no-show.",
+        refusal=gettext(
+            "Only a booked appointment that nobody checked in can be marked as a no-show."
+        ),
     )
 
 
@@ -743,8 +811,14 @@ class TimeOffClashes(NotAllowed):
         self.appointments = appointments
         count = len(appointments)
         super().__init__(
-            f"You have {count} appointment{'s' if count != 1 else ''} in that time. "
-            "They must be moved or cancelled first.",
+            ngettext(
+                "You have %(count)s appointment in that time. "
+                "They must be moved or cancelled first.",
+                "You have %(count)s appointments in that time. "
+                "They must be moved or cancelled first.",
+                count,
+            )
+            % {"count": count},
             code="time_off_clash",
         )
 
@@ -756,9 +830,11 @@ def add_time_off(*, doctor, starts_at, ends_at, reason="", by, now=None):
     """
     now = now or timezone.now()
     if ends_at <= starts_at:
-        raise NotAllowed("The time off must end after it starts.", code="invalid_interval")
+        raise NotAllowed(gettext("The time off must end after it starts."), code="invalid_interval")
     if ends_at <= now:
-        raise NotAllowed("This time off is already over. Enter future times.", code="in_the_past")
+        raise NotAllowed(
+            gettext("This time off is already over. Enter future times."), code="in_the_past"
+        )
     with transaction.atomic():
         Doctor.objects.select_for_update(of=("self",)).get(pk=doctor.pk)
         clashes = list(
