@@ -6,7 +6,9 @@ import itertools
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
+from accounts.models import Patient
 from bookings.models import Appointment, AppointmentSeries
 from doctors.models import Department, VisitType
 
@@ -63,3 +65,11 @@ def test_a_walk_in_has_a_weekly_series_of_follow_ups_booked_by_the_desk_once():
     # A week apart, unless a wanted time was taken and the next free one booked instead.
     assert all(gap >= dt.timedelta(days=6) for gap in gaps)
     assert VisitType.objects.filter(name="Follow-up", patients_may_book_series=True).exists()
+
+
+def test_a_demo_patient_reads_hindi():
+    seed()
+
+    rekha = Patient.objects.get(user__email="patient3@example.com")
+    assert (rekha.language, rekha.user.language) == ("hi", "hi")
+    assert rekha.appointments.filter(start__gt=timezone.now()).exists()

@@ -65,11 +65,14 @@ class DemoLogin:
     full_name: str
     role: Role
     is_staff: bool = False
+    language: str = ""  # the login's saved language (accounts.languages); "": the browser's
 
 
 DEMO_LOGINS = [
     DemoLogin("patient@example.com", "Priya Raman", Role.PATIENT),
     DemoLogin("patient2@example.com", "Tom Fairweather", Role.PATIENT),
+    # Reads Hindi: her pages and messages are in Hindi (README, "Languages").
+    DemoLogin("patient3@example.com", "Rekha Sharma", Role.PATIENT, language="hi"),
     DemoLogin("doctor@example.com", "Dr Asha Varadan", Role.DOCTOR),
     DemoLogin("frontdesk@example.com", "Meena Joseph", Role.FRONT_DESK, is_staff=True),
     DemoLogin("admin@example.com", "Arjun Kapoor", Role.CLINIC_ADMIN, is_staff=True),
@@ -310,6 +313,7 @@ WALK_IN_PATIENTS = [
 LOGIN_PATIENT_DETAILS = {
     "patient@example.com": (datetime.date(1990, 5, 12), Patient.Sex.FEMALE, "+447700900301"),
     "patient2@example.com": (datetime.date(1979, 8, 23), Patient.Sex.MALE, "+447700900302"),
+    "patient3@example.com": (datetime.date(1968, 1, 26), Patient.Sex.FEMALE, "+919876500303"),
 }
 
 
@@ -438,6 +442,7 @@ class Command(BaseCommand):
                     "full_name": login.full_name,
                     "is_staff": login.is_staff,
                     "is_active": True,
+                    "language": login.language,
                 },
             )
             user.set_password(DEMO_PASSWORD)
@@ -534,6 +539,7 @@ class Command(BaseCommand):
                     "sex": sex,
                     "phone": phone,
                     "email": email,
+                    "language": user.language,
                 },
             )
         for number, (name, born, sex) in enumerate(WALK_IN_PATIENTS, start=1):
@@ -552,6 +558,7 @@ class Command(BaseCommand):
             # The demo doctor's patient, and one at the London clinic to show another time zone.
             ("patient@example.com", DOCTORS[0], AppointmentType.CONSULTATION, "Headaches"),
             ("patient2@example.com", DOCTORS[2], AppointmentType.FOLLOW_UP, ""),
+            ("patient3@example.com", DOCTORS[1], AppointmentType.CONSULTATION, ""),
         ]
         for email, demo_doctor, appointment_type, reason in plans:
             patient = Patient.objects.get(user=users[email])
