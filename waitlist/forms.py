@@ -1,6 +1,7 @@
 """Forms of the waitlist's pages. They parse input; the services decide what is allowed."""
 
 from django import forms
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from accounts.models import Patient
 from bookings.forms import BookingForm
@@ -18,33 +19,44 @@ class EntryForm(forms.Form):
     department = forms.ModelChoiceField(
         queryset=Department.objects.order_by("name"),
         required=False,
-        empty_label="(the chosen doctor's)",
-        help_text="Any doctor of this department, if you choose no doctor below.",
+        label=gettext_lazy("Department"),
+        empty_label=gettext_lazy("(the chosen doctor's)"),
+        help_text=gettext_lazy("Any doctor of this department, if you choose no doctor below."),
     )
     doctor = forms.ModelChoiceField(
         queryset=Doctor.objects.active().select_related("department").order_by("full_name"),
         required=False,
-        empty_label="Any doctor of the department",
+        label=gettext_lazy("Doctor"),
+        empty_label=gettext_lazy("Any doctor of the department"),
     )
     clinic = forms.ModelChoiceField(
-        queryset=Clinic.objects.order_by("name"), required=False, empty_label="Any clinic"
+        queryset=Clinic.objects.order_by("name"),
+        required=False,
+        label=gettext_lazy("Clinic"),
+        empty_label=gettext_lazy("Any clinic"),
     )
     earliest = forms.DateField(
-        label="From", widget=DateInput, help_text="The first day you could come."
+        label=gettext_lazy("From"),
+        widget=DateInput,
+        help_text=gettext_lazy("The first day you could come."),
     )
     latest = forms.DateField(
-        label="Until", widget=DateInput, help_text="The last day you could come."
+        label=gettext_lazy("Until"),
+        widget=DateInput,
+        help_text=gettext_lazy("The last day you could come."),
     )
 
     def clean(self):
         data = super().clean()
         if not self.errors and not data.get("doctor") and not data.get("department"):
-            raise forms.ValidationError("Choose a doctor or a department.", code="required")
+            raise forms.ValidationError(
+                gettext("Choose a doctor or a department."), code="required"
+            )
         if data.get("doctor"):
             data["department"] = None  # the doctor is the choice; their department follows
         earliest, latest = data.get("earliest"), data.get("latest")
         if earliest and latest and latest < earliest:
-            self.add_error("latest", "The last day cannot be before the first.")
+            self.add_error("latest", gettext("The last day cannot be before the first."))
         return data
 
 
@@ -53,10 +65,12 @@ class DeskEntryForm(EntryForm):
 
     patient = forms.ModelChoiceField(
         queryset=Patient.objects.all(),
-        label="Patient number",
+        label=gettext_lazy("Patient number"),
         widget=forms.NumberInput,
-        error_messages={"invalid_choice": "No patient in the directory has that number."},
-        help_text="The number on the patient's page in the directory.",
+        error_messages={
+            "invalid_choice": gettext_lazy("No patient in the directory has that number.")
+        },
+        help_text=gettext_lazy("The number on the patient's page in the directory."),
     )
 
     field_order = ["patient", "department", "doctor", "clinic", "earliest", "latest"]
@@ -64,14 +78,25 @@ class DeskEntryForm(EntryForm):
 
 class DeskFilterForm(forms.Form):
     department = forms.ModelChoiceField(
-        queryset=Department.objects.order_by("name"), required=False, empty_label="All departments"
+        queryset=Department.objects.order_by("name"),
+        required=False,
+        label=gettext_lazy("Department"),
+        empty_label=gettext_lazy("All departments"),
     )
     doctor = forms.ModelChoiceField(
-        queryset=Doctor.objects.order_by("full_name"), required=False, empty_label="All doctors"
+        queryset=Doctor.objects.order_by("full_name"),
+        required=False,
+        label=gettext_lazy("Doctor"),
+        empty_label=gettext_lazy("All doctors"),
     )
     state = forms.ChoiceField(
-        choices=[("", "Still on the list"), *EntryState.choices, ("all", "All")],
+        choices=[
+            ("", gettext_lazy("Still on the list")),
+            *EntryState.choices,
+            ("all", gettext_lazy("All")),
+        ],
         required=False,
+        label=pgettext_lazy("of a waitlist entry", "State"),
     )
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from accounts.models import Patient
 from bookings.models import Appointment, SlotHold
@@ -14,11 +15,11 @@ from doctors.models import Clinic, Department, Doctor
 
 
 class EntryState(models.TextChoices):
-    WAITING = "waiting", "Waiting"
-    OFFERED = "offered", "Offered a time"
-    BOOKED = "booked", "Booked"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-    LAPSED = "lapsed", "Lapsed (its dates have passed)"
+    WAITING = "waiting", gettext_lazy("Waiting")
+    OFFERED = "offered", gettext_lazy("Offered a time")
+    BOOKED = "booked", gettext_lazy("Booked")
+    WITHDRAWN = "withdrawn", gettext_lazy("Withdrawn")
+    LAPSED = "lapsed", gettext_lazy("Lapsed (its dates have passed)")
 
 
 # The entries still on the list: a withdrawn, booked or lapsed one is history.
@@ -52,10 +53,14 @@ class WaitlistEntry(models.Model):
         null=True,
         blank=True,
         related_name="waitlist_entries",
-        help_text="Empty: any clinic where the doctor sees patients.",
+        help_text=gettext_lazy("Empty: any clinic where the doctor sees patients."),
     )
-    earliest = models.DateField("from", help_text="The first day the patient could come.")
-    latest = models.DateField("until", help_text="The last day the patient could come.")
+    earliest = models.DateField(
+        gettext_lazy("from"), help_text=gettext_lazy("The first day the patient could come.")
+    )
+    latest = models.DateField(
+        gettext_lazy("until"), help_text=gettext_lazy("The last day the patient could come.")
+    )
     state = models.CharField(max_length=10, choices=EntryState.choices, default=EntryState.WAITING)
     appointment = models.ForeignKey(
         Appointment,
@@ -63,7 +68,7 @@ class WaitlistEntry(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The appointment the patient booked from an offer.",
+        help_text=gettext_lazy("The appointment the patient booked from an offer."),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -71,7 +76,7 @@ class WaitlistEntry(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The patient, or the front desk for them.",
+        help_text=gettext_lazy("The patient, or the front desk for them."),
     )
     created_at = models.DateTimeField()
     state_changed_at = models.DateTimeField()
@@ -79,8 +84,8 @@ class WaitlistEntry(models.Model):
     objects = WaitlistEntryQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "waitlist entry"
-        verbose_name_plural = "waitlist entries"
+        verbose_name = gettext_lazy("waitlist entry")
+        verbose_name_plural = gettext_lazy("waitlist entries")
         ordering = ["created_at", "pk"]
         constraints = [
             # A doctor, or a department: exactly one of the two.
@@ -117,13 +122,13 @@ class WaitlistEntry(models.Model):
         """Whom the patient waits for, as the pages say it."""
         if self.doctor_id:
             return str(self.doctor)
-        return f"Any doctor in {self.department}"
+        return gettext("Any doctor in %(department)s") % {"department": self.department}
 
 
 class FreedTimeState(models.TextChoices):
-    OPEN = "open", "To offer"
-    OFFERED = "offered", "Offered"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", gettext_lazy("To offer")
+    OFFERED = "offered", gettext_lazy("Offered")
+    CLOSED = "closed", pgettext_lazy("state of a freed time", "Closed")
 
 
 class FreedTime(models.Model):
@@ -177,11 +182,11 @@ class FreedTime(models.Model):
 
 
 class OfferState(models.TextChoices):
-    OPEN = "open", "Open"
-    TAKEN = "taken", "Taken (booked)"
-    DECLINED = "declined", "Declined"
-    LAPSED = "lapsed", "Lapsed (not taken in time)"
-    WITHDRAWN = "withdrawn", "Withdrawn (the entry was withdrawn)"
+    OPEN = "open", pgettext_lazy("state of a waitlist offer", "Open")
+    TAKEN = "taken", gettext_lazy("Taken (booked)")
+    DECLINED = "declined", gettext_lazy("Declined")
+    LAPSED = "lapsed", gettext_lazy("Lapsed (not taken in time)")
+    WITHDRAWN = "withdrawn", gettext_lazy("Withdrawn (the entry was withdrawn)")
 
 
 class WaitlistOffer(models.Model):
@@ -212,7 +217,7 @@ class WaitlistOffer(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "waitlist offer"
+        verbose_name = gettext_lazy("waitlist offer")
         ordering = ["made_at", "pk"]
         constraints = [
             # Never two open offers of one time, whatever two workers do at once.

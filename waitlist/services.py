@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from bookings import services as booking_services
 from bookings.models import Appointment, HoldPurpose, SlotHold, Status
@@ -49,8 +50,11 @@ class WaitlistError(Exception):
         self.code = code
 
 
+OFFER_GONE_MESSAGE = gettext_lazy("This offer is no longer open.")
+
+
 class OfferGone(WaitlistError):
-    def __init__(self, message="This offer is no longer open.", *, code="offer_gone"):
+    def __init__(self, message=OFFER_GONE_MESSAGE, *, code="offer_gone"):
         super().__init__(message, code=code)
 
 
@@ -64,17 +68,27 @@ def join_waitlist(
     (or any), on a day from `earliest` to `latest`; returns the WaitlistEntry."""
     now = now or timezone.now()
     if (doctor is None) == (department is None):
-        raise WaitlistError("Choose a doctor or a department.", code="doctor_or_department")
+        raise WaitlistError(
+            gettext("Choose a doctor or a department."), code="doctor_or_department"
+        )
     today = timezone.localdate(now)
     last_day = today + dt.timedelta(days=booking_rules().window_days)
     if earliest < today:
-        raise WaitlistError("The first day cannot be in the past.", code="in_the_past")
+        raise WaitlistError(gettext("The first day cannot be in the past."), code="in_the_past")
     if latest < earliest:
-        raise WaitlistError("The last day cannot be before the first.", code="dates_reversed")
+        raise WaitlistError(
+            gettext("The last day cannot be before the first."), code="dates_reversed"
+        )
     if latest > last_day:
         raise WaitlistError(
-            f"Appointments can be booked up to {booking_rules().window_days} days ahead; choose "
-            "a last day within that.",
+            ngettext(
+                "Appointments can be booked up to %(days)s day ahead; choose a last day "
+                "within that.",
+                "Appointments can be booked up to %(days)s days ahead; choose a last day "
+                "within that.",
+                booking_rules().window_days,
+            )
+            % {"days": booking_rules().window_days},
             code="outside_window",
         )
     with transaction.atomic():
@@ -84,13 +98,16 @@ def join_waitlist(
         same = active.filter(doctor=doctor) if doctor else active.filter(department=department)
         if same.exists():
             raise WaitlistError(
-                "This patient is already on the waitlist for that. Withdraw that entry first to "
-                "change its dates.",
+                gettext(
+                    "This patient is already on the waitlist for that. Withdraw that entry "
+                    "first to change its dates."
+                ),
                 code="already_waiting",
             )
         if active.count() >= MAX_ACTIVE_ENTRIES:
             raise WaitlistError(
-                f"A patient can be on the waitlist at most {MAX_ACTIVE_ENTRIES} times at once.",
+                gettext("A patient can be on the waitlist at most %(count)s times at once.")
+                % {"count": MAX_ACTIVE_ENTRIES},
                 code="too_many_entries",
             )
         return WaitlistEntry.objects.create(
@@ -149,7 +166,9 @@ def withdraw_entry(*, entry, by, now=None):
     with transaction.atomic():
         entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
         if not entry.is_active:
-            raise WaitlistError("This entry is no longer on the waitlist.", code="not_waiting")
+            raise WaitlistError(
+                gettext("This entry is no longer on the waitlist."), code="not_waiting"
+            )
         for offer in list(entry.offers.filter(state=OfferState.OPEN)):
             closed = _close_offer(offer, entry=entry, state=OfferState.WITHDRAWN, now=now)
             if closed is not None and closed.state == OfferState.TAKEN:

@@ -23,6 +23,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Patient
@@ -96,8 +97,10 @@ def join(request, patient):
             else:
                 messages.success(
                     request,
-                    "You are on the waitlist. When a time comes free we will email or text you a "
-                    "link, and keep the time for you for a while.",
+                    gettext(
+                        "You are on the waitlist. When a time comes free we will email or text "
+                        "you a link, and keep the time for you for a while."
+                    ),
                 )
                 return redirect("waitlist:mine")
     else:
@@ -114,7 +117,7 @@ def withdraw(request, pk, patient):
     except services.WaitlistError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "You have left that waitlist.")
+        messages.success(request, gettext("You have left that waitlist."))
     return redirect("waitlist:mine")
 
 
@@ -163,7 +166,8 @@ def _offer_page(request, offer, patient, now):
         except services.OfferGone:
             return _not_working(request)
         messages.success(
-            request, "Thank you. The time goes to the next patient; you stay on the waitlist."
+            request,
+            gettext("Thank you. The time goes to the next patient; you stay on the waitlist."),
         )
         return redirect("waitlist:mine")
     if request.method == "POST":
@@ -264,7 +268,7 @@ def desk_add(request):
             except services.WaitlistError as error:
                 form.add_error(None, str(error))
             else:
-                messages.success(request, "The patient is on the waitlist.")
+                messages.success(request, gettext("The patient is on the waitlist."))
                 return redirect("waitlist:desk")
     else:
         initial = _initial_choice(request)
@@ -284,7 +288,9 @@ def desk_withdraw(request, pk):
     except services.WaitlistError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Waitlist entry {entry.pk} withdrawn.")
+        messages.success(
+            request, gettext("Waitlist entry %(number)s withdrawn.") % {"number": entry.pk}
+        )
     return redirect("waitlist:desk")
 
 
