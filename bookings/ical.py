@@ -8,13 +8,18 @@ feed shows patients' names only when the doctor has chosen that.
 import datetime as dt
 
 from django.conf import settings
+from django.utils.translation import gettext, gettext_lazy
 from icalendar import Calendar, Event
 
 from bookings import video
 
 PRODUCT_ID = "-//Clinic Portal//Appointments//EN"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
-VIDEO_LOCATION = "By video: the link to join shows on the appointment's page in the portal"
+# Lazy, and made a str where used: the text is in the language active when a file is made (the
+# recipient's, for a notice's attachment; the page's, for a download).
+VIDEO_LOCATION = gettext_lazy(
+    "By video: the link to join shows on the appointment's page in the portal"
+)
 
 
 def _calendar(name, method="PUBLISH"):
@@ -41,7 +46,7 @@ def _event(appointment, *, summary, description, stamp, status="CONFIRMED"):
     clinic = appointment.clinic
     if video.is_video(appointment):
         # No room's address in calendars, which are synced to phones and other services.
-        event.add("location", VIDEO_LOCATION)
+        event.add("location", str(VIDEO_LOCATION))
     else:
         event.add("location", ", ".join([clinic.name, *clinic.address.splitlines()]))
     event.add("status", status)
@@ -52,17 +57,24 @@ def appointment_ics(appointment, *, now):
     """A patient's copy of one appointment, to add to their own calendar."""
     calendar = _calendar(settings.CLINIC_NAME)
     clinic = appointment.clinic
-    where = "by video" if video.is_video(appointment) else f"at {clinic.name}"
-    description = (
-        f"{appointment.get_appointment_type_display()} with {appointment.doctor.full_name} "
-        f"({appointment.doctor.department.name}) {where}."
-    )
+    names = {
+        "visit": appointment.get_appointment_type_display(),
+        "doctor": appointment.doctor.full_name,
+        "department": appointment.doctor.department.name,
+        "clinic": clinic.name,
+    }
+    if video.is_video(appointment):
+        description = gettext("%(visit)s with %(doctor)s (%(department)s) by video.") % names
+    else:
+        description = gettext("%(visit)s with %(doctor)s (%(department)s) at %(clinic)s.") % names
     if clinic.phone:
-        description += f" To change it, use the portal or call {clinic.phone}."
+        description += " " + gettext("To change it, use the portal or call %(phone)s.") % {
+            "phone": clinic.phone
+        }
     calendar.add_component(
         _event(
             appointment,
-            summary=f"Appointment with {appointment.doctor.full_name}",
+            summary=gettext("Appointment with %(doctor)s") % names,
             description=description,
             stamp=now,
         )
@@ -76,14 +88,17 @@ def doctor_feed(doctor, appointments, *, now):
     for appointment in appointments:
         visit = appointment.get_appointment_type_display()
         if doctor.calendar_shows_patient_names:
-            summary = f"{visit}: {appointment.patient.full_name}"
+            summary = gettext("%(visit)s: %(patient)s") % {
+                "visit": visit,
+                "patient": appointment.patient.full_name,
+            }
         else:
-            summary = f"{visit} (patient)"
+            summary = gettext("%(visit)s (patient)") % {"visit": visit}
         calendar.add_component(
             _event(
                 appointment,
                 summary=summary,
-                description="Details are in the clinic portal.",
+                description=gettext("Details are in the clinic portal."),
                 stamp=now,
             )
         )
@@ -96,8 +111,9 @@ def cancellation_ics(appointment, *, now):
     calendar = _calendar(settings.CLINIC_NAME, method="CANCEL")
     event = _event(
         appointment,
-        summary=f"Cancelled: appointment with {appointment.doctor.full_name}",
-        description="This appointment no longer takes place.",
+        summary=gettext("Cancelled: appointment with %(doctor)s")
+        % {"doctor": appointment.doctor.full_name},
+        description=gettext("This appointment no longer takes place."),
         stamp=now,
         status="CANCELLED",
     )

@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from accounts.admin_input import CheckedAdminInputMixin
 from accounts.audit import record_event
@@ -47,12 +48,18 @@ class NotificationAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Send the selected notices again", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Send the selected notices again"), permissions=["change"]
+    )
     def send_again(self, request, queryset):
         count = delivery.resend(queryset.exclude(state=Notification.State.PENDING))
-        self.message_user(
-            request, f"{count} notice(s) queued to be sent again by the next run.", messages.SUCCESS
+        # The same English for one and many ("notice(s)"); the catalogue has each form.
+        text = ngettext(
+            "%(count)s notice(s) queued to be sent again by the next run.",
+            "%(count)s notice(s) queued to be sent again by the next run.",
+            count,
         )
+        self.message_user(request, text % {"count": count}, messages.SUCCESS)
 
 
 # Webhooks: clinic admins only (the front desk has no rights on either model) -------------------
@@ -61,7 +68,7 @@ class NotificationAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
 class WebhookEndpointForm(forms.ModelForm):
     # https:// is what a receiver must use; the model's validators still run on what is typed.
     url = forms.URLField(
-        label="URL",
+        label=gettext_lazy("URL"),
         max_length=500,
         assume_scheme="https",
         help_text=WebhookEndpoint._meta.get_field("url").help_text,
@@ -69,7 +76,7 @@ class WebhookEndpointForm(forms.ModelForm):
     events = forms.MultipleChoiceField(
         choices=[(event.value, event.label) for event in SUBSCRIBABLE_EVENTS],
         widget=forms.CheckboxSelectMultiple,
-        help_text="FHIR endpoints take appointment events only.",
+        help_text=gettext_lazy("FHIR endpoints take appointment events only."),
     )
 
     class Meta:
@@ -99,21 +106,27 @@ class WebhookEndpointAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
         perms_needed.discard(WebhookDelivery._meta.verbose_name)
         return deleted, counts, perms_needed, protected
 
-    @admin.action(description="Send a test event to the selected endpoints", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Send a test event to the selected endpoints"),
+        permissions=["change"],
+    )
     def send_test_event(self, request, queryset):
         now = timezone.now()
         endpoints = list(queryset.filter(active=True))
         for endpoint in endpoints:
             webhooks.queue_test_event(endpoint, now=now)
-        self.message_user(
-            request,
-            f"A test event is queued for {len(endpoints)} active endpoint(s); the next run of "
-            "the worker sends it. See Webhook deliveries for the receiver's answer.",
-            messages.SUCCESS,
+        text = ngettext(
+            "A test event is queued for %(count)s active endpoint(s); the next run of the worker "
+            "sends it. See Webhook deliveries for the receiver's answer.",
+            "A test event is queued for %(count)s active endpoint(s); the next run of the worker "
+            "sends it. See Webhook deliveries for the receiver's answer.",
+            len(endpoints),
         )
+        self.message_user(request, text % {"count": len(endpoints)}, messages.SUCCESS)
 
     @admin.action(
-        description="Make a new secret for the selected endpoints", permissions=["change"]
+        description=gettext_lazy("Make a new secret for the selected endpoints"),
+        permissions=["change"],
     )
     def new_secret(self, request, queryset):
         # One by one: each endpoint gets its own secret. The audit trail records the change
@@ -124,8 +137,10 @@ class WebhookEndpointAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
             record_event(endpoint, "new secret made")
         self.message_user(
             request,
-            "New secrets made: give each receiver its endpoint's new secret (on its page). "
-            "Deliveries from now on are signed with it.",
+            gettext(
+                "New secrets made: give each receiver its endpoint's new secret (on its page). "
+                "Deliveries from now on are signed with it."
+            ),
             messages.WARNING,
         )
 
@@ -160,21 +175,29 @@ class WebhookDeliveryAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Send the selected deliveries again", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Send the selected deliveries again"), permissions=["change"]
+    )
     def send_again(self, request, queryset):
         removed = queryset.filter(body_removed_at__isnull=False).count()
         count = webhook_delivery.resend(queryset)
-        self.message_user(
-            request,
-            f"{count} delivery(ies) queued to be sent again by the next run (deliveries still "
+        text = ngettext(
+            "%(count)s delivery(ies) queued to be sent again by the next run (deliveries still "
             "waiting are left as they are).",
-            messages.SUCCESS,
+            "%(count)s delivery(ies) queued to be sent again by the next run (deliveries still "
+            "waiting are left as they are).",
+            count,
         )
+        self.message_user(request, text % {"count": count}, messages.SUCCESS)
         if removed:
-            self.message_user(
-                request,
-                f"{removed} delivery(ies) cannot be sent again: their body was removed (kept "
-                f"{settings.WEBHOOK_BODY_RETENTION_DAYS} days after delivery, and not at all "
-                "once the patient closed their account), so nothing is left to send.",
-                messages.ERROR,
+            text = ngettext(
+                "%(count)s delivery(ies) cannot be sent again: their body was removed (kept "
+                "%(days)s days after delivery, and not at all once the patient closed their "
+                "account), so nothing is left to send.",
+                "%(count)s delivery(ies) cannot be sent again: their body was removed (kept "
+                "%(days)s days after delivery, and not at all once the patient closed their "
+                "account), so nothing is left to send.",
+                removed,
             )
+            values = {"count": removed, "days": settings.WEBHOOK_BODY_RETENTION_DAYS}
+            self.message_user(request, text % values, messages.ERROR)

@@ -13,6 +13,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
 from accounts import languages
 from bookings import ical, links, video
@@ -29,11 +30,12 @@ State = Notification.State
 
 SUBJECTS = {
     # Subjects travel through mail servers' logs: they name no patient, doctor or condition.
-    Notification.Kind.CONFIRMATION: "Your appointment is booked",
-    Notification.Kind.CANCELLATION: "An appointment has been cancelled",
-    Notification.Kind.RESCHEDULE: "An appointment has moved to a new time",
-    Notification.Kind.REMINDER: "Reminder: your appointment is coming up",
-    Notification.Kind.WAITLIST_OFFER: "A time has come free for you",
+    # Lazy: each is translated when a notice is rendered, in its recipient's language.
+    Notification.Kind.CONFIRMATION: gettext_lazy("Your appointment is booked"),
+    Notification.Kind.CANCELLATION: gettext_lazy("An appointment has been cancelled"),
+    Notification.Kind.RESCHEDULE: gettext_lazy("An appointment has moved to a new time"),
+    Notification.Kind.REMINDER: gettext_lazy("Reminder: your appointment is coming up"),
+    Notification.Kind.WAITLIST_OFFER: gettext_lazy("A time has come free for you"),
 }
 
 

@@ -7,6 +7,7 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_lazy
 
 from notifications.webhook_targets import validate_webhook_url
 
@@ -19,34 +20,34 @@ class Notification(models.Model):
     """
 
     class Kind(models.TextChoices):
-        CONFIRMATION = "confirmation", "Booking confirmation"
-        CANCELLATION = "cancellation", "Cancellation notice"
-        RESCHEDULE = "reschedule", "New time notice"
-        REMINDER = "reminder", "Reminder"
-        WAITLIST_OFFER = "waitlist_offer", "Waitlist offer"
+        CONFIRMATION = "confirmation", gettext_lazy("Booking confirmation")
+        CANCELLATION = "cancellation", gettext_lazy("Cancellation notice")
+        RESCHEDULE = "reschedule", gettext_lazy("New time notice")
+        REMINDER = "reminder", gettext_lazy("Reminder")
+        WAITLIST_OFFER = "waitlist_offer", gettext_lazy("Waitlist offer")
 
     class Channel(models.TextChoices):
-        EMAIL = "email", "Email"
-        SMS = "sms", "SMS"
+        EMAIL = "email", gettext_lazy("Email")
+        SMS = "sms", gettext_lazy("SMS")
 
     class Audience(models.TextChoices):
-        PATIENT = "patient", "Patient"
-        DOCTOR = "doctor", "Doctor"
+        PATIENT = "patient", gettext_lazy("Patient")
+        DOCTOR = "doctor", gettext_lazy("Doctor")
 
     class State(models.TextChoices):
-        PENDING = "pending", "Waiting to be sent"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Not needed any more"
+        PENDING = "pending", gettext_lazy("Waiting to be sent")
+        SENT = "sent", gettext_lazy("Sent")
+        FAILED = "failed", gettext_lazy("Failed")
+        SKIPPED = "skipped", gettext_lazy("Not needed any more")
 
     class ProviderStatus(models.TextChoices):
         """What the SMS provider last said of a text it took (its status callbacks)."""
 
-        QUEUED = "queued", "Queued at the provider"
-        SENT = "sent", "Sent to the carrier"
-        DELIVERED = "delivered", "Delivered to the phone"
-        UNDELIVERED = "undelivered", "Not delivered"
-        FAILED = "failed", "Failed at the provider"
+        QUEUED = "queued", gettext_lazy("Queued at the provider")
+        SENT = "sent", gettext_lazy("Sent to the carrier")
+        DELIVERED = "delivered", gettext_lazy("Delivered to the phone")
+        UNDELIVERED = "undelivered", gettext_lazy("Not delivered")
+        FAILED = "failed", gettext_lazy("Failed at the provider")
 
     appointment = models.ForeignKey(
         "bookings.Appointment",
@@ -69,7 +70,9 @@ class Notification(models.Model):
     audience = models.CharField(max_length=10, choices=Audience.choices)
     # Minutes before the start, for reminders (24 h and 2 h are two notices); 0 for the others.
     lead_minutes = models.PositiveIntegerField(default=0)
-    address = models.CharField(max_length=254, help_text="Email address or phone number.")
+    address = models.CharField(
+        max_length=254, help_text=gettext_lazy("Email address or phone number.")
+    )
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     send_after = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -77,20 +80,22 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # Texts only: the provider's id of the message it took, and what it last said of it.
     provider_message_id = models.CharField(
-        "provider's message id", max_length=64, blank=True, editable=False
+        gettext_lazy("provider's message id"), max_length=64, blank=True, editable=False
     )
     provider_status = models.CharField(
         max_length=12, choices=ProviderStatus.choices, blank=True, editable=False
     )
     provider_status_at = models.DateTimeField(
-        "provider status time", null=True, blank=True, editable=False
+        gettext_lazy("provider status time"), null=True, blank=True, editable=False
     )
     provider_check_since = models.DateTimeField(
         null=True,
         blank=True,
         editable=False,
-        help_text="A try ended without an answer after the text went out at this time: the "
-        "provider is asked whether it took it before the text is sent again.",
+        help_text=gettext_lazy(
+            "A try ended without an answer after the text went out at this time: the "
+            "provider is asked whether it took it before the text is sent again."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -146,15 +151,18 @@ class Notification(models.Model):
 class WebhookEvent(models.TextChoices):
     """What an endpoint can subscribe to (docs/webhooks.md), and the admin's test event."""
 
-    APPOINTMENT_BOOKED = "appointment.booked", "Appointment booked"
-    APPOINTMENT_CANCELLED = "appointment.cancelled", "Appointment cancelled"
-    APPOINTMENT_RESCHEDULED = "appointment.rescheduled", "Appointment moved to a new time"
-    APPOINTMENT_CHECKED_IN = "appointment.checked_in", "Patient checked in"
-    APPOINTMENT_COMPLETED = "appointment.completed", "Appointment completed"
-    APPOINTMENT_NO_SHOW = "appointment.no_show", "Patient did not come"
-    PAYMENT_RECORDED = "payment.recorded", "Payment recorded"
-    PAYMENT_REFUNDED = "payment.refunded", "Payment refunded"
-    TEST = "webhook.test", "Test event (sent from the admin)"
+    APPOINTMENT_BOOKED = "appointment.booked", gettext_lazy("Appointment booked")
+    APPOINTMENT_CANCELLED = "appointment.cancelled", gettext_lazy("Appointment cancelled")
+    APPOINTMENT_RESCHEDULED = (
+        "appointment.rescheduled",
+        gettext_lazy("Appointment moved to a new time"),
+    )
+    APPOINTMENT_CHECKED_IN = "appointment.checked_in", gettext_lazy("Patient checked in")
+    APPOINTMENT_COMPLETED = "appointment.completed", gettext_lazy("Appointment completed")
+    APPOINTMENT_NO_SHOW = "appointment.no_show", gettext_lazy("Patient did not come")
+    PAYMENT_RECORDED = "payment.recorded", gettext_lazy("Payment recorded")
+    PAYMENT_REFUNDED = "payment.refunded", gettext_lazy("Payment refunded")
+    TEST = "webhook.test", gettext_lazy("Test event (sent from the admin)")
 
     @property
     def family(self):
@@ -174,34 +182,40 @@ class WebhookEndpoint(models.Model):
     """A receiver a clinic admin registered: where events go, which ones, in which format."""
 
     class Format(models.TextChoices):
-        JSON = "json", "JSON (as the API returns it)"
-        FHIR = "fhir", "FHIR R4 Appointment (appointment events only)"
+        JSON = "json", gettext_lazy("JSON (as the API returns it)")
+        FHIR = "fhir", gettext_lazy("FHIR R4 Appointment (appointment events only)")
 
     description = models.CharField(
-        max_length=200, blank=True, help_text="Who receives these events, for the admin's eyes."
+        max_length=200,
+        blank=True,
+        help_text=gettext_lazy("Who receives these events, for the admin's eyes."),
     )
     url = models.URLField(
-        "URL",
+        gettext_lazy("URL"),
         max_length=500,
         validators=[validate_webhook_url],
-        help_text="The receiver's address; https:// on a public address.",
+        help_text=gettext_lazy("The receiver's address; https:// on a public address."),
     )
     secret = models.CharField(
         max_length=100,
         default=new_webhook_secret,
         editable=False,
-        help_text="Signs every delivery (the Clinic-Signature header); give it to the receiver.",
+        help_text=gettext_lazy(
+            "Signs every delivery (the Clinic-Signature header); give it to the receiver."
+        ),
     )
-    events = models.JSONField(default=list, help_text="The event types sent to this endpoint.")
+    events = models.JSONField(
+        default=list, help_text=gettext_lazy("The event types sent to this endpoint.")
+    )
     format = models.CharField(max_length=10, choices=Format.choices, default=Format.JSON)
     active = models.BooleanField(
-        default=True, help_text="Inactive: no new events, and queued deliveries wait."
+        default=True, help_text=gettext_lazy("Inactive: no new events, and queued deliveries wait.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "webhook endpoint"
+        verbose_name = gettext_lazy("webhook endpoint")
         ordering = ["pk"]
 
     def __str__(self):
@@ -211,17 +225,24 @@ class WebhookEndpoint(models.Model):
         super().clean()
         known = set(WebhookEvent.values) - {WebhookEvent.TEST}
         if not self.events or not isinstance(self.events, list):
-            raise ValidationError({"events": "Choose at least one event to send."})
+            raise ValidationError({"events": gettext("Choose at least one event to send.")})
         unknown = [event for event in self.events if event not in known]
         if unknown:
-            raise ValidationError({"events": f"Unknown event: {', '.join(map(str, unknown))}."})
+            raise ValidationError(
+                {
+                    "events": gettext("Unknown event: %(events)s.")
+                    % {"events": ", ".join(map(str, unknown))}
+                }
+            )
         if self.format == self.Format.FHIR and any(
             WebhookEvent(event).family != "appointment" for event in self.events
         ):
             raise ValidationError(
                 {
-                    "events": "FHIR deliveries carry an Appointment: payment events need an "
-                    "endpoint in the JSON format."
+                    "events": gettext(
+                        "FHIR deliveries carry an Appointment: payment events need an "
+                        "endpoint in the JSON format."
+                    )
                 }
             )
 
@@ -239,10 +260,10 @@ class WebhookDelivery(models.Model):
     """
 
     class State(models.TextChoices):
-        PENDING = "pending", "Waiting to be sent"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Not sent: the patient closed their account"
+        PENDING = "pending", gettext_lazy("Waiting to be sent")
+        DELIVERED = "delivered", gettext_lazy("Delivered")
+        FAILED = "failed", gettext_lazy("Failed")
+        SKIPPED = "skipped", gettext_lazy("Not sent: the patient closed their account")
 
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
@@ -257,24 +278,29 @@ class WebhookDelivery(models.Model):
         related_name="webhook_deliveries",
     )
     # The same for every endpoint the event goes to and for every try: receivers drop repeats by it.
-    event_id = models.UUIDField("event id", default=uuid.uuid4, editable=False)
+    event_id = models.UUIDField(gettext_lazy("event id"), default=uuid.uuid4, editable=False)
     event_type = models.CharField(max_length=40, choices=WebhookEvent.choices)
     content_type = models.CharField(max_length=40, default="application/json")
     body = models.TextField(blank=True)
     body_removed_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="The body was removed then (kept for WEBHOOK_BODY_RETENTION_DAYS after "
-        "delivery, or the patient closed their account); it cannot be sent again.",
+        help_text=gettext_lazy(
+            "The body was removed then (kept for WEBHOOK_BODY_RETENTION_DAYS after "
+            "delivery, or the patient closed their account); it cannot be sent again."
+        ),
     )
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     locked_until = models.DateTimeField(
-        null=True, blank=True, help_text="A worker is sending it until then."
+        null=True, blank=True, help_text=gettext_lazy("A worker is sending it until then.")
     )
     last_status = models.PositiveSmallIntegerField(
-        "last HTTP status", null=True, blank=True, help_text="The receiver's last answer."
+        gettext_lazy("last HTTP status"),
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("The receiver's last answer."),
     )
     last_error = models.CharField(max_length=200, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -282,8 +308,8 @@ class WebhookDelivery(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "webhook delivery"
-        verbose_name_plural = "webhook deliveries"
+        verbose_name = gettext_lazy("webhook delivery")
+        verbose_name_plural = gettext_lazy("webhook deliveries")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(

@@ -9,8 +9,10 @@ import unicodedata
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext
 
+from accounts import languages
 from bookings.models import Appointment, ContactChannel, Status
 from bookings.services import NotAllowed, cancel_appointment
 from notifications.models import Notification
@@ -100,10 +102,13 @@ def is_cancel(text):
 
 
 def help_text():
-    return (
-        f"{settings.CLINIC_NAME}: to cancel your appointment, reply CANCEL to the message about "
-        "it. For anything else, please call the clinic."
-    )
+    # In the clinic's default language (LANGUAGE_CODE): the answer to a stranger as to a
+    # patient, so that its language does not tell whether the number is known.
+    with translation.override(languages.default()):
+        return gettext(
+            "%(clinic)s: to cancel your appointment, reply CANCEL to the message about it. For "
+            "anything else, please call the clinic."
+        ) % {"clinic": settings.CLINIC_NAME}
 
 
 def answer_reply(*, from_number, text, now=None):
@@ -127,7 +132,11 @@ def answer_reply(*, from_number, text, now=None):
         state=Notification.State.SENT,
         address=from_number,
     )
-    latest = texted.select_related("appointment__clinic").order_by("-sent_at", "-pk").first()
+    latest = (
+        texted.select_related("appointment__clinic", "appointment__patient__user")
+        .order_by("-sent_at", "-pk")
+        .first()
+    )
     if latest is None:
         return help_text()
     upcoming = list(
@@ -137,22 +146,36 @@ def answer_reply(*, from_number, text, now=None):
         .select_related("clinic")
         .order_by("start")[:2]
     )
+    # The number has had our texts: the answer is in the language they were written in.
+    with translation.override(languages.of_patient(latest.appointment.patient)):
+        return _cancel_by_reply(latest, upcoming, now=now)
+
+
+def _cancel_by_reply(latest, upcoming, *, now):
+    clinic_name = settings.CLINIC_NAME
     if len(upcoming) > 1:
-        return (
-            f"{settings.CLINIC_NAME}: you have more than one appointment. To cancel one, use the "
-            "cancel link in the message about it, or call the clinic."
-        )
+        return gettext(
+            "%(clinic)s: you have more than one appointment. To cancel one, use the cancel link "
+            "in the message about it, or call the clinic."
+        ) % {"clinic": clinic_name}
     appointment = upcoming[0] if upcoming else latest.appointment
     clinic = appointment.clinic
     try:
         cancel_appointment(appointment=appointment, by=None, via=ContactChannel.SMS, now=now)
     except NotAllowed:
-        call = clinic.phone or "the clinic"
-        return (
-            f"{settings.CLINIC_NAME}: this appointment can no longer be cancelled by text. "
-            f"Please call {call}."
-        )
+        if clinic.phone:
+            return gettext(
+                "%(clinic)s: this appointment can no longer be cancelled by text. Please call "
+                "%(phone)s."
+            ) % {"clinic": clinic_name, "phone": clinic.phone}
+        return gettext(
+            "%(clinic)s: this appointment can no longer be cancelled by text. Please call the "
+            "clinic."
+        ) % {"clinic": clinic_name}
     with timezone.override(clinic.timezone):
         start = timezone.localtime(appointment.start)
         when = formats.date_format(start, "D j M") + " " + formats.time_format(start, "H:i")
-    return f"{settings.CLINIC_NAME}: your appointment on {when} is cancelled."
+    return gettext("%(clinic)s: your appointment on %(when)s is cancelled.") % {
+        "clinic": clinic_name,
+        "when": when,
+    }

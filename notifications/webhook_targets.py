@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils.translation import gettext
 
 LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 LOCAL_SUFFIXES = (".localhost", ".local", ".internal")
@@ -75,27 +76,31 @@ def validate_webhook_url(value):
         parts = urlsplit(value)
         parts.port  # noqa: B018  (a port out of range raises here)
     except ValueError:
-        raise ValidationError("Enter a valid URL.", code="invalid") from None
+        raise ValidationError(gettext("Enter a valid URL."), code="invalid") from None
     allow_local = settings.WEBHOOK_ALLOW_LOCAL_RECEIVERS
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http"):
-        raise ValidationError("Webhooks are sent over https:// only.", code="scheme")
+        raise ValidationError(gettext("Webhooks are sent over https:// only."), code="scheme")
     if scheme == "http" and not allow_local:
         raise ValidationError(
-            "Webhooks are sent over https:// only: the body would be readable on the way.",
+            gettext("Webhooks are sent over https:// only: the body would be readable on the way."),
             code="scheme",
         )
     if parts.username is not None or parts.password is not None:
         raise ValidationError(
-            "Leave the login out of the URL: deliveries are signed with the endpoint's secret.",
+            gettext(
+                "Leave the login out of the URL: deliveries are signed with the endpoint's secret."
+            ),
             code="credentials",
         )
     host = (parts.hostname or "").rstrip(".").lower()
     if not host:
-        raise ValidationError("Enter a URL with the receiver's host name.", code="host")
+        raise ValidationError(gettext("Enter a URL with the receiver's host name."), code="host")
     if not allow_local and _is_local(host):
         raise ValidationError(
-            "That address is on this machine or a private network, not a receiver elsewhere.",
+            gettext(
+                "That address is on this machine or a private network, not a receiver elsewhere."
+            ),
             code="local",
         )
 
