@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from accounts.admin_input import CheckedAdminInputMixin
 from accounts.audit import AuditedViewsAdminMixin
@@ -39,7 +40,9 @@ def _label(appointment):
 def _refusals(refused):
     named = "; ".join(f"{_label(a)}: {error}" for a, error in refused[:NAMED_IN_MESSAGE])
     more = len(refused) - NAMED_IN_MESSAGE
-    return named + (f"; and {more} more." if more > 0 else "")
+    if more <= 0:
+        return named
+    return named + ngettext("; and %(more)s more.", "; and %(more)s more.", more) % {"more": more}
 
 
 @admin.register(Appointment)
@@ -62,15 +65,15 @@ class AppointmentAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.Mod
     list_select_related = ("doctor__department", "clinic", "patient")
     # No patient names or phones: admin searches travel in the address (see PatientAdmin).
     search_fields = ("=id", "doctor__full_name")
-    search_help_text = "Appointment number or doctor's name."
+    search_help_text = gettext_lazy("Appointment number or doctor's name.")
     date_hierarchy = "start"
     ordering = ("-start",)
     actions = ["mark_no_show", "cancel_with_reason", "export_csv"]
     fieldsets = (
         (None, {"fields": ("patient", "doctor", "clinic", "start", "end", "status")}),
-        ("Visit", {"fields": ("appointment_type", "payment_mode", "reason")}),
+        (gettext_lazy("Visit"), {"fields": ("appointment_type", "payment_mode", "reason")}),
         (
-            "History",
+            gettext_lazy("History"),
             {
                 "fields": (
                     "created_by",
@@ -88,7 +91,7 @@ class AppointmentAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.Mod
             },
         ),
         (
-            "Attendance confirmation",
+            gettext_lazy("Attendance confirmation"),
             {
                 "fields": (
                     "attendance_confirmed_at",
@@ -111,11 +114,11 @@ class AppointmentAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.Mod
     def has_reports_permission(self, request):
         return request.user.has_perm(REPORTS_PERMISSION)
 
-    @admin.display(description="Starts (clinic time)", ordering="start")
+    @admin.display(description=gettext_lazy("Starts (clinic time)"), ordering="start")
     def local_start_display(self, appointment):
         return appointment.local_start().strftime("%d %b %Y %H:%M")
 
-    @admin.display(description="Department", ordering="doctor__department__name")
+    @admin.display(description=gettext_lazy("Department"), ordering="doctor__department__name")
     def department(self, appointment):
         return appointment.doctor.department
 
@@ -124,7 +127,10 @@ class AppointmentAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.Mod
     def _selected(self, queryset):
         return queryset.select_related("doctor", "clinic").order_by("start", "pk")
 
-    @admin.action(description="Mark the selected appointments as no-shows", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Mark the selected appointments as no-shows"),
+        permissions=["change"],
+    )
     def mark_no_show(self, request, queryset):
         now = timezone.now()
         marked, refused = 0, []
@@ -137,16 +143,30 @@ class AppointmentAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.Mod
                 marked += 1
         if marked:
             self.message_user(
-                request, f"Marked {marked} appointment(s) as no-shows.", messages.SUCCESS
+                request,
+                ngettext(
+                    "Marked %(count)s appointment(s) as no-shows.",
+                    "Marked %(count)s appointment(s) as no-shows.",
+                    marked,
+                )
+                % {"count": marked},
+                messages.SUCCESS,
             )
         if refused:
             self.message_user(
                 request,
-                f"{len(refused)} appointment(s) not marked as no-shows: {_refusals(refused)}",
+                ngettext(
+                    "%(count)s appointment(s) not marked as no-shows: %(reasons)s",
+                    "%(count)s appointment(s) not marked as no-shows: %(reasons)s",
+                    len(refused),
+                )
+                % {"count": len(refused), "reasons": _refusals(refused)},
                 messages.WARNING,
             )
 
-    @admin.action(description="Cancel the selected appointments…", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Cancel the selected appointments…"), permissions=["change"]
+    )
     def cancel_with_reason(self, request, queryset):
         """First a page that lists the selection and asks why; its form posts back here."""
         confirmed = "confirm" in request.POST
@@ -162,7 +182,7 @@ class AppointmentAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.Mod
             "admin/bookings/appointment/cancel_with_reason.html",
             {
                 **self.admin_site.each_context(request),
-                "title": "Cancel appointments",
+                "title": gettext("Cancel appointments"),
                 "opts": self.model._meta,
                 "form": form,
                 "appointments": appointments,
@@ -187,15 +207,31 @@ class AppointmentAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.Mod
             else:
                 cancelled += 1
         if cancelled:
-            self.message_user(request, f"Cancelled {cancelled} appointment(s).", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext(
+                    "Cancelled %(count)s appointment(s).",
+                    "Cancelled %(count)s appointment(s).",
+                    cancelled,
+                )
+                % {"count": cancelled},
+                messages.SUCCESS,
+            )
         if refused:
             self.message_user(
                 request,
-                f"{len(refused)} appointment(s) not cancelled: {_refusals(refused)}",
+                ngettext(
+                    "%(count)s appointment(s) not cancelled: %(reasons)s",
+                    "%(count)s appointment(s) not cancelled: %(reasons)s",
+                    len(refused),
+                )
+                % {"count": len(refused), "reasons": _refusals(refused)},
                 messages.WARNING,
             )
 
-    @admin.action(description="Export the selected appointments as CSV", permissions=["reports"])
+    @admin.action(
+        description=gettext_lazy("Export the selected appointments as CSV"), permissions=["reports"]
+    )
     def export_csv(self, request, queryset):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
@@ -244,7 +280,7 @@ class SlotHoldAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.ModelA
     list_select_related = ("doctor", "clinic", "patient", "held_by")
     # Doctors' names only: patient names would travel in the address (see PatientAdmin).
     search_fields = ("doctor__full_name",)
-    search_help_text = "Doctor's name."
+    search_help_text = gettext_lazy("Doctor's name.")
     ordering = ("start",)
     actions = ["release"]
     # The token is the holder's key to the time: staff release a hold, they never need its key.
@@ -273,24 +309,31 @@ class SlotHoldAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.ModelA
     def has_release_permission(self, request):
         return request.user.has_perm("bookings.release_slothold")
 
-    @admin.display(description="Starts (clinic time)", ordering="start")
+    @admin.display(description=gettext_lazy("Starts (clinic time)"), ordering="start")
     def local_start_display(self, hold):
         return hold.local_start().strftime("%d %b %Y %H:%M")
 
-    @admin.display(description="Kept until (clinic time)", ordering="expires_at")
+    @admin.display(description=gettext_lazy("Kept until (clinic time)"), ordering="expires_at")
     def expires_display(self, hold):
         return hold.local_expires_at().strftime("%d %b %Y %H:%M")
 
-    @admin.display(description="Live", boolean=True)
+    @admin.display(description=gettext_lazy("Live"), boolean=True)
     def is_live_display(self, hold):
         return hold.is_live(timezone.now())
 
-    @admin.action(description="Release the selected holds", permissions=["release"])
+    @admin.action(description=gettext_lazy("Release the selected holds"), permissions=["release"])
     def release(self, request, queryset):
         released = 0
         for hold in queryset.select_related("patient"):
             services.release_hold(hold=hold, by=request.user)
             released += 1
         self.message_user(
-            request, f"Released {released} hold(s): those times are free again.", messages.SUCCESS
+            request,
+            ngettext(
+                "Released %(count)s hold(s): those times are free again.",
+                "Released %(count)s hold(s): those times are free again.",
+                released,
+            )
+            % {"count": released},
+            messages.SUCCESS,
         )

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services as patient_services
@@ -114,7 +115,10 @@ def check_in(request, pk):
     except services.BookingError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"{appointment.patient.full_name} is checked in.")
+        messages.success(
+            request,
+            gettext("%(name)s is checked in.") % {"name": appointment.patient.full_name},
+        )
     return redirect(_safe_next(request, reverse("desk:appointment", kwargs={"pk": pk})))
 
 
@@ -148,7 +152,10 @@ def patient_new(request):
     next_url = _safe_next(request, "")
     if request.method == "POST" and form.is_valid():
         patient = patient_services.add_directory_patient(by=request.user, **form.patient_details())
-        messages.success(request, f"{patient.full_name} is added to the directory.")
+        messages.success(
+            request,
+            gettext("%(name)s is added to the directory.") % {"name": patient.full_name},
+        )
         if next_url:
             separator = "&" if "?" in next_url else "?"
             return redirect(f"{next_url}{separator}{urlencode({'patient': patient.pk})}")
@@ -178,12 +185,15 @@ def patient(request, pk):
 def patient_edit(request, pk):
     patient = get_object_or_404(Patient, pk=pk)
     if patient.has_account:
-        messages.info(request, "This patient has a login and keeps their own details up to date.")
+        messages.info(
+            request,
+            gettext("This patient has a login and keeps their own details up to date."),
+        )
         return redirect("desk:patient", pk=patient.pk)
     form = DirectoryPatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         patient_services.update_directory_patient(patient=patient, **form.patient_details())
-        messages.success(request, "The patient's details are saved.")
+        messages.success(request, gettext("The patient's details are saved."))
         return redirect("desk:patient", pk=patient.pk)
     return render(
         request, "bookings/desk/patient_form.html", {"form": form, "patient": patient, "next": ""}
@@ -321,7 +331,11 @@ def _refuse_if_not_booking(request, doctor, clinic, patient):
     patient pages do: otherwise the desk is offered times the booking service then refuses."""
     if takes_bookings_at(doctor, clinic, timezone.now()):
         return None
-    messages.error(request, f"{doctor.full_name} is not taking new appointments at the moment.")
+    messages.error(
+        request,
+        gettext("%(name)s is not taking new appointments at the moment.")
+        % {"name": doctor.full_name},
+    )
     return redirect(_desk_url("desk:book", patient))
 
 
@@ -343,9 +357,9 @@ def calendar(request, doctor_id, clinic_id):
         ),
         visit_types=visit_types,
         extra={
-            "heading": "Book: choose a date",
+            "heading": gettext("Book: choose a date"),
             "back_url": _desk_url("desk:book", patient),
-            "back_label": "Choose another doctor",
+            "back_label": gettext("Choose another doctor"),
             "desk": True,
         },
         held_for=patient,
@@ -381,9 +395,9 @@ def day(request, doctor_id, clinic_id, day):
         ),
         visit_types=visit_types,
         extra={
-            "heading": "Book: choose a time",
+            "heading": gettext("Book: choose a time"),
             "back_url": calendar_url,
-            "back_label": "Choose another date",
+            "back_label": gettext("Choose another date"),
             "desk": True,
         },
         held_for=patient,
@@ -452,7 +466,9 @@ def confirm(request, doctor_id, clinic_id):
                 form.add_error(None, str(error))
             else:
                 messages.success(
-                    request, f"Booked for {appointment.patient.full_name}. Nothing else to do."
+                    request,
+                    gettext("Booked for %(name)s. Nothing else to do.")
+                    % {"name": appointment.patient.full_name},
                 )
                 return redirect("desk:appointment", pk=appointment.pk)
         patient = form.cleaned_data.get("patient") if form.is_bound else patient
@@ -559,7 +575,10 @@ def confirm_attendance(request, pk):
     except services.BookingError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"{appointment.patient.full_name} will come: recorded.")
+        messages.success(
+            request,
+            gettext("%(name)s will come: recorded.") % {"name": appointment.patient.full_name},
+        )
     return redirect(_safe_next(request, reverse("desk:appointment", kwargs={"pk": pk})))
 
 
@@ -581,7 +600,9 @@ def cancel(request, pk):
         except services.BookingError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, "The appointment is cancelled and its time released.")
+            messages.success(
+                request, gettext("The appointment is cancelled and its time released.")
+            )
         return redirect("desk:appointment", pk=appointment.pk)
     return render(request, "bookings/desk/cancel.html", {"appointment": appointment, "form": form})
 
@@ -590,7 +611,8 @@ def _movable_or_redirect(request, appointment):
     if appointment.is_open_for_changes(timezone.now()):
         return None
     messages.error(
-        request, "Only a booked appointment that has not started can be moved or cancelled."
+        request,
+        gettext("Only a booked appointment that has not started can be moved or cancelled."),
     )
     return redirect("desk:appointment", pk=appointment.pk)
 
@@ -621,9 +643,10 @@ def reschedule(request, pk):
         held_for=appointment.patient,
         extra=_reschedule_extra(
             appointment,
-            f"Move {appointment.patient.full_name}'s appointment: choose a date",
+            gettext("Move %(name)s's appointment: choose a date")
+            % {"name": appointment.patient.full_name},
             reverse("desk:appointment", kwargs={"pk": pk}),
-            "Back to the appointment",
+            gettext("Back to the appointment"),
         ),
     )
 
@@ -650,9 +673,10 @@ def reschedule_day(request, pk, day):
         held_for=appointment.patient,
         extra=_reschedule_extra(
             appointment,
-            f"Move {appointment.patient.full_name}'s appointment: choose a time",
+            gettext("Move %(name)s's appointment: choose a time")
+            % {"name": appointment.patient.full_name},
             reverse("desk:reschedule", kwargs={"pk": pk}),
-            "Choose another date",
+            gettext("Choose another date"),
         ),
     )
 
@@ -671,6 +695,6 @@ def reschedule_confirm(request, pk):
         pick_again=reverse("desk:reschedule", kwargs={"pk": pk}),
         template="bookings/desk/reschedule_confirm.html",
         moved_url=lambda moved: reverse("desk:appointment", kwargs={"pk": moved.pk}),
-        moved_message="The appointment is moved; the old time is released.",
+        moved_message=gettext("The appointment is moved; the old time is released."),
         held_for=appointment.patient,
     )

@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.audit import record_view
@@ -82,6 +83,7 @@ def _day(request, doctor, day):
         row for row in doctor.working_hours.select_related("clinic") if row.weekday == day.weekday()
     ]
     is_today = day == todays_date
+    hours = sorted(hours, key=lambda row: row.starts_at)
     return render(
         request,
         "bookings/doctor/day.html",
@@ -94,7 +96,9 @@ def _day(request, doctor, day):
             # Only today's page: on a later day the first visit is not the next patient while
             # today's are still to come.
             "next_patient": _next_patient(active, now) if is_today else None,
-            "hours": sorted(hours, key=lambda row: row.starts_at),
+            "hours": hours,
+            # One variable for the translated sentence, which cannot hold the loop over stretches.
+            "hours_text": ", ".join(f"{row.starts_at:%H:%M}–{row.ends_at:%H:%M}" for row in hours),
             "previous_day": _in_range(day - dt.timedelta(days=1)),
             "next_day": _in_range(day + dt.timedelta(days=1)),
         },
@@ -154,9 +158,12 @@ def appointment(request, pk, doctor):
 
 
 TRANSITIONS = {
-    "check-in": (services.check_in_appointment, "{patient} is checked in."),
-    "complete": (services.complete_appointment, "The appointment with {patient} is completed."),
-    "no-show": (services.mark_no_show, "{patient} is marked as not having come."),
+    "check-in": (services.check_in_appointment, gettext_lazy("%(name)s is checked in.")),
+    "complete": (
+        services.complete_appointment,
+        gettext_lazy("The appointment with %(name)s is completed."),
+    ),
+    "no-show": (services.mark_no_show, gettext_lazy("%(name)s is marked as not having come.")),
 }
 
 
@@ -172,7 +179,7 @@ def transition(request, pk, action, doctor):
     except services.BookingError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, done.format(patient=appointment.patient.full_name))
+        messages.success(request, str(done) % {"name": appointment.patient.full_name})
     return redirect("schedule:appointment", pk=appointment.pk)
 
 
@@ -202,7 +209,9 @@ def time_off(request, doctor):
             except services.BookingError as error:
                 form.add_error(None, str(error))
             else:
-                messages.success(request, "Your time off is saved; no one can book those hours.")
+                messages.success(
+                    request, gettext("Your time off is saved; no one can book those hours.")
+                )
                 return redirect("schedule:time_off")
     upcoming = TimeOff.objects.filter(doctor=doctor, ends_at__gt=now).order_by("starts_at")
     return render(
@@ -227,7 +236,9 @@ def remove_time_off(request, pk, doctor):
     except services.BookingError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "The time off is removed; those hours are bookable again.")
+        messages.success(
+            request, gettext("The time off is removed; those hours are bookable again.")
+        )
     return redirect("schedule:time_off")
 
 
@@ -253,19 +264,21 @@ def calendar_feed(request, doctor):
             doctor = doctor_services.issue_calendar_token(doctor=doctor)
             messages.success(
                 request,
-                "Your calendar feed has a new address. Subscribe to it from your calendar app; "
-                "any earlier address no longer works.",
+                gettext(
+                    "Your calendar feed has a new address. Subscribe to it from your calendar "
+                    "app; any earlier address no longer works."
+                ),
             )
         elif action == "revoke":
             doctor_services.revoke_calendar_token(doctor=doctor)
-            messages.success(request, "Your calendar feed is turned off.")
+            messages.success(request, gettext("Your calendar feed is turned off."))
         elif action == "privacy" and form.is_valid():
             doctor_services.set_calendar_privacy(
                 doctor=doctor, shows_patient_names=form.cleaned_data["shows_patient_names"]
             )
-            messages.success(request, "Your calendar feed settings are saved.")
+            messages.success(request, gettext("Your calendar feed settings are saved."))
         else:
-            messages.error(request, "Please use one of the buttons on this page.")
+            messages.error(request, gettext("Please use one of the buttons on this page."))
         return redirect("schedule:calendar_feed")
     feed_url = ""
     if doctor.calendar_token:

@@ -36,6 +36,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Trunc
+from django.utils.translation import gettext_lazy, pgettext
 
 from bookings.models import Appointment, Status
 from doctors.models import Clinic, Doctor, Holiday, TimeOff, WorkingHours
@@ -261,7 +262,10 @@ def attendance_by_department(scope):
     return _attendance(list(rows))
 
 
-CONFIRMATION_GROUPS = (("confirmed", "Confirmed"), ("unconfirmed", "Not confirmed"))
+CONFIRMATION_GROUPS = (
+    ("confirmed", gettext_lazy("Confirmed")),
+    ("unconfirmed", gettext_lazy("Not confirmed")),
+)
 
 
 def attendance_by_confirmation(scope):
@@ -288,7 +292,7 @@ def attendance_by_confirmation(scope):
         [
             {
                 "group": key,
-                "name": label,
+                "name": str(label),
                 "total": counts[f"{key}_total"],
                 **{name: counts[f"{key}_{name}"] for name in statuses},
             }
@@ -438,12 +442,12 @@ def _time_off_within(stretch, intervals, first, last, holidays):
 # Lead time ---------------------------------------------------------------------------------------
 
 LEAD_BANDS = [
-    ("under_a_day", "Under a day", dt.timedelta(days=1)),
-    ("one_to_two", "1–2 days", dt.timedelta(days=3)),
-    ("three_to_seven", "3–7 days", dt.timedelta(days=8)),
-    ("eight_to_fourteen", "8–14 days", dt.timedelta(days=15)),
-    ("fifteen_to_thirty", "15–30 days", dt.timedelta(days=31)),
-    ("over_thirty", "Over 30 days", None),
+    ("under_a_day", gettext_lazy("Under a day"), dt.timedelta(days=1)),
+    ("one_to_two", gettext_lazy("1–2 days"), dt.timedelta(days=3)),
+    ("three_to_seven", gettext_lazy("3–7 days"), dt.timedelta(days=8)),
+    ("eight_to_fourteen", gettext_lazy("8–14 days"), dt.timedelta(days=15)),
+    ("fifteen_to_thirty", gettext_lazy("15–30 days"), dt.timedelta(days=31)),
+    ("over_thirty", gettext_lazy("Over 30 days"), None),
 ]
 
 
@@ -465,7 +469,7 @@ def lead_times(scope):
     row = scope.appointments().annotate(lead=lead).aggregate(total=Count("pk"), **counts)
     total = row["total"]
     return [
-        {"band": label, "count": row[key], "share": row[key] / total if total else None}
+        {"band": str(label), "count": row[key], "share": row[key] / total if total else None}
         for key, label, _ in LEAD_BANDS
     ]
 
@@ -510,7 +514,9 @@ def demographics(scope):
     return [
         {
             "department_name": row["department_name"],
-            "age_band": AGE_BANDS[row["band"]][0] if row["band"] >= 0 else "Unknown",
+            "age_band": (
+                AGE_BANDS[row["band"]][0] if row["band"] >= 0 else pgettext("age band", "Unknown")
+            ),
             "sex": row["patient__sex"],
             "patients": row["patients"],
         }

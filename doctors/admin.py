@@ -4,6 +4,7 @@ from django.contrib.admin.widgets import AdminTimeWidget
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from accounts.admin_input import CheckedAdminInputMixin
 from accounts.admin_labels import LabelledFieldsMixin
@@ -44,8 +45,8 @@ class DepartmentVisitTypeInline(CheckedAdminInputMixin, LabelledFieldsMixin, adm
     fk_name = "department"
     fields = VISIT_TYPE_INLINE_FIELDS
     extra = 0
-    verbose_name = "visit type of the whole department"
-    verbose_name_plural = "visit types of the whole department"
+    verbose_name = gettext_lazy("visit type of the whole department")
+    verbose_name_plural = gettext_lazy("visit types of the whole department")
 
 
 class DoctorVisitTypeInline(CheckedAdminInputMixin, LabelledFieldsMixin, admin.TabularInline):
@@ -55,8 +56,8 @@ class DoctorVisitTypeInline(CheckedAdminInputMixin, LabelledFieldsMixin, admin.T
     fk_name = "doctor"
     fields = VISIT_TYPE_INLINE_FIELDS
     extra = 0
-    verbose_name = "visit type of this doctor only"
-    verbose_name_plural = "visit types of this doctor only"
+    verbose_name = gettext_lazy("visit type of this doctor only")
+    verbose_name_plural = gettext_lazy("visit types of this doctor only")
 
 
 @admin.register(Department)
@@ -79,13 +80,13 @@ class DepartmentAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="Active doctors", ordering="active_doctor_count")
+    @admin.display(description=gettext_lazy("Active doctors"), ordering="active_doctor_count")
     def active_doctors(self, department):
         return department.active_doctor_count
 
 
 class ClinicAdminForm(forms.ModelForm):
-    timezone = forms.ChoiceField(choices=timezone_choices, label="Time zone")
+    timezone = forms.ChoiceField(choices=timezone_choices, label=gettext_lazy("Time zone"))
     phone = PhoneField(required=False)
 
     class Meta:
@@ -127,7 +128,8 @@ class WorkingHoursFormSet(forms.BaseInlineFormSet):
         for index, row in enumerate(rows):
             if any(row.overlaps(other) for other in rows[index + 1 :]):
                 raise ValidationError(
-                    f"Working hours on {row.get_weekday_display()} overlap each other."
+                    gettext("Working hours on %(weekday)s overlap each other.")
+                    % {"weekday": row.get_weekday_display()}
                 )
 
 
@@ -141,11 +143,11 @@ class WorkingHoursInline(CheckedAdminInputMixin, LabelledFieldsMixin, admin.Tabu
 
 
 class RegistrationStatusFilter(admin.SimpleListFilter):
-    title = "registration"
+    title = gettext_lazy("registration")
     parameter_name = "registration"
 
     def lookups(self, request, model_admin):
-        return [("valid", "Valid"), ("expired", "Expired")]
+        return [("valid", gettext("Valid")), ("expired", gettext("Expired"))]
 
     def queryset(self, request, queryset):
         today = timezone.localdate()
@@ -177,20 +179,23 @@ class DoctorAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     list_select_related = ("department",)
     # Not the login's email: admin searches (and autocompletes) travel in the address.
     search_fields = ("full_name", "registration_number")
-    search_help_text = "Doctor's name or registration number."
+    search_help_text = gettext_lazy("Doctor's name or registration number.")
     autocomplete_fields = ("department",)
     raw_id_fields = ("user",)
     readonly_fields = ("created_at", "updated_at")
     inlines = [WorkingHoursInline, DoctorVisitTypeInline]
     fieldsets = (
         (None, {"fields": ("full_name", "department", "qualifications", "bio", "is_active")}),
-        ("Registration", {"fields": ("registration_number", "registration_expires_on")}),
-        ("Consultations", {"fields": ("consultation_fee", "slot_minutes")}),
-        ("Login", {"fields": ("user",)}),
-        ("Record", {"fields": ("created_at", "updated_at")}),
+        (
+            gettext_lazy("Registration"),
+            {"fields": ("registration_number", "registration_expires_on")},
+        ),
+        (gettext_lazy("Consultations"), {"fields": ("consultation_fee", "slot_minutes")}),
+        (pgettext_lazy("a person's account on the portal", "Login"), {"fields": ("user",)}),
+        (gettext_lazy("Record"), {"fields": ("created_at", "updated_at")}),
     )
 
-    @admin.display(boolean=True, description="Registration valid")
+    @admin.display(boolean=True, description=gettext_lazy("Registration valid"))
     def registration_valid(self, doctor):
         return doctor.registration_is_valid
 
@@ -214,9 +219,9 @@ class HolidayAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     date_hierarchy = "date"
     autocomplete_fields = ("clinic",)
 
-    @admin.display(description="Clinic", ordering="clinic__name")
+    @admin.display(description=gettext_lazy("Clinic"), ordering="clinic__name")
     def clinic_or_all(self, holiday):
-        return holiday.clinic or "All clinics"
+        return holiday.clinic or gettext("All clinics")
 
 
 @admin.register(TimeOff)
@@ -247,21 +252,24 @@ class VisitTypeAdmin(CheckedAdminInputMixin, admin.ModelAdmin):
     list_filter = ("department", "mode", "bookable_online", "is_active")
     list_select_related = ("department", "doctor")
     search_fields = ("name", "department__name", "doctor__full_name")
-    search_help_text = "Visit type, department or doctor."
+    search_help_text = gettext_lazy("Visit type, department or doctor.")
     autocomplete_fields = ("department", "doctor")
     fieldsets = (
         (None, {"fields": ("name", "department", "doctor", "position", "is_active")}),
         (
-            "Length and price",
+            gettext_lazy("Length and price"),
             {"fields": ("minutes", "buffer_before_minutes", "buffer_after_minutes", "fee")},
         ),
-        ("Booking", {"fields": ("bookable_online", "mode", "patients_may_book_series")}),
+        (
+            gettext_lazy("Booking"),
+            {"fields": ("bookable_online", "mode", "patients_may_book_series")},
+        ),
     )
 
-    @admin.display(description="Offered by", ordering="department__name")
+    @admin.display(description=gettext_lazy("Offered by"), ordering="department__name")
     def offered_by(self, visit_type):
         return visit_type.department or visit_type.doctor
 
-    @admin.display(description="Fee")
+    @admin.display(description=gettext_lazy("Fee"))
     def fee_or_doctors(self, visit_type):
-        return visit_type.fee if visit_type.fee is not None else "The doctor's fee"
+        return visit_type.fee if visit_type.fee is not None else gettext("The doctor's fee")

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from doctors.models import Department
 
@@ -9,11 +10,11 @@ class DoctorFilterForm(forms.Form):
     department = forms.ModelChoiceField(
         queryset=Department.objects.order_by("name"),
         required=False,
-        empty_label="All departments",
+        empty_label=gettext_lazy("All departments"),
     )
     name = forms.CharField(
         required=False,
         max_length=100,
-        label="Doctor's name",
+        label=gettext_lazy("Doctor's name"),
         widget=forms.TextInput(attrs={"type": "search"}),
     )

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.phone import E164_HELP, validate_e164
 
@@ -14,7 +15,7 @@ from accounts.phone import E164_HELP, validate_e164
 def validate_timezone(value):
     if value not in zoneinfo.available_timezones():
         raise ValidationError(
-            "Choose a time zone from the list (an IANA name such as Asia/Kolkata).",
+            gettext("Choose a time zone from the list (an IANA name such as Asia/Kolkata)."),
             code="invalid_timezone",
         )
 
@@ -28,8 +29,10 @@ class Department(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
-    opens_at = models.TimeField(help_text="Opening time, 24-hour HH:MM.")
-    closes_at = models.TimeField(help_text="Closing time, 24-hour HH:MM; after the opening time.")
+    opens_at = models.TimeField(help_text=gettext_lazy("Opening time, 24-hour HH:MM."))
+    closes_at = models.TimeField(
+        help_text=gettext_lazy("Closing time, 24-hour HH:MM; after the opening time.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -39,12 +42,14 @@ class Department(models.Model):
             models.CheckConstraint(
                 condition=Q(closes_at__gt=F("opens_at")),
                 name="doctors_department_closes_after_opens",
-                violation_error_message="The closing time must be after the opening time.",
+                violation_error_message=gettext_lazy(
+                    "The closing time must be after the opening time."
+                ),
             ),
             models.UniqueConstraint(
                 Lower("name"),
                 name="doctors_department_name_ci_unique",
-                violation_error_message="A department with this name already exists.",
+                violation_error_message=gettext_lazy("A department with this name already exists."),
             ),
         ]
 
@@ -55,7 +60,7 @@ class Department(models.Model):
         super().clean()
         if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
             raise ValidationError(
-                {"closes_at": "The closing time must be after the opening time."},
+                {"closes_at": gettext("The closing time must be after the opening time.")},
                 code="closes_before_opens",
             )
 
@@ -74,7 +79,7 @@ class Clinic(models.Model):
     timezone = models.CharField(
         max_length=64,
         validators=[validate_timezone],
-        help_text="IANA time zone, for example Asia/Kolkata or Europe/London.",
+        help_text=gettext_lazy("IANA time zone, for example Asia/Kolkata or Europe/London."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -107,36 +112,38 @@ class Doctor(models.Model):
         null=True,
         blank=True,
         related_name="doctor",
-        help_text="The doctor's own login, which gives them their schedule pages.",
+        help_text=gettext_lazy("The doctor's own login, which gives them their schedule pages."),
     )
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="doctors")
-    qualifications = models.CharField(max_length=200, blank=True, help_text="e.g. MBBS, MD")
+    qualifications = models.CharField(
+        max_length=200, blank=True, help_text=gettext_lazy("e.g. MBBS, MD")
+    )
     bio = models.TextField(blank=True)
     registration_number = models.CharField(
         max_length=50,
         unique=True,
-        help_text="Medical council registration number.",
+        help_text=gettext_lazy("Medical council registration number."),
     )
     registration_expires_on = models.DateField(
-        help_text="An expired registration cannot take new bookings."
+        help_text=gettext_lazy("An expired registration cannot take new bookings.")
     )
     consultation_fee = models.DecimalField(max_digits=10, decimal_places=2)
     slot_minutes = models.PositiveSmallIntegerField(
         default=15,
         validators=[MinValueValidator(5), MaxValueValidator(240)],
-        help_text="Length of one appointment slot, in minutes.",
+        help_text=gettext_lazy("Length of one appointment slot, in minutes."),
     )
     is_active = models.BooleanField(
-        default=True, help_text="Inactive doctors are hidden and cannot be booked."
+        default=True, help_text=gettext_lazy("Inactive doctors are hidden and cannot be booked.")
     )
     # The secret in the doctor's private calendar feed URL; no feed until the doctor turns it on.
     calendar_token = models.CharField(
         max_length=64, unique=True, null=True, blank=True, editable=False
     )
     calendar_shows_patient_names = models.BooleanField(
-        "show patients' names in the calendar feed",
+        gettext_lazy("show patients' names in the calendar feed"),
         default=False,
-        help_text="Off: the feed shows only the times and the type of visit.",
+        help_text=gettext_lazy("Off: the feed shows only the times and the type of visit."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -149,12 +156,12 @@ class Doctor(models.Model):
             models.CheckConstraint(
                 condition=Q(consultation_fee__gte=0),
                 name="doctors_doctor_fee_not_negative",
-                violation_error_message="The consultation fee cannot be negative.",
+                violation_error_message=gettext_lazy("The consultation fee cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=Q(slot_minutes__gte=5) & Q(slot_minutes__lte=240),
                 name="doctors_doctor_slot_minutes_range",
-                violation_error_message="A slot lasts between 5 and 240 minutes.",
+                violation_error_message=gettext_lazy("A slot lasts between 5 and 240 minutes."),
             ),
         ]
         indexes = [models.Index(Lower("full_name"), name="doctors_doctor_name_idx")]
@@ -202,8 +209,8 @@ class VisitType(models.Model):
     """
 
     class Mode(models.TextChoices):
-        IN_PERSON = "in_person", "In person"
-        VIDEO = "video", "Video"
+        IN_PERSON = "in_person", gettext_lazy("In person")
+        VIDEO = "video", gettext_lazy("Video")
 
     name = models.CharField(max_length=80)
     department = models.ForeignKey(
@@ -212,7 +219,9 @@ class VisitType(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="visit_types",
-        help_text="Offered by every doctor of the department. Fill in this or the doctor.",
+        help_text=gettext_lazy(
+            "Offered by every doctor of the department. Fill in this or the doctor."
+        ),
     )
     doctor = models.ForeignKey(
         Doctor,
@@ -220,12 +229,12 @@ class VisitType(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="visit_types",
-        help_text="Offered by this doctor only. Fill in this or the department.",
+        help_text=gettext_lazy("Offered by this doctor only. Fill in this or the department."),
     )
     minutes = models.PositiveSmallIntegerField(
-        "length in minutes",
+        gettext_lazy("length in minutes"),
         validators=[MinValueValidator(5), MaxValueValidator(480)],
-        help_text="Between 5 and 480.",
+        help_text=gettext_lazy("Between 5 and 480."),
     )
     fee = models.DecimalField(
         max_digits=10,
@@ -233,35 +242,39 @@ class VisitType(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(0)],
-        help_text="Leave empty to charge the doctor's consultation fee.",
+        help_text=gettext_lazy("Leave empty to charge the doctor's consultation fee."),
     )
     buffer_before_minutes = models.PositiveSmallIntegerField(
-        "buffer before (minutes)",
+        gettext_lazy("buffer before (minutes)"),
         default=0,
         validators=[MaxValueValidator(VISIT_BUFFER_MAX_MINUTES)],
-        help_text="Time kept free before the visit, e.g. to prepare a room.",
+        help_text=gettext_lazy("Time kept free before the visit, e.g. to prepare a room."),
     )
     buffer_after_minutes = models.PositiveSmallIntegerField(
-        "buffer after (minutes)",
+        gettext_lazy("buffer after (minutes)"),
         default=0,
         validators=[MaxValueValidator(VISIT_BUFFER_MAX_MINUTES)],
-        help_text="Time kept free after the visit, e.g. to clean up.",
+        help_text=gettext_lazy("Time kept free after the visit, e.g. to clean up."),
     )
     bookable_online = models.BooleanField(
         default=True,
-        help_text="Patients may choose it when they book; the front desk always may.",
+        help_text=gettext_lazy("Patients may choose it when they book; the front desk always may."),
     )
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.IN_PERSON)
     patients_may_book_series = models.BooleanField(
         default=False,
-        help_text="Patients may book this visit as a recurring series themselves (every few days "
-        "or weeks); the front desk always may.",
+        help_text=gettext_lazy(
+            "Patients may book this visit as a recurring series themselves (every few days "
+            "or weeks); the front desk always may."
+        ),
     )
     is_active = models.BooleanField(
-        default=True, help_text="Inactive types are no longer offered; their bookings stay."
+        default=True,
+        help_text=gettext_lazy("Inactive types are no longer offered; their bookings stay."),
     )
     position = models.PositiveSmallIntegerField(
-        default=0, help_text="Lower numbers are listed first; the first is the default choice."
+        default=0,
+        help_text=gettext_lazy("Lower numbers are listed first; the first is the default choice."),
     )
 
     objects = VisitTypeQuerySet.as_manager()
@@ -273,23 +286,23 @@ class VisitType(models.Model):
                 condition=Q(department__isnull=False, doctor__isnull=True)
                 | Q(department__isnull=True, doctor__isnull=False),
                 name="doctors_visittype_department_or_doctor",
-                violation_error_message="Choose a department or a doctor, not both.",
+                violation_error_message=gettext_lazy("Choose a department or a doctor, not both."),
             ),
             models.CheckConstraint(
                 condition=Q(minutes__gte=5) & Q(minutes__lte=480),
                 name="doctors_visittype_minutes_range",
-                violation_error_message="A visit lasts between 5 and 480 minutes.",
+                violation_error_message=gettext_lazy("A visit lasts between 5 and 480 minutes."),
             ),
             models.CheckConstraint(
                 condition=Q(fee__isnull=True) | Q(fee__gte=0),
                 name="doctors_visittype_fee_not_negative",
-                violation_error_message="The fee cannot be negative.",
+                violation_error_message=gettext_lazy("The fee cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=Q(buffer_before_minutes__lte=VISIT_BUFFER_MAX_MINUTES)
                 & Q(buffer_after_minutes__lte=VISIT_BUFFER_MAX_MINUTES),
                 name="doctors_visittype_buffers_range",
-                violation_error_message="A buffer lasts at most 240 minutes.",
+                violation_error_message=gettext_lazy("A buffer lasts at most 240 minutes."),
             ),
         ]
 
@@ -319,13 +332,13 @@ class VisitType(models.Model):
 class Weekday(models.IntegerChoices):
     """Numbered as `date.weekday()` numbers them, so the slot engine needs no translation."""
 
-    MONDAY = 0, "Monday"
-    TUESDAY = 1, "Tuesday"
-    WEDNESDAY = 2, "Wednesday"
-    THURSDAY = 3, "Thursday"
-    FRIDAY = 4, "Friday"
-    SATURDAY = 5, "Saturday"
-    SUNDAY = 6, "Sunday"
+    MONDAY = 0, gettext_lazy("Monday")
+    TUESDAY = 1, gettext_lazy("Tuesday")
+    WEDNESDAY = 2, gettext_lazy("Wednesday")
+    THURSDAY = 3, gettext_lazy("Thursday")
+    FRIDAY = 4, gettext_lazy("Friday")
+    SATURDAY = 5, gettext_lazy("Saturday")
+    SUNDAY = 6, gettext_lazy("Sunday")
 
 
 class WorkingHours(models.Model):
@@ -334,22 +347,26 @@ class WorkingHours(models.Model):
     doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="working_hours")
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="working_hours")
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
-    starts_at = models.TimeField(help_text="24-hour HH:MM, in the clinic's local time.")
-    ends_at = models.TimeField(help_text="24-hour HH:MM, in the clinic's local time.")
+    starts_at = models.TimeField(
+        help_text=gettext_lazy("24-hour HH:MM, in the clinic's local time.")
+    )
+    ends_at = models.TimeField(help_text=gettext_lazy("24-hour HH:MM, in the clinic's local time."))
 
     class Meta:
         ordering = ["doctor", "weekday", "starts_at"]
-        verbose_name_plural = "working hours"
+        verbose_name_plural = gettext_lazy("working hours")
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__gt=F("starts_at")),
                 name="doctors_workinghours_ends_after_starts",
-                violation_error_message="The end time must be after the start time.",
+                violation_error_message=gettext_lazy("The end time must be after the start time."),
             ),
             models.UniqueConstraint(
                 fields=["doctor", "weekday", "starts_at"],
                 name="doctors_workinghours_unique_start",
-                violation_error_message="These working hours start at the same time as others.",
+                violation_error_message=gettext_lazy(
+                    "These working hours start at the same time as others."
+                ),
             ),
         ]
         indexes = [models.Index(fields=["clinic", "weekday"], name="doctors_wh_clinic_day_idx")]
@@ -372,7 +389,8 @@ class WorkingHours(models.Model):
         super().clean()
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError(
-                {"ends_at": "The end time must be after the start time."}, code="ends_before_starts"
+                {"ends_at": gettext("The end time must be after the start time.")},
+                code="ends_before_starts",
             )
         if (
             not self.overlap_checked_with_siblings
@@ -394,7 +412,9 @@ class WorkingHours(models.Model):
             )
             if clashes:
                 raise ValidationError(
-                    "These hours overlap other working hours of the same doctor on that day.",
+                    gettext(
+                        "These hours overlap other working hours of the same doctor on that day."
+                    ),
                     code="overlapping_hours",
                 )
 
@@ -410,7 +430,7 @@ class Holiday(models.Model):
         null=True,
         blank=True,
         related_name="holidays",
-        help_text="Leave empty when all clinics are closed.",
+        help_text=gettext_lazy("Leave empty when all clinics are closed."),
     )
 
     class Meta:
@@ -419,13 +439,17 @@ class Holiday(models.Model):
             models.UniqueConstraint(
                 fields=["date", "clinic"],
                 name="doctors_holiday_unique_clinic_day",
-                violation_error_message="This clinic already has a holiday on that day.",
+                violation_error_message=gettext_lazy(
+                    "This clinic already has a holiday on that day."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["date"],
                 condition=Q(clinic__isnull=True),
                 name="doctors_holiday_unique_all_clinics_day",
-                violation_error_message="There is already a holiday for all clinics on that day.",
+                violation_error_message=gettext_lazy(
+                    "There is already a holiday for all clinics on that day."
+                ),
             ),
         ]
 
@@ -440,19 +464,21 @@ class TimeOff(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     reason = models.CharField(
-        max_length=200, blank=True, help_text="Shown to staff only, e.g. conference or leave."
+        max_length=200,
+        blank=True,
+        help_text=gettext_lazy("Shown to staff only, e.g. conference or leave."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["starts_at"]
-        verbose_name = "time off"
-        verbose_name_plural = "time off"
+        verbose_name = gettext_lazy("time off")
+        verbose_name_plural = gettext_lazy("time off")
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__gt=F("starts_at")),
                 name="doctors_timeoff_ends_after_starts",
-                violation_error_message="The time off must end after it starts.",
+                violation_error_message=gettext_lazy("The time off must end after it starts."),
             ),
         ]
         indexes = [models.Index(fields=["doctor", "ends_at"], name="doctors_timeoff_doctor_end")]
@@ -464,5 +490,6 @@ class TimeOff(models.Model):
         super().clean()
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError(
-                {"ends_at": "The time off must end after it starts."}, code="ends_before_starts"
+                {"ends_at": gettext("The time off must end after it starts.")},
+                code="ends_before_starts",
             )
