@@ -4,6 +4,8 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
+
 
 @dataclass(frozen=True)
 class PickerDay:
@@ -56,7 +58,9 @@ def _day(day, month, first_day, last_day, free_counts, day_url):
     )
 
 
+# Django's names (lazy): in the page's language, where the calendar module's follow the
+# process's C locale.
 WEEKDAY_NAMES = [
-    (calendar.day_abbr[weekday], calendar.day_name[weekday])
+    (WEEKDAYS_ABBR[weekday], WEEKDAYS[weekday])
     for weekday in calendar.Calendar(firstweekday=calendar.MONDAY).iterweekdays()
 ]

@@ -14,6 +14,7 @@ The types are read in one query, whatever the number of doctors and departments.
 
 from django.contrib import messages
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from bookings.visit_type_choice import PARAMETER, VisitTypeChoice
 from doctors.models import VisitType
@@ -44,7 +45,8 @@ def department_choices(request, departments, types):
     )
     if raw and asked is None and any(offered.values()):
         messages.error(
-            request, "That type of visit cannot be chosen here. Please choose one from the list."
+            request,
+            gettext("That type of visit cannot be chosen here. Please choose one from the list."),
         )
     return {
         key: VisitTypeChoice(

@@ -5,6 +5,7 @@ import datetime as dt
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import Patient
 from bookings.models import AppointmentType, PaymentMode
@@ -31,7 +32,9 @@ class SlotStartField(forms.CharField):
     widget = forms.HiddenInput
 
     default_error_messages = {
-        "invalid": "That appointment time could not be read. Please pick a time from the list.",
+        "invalid": gettext_lazy(
+            "That appointment time could not be read. Please pick a time from the list."
+        ),
     }
 
     def to_python(self, value):
@@ -56,7 +59,7 @@ class SlotForm(forms.Form):
     """The time a patient picked, from the query string of a confirm page."""
 
     start = SlotStartField(
-        error_messages={"required": "Please pick an appointment time from the list."}
+        error_messages={"required": gettext_lazy("Please pick an appointment time from the list.")}
     )
 
 
@@ -71,21 +74,21 @@ def available_payment_modes():
 
 class BookingForm(SlotForm):
     appointment_type = forms.ChoiceField(
-        label="Type of visit",
+        label=gettext_lazy("Type of visit"),
         choices=AppointmentType.choices,
         initial=AppointmentType.CONSULTATION,
     )
     payment_mode = forms.ChoiceField(
-        label="Payment",
+        label=gettext_lazy("Payment"),
         choices=available_payment_modes,
         initial=PaymentMode.AT_CLINIC,
     )
     reason = forms.CharField(
-        label="Reason for the visit",
+        label=gettext_lazy("Reason for the visit"),
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=(
+        help_text=gettext_lazy(
             "Optional, up to 500 characters. Seen only by the clinic's staff and your doctor."
         ),
     )
@@ -93,9 +96,9 @@ class BookingForm(SlotForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not settings.PAYMENT_PROVIDER:
-            self.fields[
-                "payment_mode"
-            ].help_text = "Online payment is not available yet; you pay at the clinic's reception."
+            self.fields["payment_mode"].help_text = gettext(
+                "Online payment is not available yet; you pay at the clinic's reception."
+            )
 
 
 class RescheduleForm(SlotForm):
@@ -104,10 +107,10 @@ class RescheduleForm(SlotForm):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(
-        label="Reason for cancelling",
+        label=gettext_lazy("Reason for cancelling"),
         required=False,
         max_length=200,
-        help_text="Optional, up to 200 characters. It helps the clinic plan.",
+        help_text=gettext_lazy("Optional, up to 200 characters. It helps the clinic plan."),
     )
 
 
@@ -121,12 +124,12 @@ class LocalDateTimeInput(forms.DateTimeInput):
 class TimeOffForm(forms.Form):
     """A doctor's absence, in the wall-clock time of the zone the view activates."""
 
-    starts_at = forms.DateTimeField(label="From", widget=LocalDateTimeInput())
-    ends_at = forms.DateTimeField(label="Until", widget=LocalDateTimeInput())
+    starts_at = forms.DateTimeField(label=gettext_lazy("From"), widget=LocalDateTimeInput())
+    ends_at = forms.DateTimeField(label=gettext_lazy("Until"), widget=LocalDateTimeInput())
     reason = forms.CharField(
         required=False,
         max_length=200,
-        help_text="Optional, up to 200 characters; seen by the clinic's staff only.",
+        help_text=gettext_lazy("Optional, up to 200 characters; seen by the clinic's staff only."),
     )
 
     def clean(self):
@@ -134,22 +137,24 @@ class TimeOffForm(forms.Form):
         for name in ("starts_at", "ends_at"):
             value = cleaned.get(name)
             if value and not SANE_YEARS[0] <= value.year <= SANE_YEARS[1]:
-                self.add_error(name, "Enter a date between the years 1900 and 2999.")
+                self.add_error(name, gettext("Enter a date between the years 1900 and 2999."))
                 cleaned.pop(name, None)
         starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
         if starts_at and ends_at:
             if ends_at <= starts_at:
-                self.add_error("ends_at", "The time off must end after it starts.")
+                self.add_error("ends_at", gettext("The time off must end after it starts."))
             elif ends_at <= timezone.now():
-                self.add_error("ends_at", "This time off is already over. Enter future times.")
+                self.add_error(
+                    "ends_at", gettext("This time off is already over. Enter future times.")
+                )
         return cleaned
 
 
 class CalendarPrivacyForm(forms.Form):
     shows_patient_names = forms.BooleanField(
-        label="Show patients' names in my calendar feed",
+        label=gettext_lazy("Show patients' names in my calendar feed"),
         required=False,
-        help_text=(
+        help_text=gettext_lazy(
             "Your calendar app and anyone you share that calendar with will see them. "
             "Off, the feed shows only the times and the type of visit."
         ),
@@ -163,31 +168,41 @@ class DeskBookingForm(BookingForm):
         queryset=Patient.objects.all(),
         widget=forms.HiddenInput,
         error_messages={
-            "required": "Choose the patient first: search the directory or add a new patient.",
-            "invalid_choice": "That patient is not in the directory. Please search again.",
+            "required": gettext_lazy(
+                "Choose the patient first: search the directory or add a new patient."
+            ),
+            "invalid_choice": gettext_lazy(
+                "That patient is not in the directory. Please search again."
+            ),
         },
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["reason"].help_text = "Optional, up to 500 characters, as the patient gave it."
+        self.fields["reason"].help_text = gettext(
+            "Optional, up to 500 characters, as the patient gave it."
+        )
 
 
 class DeskCancelForm(forms.Form):
     reason = forms.CharField(
-        label="Reason for cancelling",
+        label=gettext_lazy("Reason for cancelling"),
         max_length=200,
-        help_text="Required, up to 200 characters; kept with the appointment's history.",
-        error_messages={"required": "Say why the appointment is cancelled."},
+        help_text=gettext_lazy(
+            "Required, up to 200 characters; kept with the appointment's history."
+        ),
+        error_messages={"required": gettext_lazy("Say why the appointment is cancelled.")},
     )
 
 
 class QueueFilterForm(forms.Form):
     clinic = forms.ModelChoiceField(
-        queryset=Clinic.objects.order_by("name"), required=False, empty_label="All clinics"
+        queryset=Clinic.objects.order_by("name"),
+        required=False,
+        empty_label=gettext_lazy("All clinics"),
     )
     department = forms.ModelChoiceField(
         queryset=Department.objects.order_by("name"),
         required=False,
-        empty_label="All departments",
+        empty_label=gettext_lazy("All departments"),
     )

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from bookings import selectors, services
 from bookings.models import Appointment, AppointmentSeries, SeriesLink, SeriesUnit, Status
@@ -58,9 +59,13 @@ class SeriesRule:
 
 class SeriesTooLong(services.NotAllowed):
     def __init__(self, wanted, limit):
+        # The limit is a setting, said as a plural whatever its value (as the services do).
         super().__init__(
-            f"A series has at most {limit} appointments; that one would have {wanted}. "
-            "Choose fewer, or an earlier end date.",
+            gettext(
+                "A series has at most %(limit)s appointments; that one would have %(wanted)s. "
+                "Choose fewer, or an earlier end date."
+            )
+            % {"limit": limit, "wanted": wanted},
             code="series_too_long",
         )
 
@@ -184,8 +189,10 @@ def check_patient_may_book_series(visit_type, *, patient, by):
     front desk may book a series of any type the doctor offers."""
     if services.acting_as_patient(patient, by) and not patient_may_book_series(visit_type):
         raise services.NotAllowed(
-            "This type of visit cannot be booked as a series online. Please book the "
-            "appointments one at a time, or ask the front desk to book the series.",
+            gettext(
+                "This type of visit cannot be booked as a series online. Please book the "
+                "appointments one at a time, or ask the front desk to book the series."
+            ),
             code="series_not_online",
         )
 
@@ -225,16 +232,20 @@ def book_series(
     starts = sorted(set(starts))
     limit = max_occurrences()
     if not starts:
-        raise services.NotAllowed("Choose at least one time to book.", code="nothing_chosen")
+        raise services.NotAllowed(
+            gettext("Choose at least one time to book."), code="nothing_chosen"
+        )
     if len(starts) > limit:
         raise SeriesTooLong(len(starts), limit)
     cap = max_open_appointments_per_patient()
     upcoming = Appointment.objects.filter(patient=patient).upcoming(now).count()
     if upcoming + len(starts) > cap:
         raise services.NotAllowed(
-            f"A patient may have at most {cap} upcoming appointments; this patient has "
-            f"{upcoming}, so at most {max(cap - upcoming, 0)} more can be booked. "
-            "Choose fewer times.",
+            gettext(
+                "A patient may have at most %(cap)s upcoming appointments; this patient has "
+                "%(upcoming)s, so at most %(room)s more can be booked. Choose fewer times."
+            )
+            % {"cap": cap, "upcoming": upcoming, "room": max(cap - upcoming, 0)},
             code="cap_reached",
         )
     result = SeriesBooking(series=None)

@@ -2,10 +2,16 @@
 
 from django import forms
 from django.core.validators import MaxValueValidator
+from django.utils.translation import gettext, gettext_lazy
 
 from bookings.forms import BookingForm, SlotStartField
 from bookings.models import SeriesUnit
 from bookings.series import SeriesRule, max_occurrences
+
+
+def _at_most(limit):
+    # Formatted here: the validator would read any "%" left in its message as a placeholder.
+    return gettext("A series has at most %(limit)s appointments.") % {"limit": limit}
 
 
 class SeriesForm(BookingForm):
@@ -13,24 +19,31 @@ class SeriesForm(BookingForm):
     first time (`start`) travels in the page's address, as on the confirm step."""
 
     every = forms.IntegerField(
-        label="Every",
+        label=gettext_lazy("Every"),
         min_value=1,
         max_value=52,
         initial=1,
         error_messages={
-            "required": "Say how often: every how many days or weeks.",
+            "required": gettext_lazy("Say how often: every how many days or weeks."),
         },
     )
-    unit = forms.ChoiceField(label="Days or weeks", choices=SeriesUnit.choices, initial="weeks")
+    unit = forms.ChoiceField(
+        label=gettext_lazy("Days or weeks"), choices=SeriesUnit.choices, initial="weeks"
+    )
     ends = forms.ChoiceField(
-        label="Ends",
-        choices=[("count", "After a number of appointments"), ("until", "On a date")],
+        label=gettext_lazy("Ends"),
+        choices=[
+            ("count", gettext_lazy("After a number of appointments")),
+            ("until", gettext_lazy("On a date")),
+        ],
         initial="count",
         widget=forms.RadioSelect,
     )
-    count = forms.IntegerField(label="Number of appointments", min_value=1, required=False)
+    count = forms.IntegerField(
+        label=gettext_lazy("Number of appointments"), min_value=1, required=False
+    )
     until = forms.DateField(
-        label="Last date",
+        label=gettext_lazy("Last date"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
@@ -39,10 +52,10 @@ class SeriesForm(BookingForm):
         super().__init__(*args, **kwargs)
         self.fields["start"].required = False  # in the address; the view reads it from there
         limit = max_occurrences()
-        self.fields["count"].validators.append(
-            MaxValueValidator(limit, message=f"A series has at most {limit} appointments.")
-        )
-        self.fields["count"].help_text = f"At most {limit}, the first one included."
+        self.fields["count"].validators.append(MaxValueValidator(limit, message=_at_most(limit)))
+        self.fields["count"].help_text = gettext("At most %(limit)s, the first one included.") % {
+            "limit": limit
+        }
         self.order_fields(
             ["every", "unit", "ends", "count", "until", "appointment_type", "payment_mode"]
         )
@@ -51,13 +64,13 @@ class SeriesForm(BookingForm):
         cleaned = super().clean()
         ends = cleaned.get("ends")
         if ends == "count" and cleaned.get("count") is None and "count" not in self.errors:
-            self.add_error("count", "Say how many appointments the series has.")
+            self.add_error("count", gettext("Say how many appointments the series has."))
         if ends == "until":
             until = cleaned.get("until")
             if until is None and "until" not in self.errors:
-                self.add_error("until", "Give the date of the last appointment.")
+                self.add_error("until", gettext("Give the date of the last appointment."))
             elif until is not None and not 1900 <= until.year <= 2999:
-                self.add_error("until", "Enter a date between the years 1900 and 2999.")
+                self.add_error("until", gettext("Enter a date between the years 1900 and 2999."))
         return cleaned
 
     def rule(self):
@@ -86,12 +99,12 @@ class SeriesStartsField(forms.Field):
 class SeriesChoiceForm(forms.Form):
     take = SeriesStartsField(
         required=True,
-        error_messages={"required": "Tick at least one time to book."},
+        error_messages={"required": gettext_lazy("Tick at least one time to book.")},
     )
 
     def clean_take(self):
         starts = self.cleaned_data["take"]
         limit = max_occurrences()
         if len(starts) > limit:
-            raise forms.ValidationError(f"A series has at most {limit} appointments.")
+            raise forms.ValidationError(_at_most(limit))
         return starts

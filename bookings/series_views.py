@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods
 
 from bookings import panels, pricing, services, visit_type_choice
@@ -68,7 +69,7 @@ def desk_series(request, doctor_id, clinic_id):
         )
     )
     if patient is None:
-        messages.error(request, "Choose the patient first, then book the series.")
+        messages.error(request, gettext("Choose the patient first, then book the series."))
         return redirect(confirm_url)
     return _series_page(
         request,
@@ -110,8 +111,10 @@ def patient_series(request, doctor_id, clinic_id, patient):
     if not patient_may_book_series(visit_types.chosen):
         messages.error(
             request,
-            "This type of visit cannot be booked as a series online. Book this appointment, "
-            "or ask the front desk to book the series.",
+            gettext(
+                "This type of visit cannot be booked as a series online. Book this appointment, "
+                "or ask the front desk to book the series."
+            ),
         )
         return redirect(confirm_url)
     return _series_page(
@@ -185,15 +188,11 @@ def _series_page(
             else:
                 _report_refusals(request, result.refused, clinic)
                 if result.series is not None:
-                    count = len(result.booked)
-                    whose = "" if audience == "patient" else f" for {patient.full_name}"
-                    messages.success(
-                        request,
-                        f"Booked {count} appointment{'s' if count != 1 else ''} in the "
-                        f"series{whose}.",
-                    )
+                    messages.success(request, _booked_message(result.booked, audience, patient))
                     return redirect(booked_url(result.series))
-                choice_form.add_error(None, "Nothing was booked: every time chosen was refused.")
+                choice_form.add_error(
+                    None, gettext("Nothing was booked: every time chosen was refused.")
+                )
                 plan = plan_now()
     length = visit_type.minutes if visit_type else doctor.slot_minutes
     return render(
@@ -218,6 +217,21 @@ def _series_page(
     )
 
 
+def _booked_message(booked, audience, patient):
+    count = len(booked)
+    if audience == "patient":
+        return ngettext(
+            "Booked %(count)s appointment in the series.",
+            "Booked %(count)s appointments in the series.",
+            count,
+        ) % {"count": count}
+    return ngettext(
+        "Booked %(count)s appointment in the series for %(name)s.",
+        "Booked %(count)s appointments in the series for %(name)s.",
+        count,
+    ) % {"count": count, "name": patient.full_name}
+
+
 def _rows(plan):
     """(occurrence, the token of its wanted time, of its suggestion) for the preview table."""
     if plan is None:
@@ -236,7 +250,11 @@ def _report_refusals(request, refused, clinic):
     zone = clinic.zone
     for start, error in refused:
         local = start.astimezone(zone)
-        messages.error(request, f"{local:%a %d %b %Y %H:%M} was not booked: {error}")
+        messages.error(
+            request,
+            gettext("%(time)s was not booked: %(reason)s")
+            % {"time": f"{local:%a %d %b %Y %H:%M}", "reason": error},
+        )
 
 
 @desk_required
@@ -268,7 +286,8 @@ def desk_cancel_series(request, pk):
     )
     if not appointment.is_open_for_changes(timezone.now()):
         messages.error(
-            request, "Only a booked appointment that has not started can be moved or cancelled."
+            request,
+            gettext("Only a booked appointment that has not started can be moved or cancelled."),
         )
         return redirect("desk:appointment", pk=appointment.pk)
     form = DeskCancelForm(request.POST or None)
@@ -290,11 +309,20 @@ def _report_cancellations(request, cancelled, refused):
         count = len(cancelled)
         messages.success(
             request,
-            f"{count} appointment{'s' if count != 1 else ''} cancelled and their times released.",
+            ngettext(
+                "%(count)s appointment cancelled and their times released.",
+                "%(count)s appointments cancelled and their times released.",
+                count,
+            )
+            % {"count": count},
         )
     for appointment, error in refused:
         local = appointment.local_start()
-        messages.error(request, f"{local:%a %d %b %Y %H:%M} was not cancelled: {error}")
+        messages.error(
+            request,
+            gettext("%(time)s was not cancelled: %(reason)s")
+            % {"time": f"{local:%a %d %b %Y %H:%M}", "reason": error},
+        )
 
 
 @require_http_methods(["GET", "POST"])

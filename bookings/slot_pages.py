@@ -5,6 +5,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from bookings import selectors, services
 from bookings.datepicker import WEEKDAY_NAMES, picker_months
@@ -137,12 +138,18 @@ def outside_window(request, clinic, day, now):
     if first_day <= day <= last_day:
         return False
     if day < first_day:
-        messages.error(request, "That date has passed. Please choose a date from the calendar.")
+        messages.error(
+            request, gettext("That date has passed. Please choose a date from the calendar.")
+        )
     else:
+        days = booking_rules().window_days
         messages.error(
             request,
-            f"Appointments can be booked up to {booking_rules().window_days} days ahead. "
-            "Please choose a date from the calendar.",
+            gettext(
+                "Appointments can be booked up to %(days)s days ahead. "
+                "Please choose a date from the calendar."
+            )
+            % {"days": days},
         )
     return True
 
@@ -181,9 +188,7 @@ def reschedule_confirm_page(
         held_for=held_for,
         visit_type=visit_type,
     ):
-        messages.error(
-            request, "Sorry, that time is no longer available. Please choose another time."
-        )
+        messages.error(request, _no_longer_available())
         return redirect(pick_again)
     return render(
         request,
@@ -206,7 +211,11 @@ def hold_refused_message(error):
     are worth saying; anything else is simply gone. `error` is None when nothing was tried."""
     if isinstance(error, services.SlotHeld) or getattr(error, "code", None) == "cap_reached":
         return str(error)
-    return "Sorry, that time is no longer available. Please choose another time."
+    return _no_longer_available()
+
+
+def _no_longer_available():
+    return gettext("Sorry, that time is no longer available. Please choose another time.")
 
 
 def may_hold_on_view(request):

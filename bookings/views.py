@@ -19,6 +19,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from accounts.audit import record_view
@@ -60,7 +61,9 @@ def patient_required(view):
     def wrapper(request, *args, **kwargs):
         patient = Patient.objects.filter(user=request.user).first()
         if patient is None:
-            raise PermissionDenied("Only patients book and manage appointments on these pages.")
+            raise PermissionDenied(
+                gettext("Only patients book and manage appointments on these pages.")
+            )
         return view(request, *args, patient=patient, **kwargs)
 
     return wrapper
@@ -333,7 +336,7 @@ def confirm(request, doctor_id, clinic_id, patient):
     start = form.cleaned_data.get("start") if form.is_bound else form.initial["start"]
     if start is None:
         # Without a readable time there is nothing to confirm: back to picking one.
-        messages.error(request, "Please pick an appointment time from the list.")
+        messages.error(request, gettext("Please pick an appointment time from the list."))
         return redirect(calendar_url)
     if form.is_bound:  # shown again after a refusal: the hold the first showing made, if live
         hold = selectors.hold_kept_for(patient=patient, doctor=doctor, start=start, now=now)
@@ -449,13 +452,17 @@ def _refuse_change(request, appointment, now):
     if patient_may_change(appointment, now):
         return None
     if not appointment.is_open_for_changes(now):
-        messages.error(request, "This appointment can no longer be changed.")
+        messages.error(request, gettext("This appointment can no longer be changed."))
     else:
         hours = int(patient_cancellation_cutoff().total_seconds() // 3600)
         messages.error(
             request,
-            f"Appointments can be changed online up to {hours} hours before they start. "
-            "Please call the clinic.",
+            # A clinic setting, said as a plural whatever its value (as the services say it).
+            gettext(
+                "Appointments can be changed online up to %(hours)s hours before they start. "
+                "Please call the clinic."
+            )
+            % {"hours": hours},
         )
     return redirect("bookings:detail", pk=appointment.pk)
 
@@ -478,7 +485,7 @@ def cancel(request, pk, patient):
         except services.BookingError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, "Your appointment is cancelled.")
+            messages.success(request, gettext("Your appointment is cancelled."))
             return redirect("bookings:mine")
     return render(request, "bookings/cancel.html", {"appointment": appointment, "form": form})
 
@@ -542,6 +549,6 @@ def reschedule_confirm(request, pk, patient):
         pick_again=reverse("bookings:reschedule", kwargs={"pk": appointment.pk}),
         template="bookings/reschedule_confirm.html",
         moved_url=lambda moved: reverse("bookings:detail", kwargs={"pk": moved.pk}),
-        moved_message="Your appointment has been moved. The old time is released.",
+        moved_message=gettext("Your appointment has been moved. The old time is released."),
         held_for=patient,
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.utils.translation import gettext
 
 from doctors.models import VisitType
 
@@ -55,8 +56,11 @@ def choose(request, doctor, *, online_only):
         if raw:
             messages.error(
                 request,
-                f"That type of visit cannot be booked here with {doctor.full_name}. "
-                "Please choose one from the list.",
+                gettext(
+                    "That type of visit cannot be booked here with %(doctor)s. "
+                    "Please choose one from the list."
+                )
+                % {"doctor": doctor.full_name},
             )
         chosen = types[0]
     return VisitTypeChoice(types, chosen)
