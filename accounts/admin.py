@@ -9,6 +9,7 @@ from django.contrib.auth.forms import (
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -18,7 +19,7 @@ from accounts.admin_input import CheckedAdminInputMixin
 from accounts.audit import AuditedViewsAdminMixin
 from accounts.forms import PhoneField
 from accounts.models import Patient, User
-from accounts.roles import roles_of
+from accounts.roles import role_label, roles_of
 
 
 class StaffUserCreationForm(AdminUserCreationForm):
@@ -36,7 +37,7 @@ class StaffUserChangeForm(UserChangeForm):
 
 
 class LoginLookupForm(forms.Form):
-    email = forms.EmailField(label="Find a login by email address")
+    email = forms.EmailField(label=gettext_lazy("Find a login by email address"))
 
 
 class RevokingPasswordChangeForm(AdminPasswordChangeForm):
@@ -57,12 +58,12 @@ class UserAdmin(CheckedAdminInputMixin, DjangoUserAdmin):
     change_password_form = RevokingPasswordChangeForm
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Personal details", {"fields": ("full_name", "phone")}),
+        (gettext_lazy("Personal details"), {"fields": ("full_name", "phone")}),
         (
-            "Roles and access",
+            gettext_lazy("Roles and access"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
-        ("Important dates", {"fields": ("last_login", "date_joined")}),
+        (gettext_lazy("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
         (
@@ -87,7 +88,7 @@ class UserAdmin(CheckedAdminInputMixin, DjangoUserAdmin):
     # As for patients: the search box is a GET, so it takes the login's number; an email address
     # is looked up with the form beside it, which posts it (find_by_email).
     search_fields = ("=id",)
-    search_help_text = (
+    search_help_text = gettext_lazy(
         "Login number (digits only). To find a login by email address, use the form below."
     )
     date_hierarchy = "date_joined"
@@ -109,7 +110,7 @@ class UserAdmin(CheckedAdminInputMixin, DjangoUserAdmin):
         if form.is_valid():
             user = User.objects.filter(email__iexact=form.cleaned_data["email"]).first()
         if user is None:
-            messages.warning(request, "No login has that email address.")
+            messages.warning(request, gettext("No login has that email address."))
             return redirect("admin:accounts_user_changelist")
         return redirect("admin:accounts_user_change", user.pk)
 
@@ -121,15 +122,17 @@ class UserAdmin(CheckedAdminInputMixin, DjangoUserAdmin):
         }
         return super().changelist_view(request, extra_context)
 
-    @admin.display(description="Number", ordering="id")
+    @admin.display(description=gettext_lazy("Number"), ordering="id")
     def number(self, user):
         return user.pk
 
     actions = ["reset_lost_two_factor"]
 
     @admin.action(
-        description="Reset two-factor codes (lost phone): they log in with a password only, "
-        "then set up again",
+        description=gettext_lazy(
+            "Reset two-factor codes (lost phone): they log in with a password only, "
+            "then set up again"
+        ),
         permissions=["reset_two_factor"],
     )
     def reset_lost_two_factor(self, request, queryset):
@@ -141,16 +144,21 @@ class UserAdmin(CheckedAdminInputMixin, DjangoUserAdmin):
             two_factor.reset_two_factor(user=user)
         self.message_user(
             request,
-            f"Two-factor codes reset for {len(users)} login(s); they were logged out everywhere.",
+            ngettext(
+                "Two-factor codes reset for %(count)s login(s); they were logged out everywhere.",
+                "Two-factor codes reset for %(count)s login(s); they were logged out everywhere.",
+                len(users),
+            )
+            % {"count": len(users)},
             messages.SUCCESS,
         )
 
     def has_reset_two_factor_permission(self, request):
         return request.user.is_superuser or roles_of(request.user).is_clinic_admin
 
-    @admin.display(description="Roles")
+    @admin.display(description=gettext_lazy("Roles"))
     def role_names(self, user):
-        return ", ".join(group.name for group in user.groups.all()) or "—"
+        return ", ".join(str(role_label(group.name)) for group in user.groups.all()) or "—"
 
     def has_change_permission(self, request, obj=None):
         # Otherwise a clinic admin could reset a superuser's password and take the account over.
@@ -167,11 +175,14 @@ class UserAdmin(CheckedAdminInputMixin, DjangoUserAdmin):
 
 
 class HasLoginFilter(admin.SimpleListFilter):
-    title = "login"
+    title = gettext_lazy("login")
     parameter_name = "login"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Has a login"), ("no", "Walk-in or phone patient (no login)")]
+        return [
+            ("yes", gettext("Has a login")),
+            ("no", gettext("Walk-in or phone patient (no login)")),
+        ]
 
     def queryset(self, request, queryset):
         if self.value() in ("yes", "no"):
@@ -197,7 +208,7 @@ class PatientAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.ModelAd
     # so they take the patient number only; names, phones and emails are searched on the front
     # desk's patient page, which posts them.
     search_fields = ("=id",)
-    search_help_text = (
+    search_help_text = gettext_lazy(
         "Patient number (digits only). To find a patient by name, phone or email, use "
         "Front desk → Patients."
     )
@@ -207,9 +218,9 @@ class PatientAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.ModelAd
     readonly_fields = ("created_by", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("full_name", "date_of_birth", "sex")}),
-        ("Contact", {"fields": ("phone", "email")}),
-        ("Login", {"fields": ("user",)}),
-        ("Record", {"fields": ("created_by", "created_at", "updated_at")}),
+        (gettext_lazy("Contact"), {"fields": ("phone", "email")}),
+        (gettext_lazy("Login"), {"fields": ("user",)}),
+        (gettext_lazy("Record"), {"fields": ("created_by", "created_at", "updated_at")}),
     )
 
     def get_readonly_fields(self, request, obj=None):
@@ -223,15 +234,15 @@ class PatientAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.ModelAd
             fields += ["full_name", "date_of_birth", "sex", "phone", "email"]
         return fields
 
-    @admin.display(description="Number", ordering="id")
+    @admin.display(description=gettext_lazy("Number"), ordering="id")
     def number(self, patient):
         return patient.pk
 
-    @admin.display(boolean=True, description="Has login")
+    @admin.display(boolean=True, description=gettext_lazy("Has login"))
     def has_account(self, patient):
         return patient.has_account
 
-    @admin.display(description="Age", ordering="-date_of_birth")
+    @admin.display(description=gettext_lazy("Age"), ordering="-date_of_birth")
     def age(self, patient):
         return patient.age
 

@@ -12,6 +12,7 @@ For any app's ModelAdmin or inline: `class TimeOffAdmin(LabelledFieldsMixin, adm
 
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminSplitDateTime, RelatedFieldWidgetWrapper
+from django.utils.translation import gettext, pgettext
 
 
 def _unwrapped(widget):
@@ -25,8 +26,12 @@ def name_widget(formfield, *, in_table):
     widget = _unwrapped(formfield.widget)
     if isinstance(widget, AdminSplitDateTime):
         date_input, time_input = widget.widgets
-        date_input.attrs.setdefault("aria-label", f"{label}: date")
-        time_input.attrs.setdefault("aria-label", f"{label}: time")
+        date_input.attrs.setdefault(
+            "aria-label", pgettext("a date input", "%(label)s: date") % {"label": label}
+        )
+        time_input.attrs.setdefault(
+            "aria-label", pgettext("a time input", "%(label)s: time") % {"label": label}
+        )
     elif in_table:
         widget.attrs.setdefault("aria-label", label)
     return formfield
@@ -43,7 +48,9 @@ class LabelledFieldsMixin:
                 super().add_fields(form, index)
                 if "DELETE" in form.fields:
                     # The column heading says "Delete?", for a checkbox in each saved row.
-                    form.fields["DELETE"].widget.attrs.setdefault("aria-label", "Delete this row")
+                    form.fields["DELETE"].widget.attrs.setdefault(
+                        "aria-label", gettext("Delete this row")
+                    )
 
         LabelledFormSet.__name__ = formset.__name__
         return LabelledFormSet

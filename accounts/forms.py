@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 from django.db.models import Q
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.languages import language_choices
 from accounts.models import Patient, User, validate_date_of_birth
@@ -43,9 +43,13 @@ class PatientSignupForm(BaseUserCreationForm):
     """Sign-up for patients: a login plus the details the clinic needs to see them."""
 
     # Not fields of User, so the model's validators must be named here.
-    date_of_birth = forms.DateField(widget=DateOfBirthInput, validators=[validate_date_of_birth])
-    sex = Patient._meta.get_field("sex").formfield()
-    phone = PhoneField(required=False)
+    date_of_birth = forms.DateField(
+        label=gettext_lazy("Date of birth"),
+        widget=DateOfBirthInput,
+        validators=[validate_date_of_birth],
+    )
+    sex = Patient._meta.get_field("sex").formfield(label=gettext_lazy("Sex"))
+    phone = PhoneField(required=False, label=gettext_lazy("Phone"))
 
     class Meta:
         model = User
@@ -54,7 +58,7 @@ class PatientSignupForm(BaseUserCreationForm):
             "full_name": forms.TextInput(attrs={"autocomplete": "name"}),
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
         }
-        labels = {"full_name": "Full name"}
+        labels = {"full_name": gettext_lazy("Full name")}
 
     field_order = ["full_name", "email", "date_of_birth", "sex", "phone", "password1", "password2"]
 
@@ -73,7 +77,7 @@ class SignupConfirmForm(forms.Form):
     must not finish a sign-up, only whoever chose the password may."""
 
     password = forms.CharField(
-        label="The password you chose when you signed up",
+        label=gettext_lazy("The password you chose when you signed up"),
         strip=False,
         max_length=4096,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
@@ -100,7 +104,7 @@ class LanguageField(forms.TypedChoiceField):
 
 
 class PatientProfileForm(forms.ModelForm):
-    phone = PhoneField(required=False)
+    phone = PhoneField(required=False, label=gettext_lazy("Phone"))
     language = LanguageField(
         blank_label=gettext_lazy("As my browser asks"),
         help_text=gettext_lazy("The language of these pages and of the messages we send you."),
@@ -121,13 +125,19 @@ class PatientProfileForm(forms.ModelForm):
             "full_name": forms.TextInput(attrs={"autocomplete": "name"}),
             "date_of_birth": DateOfBirthInput,
         }
-        labels = {"full_name": "Full name"}
+        # The model's own names for these are not marked for translation (that would need a
+        # migration); the labels here are the same words, marked.
+        labels = {
+            "full_name": gettext_lazy("Full name"),
+            "date_of_birth": gettext_lazy("Date of birth"),
+            "sex": gettext_lazy("Sex"),
+        }
 
 
 class AccountDetailsForm(forms.ModelForm):
     """For staff and doctors, who have a login but no patient record."""
 
-    phone = PhoneField(required=False)
+    phone = PhoneField(required=False, label=gettext_lazy("Phone"))
     language = LanguageField(
         blank_label=gettext_lazy("As my browser asks"),
         help_text=gettext_lazy("The language of these pages."),
@@ -137,7 +147,7 @@ class AccountDetailsForm(forms.ModelForm):
         model = User
         fields = ("full_name", "phone", "language")
         widgets = {"full_name": forms.TextInput(attrs={"autocomplete": "name"})}
-        labels = {"full_name": "Full name"}
+        labels = {"full_name": gettext_lazy("Full name")}
 
 
 class DirectoryPatientForm(forms.ModelForm):
@@ -148,12 +158,12 @@ class DirectoryPatientForm(forms.ModelForm):
     second record splits a patient's history. Ticking "add anyway" adds a true namesake.
     """
 
-    phone = PhoneField(required=False)
+    phone = PhoneField(required=False, label=gettext_lazy("Phone"))
     # A tick box only once the warning shows (see clean); until then nothing to confirm.
     add_anyway = forms.BooleanField(
         required=False,
         widget=forms.HiddenInput,
-        label="This is a different person: add them anyway",
+        label=gettext_lazy("This is a different person: add them anyway"),
     )
 
     language = LanguageField(
@@ -165,7 +175,12 @@ class DirectoryPatientForm(forms.ModelForm):
         model = Patient
         fields = ("full_name", "date_of_birth", "sex", "phone", "email", "language")
         widgets = {"date_of_birth": DateOfBirthInput}
-        labels = {"full_name": "Full name"}
+        labels = {
+            "full_name": gettext_lazy("Full name"),
+            "date_of_birth": gettext_lazy("Date of birth"),
+            "sex": gettext_lazy("Sex"),
+            "email": gettext_lazy("Email"),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -177,7 +192,9 @@ class DirectoryPatientForm(forms.ModelForm):
         cleaned = super().clean()
         if not cleaned.get("phone") and not cleaned.get("email"):
             raise forms.ValidationError(
-                "Give a phone number or an email address, so the clinic can reach the patient.",
+                gettext(
+                    "Give a phone number or an email address, so the clinic can reach the patient."
+                ),
                 code="no_contact",
             )
         if "add_anyway" in self.fields and not cleaned.get("add_anyway"):
@@ -185,9 +202,11 @@ class DirectoryPatientForm(forms.ModelForm):
             if self.possible_duplicates:
                 self.fields["add_anyway"].widget = forms.CheckboxInput()
                 raise forms.ValidationError(
-                    "This patient may be in the directory already: the same name with the same "
-                    'date of birth or phone. Open their record below, or tick "This is a '
-                    'different person" to add them anyway.',
+                    gettext(
+                        "This patient may be in the directory already: the same name with the "
+                        'same date of birth or phone. Open their record below, or tick "This is '
+                        'a different person" to add them anyway.'
+                    ),
                     code="possible_duplicate",
                 )
         return cleaned
@@ -211,7 +230,7 @@ class DirectoryPatientForm(forms.ModelForm):
 
 class PatientSearchForm(forms.Form):
     query = forms.CharField(
-        label="Name, phone or email",
+        label=gettext_lazy("Name, phone or email"),
         min_length=2,
         max_length=100,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),

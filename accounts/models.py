@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from accounts.languages import validate_language
 from accounts.phone import E164_HELP, validate_e164
@@ -47,7 +48,7 @@ class User(AbstractUser):
     username = None
     first_name = None
     last_name = None
-    email = models.EmailField("email address", unique=True)
+    email = models.EmailField(gettext_lazy("email address"), unique=True)
     full_name = models.CharField(max_length=150)
     phone = models.CharField(
         max_length=16, blank=True, validators=[validate_e164], help_text=E164_HELP
@@ -56,7 +57,9 @@ class User(AbstractUser):
         max_length=12,
         blank=True,
         validators=[validate_language],
-        help_text="The language of the pages once logged in; empty: as the browser asks.",
+        help_text=gettext_lazy(
+            "The language of the pages once logged in; empty: as the browser asks."
+        ),
     )
     # Part of every session's check: raising it ends all of this login's sessions at once.
     sessions_epoch = models.PositiveIntegerField(default=0, editable=False)
@@ -73,7 +76,9 @@ class User(AbstractUser):
             models.UniqueConstraint(
                 Lower("email"),
                 name="accounts_user_email_ci_unique",
-                violation_error_message="An account with this email address already exists.",
+                violation_error_message=gettext_lazy(
+                    "An account with this email address already exists."
+                ),
             ),
         ]
 
@@ -103,19 +108,21 @@ OLDEST_PLAUSIBLE_AGE_YEARS = 130
 def validate_date_of_birth(value):
     today = timezone.localdate()
     if value > today:
-        raise ValidationError("The date of birth cannot be in the future.", code="future_birth")
+        raise ValidationError(
+            gettext("The date of birth cannot be in the future."), code="future_birth"
+        )
     if today.year - value.year > OLDEST_PLAUSIBLE_AGE_YEARS:
-        raise ValidationError("Please check the year of birth.", code="implausible_birth")
+        raise ValidationError(gettext("Please check the year of birth."), code="implausible_birth")
 
 
 class Patient(models.Model):
     """An entry in the patient directory, with or without a login of its own."""
 
     class Sex(models.TextChoices):
-        FEMALE = "female", "Female"
-        MALE = "male", "Male"
-        OTHER = "other", "Other"
-        UNDISCLOSED = "undisclosed", "Prefer not to say"
+        FEMALE = "female", gettext_lazy("Female")
+        MALE = "male", gettext_lazy("Male")
+        OTHER = "other", pgettext_lazy("sex", "Other")
+        UNDISCLOSED = "undisclosed", gettext_lazy("Prefer not to say")
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -123,7 +130,9 @@ class Patient(models.Model):
         null=True,
         blank=True,
         related_name="patient",
-        help_text="The patient's own login, if they have one. Walk-in patients need none.",
+        help_text=gettext_lazy(
+            "The patient's own login, if they have one. Walk-in patients need none."
+        ),
     )
     full_name = models.CharField(max_length=150)
     date_of_birth = models.DateField(validators=[validate_date_of_birth])
@@ -133,17 +142,23 @@ class Patient(models.Model):
     )
     email = models.EmailField(blank=True)
     email_reminders = models.BooleanField(
-        "reminders by email", default=True, help_text="Before each appointment, by email."
+        gettext_lazy("reminders by email"),
+        default=True,
+        help_text=gettext_lazy("Before each appointment, by email."),
     )
     sms_reminders = models.BooleanField(
-        "reminders by SMS", default=True, help_text="Before each appointment, by text message."
+        gettext_lazy("reminders by SMS"),
+        default=True,
+        help_text=gettext_lazy("Before each appointment, by text message."),
     )
     language = models.CharField(
-        "preferred language",
+        gettext_lazy("preferred language"),
         max_length=12,
         blank=True,
         validators=[validate_language],
-        help_text="The language of the messages the patient gets; empty: the clinic's default.",
+        help_text=gettext_lazy(
+            "The language of the messages the patient gets; empty: the clinic's default."
+        ),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -3,6 +3,7 @@
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy
 
 # ASCII digits only (\d also takes other scripts' digits); used with fullmatch, because $ would
 # let a trailing newline through.
@@ -10,7 +11,7 @@ E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # Separators people type between digit groups; they carry no meaning.
 _SEPARATORS = re.compile(r"[\s\-().]")
 
-E164_HELP = "International format with country code, for example +91 98123 45678."
+E164_HELP = gettext_lazy("International format with country code, for example +91 98123 45678.")
 
 
 def normalize_phone(raw):
@@ -24,6 +25,6 @@ def normalize_phone(raw):
 def validate_e164(value):
     if not E164.fullmatch(value):
         raise ValidationError(
-            "Enter the phone number with its country code, for example +919812345678.",
+            gettext("Enter the phone number with its country code, for example +919812345678."),
             code="invalid_phone",
         )

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.urls import reverse
+from django.utils.translation import pgettext_lazy
 
 
 class Role(StrEnum):
@@ -11,6 +12,20 @@ class Role(StrEnum):
     DOCTOR = "Doctor"
     FRONT_DESK = "Front desk"
     CLINIC_ADMIN = "Clinic admin"
+
+
+# The group names above are stored (and compared) as they are; people read these instead.
+ROLE_LABELS = {
+    Role.PATIENT: pgettext_lazy("role", "Patient"),
+    Role.DOCTOR: pgettext_lazy("role", "Doctor"),
+    Role.FRONT_DESK: pgettext_lazy("role", "Front desk"),
+    Role.CLINIC_ADMIN: pgettext_lazy("role", "Clinic admin"),
+}
+
+
+def role_label(name):
+    """A role's name in the reader's language; a group that is no role keeps its own name."""
+    return ROLE_LABELS.get(name, name)
 
 
 @dataclass(frozen=True)

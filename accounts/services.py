@@ -4,6 +4,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from accounts import signals
 from accounts.audit import record_event
@@ -171,7 +172,7 @@ def update_directory_patient(
 ):
     """Corrects a patient's details; patients with a login keep them up to date themselves."""
     if patient.user_id is not None:
-        raise PermissionError("Patients with a login edit their own details.")
+        raise PermissionError(gettext("Patients with a login edit their own details."))
     patient.full_name = full_name
     patient.date_of_birth = date_of_birth
     patient.sex = sex

@@ -24,6 +24,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -41,13 +42,13 @@ BACKUP_CODE_COUNT = 10
 
 class TokenForm(forms.Form):
     token = forms.CharField(
-        label="Code from your authenticator app",
+        label=gettext_lazy("Code from your authenticator app"),
         min_length=6,
         max_length=8,
         widget=forms.TextInput(
             attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"}
         ),
-        error_messages={"required": "Enter the 6-digit code."},
+        error_messages={"required": gettext_lazy("Enter the 6-digit code.")},
     )
 
     def __init__(self, *args, device, **kwargs):
@@ -57,7 +58,9 @@ class TokenForm(forms.Form):
     def clean_token(self):
         token = self.cleaned_data["token"].strip().replace(" ", "")
         if not token.isdigit() or not self.device.verify_token(token):
-            raise forms.ValidationError("That code is not right, or has expired. Try the next one.")
+            raise forms.ValidationError(
+                gettext("That code is not right, or has expired. Try the next one.")
+            )
         return token
 
 
@@ -65,10 +68,10 @@ class CodePromptForm(forms.Form):
     """The code asked for at login: from the authenticator app, or one of the backup codes."""
 
     token = forms.CharField(
-        label="Code from your authenticator app, or a backup code",
+        label=gettext_lazy("Code from your authenticator app, or a backup code"),
         max_length=20,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "none"}),
-        error_messages={"required": "Enter the 6-digit code, or a backup code."},
+        error_messages={"required": gettext_lazy("Enter the 6-digit code, or a backup code.")},
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -87,7 +90,9 @@ class CodePromptForm(forms.Form):
             if device.verify_token(token):
                 self.device = device
                 return token
-        raise forms.ValidationError("That code is not right, or has expired. Try the next one.")
+        raise forms.ValidationError(
+            gettext("That code is not right, or has expired. Try the next one.")
+        )
 
 
 def _confirmed_device(user):
@@ -138,7 +143,7 @@ def setup(request):
             with transaction.atomic():
                 device.delete()
                 StaticDevice.objects.filter(user=request.user).delete()
-            messages.success(request, "Two-factor codes are turned off for your login.")
+            messages.success(request, gettext("Two-factor codes are turned off for your login."))
             return redirect("accounts:two_factor")
         left = StaticToken.objects.filter(device__user=request.user).count()
         return render(
@@ -157,7 +162,7 @@ def setup(request):
         TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
         otp_login(request, pending)
         messages.success(
-            request, "Two-factor codes are on. You will be asked for one at each login."
+            request, gettext("Two-factor codes are on. You will be asked for one at each login.")
         )
         # Shown in this answer and never again: the codes are not kept anywhere to show later.
         return _show_backup_codes(request, new_backup_codes(request.user))
@@ -180,7 +185,9 @@ def backup_codes(request):
     The middleware has already asked this session for a code."""
     if not request.user.is_staff or _confirmed_device(request.user) is None:
         raise Http404("Backup codes come with two-factor codes.")
-    messages.success(request, "Your new backup codes are below. The old ones no longer work.")
+    messages.success(
+        request, gettext("Your new backup codes are below. The old ones no longer work.")
+    )
     return _show_backup_codes(request, new_backup_codes(request.user))
 
 
@@ -210,8 +217,14 @@ def verify(request):
             left = form.device.token_set.count()
             messages.warning(
                 request,
-                f"You used a backup code; {left} left. Make new ones under "
-                "My account → Two-factor codes if you are running out.",
+                ngettext(
+                    "You used a backup code; %(left)s left. Make new ones under "
+                    "My account → Two-factor codes if you are running out.",
+                    "You used a backup code; %(left)s left. Make new ones under "
+                    "My account → Two-factor codes if you are running out.",
+                    left,
+                )
+                % {"left": left},
             )
         return redirect(target)
     return render(request, "accounts/two_factor_verify.html", {"form": form, "next": target})
@@ -239,7 +252,9 @@ class TwoFactorMiddleware:
                         verify_url = reverse("accounts:two_factor_verify")
                         return redirect(f"{verify_url}?next={quote(request.get_full_path())}")
                 elif settings.OTP_REQUIRED_FOR_CLINIC_ADMINS and roles_of(user).is_clinic_admin:
-                    messages.info(request, "Please set up two-factor codes before going on.")
+                    messages.info(
+                        request, gettext("Please set up two-factor codes before going on.")
+                    )
                     return redirect("accounts:two_factor")
         return self.get_response(request)
 

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import urlsafe_base64_decode
+from django.utils.translation import gettext
 from django.views import i18n as i18n_views
 from django.views.decorators.http import require_POST
 from django.views.generic import FormView, TemplateView
@@ -125,15 +126,17 @@ class SignupConfirmView(FormView):
         except services.WrongSignupPassword:
             form.add_error(
                 "password",
-                "That is not the password chosen when this account was signed up. Nothing "
-                "was confirmed.",
+                gettext(
+                    "That is not the password chosen when this account was signed up. Nothing "
+                    "was confirmed."
+                ),
             )
             return self.form_invalid(form)
         except services.ConfirmationRefused:
             self.user = None
             return self.get(self.request)
         login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(self.request, "Welcome! Your account is ready.")
+        messages.success(self.request, gettext("Welcome! Your account is ready."))
         return redirect(self.next_url() or "accounts:profile")
 
 
@@ -150,7 +153,7 @@ class LoginView(auth_views.LoginView):
 class LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         response = super().post(request, *args, **kwargs)
-        messages.info(request, "You have been logged out.")
+        messages.info(request, gettext("You have been logged out."))
         return response
 
 
@@ -161,7 +164,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         response = super().form_valid(form)
         services.password_changed(user=form.user)
-        messages.success(self.request, "Your password has been changed.")
+        messages.success(self.request, gettext("Your password has been changed."))
         return response
 
 
@@ -211,13 +214,13 @@ def profile(request):
         form = AccountDetailsForm(request.POST or None, instance=request.user)
         if request.method == "POST" and form.is_valid():
             form.save()
-            messages.success(request, "Your details have been saved.")
+            messages.success(request, gettext("Your details have been saved."))
             return redirect("accounts:profile")
     else:
         form = PatientProfileForm(request.POST or None, instance=patient)
         if request.method == "POST" and form.is_valid():
             services.update_patient_profile(patient=patient, **form.cleaned_data)
-            messages.success(request, "Your details have been saved.")
+            messages.success(request, gettext("Your details have been saved."))
             return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form, "patient": patient})
 
@@ -228,7 +231,7 @@ def logout_everywhere(request):
     """Ends every session of this login, on every device, this one included."""
     services.end_all_sessions(user=request.user)
     logout(request)
-    messages.info(request, "You have been logged out on every device.")
+    messages.info(request, gettext("You have been logged out on every device."))
     return redirect("accounts:login")
 
 

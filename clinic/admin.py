@@ -5,6 +5,7 @@ from django.http import Http404, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.spreadsheets import SafeWriter
 
@@ -16,13 +17,13 @@ class ClinicAdminSite(admin.AdminSite):
 
     @property
     def site_header(self):
-        return f"{settings.CLINIC_NAME} administration"
+        return gettext("%(clinic)s administration") % {"clinic": settings.CLINIC_NAME}
 
     @property
     def site_title(self):
-        return f"{settings.CLINIC_NAME} admin"
+        return gettext("%(clinic)s admin") % {"clinic": settings.CLINIC_NAME}
 
-    index_title = "Clinic management"
+    index_title = gettext_lazy("Clinic management")
 
     def get_urls(self):
         return [
@@ -40,7 +41,7 @@ class ClinicAdminSite(admin.AdminSite):
             request.GET.get("model_name"),
             request.GET.get("field_name"),
         ) not in self._autocompleted_fields():
-            raise PermissionDenied("No autocomplete is offered for this field.")
+            raise PermissionDenied(gettext("No autocomplete is offered for this field."))
         return super().autocomplete_view(request)
 
     def _autocompleted_fields(self):
@@ -60,7 +61,7 @@ class ClinicAdminSite(admin.AdminSite):
 
     def _check_reports_permission(self, request):
         if not request.user.has_perm(REPORTS_PERMISSION):
-            raise PermissionDenied("Reports are for clinic admins.")
+            raise PermissionDenied(gettext("Reports are for clinic admins."))
 
     def reports_index(self, request):
         from clinic.reporting import REPORTS
@@ -69,7 +70,11 @@ class ClinicAdminSite(admin.AdminSite):
         return TemplateResponse(
             request,
             "admin/reports/index.html",
-            {**self.each_context(request), "title": "Reports", "reports": REPORTS.values()},
+            {
+                **self.each_context(request),
+                "title": gettext("Reports"),
+                "reports": REPORTS.values(),
+            },
         )
 
     def report(self, request, slug):
@@ -131,7 +136,7 @@ def _csv_response(report, page):
     several = len(page.tables) > 1
     for table in page.tables:
         # With several tables the first column says which one a row comes from.
-        writer.writerow(["Table", *table.columns] if several else table.columns)
+        writer.writerow([gettext("Table"), *table.columns] if several else table.columns)
         for row in table.rows:
             writer.writerow([table.caption, *row] if several else row)
     return response

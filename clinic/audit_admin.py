@@ -5,6 +5,7 @@ from auditlog.models import LogEntry
 from axes.admin import AccessAttemptAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.utils.translation import gettext_lazy
 
 from accounts.admin_input import CheckedAdminInputMixin
 
@@ -27,7 +28,7 @@ class AuditTrailAdmin(CheckedAdminInputMixin, LogEntryAdmin):
     # (a patient's, an appointment's...; the type is a filter) or the login's that acted. The
     # stock search took names and emails.
     search_fields = ["=object_pk", "=actor__id"]
-    search_help_text = (
+    search_help_text = gettext_lazy(
         "Record number (with the resource type filter: patient, appointment, payment...) or the "
         "number of the login that acted."
     )

@@ -21,6 +21,7 @@ from django.db.models import F, Prefetch, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.audit import record_event
@@ -190,14 +191,16 @@ def export(request, patient):
 
 class CloseAccountForm(forms.Form):
     password = forms.CharField(
-        label="Your password",
+        label=gettext_lazy("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="To make sure it is you.",
+        help_text=gettext_lazy("To make sure it is you."),
     )
     confirm = forms.BooleanField(
-        label="I understand that I cannot log in again and that my details will be removed.",
-        error_messages={"required": "Tick the box to confirm."},
+        label=gettext_lazy(
+            "I understand that I cannot log in again and that my details will be removed."
+        ),
+        error_messages={"required": gettext_lazy("Tick the box to confirm.")},
     )
 
     def __init__(self, user, *args, **kwargs):
@@ -207,7 +210,7 @@ class CloseAccountForm(forms.Form):
     def clean_password(self):
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
-            raise forms.ValidationError("That is not your password.")
+            raise forms.ValidationError(gettext("That is not your password."))
         return password
 
 
@@ -349,8 +352,10 @@ def close_patient_account(*, patient, now=None):
         upcoming = Appointment.objects.filter(patient=patient).upcoming(now)
         if upcoming.exists():
             raise AccountStillInUse(
-                "You have upcoming appointments. Please cancel them (or call the clinic) "
-                "before closing your account."
+                gettext(
+                    "You have upcoming appointments. Please cancel them (or call the clinic) "
+                    "before closing your account."
+                )
             )
         user = patient.user
         known = _personal_values(patient=patient, user=user)
@@ -407,6 +412,8 @@ def close(request, patient):
             form.add_error(None, str(error))
         else:
             logout(request)
-            messages.info(request, "Your account is closed and your details removed. Goodbye.")
+            messages.info(
+                request, gettext("Your account is closed and your details removed. Goodbye.")
+            )
             return redirect("home")
     return render(request, "accounts/my_data.html", {"patient": patient, "form": form}, status=200)

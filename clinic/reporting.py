@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import connections, router, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, pgettext, pgettext_lazy
 
 from billing import reports as money
 from bookings import reports as visits
@@ -86,7 +87,7 @@ def period_label(day, grain):
     if grain == "month":
         return day.strftime("%Y-%m")
     if grain == "week":
-        return f"Week of {day.isoformat()}"
+        return gettext("Week of %(date)s") % {"date": day.isoformat()}
     return day.isoformat()
 
 
@@ -97,10 +98,11 @@ def build_trends(scope, grain):
     rows = visits.trends(scope, grain=grain)
     statuses = [status.value for status in visits.STATUSES]
     labels = [period_label(row["period"], grain) for row in rows]
+    status_labels = [str(STATUS_LABELS[s]) for s in statuses]
     table = Table(
         key="trends",
-        caption="Appointments per period by status",
-        columns=["Period", *[STATUS_LABELS[s] for s in statuses], "Total"],
+        caption=gettext("Appointments per period by status"),
+        columns=[gettext("Period"), *status_labels, gettext("Total")],
         rows=[
             [label, *[str(row[s]) for s in statuses], str(row["total"])]
             for label, row in zip(labels, rows, strict=True)
@@ -109,23 +111,30 @@ def build_trends(scope, grain):
     total = sum(row["total"] for row in rows)
     chart = bar_chart(
         chart_id="trends-chart",
-        title="Appointments per period by status",
-        description=f"{total} appointments over {len(rows)} periods; the table has the counts.",
+        title=gettext("Appointments per period by status"),
+        description=gettext(
+            "%(total)s appointments over %(periods)s periods; the table has the counts."
+        )
+        % {"total": total, "periods": len(rows)},
         categories=labels,
-        series=[Series(STATUS_LABELS[s], [row[s] for row in rows]) for s in statuses],
+        series=[
+            Series(label, [row[s] for row in rows])
+            for label, s in zip(status_labels, statuses, strict=True)
+        ],
         stacked=True,
     )
     return ReportPage(tables=[table], chart=chart)
 
 
-ATTENDANCE_COLUMNS = [
-    "Appointments",
-    "Completed",
-    "No-shows",
-    "No-show rate",
-    "Cancelled",
-    "Cancellation rate",
-]
+def _attendance_columns():
+    return [
+        gettext("Appointments"),
+        pgettext("appointments", "Completed"),
+        gettext("No-shows"),
+        gettext("No-show rate"),
+        pgettext("appointments", "Cancelled"),
+        gettext("Cancellation rate"),
+    ]
 
 
 def _attendance_cells(row):
@@ -145,16 +154,19 @@ def build_attendance(scope, grain):
     by_confirmation = visits.attendance_by_confirmation(scope)
     chart = bar_chart(
         chart_id="attendance-chart",
-        title="No-show and cancellation rates by department",
-        description=(
+        title=gettext("No-show and cancellation rates by department"),
+        description=gettext(
             "Rates in percent per department; no-shows out of appointments whose time came, "
             "cancellations out of all made. Counts are in the tables below."
         ),
         categories=[row["name"] for row in departments],
         series=[
-            Series("No-show rate", [(row["no_show_rate"] or 0) * 100 for row in departments]),
             Series(
-                "Cancellation rate", [(row["cancellation_rate"] or 0) * 100 for row in departments]
+                gettext("No-show rate"), [(row["no_show_rate"] or 0) * 100 for row in departments]
+            ),
+            Series(
+                gettext("Cancellation rate"),
+                [(row["cancellation_rate"] or 0) * 100 for row in departments],
             ),
         ],
         unit="%",
@@ -163,14 +175,14 @@ def build_attendance(scope, grain):
         tables=[
             Table(
                 key="by_department",
-                caption="By department",
-                columns=["Department", *ATTENDANCE_COLUMNS],
+                caption=gettext("By department"),
+                columns=[gettext("Department"), *_attendance_columns()],
                 rows=[[row["name"], *_attendance_cells(row)] for row in departments],
             ),
             Table(
                 key="by_doctor",
-                caption="By doctor",
-                columns=["Doctor", "Department", *ATTENDANCE_COLUMNS],
+                caption=gettext("By doctor"),
+                columns=[gettext("Doctor"), gettext("Department"), *_attendance_columns()],
                 rows=[
                     [row["name"], row["department_name"], *_attendance_cells(row)]
                     for row in doctors
@@ -179,8 +191,8 @@ def build_attendance(scope, grain):
             Table(
                 key="by_confirmation",
                 # Confirmed: the patient said they would come (link, text reply, front desk).
-                caption="By confirmation",
-                columns=["Attendance", *ATTENDANCE_COLUMNS],
+                caption=gettext("By confirmation"),
+                columns=[gettext("Attendance"), *_attendance_columns()],
                 rows=[[row["name"], *_attendance_cells(row)] for row in by_confirmation],
             ),
         ],
@@ -192,18 +204,26 @@ def build_utilisation(scope, grain):
     rows = visits.utilisation(scope)
     chart = bar_chart(
         chart_id="utilisation-chart",
-        title="Utilisation per doctor",
-        description="Booked time as a percentage of offered time per doctor; hours in the table.",
+        title=gettext("Utilisation per doctor"),
+        description=gettext(
+            "Booked time as a percentage of offered time per doctor; hours in the table."
+        ),
         categories=[row["name"] for row in rows],
-        series=[Series("Utilisation", [(row["utilisation"] or 0) * 100 for row in rows])],
+        series=[Series(gettext("Utilisation"), [(row["utilisation"] or 0) * 100 for row in rows])],
         unit="%",
     )
     return ReportPage(
         tables=[
             Table(
                 key="utilisation",
-                caption="Offered and booked hours per doctor",
-                columns=["Doctor", "Department", "Offered hours", "Booked hours", "Utilisation"],
+                caption=gettext("Offered and booked hours per doctor"),
+                columns=[
+                    gettext("Doctor"),
+                    gettext("Department"),
+                    gettext("Offered hours"),
+                    gettext("Booked hours"),
+                    gettext("Utilisation"),
+                ],
                 rows=[
                     [
                         row["name"],
@@ -224,17 +244,19 @@ def build_lead_times(scope, grain):
     rows = visits.lead_times(scope)
     chart = bar_chart(
         chart_id="lead-chart",
-        title="How far ahead appointments are booked",
-        description="Appointments per band of days between booking and visit; see the table.",
+        title=gettext("How far ahead appointments are booked"),
+        description=gettext(
+            "Appointments per band of days between booking and visit; see the table."
+        ),
         categories=[row["band"] for row in rows],
-        series=[Series("Appointments", [row["count"] for row in rows])],
+        series=[Series(gettext("Appointments"), [row["count"] for row in rows])],
     )
     return ReportPage(
         tables=[
             Table(
                 key="lead_times",
-                caption="Appointments by how far ahead they were booked",
-                columns=["Booked ahead", "Appointments", "Share"],
+                caption=gettext("Appointments by how far ahead they were booked"),
+                columns=[gettext("Booked ahead"), gettext("Appointments"), gettext("Share")],
                 rows=[[row["band"], str(row["count"]), percent(row["share"])] for row in rows],
             )
         ],
@@ -246,7 +268,7 @@ def build_demographics(scope, grain):
     from accounts.models import Patient
 
     rows = visits.demographics(scope)
-    sexes = dict(Patient.Sex.choices)
+    sexes = {value: str(label) for value, label in Patient.Sex.choices}
     bands = [label for label, _, _ in visits.AGE_BANDS]
     # The chart adds the departments' aggregated counts together per band and sex.
     totals = {(band, sex): 0 for band in bands for sex in sexes}
@@ -255,8 +277,10 @@ def build_demographics(scope, grain):
             totals[(row["age_band"], row["sex"])] += row["patients"]
     chart = bar_chart(
         chart_id="demographics-chart",
-        title="Patients seen by age band and sex",
-        description="Patients with a completed visit, by age band, split by sex; see the table.",
+        title=gettext("Patients seen by age band and sex"),
+        description=gettext(
+            "Patients with a completed visit, by age band, split by sex; see the table."
+        ),
         categories=bands,
         series=[
             Series(label, [totals[(band, sex)] for band in bands]) for sex, label in sexes.items()
@@ -267,8 +291,13 @@ def build_demographics(scope, grain):
         tables=[
             Table(
                 key="demographics",
-                caption="Patients seen by department, age band and sex",
-                columns=["Department", "Age band", "Sex", "Patients"],
+                caption=gettext("Patients seen by department, age band and sex"),
+                columns=[
+                    gettext("Department"),
+                    gettext("Age band"),
+                    gettext("Sex"),
+                    gettext("Patients"),
+                ],
                 rows=[
                     [
                         row["department_name"],
@@ -284,7 +313,14 @@ def build_demographics(scope, grain):
     )
 
 
-MONEY_COLUMNS = ["Fees received", "GST received", "Total received", "Refunded", "Net"]
+def _money_columns():
+    return [
+        gettext("Fees received"),
+        gettext("GST received"),
+        gettext("Total received"),
+        pgettext("money", "Refunded"),
+        gettext("Net"),
+    ]
 
 
 def _money_cells(row):
@@ -297,20 +333,22 @@ def build_revenue(scope, grain):
     labels = [period_label(row["period"], grain) for row in by_period]
     chart = bar_chart(
         chart_id="revenue-chart",
-        title="Money received and refunded per period",
-        description="Totals received (fee and GST) and refunded per period; see the tables.",
+        title=gettext("Money received and refunded per period"),
+        description=gettext(
+            "Totals received (fee and GST) and refunded per period; see the tables."
+        ),
         categories=labels,
         series=[
-            Series("Received", [row["received"] for row in by_period]),
-            Series("Refunded", [row["refunded"] for row in by_period]),
+            Series(pgettext("money", "Received"), [row["received"] for row in by_period]),
+            Series(pgettext("money", "Refunded"), [row["refunded"] for row in by_period]),
         ],
     )
     return ReportPage(
         tables=[
             Table(
                 key="by_period",
-                caption="Per period",
-                columns=["Period", *MONEY_COLUMNS],
+                caption=gettext("Per period"),
+                columns=[gettext("Period"), *_money_columns()],
                 rows=[
                     [label, *_money_cells(row)]
                     for label, row in zip(labels, by_period, strict=True)
@@ -318,8 +356,8 @@ def build_revenue(scope, grain):
             ),
             Table(
                 key="by_doctor",
-                caption="By doctor",
-                columns=["Doctor", "Department", *MONEY_COLUMNS],
+                caption=gettext("By doctor"),
+                columns=[gettext("Doctor"), gettext("Department"), *_money_columns()],
                 rows=[
                     [row["name"], row["department_name"], *_money_cells(row)]
                     for row in figures["by_doctor"]
@@ -327,8 +365,8 @@ def build_revenue(scope, grain):
             ),
             Table(
                 key="by_department",
-                caption="By department",
-                columns=["Department", *MONEY_COLUMNS],
+                caption=gettext("By department"),
+                columns=[gettext("Department"), *_money_columns()],
                 rows=[[row["name"], *_money_cells(row)] for row in figures["by_department"]],
             ),
         ],
@@ -341,40 +379,47 @@ REPORTS = {
     for report in [
         Report(
             "trends",
-            "Appointment trends",
-            "Appointments per day, week or month, by status.",
+            gettext_lazy("Appointment trends"),
+            gettext_lazy("Appointments per day, week or month, by status."),
             build_trends,
             uses_grain=True,
         ),
         Report(
             "attendance",
-            "No-shows and cancellations",
-            "No-show and cancellation rates by department, by doctor, and for confirmed and "
-            "unconfirmed appointments, with their counts.",
+            gettext_lazy("No-shows and cancellations"),
+            gettext_lazy(
+                "No-show and cancellation rates by department, by doctor, and for confirmed and "
+                "unconfirmed appointments, with their counts."
+            ),
             build_attendance,
         ),
         Report(
             "utilisation",
-            "Utilisation",
-            "Booked time over offered time (working hours less holidays and time off) per doctor.",
+            gettext_lazy("Utilisation"),
+            gettext_lazy(
+                "Booked time over offered time (working hours less holidays and time off) per "
+                "doctor."
+            ),
             build_utilisation,
         ),
         Report(
             "lead-times",
-            "Lead time",
-            "How far ahead patients book.",
+            gettext_lazy("Lead time"),
+            gettext_lazy("How far ahead patients book."),
             build_lead_times,
         ),
         Report(
             "demographics",
-            "Patient demographics",
-            "Age bands and sex of patients seen, by department.",
+            gettext_lazy("Patient demographics"),
+            gettext_lazy("Age bands and sex of patients seen, by department."),
             build_demographics,
         ),
         Report(
             "revenue",
-            "Revenue",
-            "Fees, GST, refunds and net received, per period, by doctor and by department.",
+            gettext_lazy("Revenue"),
+            gettext_lazy(
+                "Fees, GST, refunds and net received, per period, by doctor and by department."
+            ),
             build_revenue,
             uses_grain=True,
         ),
@@ -394,20 +439,33 @@ class DateInput(forms.DateInput):
 
 class ReportFilterForm(forms.Form):
     # <input type="date"> takes only ISO dates; en-gb's 25/11/2026 would leave it empty.
-    start = forms.DateField(label="From", widget=DateInput)
-    end = forms.DateField(label="To", widget=DateInput)
+    start = forms.DateField(label=pgettext_lazy("a date range", "From"), widget=DateInput)
+    end = forms.DateField(label=pgettext_lazy("a date range", "To"), widget=DateInput)
     clinic = forms.ModelChoiceField(
-        queryset=Clinic.objects.order_by("name"), required=False, empty_label="All clinics"
+        queryset=Clinic.objects.order_by("name"),
+        required=False,
+        label=gettext_lazy("Clinic"),
+        empty_label=gettext_lazy("All clinics"),
     )
     department = forms.ModelChoiceField(
-        queryset=Department.objects.order_by("name"), required=False, empty_label="All departments"
+        queryset=Department.objects.order_by("name"),
+        required=False,
+        label=gettext_lazy("Department"),
+        empty_label=gettext_lazy("All departments"),
     )
     doctor = forms.ModelChoiceField(
-        queryset=Doctor.objects.order_by("full_name"), required=False, empty_label="All doctors"
+        queryset=Doctor.objects.order_by("full_name"),
+        required=False,
+        label=gettext_lazy("Doctor"),
+        empty_label=gettext_lazy("All doctors"),
     )
     grain = forms.ChoiceField(
-        label="Per",
-        choices=[("day", "Day"), ("week", "Week"), ("month", "Month")],
+        label=pgettext_lazy("a report's figures per day, week or month", "Per"),
+        choices=[
+            ("day", gettext_lazy("Day")),
+            ("week", gettext_lazy("Week")),
+            ("month", gettext_lazy("Month")),
+        ],
         initial="week",
         required=False,
     )
@@ -422,13 +480,13 @@ class ReportFilterForm(forms.Form):
         start, end = cleaned.get("start"), cleaned.get("end")
         for name, day in (("start", start), ("end", end)):
             if day and not EARLIEST_DATE <= day <= LATEST_DATE:
-                self.add_error(name, "Choose a date between the years 1900 and 2999.")
+                self.add_error(name, gettext("Choose a date between the years 1900 and 2999."))
                 start = end = None
         if start and end:
             if end < start:
-                raise ValidationError("The end date must be on or after the start date.")
+                raise ValidationError(gettext("The end date must be on or after the start date."))
             if (end - start).days >= MAX_RANGE_DAYS:
-                raise ValidationError("Choose a range of at most two years.")
+                raise ValidationError(gettext("Choose a range of at most two years."))
         cleaned["grain"] = cleaned.get("grain") or "week"
         return cleaned
 
