@@ -16,13 +16,4 @@ def portal(request):
         "currency": settings.CURRENCY,
         "roles": roles_of(user),
         "booking_flow_pages": BOOKING_FLOW_PAGES,
-        "language_next": _this_page_without_next(request),
     }
-
-
-def _this_page_without_next(request):
-    """Where the language switcher comes back to: this page, with its query (a booking step needs
-    its time), but without a `next` of its own, which the page must not echo back."""
-    query = request.GET.copy()
-    query.pop("next", None)
-    return f"{request.path}?{query.urlencode()}" if query else request.path
