@@ -75,8 +75,10 @@ def appointment_type_concept(value):
     codings = []
     if kind in V2_TYPES:
         codings.append({"system": V2_0276, "code": V2_TYPES[kind]})
-    codings.append({"system": appointment_type_system(), "code": kind.value, "display": kind.label})
-    return {"coding": codings, "text": kind.label}
+    codings.append(
+        {"system": appointment_type_system(), "code": kind.value, "display": str(kind.label)}
+    )
+    return {"coding": codings, "text": str(kind.label)}
 
 
 def utc_instant(value):
