@@ -100,7 +100,7 @@ def test_patient_books_a_45_minute_visit(live_server, fresh_browser):
     shown = facts(browser)
     assert shown["Type of visit"] == "Minor procedure, 45 minutes"
     assert shown["When"].endswith("09:15–10:00 (Asia/Kolkata time)")
-    assert "2400.00" in shown["Consultation fee"]
+    assert "2,400.00" in shown["Consultation fee"]
     submit(browser, "Book this appointment")
     wait_for_heading(browser, "Your appointment is booked")
 

@@ -142,7 +142,7 @@ def test_the_confirm_page_shows_the_types_length_and_price_and_books_it(
     text = page_text(page)
     assert "Procedure, 45 minutes" in text
     assert "10:00–10:45" in text
-    assert "2000.00" in text
+    assert "INR 2,000.00" in text  # grouped as rupees are written
     response = patient_client.post(
         with_type(patient_url("confirm", doctor, clinic), types["procedure"]),
         booking_data(local(TOMORROW, 10)),

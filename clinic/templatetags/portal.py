@@ -1,8 +1,10 @@
+from decimal import Decimal
+
 from django import template
 from django.conf import settings
 from django.utils.translation import ngettext
 
-from billing.money import money_text
+from billing.money import grouped, money_text
 
 register = template.Library()
 
@@ -14,6 +16,24 @@ def money(amount, currency=None):
     if amount is None or amount == "":
         return ""
     return money_text(amount, currency or settings.CURRENCY)
+
+
+@register.filter
+def grouped_amount(amount, currency=None):
+    """Just the amount, grouped as its currency is written ("12,34,567.50" for rupees:
+    billing.money.grouped), for sentences that name the currency themselves."""
+    if amount is None or amount == "":
+        return ""
+    return grouped(amount, currency=currency or settings.CURRENCY)
+
+
+@register.filter
+def report_cell(value):
+    """A report table's cell: money (a Decimal) grouped as the clinic's currency is written, the
+    rest as it is. The CSV export keeps the plain figures."""
+    if isinstance(value, Decimal):
+        return grouped(value, currency=settings.CURRENCY)
+    return value
 
 
 @register.filter
