@@ -1,4 +1,4 @@
-"""The main pages in Hindi: served with lang="hi", their headings in Devanagari, and WCAG 2.2 AA
+"""The main pages in Hindi: served with lang="hi", their text in Devanagari, and WCAG 2.2 AA
 clean by axe-core, for a patient, the front desk and a doctor whose saved language is Hindi."""
 
 import re
@@ -8,7 +8,7 @@ from django.urls import reverse
 from selenium.webdriver.common.by import By
 
 from accounts.tests.factories import PatientFactory
-from clinic.tests.test_accessibility import PageAudit, booked_and_paid
+from clinic.tests.test_accessibility import PageAudit, booked_and_paid, clinic_data  # noqa: F401 (a fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -21,9 +21,11 @@ DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 class HindiAudit(PageAudit):
     def check(self, page_name):
         lang = self.browser.find_element(By.TAG_NAME, "html").get_attribute("lang")
-        heading = self.browser.find_element(By.CSS_SELECTOR, "main h1").text
-        if lang != "hi" or not DEVANAGARI.search(heading):
-            self.failures.append(f"{page_name}: lang={lang!r}, heading {heading!r} not in Hindi")
+        # The words around the data: a page headed by a patient's name still has Hindi below it.
+        main = self.browser.find_element(By.TAG_NAME, "main").text
+        hindi = len(DEVANAGARI.findall(main))
+        if lang != "hi" or hindi < 20:
+            self.failures.append(f"{page_name}: lang={lang!r}, {hindi} Devanagari letters")
         super().check(page_name)
 
 
