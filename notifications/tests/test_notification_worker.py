@@ -67,6 +67,8 @@ def test_sigterm_lets_the_worker_finish_the_notice_in_hand_then_stop(settings, d
     due_notices(3, channel=Notification.Channel.SMS)
     settings.SMS_BACKEND = f"{__name__}.StopsTheWorkerWhileSending"
     out = StringIO()
+    # What the run had before: Ctrl-C's default, or "ignored" when started in the background.
+    interrupt_before = signal.getsignal(signal.SIGINT)
 
     def no_sleep(seconds):
         pytest.fail("the worker went on instead of stopping")
@@ -82,7 +84,7 @@ def test_sigterm_lets_the_worker_finish_the_notice_in_hand_then_stop(settings, d
     ]
     # The handlers are put back: the test run itself still stops on Ctrl-C.
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is interrupt_before
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
