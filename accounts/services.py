@@ -40,7 +40,7 @@ def is_awaiting_confirmation(user):
     )
 
 
-def register_patient(*, email, password, full_name, date_of_birth, sex, phone=""):
+def register_patient(*, email, password, full_name, date_of_birth, sex, phone="", language=""):
     """Creates a login, its directory entry and the Patient role, all or nothing. The login
     stays inactive until its owner confirms the address (confirm_patient_login): whoever typed
     the address may not own it.
@@ -50,6 +50,9 @@ def register_patient(*, email, password, full_name, date_of_birth, sex, phone=""
     details (restart_pending_signup) and only its own emailed link can confirm. The password is
     hashed exactly once whichever way this goes, so the time taken does not tell a new address
     from a pending or a taken one.
+
+    `language` (a code, or "" for the browser's) is the one the sign-up was made in: the pages
+    and the messages of the new login follow it.
     """
     encoded = make_password(password)
     details = {
@@ -57,6 +60,7 @@ def register_patient(*, email, password, full_name, date_of_birth, sex, phone=""
         "date_of_birth": date_of_birth,
         "sex": sex,
         "phone": phone,
+        "language": language,
     }
     with transaction.atomic():
         try:
@@ -66,6 +70,7 @@ def register_patient(*, email, password, full_name, date_of_birth, sex, phone=""
                     password=encoded,
                     full_name=full_name,
                     phone=phone,
+                    language=language,
                     is_active=False,
                 )
         except IntegrityError:
@@ -77,7 +82,9 @@ def register_patient(*, email, password, full_name, date_of_birth, sex, phone=""
     return user
 
 
-def _restart_pending_signup(*, email, encoded_password, full_name, date_of_birth, sex, phone):
+def _restart_pending_signup(
+    *, email, encoded_password, full_name, date_of_birth, sex, phone, language
+):
     # Runs inside register_patient's transaction, which holds the row lock until it commits.
     user = (
         User.objects.select_for_update()
@@ -89,13 +96,17 @@ def _restart_pending_signup(*, email, encoded_password, full_name, date_of_birth
     user.password = encoded_password
     user.full_name = full_name
     user.phone = phone
-    user.save(update_fields=["password", "full_name", "phone"])
+    user.language = language
+    user.save(update_fields=["password", "full_name", "phone", "language"])
     patient = Patient.objects.get(user=user)
     patient.full_name = full_name
     patient.date_of_birth = date_of_birth
     patient.sex = sex
     patient.phone = phone
-    patient.save(update_fields=["full_name", "date_of_birth", "sex", "phone", "updated_at"])
+    patient.language = language
+    patient.save(
+        update_fields=["full_name", "date_of_birth", "sex", "phone", "language", "updated_at"]
+    )
     # Nobody can have used the login yet, but anything issued against the old password must
     # die with it.
     _revoke_credentials(user)

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
 
-from accounts import services
+from accounts import languages, services
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,13 @@ def send_already_registered(request, user, next_url=""):
     _send("signup_existing", user, context)
 
 
+def _language_chosen(request):
+    """The language the sign-up was made in, when it is not the clinic's default: a patient who
+    signed up in Hindi gets Hindi messages from the first one."""
+    code = languages.supported(getattr(request, "LANGUAGE_CODE", ""))
+    return code if code and code != languages.default() else ""
+
+
 def sign_up(request, data, next_url=""):
     """Registers a patient from a sign-up form's cleaned `data` (or restarts an unconfirmed
     sign-up with it) and emails the address's owner: a confirmation link, or a note that someone
@@ -121,6 +128,7 @@ def sign_up(request, data, next_url=""):
             date_of_birth=data["date_of_birth"],
             sex=data["sex"],
             phone=data["phone"],
+            language=_language_chosen(request),
         )
     except services.EmailAlreadyRegistered as taken:
         # A login an admin switched off gets no "log in instead" note it could not act on.

@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from accounts import languages
 from accounts.models import Patient
@@ -200,3 +201,38 @@ def test_whose_language_a_message_is_in():
     assert languages.of_patient(with_login) == "hi"
     # A language no longer offered falls back to the default.
     assert languages.of_patient(PatientFactory(language="ta")) == settings.LANGUAGE_CODE
+
+
+def test_a_patient_who_signs_up_in_hindi_gets_hindi_pages_and_messages(client, mailoutbox):
+    data = {
+        "full_name": "Sunita Devi",
+        "email": "sunita@example.com",
+        "date_of_birth": "1975-03-02",
+        "sex": "female",
+        "phone": "",
+        "password1": "a-long-passphrase-2026",
+        "password2": "a-long-passphrase-2026",
+    }
+    switch(client, "hi")
+    assert client.post(reverse("accounts:signup"), data).status_code == 302
+    patient = Patient.objects.get(email="sunita@example.com")
+    assert (patient.language, patient.user.language) == ("hi", "hi")
+    # The confirmation email went out in the page's language too.
+    assert len(mailoutbox) == 1 and mailoutbox[0].subject != ""
+    with translation.override("hi"):
+        assert translation.gettext("Hello,") in mailoutbox[0].body
+
+
+def test_a_sign_up_in_the_default_language_leaves_the_choice_to_the_browser(client):
+    data = {
+        "full_name": "Tom Baker",
+        "email": "tom@example.com",
+        "date_of_birth": "1975-03-02",
+        "sex": "male",
+        "phone": "",
+        "password1": "a-long-passphrase-2026",
+        "password2": "a-long-passphrase-2026",
+    }
+    assert client.post(reverse("accounts:signup"), data).status_code == 302
+    patient = Patient.objects.get(email="tom@example.com")
+    assert (patient.language, patient.user.language) == ("", "")
