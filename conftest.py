@@ -23,6 +23,17 @@ def pytest_sessionstart(session):
     compile_catalogues()
 
 
+@pytest.fixture(autouse=True)
+def _each_test_starts_in_the_default_language():
+    """A request in Hindi leaves Hindi active in the thread (as LocaleMiddleware does between
+    requests); the next test must not inherit it."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """In CI nothing is skipped silently: a skip (no PostgreSQL, no Chromium...) is a failure."""
