@@ -11,7 +11,7 @@ from accounts.audit import AuditedViewsAdminMixin
 from accounts.spreadsheets import SafeWriter
 from bookings import services
 from bookings.forms import DeskCancelForm
-from bookings.models import Appointment, SlotHold, Status
+from bookings.models import Appointment, AppointmentSeries, SeriesLink, SlotHold, Status
 
 REPORTS_PERMISSION = "bookings.view_reports"
 
@@ -337,3 +337,78 @@ class SlotHoldAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.ModelA
             % {"count": released},
             messages.SUCCESS,
         )
+
+
+class SeriesLinkInline(admin.TabularInline):
+    """The series' appointments, each a link to its own page (where it is cancelled or moved)."""
+
+    model = SeriesLink
+    fields = ("appointment",)
+    readonly_fields = ("appointment",)
+    extra = 0
+    can_delete = False
+    show_change_link = False
+    verbose_name = gettext_lazy("appointment of the series")
+    verbose_name_plural = gettext_lazy("appointments of the series")
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("appointment__patient", "appointment__doctor", "appointment__clinic")
+        )
+
+    def has_view_permission(self, request, obj=None):
+        # The links are part of the series: whoever may see the series sees its appointments.
+        return request.user.has_perm("bookings.view_appointmentseries")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AppointmentSeries)
+class AppointmentSeriesAdmin(AuditedViewsAdminMixin, admin.ModelAdmin):
+    """Recurring series as booked (bookings.series): the rule asked for and the appointments it
+    made. Series are booked and cancelled on the front desk's pages, where every rule of a
+    booking applies; here they are only read."""
+
+    list_display = ("__str__", "patient", "doctor", "clinic", "rule_display", "created_by")
+    list_filter = ("clinic",)
+    list_select_related = ("patient", "doctor", "clinic", "created_by")
+    # Doctors' names only: patient names would travel in the address (see PatientAdmin).
+    search_fields = ("doctor__full_name",)
+    search_help_text = gettext_lazy("Doctor's name.")
+    ordering = ("-created_at",)
+    fields = ("patient", "doctor", "clinic", "every", "unit", "count", "until", "created_by")
+    readonly_fields = (*fields, "created_at")
+    inlines = [SeriesLinkInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # cancelling is per appointment, through the desk's pages
+
+    @admin.display(description=gettext_lazy("Repeats"))
+    def rule_display(self, series):
+        unit = series.get_unit_display().lower()
+        if series.count is not None:
+            return gettext("every %(every)s %(unit)s, %(count)s times") % {
+                "every": series.every,
+                "unit": unit,
+                "count": series.count,
+            }
+        return gettext("every %(every)s %(unit)s, until %(until)s") % {
+            "every": series.every,
+            "unit": unit,
+            "until": series.until.isoformat(),
+        }

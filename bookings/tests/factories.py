@@ -6,9 +6,11 @@ from django.utils import timezone
 from accounts.tests.factories import PatientFactory, UserFactory
 from bookings.models import (
     Appointment,
+    AppointmentSeries,
     AppointmentType,
     HoldPurpose,
     PaymentMode,
+    SeriesLink,
     SlotHold,
     Status,
 )
@@ -72,3 +74,30 @@ class SlotHoldFactory(factory.django.DjangoModelFactory):
     held_by = factory.SubFactory(UserFactory)
     patient = factory.SubFactory(PatientFactory)
     purpose = HoldPurpose.BOOKING_PAGE
+
+
+class AppointmentSeriesFactory(factory.django.DjangoModelFactory):
+    """A weekly series of three, with its first appointment linked (bookings.series books them
+    through the services; this only writes the rows)."""
+
+    class Meta:
+        model = AppointmentSeries
+        skip_postgeneration_save = True
+
+    patient = factory.SubFactory(PatientFactory)
+    doctor = factory.SubFactory(DoctorFactory)
+    clinic = factory.SubFactory(ClinicFactory)
+    every = 1
+    unit = "weeks"
+    count = 3
+    created_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def first(series, create, extracted, **kwargs):
+        if create:
+            SeriesLink.objects.create(
+                series=series,
+                appointment=AppointmentFactory(
+                    patient=series.patient, doctor=series.doctor, clinic=series.clinic
+                ),
+            )

@@ -522,3 +522,20 @@ def test_the_doctors_appointment_page_has_no_series_section(client, series):
     response = client.get(reverse("schedule:appointment", kwargs={"pk": series.booked[1].pk}))
     assert response.status_code == 200
     assert "Part of a series" not in page_text(response)
+
+
+# The admin ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", DESK)
+def test_the_admin_shows_a_series_and_its_appointments_read_only(client, request, role, series):
+    login(client, request, role)
+    changelist = client.get(reverse("admin:bookings_appointmentseries_changelist"))
+    assert changelist.status_code == 200
+    assert "every 1 weeks, 4 times" in page_text(changelist)
+    page = client.get(reverse("admin:bookings_appointmentseries_change", args=[series.series.pk]))
+    text = page_text(page)
+    assert page.status_code == 200
+    assert text.count("/admin/bookings/appointment/") >= 4  # each appointment links to its page
+    assert 'name="_save"' not in text
+    assert client.get(reverse("admin:bookings_appointmentseries_add")).status_code == 403

@@ -332,6 +332,7 @@ def build_world():
         # Patients may book it as a series: the patient's series page opens for them.
         "doctors.visittype": VisitTypeFactory(department=department, patients_may_book_series=True),
         "bookings.appointment": appointment,
+        "bookings.appointmentseries": appointment.series_link.series,
         # The walk-in's time kept by the desk at noon on the visit day, clear of the times below.
         "bookings.slothold": SlotHoldFactory(
             doctor=doctor,
@@ -657,6 +658,8 @@ ADMIN_RIGHTS = {
     "bookings.appointment": ("vc", "vc"),
     # Holds: seen by the desk and clinic admins, let go by an action; only the services make them.
     "bookings.slothold": ("v", "v"),
+    # Series: read in the admin; booked and cancelled on the desk's pages.
+    "bookings.appointmentseries": ("v", "v"),
     "notifications.notification": ("v", "vc"),
     # Webhooks: clinic admins register endpoints and send deliveries again; the desk sees neither.
     "notifications.webhookendpoint": ("", "vacd"),

@@ -18,7 +18,11 @@ from accounts.models import Patient, User
 from accounts.roles import Role
 from accounts.tests.factories import PatientFactory, UserFactory
 from billing.tests.factories import ChargeFactory, PaymentFactory
-from bookings.tests.factories import AppointmentFactory, SlotHoldFactory
+from bookings.tests.factories import (
+    AppointmentFactory,
+    AppointmentSeriesFactory,
+    SlotHoldFactory,
+)
 from doctors.models import Clinic, Department, Doctor, WorkingHours
 from doctors.tests.factories import (
     ClinicFactory,
@@ -114,6 +118,7 @@ def sample_objects(db):
         "doctors.VisitType": VisitTypeFactory(department=doctor.department),
         "bookings.Appointment": AppointmentFactory(doctor=doctor),
         "bookings.SlotHold": SlotHoldFactory(doctor=doctor),
+        "bookings.AppointmentSeries": AppointmentSeriesFactory(doctor=doctor),
         "billing.Charge": ChargeFactory(),
         "billing.Payment": PaymentFactory(),
         "notifications.Notification": NotificationFactory(),
