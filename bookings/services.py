@@ -110,12 +110,7 @@ def _check_visit_type(visit_type, *, doctor, patient, by):
     front desk may book any)."""
     if visit_type is None:
         return
-    if not visit_type.is_active or not visit_type.offered_by(doctor):
-        raise NotAllowed(
-            gettext("%(doctor)s does not offer that type of visit. Please choose another.")
-            % {"doctor": doctor},
-            code="visit_type_not_offered",
-        )
+    _check_type_offered(visit_type, doctor=doctor)
     if acting_as_patient(patient, by) and not visit_type.bookable_online:
         raise NotAllowed(
             gettext(
@@ -124,6 +119,17 @@ def _check_visit_type(visit_type, *, doctor, patient, by):
             )
             % {"visit_type": visit_type.name.lower()},
             code="visit_type_not_online",
+        )
+
+
+def _check_type_offered(visit_type, *, doctor):
+    """NotAllowed unless `visit_type` is active and offered by `doctor` (theirs or their
+    department's): what a hold checks too, whoever asks for it."""
+    if not visit_type.is_active or not visit_type.offered_by(doctor):
+        raise NotAllowed(
+            gettext("%(doctor)s does not offer that type of visit. Please choose another.")
+            % {"doctor": doctor},
+            code="visit_type_not_offered",
         )
 
 
@@ -594,6 +600,8 @@ def _hold(*, doctor, clinic, start, by, patient, purpose, now, minutes, visit_ty
     # Exactly a booking's checks, under the same lock: a hold never keeps what a booking could
     # not take.
     _check_doctor_takes_bookings(doctor, clinic, start)
+    if visit_type is not None:
+        _check_type_offered(visit_type, doctor=doctor)
     slot = requested_slot(
         doctor=doctor,
         clinic=clinic,

@@ -12,7 +12,7 @@ from accounts.tests.factories import PatientFactory, UserFactory
 from billing.models import Charge
 from bookings import selectors
 from bookings.first_available import doctor_pairs, first_available
-from bookings.models import Appointment, AppointmentType, HoldPurpose, PaymentMode
+from bookings.models import Appointment, AppointmentType, HoldPurpose, PaymentMode, SlotHold
 from bookings.scheduling import at
 from bookings.services import (
     NotAllowed,
@@ -277,6 +277,29 @@ def test_a_hold_for_a_type_keeps_the_whole_visit(patient, doctor, clinic):
     assert hold.end == tuesday(9, 45)
     with pytest.raises(SlotUnavailable):
         book(PatientFactory(with_account=True), doctor, clinic, tuesday(9, 30))
+
+
+@pytest.mark.parametrize(
+    "make_type", [another_doctors_type, another_departments_type, inactive_type]
+)
+@pytest.mark.parametrize("for_patient", [True, False])
+def test_a_hold_for_a_type_the_doctor_does_not_offer_is_refused(
+    patient, doctor, clinic, desk, make_type, for_patient
+):
+    """Whoever asks (a page, an integration holding for nobody yet): the service checks."""
+    with pytest.raises(NotAllowed) as refusal:
+        hold_slot(
+            doctor=doctor,
+            clinic=clinic,
+            start=tuesday(9),
+            by=desk,
+            patient=patient if for_patient else None,
+            purpose=HoldPurpose.BOOKING_PAGE,
+            now=NOW,
+            visit_type=make_type(doctor),
+        )
+    assert refusal.value.code == "visit_type_not_offered"
+    assert not SlotHold.objects.exists()
 
 
 # Moving ----------------------------------------------------------------------------------------
