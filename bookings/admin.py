@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from accounts.admin_input import CheckedAdminInputMixin
@@ -33,7 +34,7 @@ NAMED_IN_MESSAGE = 10
 
 
 def _label(appointment):
-    start = appointment.local_start().strftime("%d %b %Y %H:%M")
+    start = date_format(appointment.local_start(), "j M Y H:i")
     return f"#{appointment.pk} {appointment.doctor} {start}"
 
 
@@ -116,7 +117,7 @@ class AppointmentAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.Mod
 
     @admin.display(description=gettext_lazy("Starts (clinic time)"), ordering="start")
     def local_start_display(self, appointment):
-        return appointment.local_start().strftime("%d %b %Y %H:%M")
+        return date_format(appointment.local_start(), "j M Y H:i")
 
     @admin.display(description=gettext_lazy("Department"), ordering="doctor__department__name")
     def department(self, appointment):
@@ -311,11 +312,11 @@ class SlotHoldAdmin(CheckedAdminInputMixin, AuditedViewsAdminMixin, admin.ModelA
 
     @admin.display(description=gettext_lazy("Starts (clinic time)"), ordering="start")
     def local_start_display(self, hold):
-        return hold.local_start().strftime("%d %b %Y %H:%M")
+        return date_format(hold.local_start(), "j M Y H:i")
 
     @admin.display(description=gettext_lazy("Kept until (clinic time)"), ordering="expires_at")
     def expires_display(self, hold):
-        return hold.local_expires_at().strftime("%d %b %Y %H:%M")
+        return date_format(hold.local_expires_at(), "j M Y H:i")
 
     @admin.display(description=gettext_lazy("Live"), boolean=True)
     def is_live_display(self, hold):

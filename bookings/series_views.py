@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods
 
@@ -253,7 +254,7 @@ def _report_refusals(request, refused, clinic):
         messages.error(
             request,
             gettext("%(time)s was not booked: %(reason)s")
-            % {"time": f"{local:%a %d %b %Y %H:%M}", "reason": error},
+            % {"time": date_format(local, "D j M Y H:i"), "reason": error},
         )
 
 
@@ -321,7 +322,7 @@ def _report_cancellations(request, cancelled, refused):
         messages.error(
             request,
             gettext("%(time)s was not cancelled: %(reason)s")
-            % {"time": f"{local:%a %d %b %Y %H:%M}", "reason": error},
+            % {"time": date_format(local, "D j M Y H:i"), "reason": error},
         )
 
 

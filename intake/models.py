@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from bookings.models import Appointment
@@ -133,7 +134,7 @@ class Answer(models.Model):
         if self.kind == QuestionKind.DATE:
             try:
                 day = dt.date.fromisoformat(self.value)
-                return f"{day.day} {day:%B %Y}"
+                return date_format(day, "j F Y")
             except ValueError:
                 return self.value
         return self.value
