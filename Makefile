@@ -46,8 +46,9 @@ bench: install
 install: $(VENV)/.installed node_modules/.installed
 
 # Translations (README, "Languages"): each language's catalogue is locale/<code>/LC_MESSAGES/
-# django.po; the compiled .mo files are built from it here (gettext's msgfmt), never committed.
-CATALOGUES := $(wildcard locale/*/LC_MESSAGES/*.po)
+# django.po (and locale-django/<code>/...: Django's own strings its catalogue leaves out); the
+# compiled .mo files are built from them here (gettext's msgfmt), never committed.
+CATALOGUES := $(wildcard locale/*/LC_MESSAGES/*.po locale-django/*/LC_MESSAGES/*.po)
 translations: $(CATALOGUES:.po=.mo)
 
 %.mo: %.po

@@ -127,6 +127,7 @@ class TimeOffForm(forms.Form):
     starts_at = forms.DateTimeField(label=gettext_lazy("From"), widget=LocalDateTimeInput())
     ends_at = forms.DateTimeField(label=gettext_lazy("Until"), widget=LocalDateTimeInput())
     reason = forms.CharField(
+        label=gettext_lazy("Reason"),
         required=False,
         max_length=200,
         help_text=gettext_lazy("Optional, up to 200 characters; seen by the clinic's staff only."),
@@ -198,11 +199,13 @@ class DeskCancelForm(forms.Form):
 class QueueFilterForm(forms.Form):
     clinic = forms.ModelChoiceField(
         queryset=Clinic.objects.order_by("name"),
+        label=gettext_lazy("Clinic"),
         required=False,
         empty_label=gettext_lazy("All clinics"),
     )
     department = forms.ModelChoiceField(
         queryset=Department.objects.order_by("name"),
+        label=gettext_lazy("Department"),
         required=False,
         empty_label=gettext_lazy("All departments"),
     )

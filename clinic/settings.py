@@ -343,7 +343,9 @@ AUDITLOG_STORE_JSON_CHANGES = True
 LANGUAGE_CODE = "en-gb"
 # English, the source language, and every language with a catalogue in locale/ (a translator adds
 # a language by adding its folder: README, "Languages"), each named in itself.
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# locale-django/ holds our translations of Django's own strings where Django's catalogue for the
+# language has none (its Hindi lacks many form errors and admin texts); locale/ comes first.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale-django"]
 TRANSLATED_LANGUAGES = sorted(
     (messages.parent.name, LANG_INFO[messages.parent.name]["name_local"])
     for messages in (BASE_DIR / "locale").glob("*/LC_MESSAGES")

@@ -13,8 +13,13 @@ from django.conf import settings
 
 
 def catalogues():
-    """Every language's catalogue source, e.g. locale/hi/LC_MESSAGES/django.po."""
-    return sorted(Path(settings.BASE_DIR, "locale").glob("*/LC_MESSAGES/*.po"))
+    """Every language's catalogue source: the portal's (locale/hi/LC_MESSAGES/django.po) and our
+    translations of Django's own strings its catalogue lacks (locale-django/...)."""
+    return sorted(
+        source
+        for folder in ("locale", "locale-django")
+        for source in Path(settings.BASE_DIR, folder).glob("*/LC_MESSAGES/*.po")
+    )
 
 
 def msgfmt():

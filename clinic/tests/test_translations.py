@@ -3,6 +3,7 @@
 msgfmt (gettext) is needed: without it these tests skip, which CI (CI=true) turns into failures.
 """
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -43,7 +44,7 @@ def test_every_string_marked_in_the_code_is_in_the_catalogues(tmp_path, monkeypa
     marked for translation that no translator has seen. It runs in a folder of links to the
     code, since makemessages writes to the catalogues of the folder it runs in."""
     base = Path(settings.BASE_DIR)
-    skipped = {"locale", ".git", ".venv", "node_modules", "staticfiles", "bench"}
+    skipped = {"locale", "locale-django", ".git", ".venv", "node_modules", "staticfiles", "bench"}
     for entry in base.iterdir():
         if entry.name not in skipped and (entry.is_dir() or entry.suffix == ".py"):
             (tmp_path / entry.name).symlink_to(entry)
@@ -86,3 +87,14 @@ def test_the_hindi_catalogue_is_used():
         assert translation.gettext("Change language") == "भाषा बदलें"
     with translation.override("en-gb"):
         assert translation.gettext("Change language") == "Change language"
+
+
+@needs_msgfmt
+def test_django_strings_its_hindi_lacks_are_translated_by_ours():
+    """Django's Hindi has no password rules (among others): locale-django/ supplies them."""
+    from django.contrib.auth.password_validation import MinimumLengthValidator
+
+    with translation.override("hi"):
+        help_text = MinimumLengthValidator(8).get_help_text()
+    assert re.search(r"[\u0900-\u097F]", help_text), help_text
+    assert "8" in help_text
