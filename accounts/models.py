@@ -49,9 +49,13 @@ class User(AbstractUser):
     first_name = None
     last_name = None
     email = models.EmailField(gettext_lazy("email address"), unique=True)
-    full_name = models.CharField(max_length=150)
+    full_name = models.CharField(max_length=150, verbose_name=gettext_lazy("full name"))
     phone = models.CharField(
-        max_length=16, blank=True, validators=[validate_e164], help_text=E164_HELP
+        max_length=16,
+        blank=True,
+        validators=[validate_e164],
+        help_text=E164_HELP,
+        verbose_name=gettext_lazy("phone"),
     )
     language = models.CharField(
         max_length=12,
@@ -60,9 +64,12 @@ class User(AbstractUser):
         help_text=gettext_lazy(
             "The language of the pages once logged in; empty: as the browser asks."
         ),
+        verbose_name=gettext_lazy("language"),
     )
     # Part of every session's check: raising it ends all of this login's sessions at once.
-    sessions_epoch = models.PositiveIntegerField(default=0, editable=False)
+    sessions_epoch = models.PositiveIntegerField(
+        default=0, editable=False, verbose_name=gettext_lazy("sessions epoch")
+    )
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -71,6 +78,8 @@ class User(AbstractUser):
     objects = UserManager()
 
     class Meta:
+        verbose_name = gettext_lazy("user")
+        verbose_name_plural = gettext_lazy("users")
         ordering = ["email"]
         constraints = [
             models.UniqueConstraint(
@@ -133,14 +142,21 @@ class Patient(models.Model):
         help_text=gettext_lazy(
             "The patient's own login, if they have one. Walk-in patients need none."
         ),
+        verbose_name=gettext_lazy("user"),
     )
-    full_name = models.CharField(max_length=150)
-    date_of_birth = models.DateField(validators=[validate_date_of_birth])
-    sex = models.CharField(max_length=12, choices=Sex.choices)
+    full_name = models.CharField(max_length=150, verbose_name=gettext_lazy("full name"))
+    date_of_birth = models.DateField(
+        validators=[validate_date_of_birth], verbose_name=gettext_lazy("date of birth")
+    )
+    sex = models.CharField(max_length=12, choices=Sex.choices, verbose_name=gettext_lazy("sex"))
     phone = models.CharField(
-        max_length=16, blank=True, validators=[validate_e164], help_text=E164_HELP
+        max_length=16,
+        blank=True,
+        validators=[validate_e164],
+        help_text=E164_HELP,
+        verbose_name=gettext_lazy("phone"),
     )
-    email = models.EmailField(blank=True)
+    email = models.EmailField(blank=True, verbose_name=gettext_lazy("email"))
     email_reminders = models.BooleanField(
         gettext_lazy("reminders by email"),
         default=True,
@@ -167,11 +183,14 @@ class Patient(models.Model):
         blank=True,
         related_name="+",
         editable=False,
+        verbose_name=gettext_lazy("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
+        verbose_name = gettext_lazy("patient")
+        verbose_name_plural = gettext_lazy("patients")
         ordering = ["full_name", "pk"]
         indexes = [
             models.Index(Lower("full_name"), name="accounts_patient_name_idx"),

@@ -28,23 +28,34 @@ class Charge(models.Model):
     another visit type prices it again while nothing is paid (services.move_charge).
     """
 
-    appointment = models.OneToOneField(Appointment, on_delete=models.PROTECT, related_name="charge")
-    fee = models.DecimalField(**MONEY)
+    appointment = models.OneToOneField(
+        Appointment,
+        on_delete=models.PROTECT,
+        related_name="charge",
+        verbose_name=gettext_lazy("appointment"),
+    )
+    fee = models.DecimalField(**MONEY, verbose_name=gettext_lazy("fee"))
     gst_rate = models.DecimalField(
-        max_digits=5, decimal_places=4, help_text=gettext_lazy("0.1800 is 18%.")
+        max_digits=5,
+        decimal_places=4,
+        help_text=gettext_lazy("0.1800 is 18%."),
+        verbose_name=gettext_lazy("gst rate"),
     )
     gst = models.DecimalField(gettext_lazy("GST"), **MONEY)
-    total = models.DecimalField(**MONEY)
-    currency = models.CharField(max_length=3)
+    total = models.DecimalField(**MONEY, verbose_name=gettext_lazy("total"))
+    currency = models.CharField(max_length=3, verbose_name=gettext_lazy("currency"))
     refund_due = models.BooleanField(
         default=False,
         help_text=gettext_lazy(
             "Set when a paid appointment is cancelled; cleared once it is refunded in full."
         ),
+        verbose_name=gettext_lazy("refund due"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
 
     class Meta:
+        verbose_name = gettext_lazy("charge")
+        verbose_name_plural = gettext_lazy("charges")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
@@ -94,40 +105,70 @@ class Payment(models.Model):
         UPI = "upi", gettext_lazy("UPI")
         ONLINE = "online", gettext_lazy("Online")
 
-    charge = models.ForeignKey(Charge, on_delete=models.PROTECT, related_name="ledger")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    mode = models.CharField(max_length=10, choices=Mode.choices)
+    charge = models.ForeignKey(
+        Charge, on_delete=models.PROTECT, related_name="ledger", verbose_name=gettext_lazy("charge")
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, verbose_name=gettext_lazy("kind"))
+    mode = models.CharField(max_length=10, choices=Mode.choices, verbose_name=gettext_lazy("mode"))
     # The amount split as the charge is: fee and GST, adding up to the total. Always positive;
     # the kind says which way the money went.
-    fee = models.DecimalField(**MONEY)
+    fee = models.DecimalField(**MONEY, verbose_name=gettext_lazy("fee"))
     gst = models.DecimalField(gettext_lazy("GST"), **MONEY)
-    total = models.DecimalField(**MONEY)
+    total = models.DecimalField(**MONEY, verbose_name=gettext_lazy("total"))
     refund_of = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        verbose_name=gettext_lazy("refund of"),
     )
     reference = models.CharField(
         max_length=100,
         blank=True,
         help_text=gettext_lazy("Card slip, UPI transaction or gateway reference."),
+        verbose_name=gettext_lazy("reference"),
     )
     reason = models.CharField(
-        max_length=200, blank=True, help_text=gettext_lazy("Why money was refunded.")
+        max_length=200,
+        blank=True,
+        help_text=gettext_lazy("Why money was refunded."),
+        verbose_name=gettext_lazy("reason"),
     )
-    receipt_number = models.PositiveIntegerField(unique=True)
+    receipt_number = models.PositiveIntegerField(
+        unique=True, verbose_name=gettext_lazy("receipt number")
+    )
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=gettext_lazy("recorded by"),
     )
-    recorded_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(verbose_name=gettext_lazy("recorded at"))
     # Copies of the charge's appointment's doctor and clinic, which never change (a reschedule
     # keeps both): the revenue report groups a year of rows by them and by the clinic's calendar,
     # and joining every row to its charge and appointment to find them was most of its time.
     # save() sets them; bulk writers must copy them themselves.
-    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="+", editable=False)
-    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+", editable=False)
+    doctor = models.ForeignKey(
+        Doctor,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=gettext_lazy("doctor"),
+    )
+    clinic = models.ForeignKey(
+        Clinic,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=gettext_lazy("clinic"),
+    )
 
     objects = PaymentQuerySet.as_manager()
 
     class Meta:
+        verbose_name = gettext_lazy("payment")
+        verbose_name_plural = gettext_lazy("payments")
         ordering = ["recorded_at", "pk"]
         permissions = [("refund_payment", "Can refund a payment")]
         constraints = [

@@ -12,6 +12,7 @@ doctor's row lock, with the unique (doctor, start) index, is the guard.
 
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField
+from django.contrib.postgres.operations import BtreeGistExtension
 from django.db import connections
 from django.db.models import Func
 
@@ -50,3 +51,13 @@ class PostgreSQLExclusionConstraint(ExclusionConstraint):
         if not _on_postgresql(connections[using]):
             return
         super().validate(model, instance, exclude=exclude, using=using)
+
+
+class PostgreSQLBtreeGistExtension(BtreeGistExtension):
+    """btree_gist, on PostgreSQL only in both directions: Django's operation skips other
+    databases going forwards but, going backwards, asks SQLite for pg_extension."""
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if not _on_postgresql(schema_editor.connection):
+            return
+        super().database_backwards(app_label, schema_editor, from_state, to_state)

@@ -76,11 +76,26 @@ class AppointmentQuerySet(models.QuerySet):
 
 
 class Appointment(models.Model):
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
-    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
-    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="appointments")
-    start = models.DateTimeField()
-    end = models.DateTimeField()
+    patient = models.ForeignKey(
+        Patient,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        verbose_name=gettext_lazy("patient"),
+    )
+    doctor = models.ForeignKey(
+        Doctor,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        verbose_name=gettext_lazy("doctor"),
+    )
+    clinic = models.ForeignKey(
+        Clinic,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        verbose_name=gettext_lazy("clinic"),
+    )
+    start = models.DateTimeField(verbose_name=gettext_lazy("start"))
+    end = models.DateTimeField(verbose_name=gettext_lazy("end"))
     appointment_type = models.CharField(
         gettext_lazy("type"),
         max_length=20,
@@ -88,7 +103,10 @@ class Appointment(models.Model):
         default=AppointmentType.CONSULTATION,
     )
     payment_mode = models.CharField(
-        max_length=20, choices=PaymentMode.choices, default=PaymentMode.AT_CLINIC
+        max_length=20,
+        choices=PaymentMode.choices,
+        default=PaymentMode.AT_CLINIC,
+        verbose_name=gettext_lazy("payment mode"),
     )
     reason = models.TextField(
         gettext_lazy("reason for the visit"),
@@ -105,8 +123,14 @@ class Appointment(models.Model):
         help_text=gettext_lazy(
             "Empty: the doctor's plain slot (their slot length, no buffers, their fee)."
         ),
+        verbose_name=gettext_lazy("visit type"),
     )
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED)
+    status = models.CharField(
+        max_length=20,
+        choices=Status.choices,
+        default=Status.BOOKED,
+        verbose_name=gettext_lazy("status"),
+    )
     rescheduled_from = models.OneToOneField(
         "self",
         on_delete=models.PROTECT,
@@ -116,24 +140,39 @@ class Appointment(models.Model):
         help_text=gettext_lazy(
             "The appointment this one replaced when it was moved to a new time."
         ),
+        verbose_name=gettext_lazy("rescheduled from"),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=gettext_lazy("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    checked_in_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    no_show_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
+    checked_in_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=gettext_lazy("checked in at")
+    )
+    completed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=gettext_lazy("completed at")
+    )
+    no_show_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=gettext_lazy("no show at")
+    )
+    cancelled_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=gettext_lazy("cancelled at")
+    )
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=gettext_lazy("cancelled by"),
     )
-    cancellation_reason = models.CharField(max_length=200, blank=True)
+    cancellation_reason = models.CharField(
+        max_length=200, blank=True, verbose_name=gettext_lazy("cancellation reason")
+    )
     cancelled_via = models.CharField(
         max_length=10,
         choices=ContactChannel.choices,
@@ -141,12 +180,19 @@ class Appointment(models.Model):
         help_text=gettext_lazy(
             "How the patient cancelled without logging in (cancelled_by is then empty)."
         ),
+        verbose_name=gettext_lazy("cancelled via"),
     )
     attendance_confirmed_at = models.DateTimeField(
-        null=True, blank=True, help_text=gettext_lazy("When the patient confirmed they will come.")
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("When the patient confirmed they will come."),
+        verbose_name=gettext_lazy("attendance confirmed at"),
     )
     attendance_confirmed_via = models.CharField(
-        max_length=10, choices=ContactChannel.choices, blank=True
+        max_length=10,
+        choices=ContactChannel.choices,
+        blank=True,
+        verbose_name=gettext_lazy("attendance confirmed via"),
     )
     attendance_confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -157,11 +203,14 @@ class Appointment(models.Model):
         help_text=gettext_lazy(
             "The staff member who recorded the confirmation; empty when the patient did."
         ),
+        verbose_name=gettext_lazy("attendance confirmed by"),
     )
 
     objects = AppointmentQuerySet.as_manager()
 
     class Meta:
+        verbose_name = gettext_lazy("appointment")
+        verbose_name_plural = gettext_lazy("appointments")
         ordering = ["start", "pk"]
         permissions = [("view_reports", "Can view the clinic's reports")]
         constraints = [
@@ -285,11 +334,21 @@ class SlotHold(models.Model):
     Made and consumed only by the services in bookings.services, under the doctor's row lock.
     """
 
-    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="slot_holds")
-    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="slot_holds")
-    start = models.DateTimeField()
-    end = models.DateTimeField()
-    expires_at = models.DateTimeField()
+    doctor = models.ForeignKey(
+        Doctor,
+        on_delete=models.CASCADE,
+        related_name="slot_holds",
+        verbose_name=gettext_lazy("doctor"),
+    )
+    clinic = models.ForeignKey(
+        Clinic,
+        on_delete=models.CASCADE,
+        related_name="slot_holds",
+        verbose_name=gettext_lazy("clinic"),
+    )
+    start = models.DateTimeField(verbose_name=gettext_lazy("start"))
+    end = models.DateTimeField(verbose_name=gettext_lazy("end"))
+    expires_at = models.DateTimeField(verbose_name=gettext_lazy("expires at"))
     held_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -299,6 +358,7 @@ class SlotHold(models.Model):
         help_text=gettext_lazy(
             "The login that asked for the hold; empty when the portal itself made it."
         ),
+        verbose_name=gettext_lazy("held by"),
     )
     patient = models.ForeignKey(
         Patient,
@@ -307,14 +367,25 @@ class SlotHold(models.Model):
         blank=True,
         related_name="slot_holds",
         help_text=gettext_lazy("Whom the time is kept for, when known."),
+        verbose_name=gettext_lazy("patient"),
     )
-    purpose = models.CharField(max_length=20, choices=HoldPurpose.choices)
-    token = models.CharField(max_length=64, unique=True, default=new_hold_token, editable=False)
-    created_at = models.DateTimeField()
+    purpose = models.CharField(
+        max_length=20, choices=HoldPurpose.choices, verbose_name=gettext_lazy("purpose")
+    )
+    token = models.CharField(
+        max_length=64,
+        unique=True,
+        default=new_hold_token,
+        editable=False,
+        verbose_name=gettext_lazy("token"),
+    )
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"))
 
     objects = SlotHoldQuerySet.as_manager()
 
     class Meta:
+        verbose_name = gettext_lazy("slot hold")
+        verbose_name_plural = gettext_lazy("slot holds")
         ordering = ["start", "pk"]
         permissions = [("release_slothold", "Can release a slot hold")]
         constraints = [
@@ -425,24 +496,37 @@ class AppointmentSeries(models.Model):
     appointments booked (SeriesLink) are the series, each one an ordinary appointment."""
 
     patient = models.ForeignKey(
-        Patient, on_delete=models.PROTECT, related_name="appointment_series"
+        Patient,
+        on_delete=models.PROTECT,
+        related_name="appointment_series",
+        verbose_name=gettext_lazy("patient"),
     )
-    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="+")
-    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
-    every = models.PositiveSmallIntegerField()
-    unit = models.CharField(max_length=5, choices=SeriesUnit.choices)
-    count = models.PositiveSmallIntegerField(null=True, blank=True)
-    until = models.DateField(null=True, blank=True)
+    doctor = models.ForeignKey(
+        Doctor, on_delete=models.PROTECT, related_name="+", verbose_name=gettext_lazy("doctor")
+    )
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.PROTECT, related_name="+", verbose_name=gettext_lazy("clinic")
+    )
+    every = models.PositiveSmallIntegerField(verbose_name=gettext_lazy("every"))
+    unit = models.CharField(
+        max_length=5, choices=SeriesUnit.choices, verbose_name=gettext_lazy("unit")
+    )
+    count = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=gettext_lazy("count")
+    )
+    until = models.DateField(null=True, blank=True, verbose_name=gettext_lazy("until"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=gettext_lazy("created by"),
     )
-    created_at = models.DateTimeField()
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"))
 
     class Meta:
+        verbose_name = gettext_lazy("appointment series")
         verbose_name_plural = gettext_lazy("appointment series")
         constraints = [
             models.CheckConstraint(

@@ -27,16 +27,22 @@ def timezone_choices():
 class Department(models.Model):
     """A speciality with its operating hours; slots are never offered outside them."""
 
-    name = models.CharField(max_length=100, unique=True)
-    description = models.TextField(blank=True)
-    opens_at = models.TimeField(help_text=gettext_lazy("Opening time, 24-hour HH:MM."))
-    closes_at = models.TimeField(
-        help_text=gettext_lazy("Closing time, 24-hour HH:MM; after the opening time.")
+    name = models.CharField(max_length=100, unique=True, verbose_name=gettext_lazy("name"))
+    description = models.TextField(blank=True, verbose_name=gettext_lazy("description"))
+    opens_at = models.TimeField(
+        help_text=gettext_lazy("Opening time, 24-hour HH:MM."),
+        verbose_name=gettext_lazy("opens at"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    closes_at = models.TimeField(
+        help_text=gettext_lazy("Closing time, 24-hour HH:MM; after the opening time."),
+        verbose_name=gettext_lazy("closes at"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
+        verbose_name = gettext_lazy("department")
+        verbose_name_plural = gettext_lazy("departments")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
@@ -68,23 +74,30 @@ class Department(models.Model):
 class Clinic(models.Model):
     """A location. Its time zone is the one patients and doctors see its times in."""
 
-    name = models.CharField(max_length=100, unique=True)
-    address = models.TextField()
+    name = models.CharField(max_length=100, unique=True, verbose_name=gettext_lazy("name"))
+    address = models.TextField(verbose_name=gettext_lazy("address"))
     phone = models.CharField(
-        max_length=16, blank=True, validators=[validate_e164], help_text=E164_HELP
+        max_length=16,
+        blank=True,
+        validators=[validate_e164],
+        help_text=E164_HELP,
+        verbose_name=gettext_lazy("phone"),
     )
-    email = models.EmailField(blank=True)
+    email = models.EmailField(blank=True, verbose_name=gettext_lazy("email"))
     # No model-level choices: the zone list comes from the machine's tz database, and would
     # make migrations differ between machines. The admin form offers the list instead.
     timezone = models.CharField(
         max_length=64,
         validators=[validate_timezone],
         help_text=gettext_lazy("IANA time zone, for example Asia/Kolkata or Europe/London."),
+        verbose_name=gettext_lazy("timezone"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
+        verbose_name = gettext_lazy("clinic")
+        verbose_name_plural = gettext_lazy("clinics")
         ordering = ["name"]
 
     def __str__(self):
@@ -105,7 +118,7 @@ class DoctorQuerySet(models.QuerySet):
 
 
 class Doctor(models.Model):
-    full_name = models.CharField(max_length=150)
+    full_name = models.CharField(max_length=150, verbose_name=gettext_lazy("full name"))
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -113,44 +126,67 @@ class Doctor(models.Model):
         blank=True,
         related_name="doctor",
         help_text=gettext_lazy("The doctor's own login, which gives them their schedule pages."),
+        verbose_name=gettext_lazy("user"),
     )
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="doctors")
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        related_name="doctors",
+        verbose_name=gettext_lazy("department"),
+    )
     qualifications = models.CharField(
-        max_length=200, blank=True, help_text=gettext_lazy("e.g. MBBS, MD")
+        max_length=200,
+        blank=True,
+        help_text=gettext_lazy("e.g. MBBS, MD"),
+        verbose_name=gettext_lazy("qualifications"),
     )
-    bio = models.TextField(blank=True)
+    bio = models.TextField(blank=True, verbose_name=gettext_lazy("bio"))
     registration_number = models.CharField(
         max_length=50,
         unique=True,
         help_text=gettext_lazy("Medical council registration number."),
+        verbose_name=gettext_lazy("registration number"),
     )
     registration_expires_on = models.DateField(
-        help_text=gettext_lazy("An expired registration cannot take new bookings.")
+        help_text=gettext_lazy("An expired registration cannot take new bookings."),
+        verbose_name=gettext_lazy("registration expires on"),
     )
-    consultation_fee = models.DecimalField(max_digits=10, decimal_places=2)
+    consultation_fee = models.DecimalField(
+        max_digits=10, decimal_places=2, verbose_name=gettext_lazy("consultation fee")
+    )
     slot_minutes = models.PositiveSmallIntegerField(
         default=15,
         validators=[MinValueValidator(5), MaxValueValidator(240)],
         help_text=gettext_lazy("Length of one appointment slot, in minutes."),
+        verbose_name=gettext_lazy("slot minutes"),
     )
     is_active = models.BooleanField(
-        default=True, help_text=gettext_lazy("Inactive doctors are hidden and cannot be booked.")
+        default=True,
+        help_text=gettext_lazy("Inactive doctors are hidden and cannot be booked."),
+        verbose_name=gettext_lazy("is active"),
     )
     # The secret in the doctor's private calendar feed URL; no feed until the doctor turns it on.
     calendar_token = models.CharField(
-        max_length=64, unique=True, null=True, blank=True, editable=False
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        verbose_name=gettext_lazy("calendar token"),
     )
     calendar_shows_patient_names = models.BooleanField(
         gettext_lazy("show patients' names in the calendar feed"),
         default=False,
         help_text=gettext_lazy("Off: the feed shows only the times and the type of visit."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     objects = DoctorQuerySet.as_manager()
 
     class Meta:
+        verbose_name = gettext_lazy("doctor")
+        verbose_name_plural = gettext_lazy("doctors")
         ordering = ["full_name", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -212,7 +248,7 @@ class VisitType(models.Model):
         IN_PERSON = "in_person", gettext_lazy("In person")
         VIDEO = "video", gettext_lazy("Video")
 
-    name = models.CharField(max_length=80)
+    name = models.CharField(max_length=80, verbose_name=gettext_lazy("name"))
     department = models.ForeignKey(
         Department,
         null=True,
@@ -222,6 +258,7 @@ class VisitType(models.Model):
         help_text=gettext_lazy(
             "Offered by every doctor of the department. Fill in this or the doctor."
         ),
+        verbose_name=gettext_lazy("department"),
     )
     doctor = models.ForeignKey(
         Doctor,
@@ -230,6 +267,7 @@ class VisitType(models.Model):
         on_delete=models.CASCADE,
         related_name="visit_types",
         help_text=gettext_lazy("Offered by this doctor only. Fill in this or the department."),
+        verbose_name=gettext_lazy("doctor"),
     )
     minutes = models.PositiveSmallIntegerField(
         gettext_lazy("length in minutes"),
@@ -243,6 +281,7 @@ class VisitType(models.Model):
         blank=True,
         validators=[MinValueValidator(0)],
         help_text=gettext_lazy("Leave empty to charge the doctor's consultation fee."),
+        verbose_name=gettext_lazy("fee"),
     )
     buffer_before_minutes = models.PositiveSmallIntegerField(
         gettext_lazy("buffer before (minutes)"),
@@ -259,27 +298,38 @@ class VisitType(models.Model):
     bookable_online = models.BooleanField(
         default=True,
         help_text=gettext_lazy("Patients may choose it when they book; the front desk always may."),
+        verbose_name=gettext_lazy("bookable online"),
     )
-    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.IN_PERSON)
+    mode = models.CharField(
+        max_length=10,
+        choices=Mode.choices,
+        default=Mode.IN_PERSON,
+        verbose_name=gettext_lazy("mode"),
+    )
     patients_may_book_series = models.BooleanField(
         default=False,
         help_text=gettext_lazy(
             "Patients may book this visit as a recurring series themselves (every few days "
             "or weeks); the front desk always may."
         ),
+        verbose_name=gettext_lazy("patients may book series"),
     )
     is_active = models.BooleanField(
         default=True,
         help_text=gettext_lazy("Inactive types are no longer offered; their bookings stay."),
+        verbose_name=gettext_lazy("is active"),
     )
     position = models.PositiveSmallIntegerField(
         default=0,
         help_text=gettext_lazy("Lower numbers are listed first; the first is the default choice."),
+        verbose_name=gettext_lazy("position"),
     )
 
     objects = VisitTypeQuerySet.as_manager()
 
     class Meta:
+        verbose_name = gettext_lazy("visit type")
+        verbose_name_plural = gettext_lazy("visit types")
         ordering = ["position", "minutes", "name", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -344,15 +394,32 @@ class Weekday(models.IntegerChoices):
 class WorkingHours(models.Model):
     """One stretch of a doctor's week at one clinic; several on a day leave breaks between."""
 
-    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="working_hours")
-    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="working_hours")
-    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
-    starts_at = models.TimeField(
-        help_text=gettext_lazy("24-hour HH:MM, in the clinic's local time.")
+    doctor = models.ForeignKey(
+        Doctor,
+        on_delete=models.CASCADE,
+        related_name="working_hours",
+        verbose_name=gettext_lazy("doctor"),
     )
-    ends_at = models.TimeField(help_text=gettext_lazy("24-hour HH:MM, in the clinic's local time."))
+    clinic = models.ForeignKey(
+        Clinic,
+        on_delete=models.PROTECT,
+        related_name="working_hours",
+        verbose_name=gettext_lazy("clinic"),
+    )
+    weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices, verbose_name=gettext_lazy("weekday")
+    )
+    starts_at = models.TimeField(
+        help_text=gettext_lazy("24-hour HH:MM, in the clinic's local time."),
+        verbose_name=gettext_lazy("starts at"),
+    )
+    ends_at = models.TimeField(
+        help_text=gettext_lazy("24-hour HH:MM, in the clinic's local time."),
+        verbose_name=gettext_lazy("ends at"),
+    )
 
     class Meta:
+        verbose_name = gettext_lazy("working hours")
         ordering = ["doctor", "weekday", "starts_at"]
         verbose_name_plural = gettext_lazy("working hours")
         constraints = [
@@ -422,8 +489,8 @@ class WorkingHours(models.Model):
 class Holiday(models.Model):
     """A day a clinic is closed; with no clinic, every clinic is closed."""
 
-    date = models.DateField()
-    name = models.CharField(max_length=100)
+    date = models.DateField(verbose_name=gettext_lazy("date"))
+    name = models.CharField(max_length=100, verbose_name=gettext_lazy("name"))
     clinic = models.ForeignKey(
         Clinic,
         on_delete=models.CASCADE,
@@ -431,9 +498,12 @@ class Holiday(models.Model):
         blank=True,
         related_name="holidays",
         help_text=gettext_lazy("Leave empty when all clinics are closed."),
+        verbose_name=gettext_lazy("clinic"),
     )
 
     class Meta:
+        verbose_name = gettext_lazy("holiday")
+        verbose_name_plural = gettext_lazy("holidays")
         ordering = ["date", "name"]
         constraints = [
             models.UniqueConstraint(
@@ -460,15 +530,21 @@ class Holiday(models.Model):
 class TimeOff(models.Model):
     """A doctor's absence; slots inside it are not offered."""
 
-    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="time_off")
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
+    doctor = models.ForeignKey(
+        Doctor,
+        on_delete=models.CASCADE,
+        related_name="time_off",
+        verbose_name=gettext_lazy("doctor"),
+    )
+    starts_at = models.DateTimeField(verbose_name=gettext_lazy("starts at"))
+    ends_at = models.DateTimeField(verbose_name=gettext_lazy("ends at"))
     reason = models.CharField(
         max_length=200,
         blank=True,
         help_text=gettext_lazy("Shown to staff only, e.g. conference or leave."),
+        verbose_name=gettext_lazy("reason"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
 
     class Meta:
         ordering = ["starts_at"]

@@ -36,26 +36,42 @@ def _lines(text):
 
 class Question(models.Model):
     visit_type = models.ForeignKey(
-        VisitType, on_delete=models.CASCADE, related_name="intake_questions"
+        VisitType,
+        on_delete=models.CASCADE,
+        related_name="intake_questions",
+        verbose_name=gettext_lazy("visit type"),
     )
     text = models.CharField(gettext_lazy("question"), max_length=300)
-    kind = models.CharField(max_length=10, choices=QuestionKind.choices, default=QuestionKind.TEXT)
+    kind = models.CharField(
+        max_length=10,
+        choices=QuestionKind.choices,
+        default=QuestionKind.TEXT,
+        verbose_name=gettext_lazy("kind"),
+    )
     choices = models.TextField(
         blank=True,
         help_text=gettext_lazy("For a choice question only: one choice per line (at least two)."),
+        verbose_name=gettext_lazy("choices"),
     )
     required = models.BooleanField(
-        default=False, help_text=gettext_lazy("The patient must answer it.")
+        default=False,
+        help_text=gettext_lazy("The patient must answer it."),
+        verbose_name=gettext_lazy("required"),
     )
     position = models.PositiveSmallIntegerField(
-        default=0, help_text=gettext_lazy("Lower numbers are asked first.")
+        default=0,
+        help_text=gettext_lazy("Lower numbers are asked first."),
+        verbose_name=gettext_lazy("position"),
     )
     active = models.BooleanField(
         default=True,
         help_text=gettext_lazy("Inactive questions are no longer asked; earlier answers stay."),
+        verbose_name=gettext_lazy("active"),
     )
 
     class Meta:
+        verbose_name = gettext_lazy("question")
+        verbose_name_plural = gettext_lazy("questions")
         ordering = ["position", "pk"]
         constraints = [
             models.CheckConstraint(

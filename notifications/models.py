@@ -55,6 +55,7 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
+        verbose_name=gettext_lazy("appointment"),
     )
     # A waitlist offer's notice is about a time offered, not (yet) an appointment: exactly one of
     # the two is set.
@@ -64,26 +65,42 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
+        verbose_name=gettext_lazy("offer"),
     )
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    audience = models.CharField(max_length=10, choices=Audience.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=gettext_lazy("kind"))
+    channel = models.CharField(
+        max_length=10, choices=Channel.choices, verbose_name=gettext_lazy("channel")
+    )
+    audience = models.CharField(
+        max_length=10, choices=Audience.choices, verbose_name=gettext_lazy("audience")
+    )
     # Minutes before the start, for reminders (24 h and 2 h are two notices); 0 for the others.
-    lead_minutes = models.PositiveIntegerField(default=0)
+    lead_minutes = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("lead minutes"))
     address = models.CharField(
-        max_length=254, help_text=gettext_lazy("Email address or phone number.")
+        max_length=254,
+        help_text=gettext_lazy("Email address or phone number."),
+        verbose_name=gettext_lazy("address"),
     )
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    send_after = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(
+        max_length=10,
+        choices=State.choices,
+        default=State.PENDING,
+        verbose_name=gettext_lazy("state"),
+    )
+    send_after = models.DateTimeField(verbose_name=gettext_lazy("send after"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=gettext_lazy("attempts"))
+    last_error = models.TextField(blank=True, verbose_name=gettext_lazy("last error"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("sent at"))
     # Texts only: the provider's id of the message it took, and what it last said of it.
     provider_message_id = models.CharField(
         gettext_lazy("provider's message id"), max_length=64, blank=True, editable=False
     )
     provider_status = models.CharField(
-        max_length=12, choices=ProviderStatus.choices, blank=True, editable=False
+        max_length=12,
+        choices=ProviderStatus.choices,
+        blank=True,
+        editable=False,
+        verbose_name=gettext_lazy("provider status"),
     )
     provider_status_at = models.DateTimeField(
         gettext_lazy("provider status time"), null=True, blank=True, editable=False
@@ -96,11 +113,14 @@ class Notification(models.Model):
             "A try ended without an answer after the text went out at this time: the "
             "provider is asked whether it took it before the text is sent again."
         ),
+        verbose_name=gettext_lazy("provider check since"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
+        verbose_name = gettext_lazy("notification")
+        verbose_name_plural = gettext_lazy("notifications")
         # The table it had while the outbox lived in bookings: the move copied no data.
         db_table = "bookings_notification"
         ordering = ["send_after", "pk"]
@@ -189,6 +209,7 @@ class WebhookEndpoint(models.Model):
         max_length=200,
         blank=True,
         help_text=gettext_lazy("Who receives these events, for the admin's eyes."),
+        verbose_name=gettext_lazy("description"),
     )
     url = models.URLField(
         gettext_lazy("URL"),
@@ -203,19 +224,30 @@ class WebhookEndpoint(models.Model):
         help_text=gettext_lazy(
             "Signs every delivery (the Clinic-Signature header); give it to the receiver."
         ),
+        verbose_name=gettext_lazy("secret"),
     )
     events = models.JSONField(
-        default=list, help_text=gettext_lazy("The event types sent to this endpoint.")
+        default=list,
+        help_text=gettext_lazy("The event types sent to this endpoint."),
+        verbose_name=gettext_lazy("events"),
     )
-    format = models.CharField(max_length=10, choices=Format.choices, default=Format.JSON)
+    format = models.CharField(
+        max_length=10,
+        choices=Format.choices,
+        default=Format.JSON,
+        verbose_name=gettext_lazy("format"),
+    )
     active = models.BooleanField(
-        default=True, help_text=gettext_lazy("Inactive: no new events, and queued deliveries wait.")
+        default=True,
+        help_text=gettext_lazy("Inactive: no new events, and queued deliveries wait."),
+        verbose_name=gettext_lazy("active"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
         verbose_name = gettext_lazy("webhook endpoint")
+        verbose_name_plural = gettext_lazy("webhook endpoints")
         ordering = ["pk"]
 
     def __str__(self):
@@ -266,7 +298,10 @@ class WebhookDelivery(models.Model):
         SKIPPED = "skipped", gettext_lazy("Not sent: the patient closed their account")
 
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=gettext_lazy("endpoint"),
     )
     # Whose details the body holds (an appointment's or its payment's event; none for the admin's
     # test event): closing the patient's account finds their deliveries by it, not by the text.
@@ -276,12 +311,17 @@ class WebhookDelivery(models.Model):
         null=True,
         blank=True,
         related_name="webhook_deliveries",
+        verbose_name=gettext_lazy("appointment"),
     )
     # The same for every endpoint the event goes to and for every try: receivers drop repeats by it.
     event_id = models.UUIDField(gettext_lazy("event id"), default=uuid.uuid4, editable=False)
-    event_type = models.CharField(max_length=40, choices=WebhookEvent.choices)
-    content_type = models.CharField(max_length=40, default="application/json")
-    body = models.TextField(blank=True)
+    event_type = models.CharField(
+        max_length=40, choices=WebhookEvent.choices, verbose_name=gettext_lazy("event type")
+    )
+    content_type = models.CharField(
+        max_length=40, default="application/json", verbose_name=gettext_lazy("content type")
+    )
+    body = models.TextField(blank=True, verbose_name=gettext_lazy("body"))
     body_removed_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -289,12 +329,21 @@ class WebhookDelivery(models.Model):
             "The body was removed then (kept for WEBHOOK_BODY_RETENTION_DAYS after "
             "delivery, or the patient closed their account); it cannot be sent again."
         ),
+        verbose_name=gettext_lazy("body removed at"),
     )
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
+    state = models.CharField(
+        max_length=10,
+        choices=State.choices,
+        default=State.PENDING,
+        verbose_name=gettext_lazy("state"),
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=gettext_lazy("attempts"))
+    next_attempt_at = models.DateTimeField(verbose_name=gettext_lazy("next attempt at"))
     locked_until = models.DateTimeField(
-        null=True, blank=True, help_text=gettext_lazy("A worker is sending it until then.")
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("A worker is sending it until then."),
+        verbose_name=gettext_lazy("locked until"),
     )
     last_status = models.PositiveSmallIntegerField(
         gettext_lazy("last HTTP status"),
@@ -302,10 +351,14 @@ class WebhookDelivery(models.Model):
         blank=True,
         help_text=gettext_lazy("The receiver's last answer."),
     )
-    last_error = models.CharField(max_length=200, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    last_error = models.CharField(
+        max_length=200, blank=True, verbose_name=gettext_lazy("last error")
+    )
+    delivered_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=gettext_lazy("delivered at")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
         verbose_name = gettext_lazy("webhook delivery")

@@ -36,9 +36,19 @@ class WaitlistEntry(models.Model):
     optionally at one clinic, on a day from `earliest` to `latest` (in the clinic's own calendar).
     Patients are offered freed times in the order they joined (`created_at`, then `pk`)."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="waitlist_entries")
+    patient = models.ForeignKey(
+        Patient,
+        on_delete=models.CASCADE,
+        related_name="waitlist_entries",
+        verbose_name=gettext_lazy("patient"),
+    )
     doctor = models.ForeignKey(
-        Doctor, on_delete=models.CASCADE, null=True, blank=True, related_name="waitlist_entries"
+        Doctor,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="waitlist_entries",
+        verbose_name=gettext_lazy("doctor"),
     )
     department = models.ForeignKey(
         Department,
@@ -46,6 +56,7 @@ class WaitlistEntry(models.Model):
         null=True,
         blank=True,
         related_name="waitlist_entries",
+        verbose_name=gettext_lazy("department"),
     )
     clinic = models.ForeignKey(
         Clinic,
@@ -54,6 +65,7 @@ class WaitlistEntry(models.Model):
         blank=True,
         related_name="waitlist_entries",
         help_text=gettext_lazy("Empty: any clinic where the doctor sees patients."),
+        verbose_name=gettext_lazy("clinic"),
     )
     earliest = models.DateField(
         gettext_lazy("from"), help_text=gettext_lazy("The first day the patient could come.")
@@ -61,7 +73,12 @@ class WaitlistEntry(models.Model):
     latest = models.DateField(
         gettext_lazy("until"), help_text=gettext_lazy("The last day the patient could come.")
     )
-    state = models.CharField(max_length=10, choices=EntryState.choices, default=EntryState.WAITING)
+    state = models.CharField(
+        max_length=10,
+        choices=EntryState.choices,
+        default=EntryState.WAITING,
+        verbose_name=gettext_lazy("state"),
+    )
     appointment = models.ForeignKey(
         Appointment,
         on_delete=models.SET_NULL,
@@ -69,6 +86,7 @@ class WaitlistEntry(models.Model):
         blank=True,
         related_name="+",
         help_text=gettext_lazy("The appointment the patient booked from an offer."),
+        verbose_name=gettext_lazy("appointment"),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -77,9 +95,10 @@ class WaitlistEntry(models.Model):
         blank=True,
         related_name="+",
         help_text=gettext_lazy("The patient, or the front desk for them."),
+        verbose_name=gettext_lazy("created by"),
     )
-    created_at = models.DateTimeField()
-    state_changed_at = models.DateTimeField()
+    created_at = models.DateTimeField(verbose_name=gettext_lazy("created at"))
+    state_changed_at = models.DateTimeField(verbose_name=gettext_lazy("state changed at"))
 
     objects = WaitlistEntryQuerySet.as_manager()
 
@@ -141,20 +160,31 @@ class FreedTime(models.Model):
     # row that a move of the same appointment holds (for update) while it waits for the
     # appointment: a deadlock. Doctors are never deleted (their appointments protect them).
     doctor = models.ForeignKey(
-        Doctor, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+        Doctor,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=gettext_lazy("doctor"),
     )
-    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
-    start = models.DateTimeField()
-    end = models.DateTimeField()
-    freed_at = models.DateTimeField()
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, related_name="+", verbose_name=gettext_lazy("clinic")
+    )
+    start = models.DateTimeField(verbose_name=gettext_lazy("start"))
+    end = models.DateTimeField(verbose_name=gettext_lazy("end"))
+    freed_at = models.DateTimeField(verbose_name=gettext_lazy("freed at"))
     state = models.CharField(
-        max_length=10, choices=FreedTimeState.choices, default=FreedTimeState.OPEN
+        max_length=10,
+        choices=FreedTimeState.choices,
+        default=FreedTimeState.OPEN,
+        verbose_name=gettext_lazy("state"),
     )
     # When a worker may look at it next: a worker claims it by moving this ahead (a lease), so
     # two workers never offer it at once; a time held by someone else waits for the hold's end.
-    next_try_at = models.DateTimeField()
+    next_try_at = models.DateTimeField(verbose_name=gettext_lazy("next try at"))
 
     class Meta:
+        verbose_name = gettext_lazy("freed time")
+        verbose_name_plural = gettext_lazy("freed times")
         ordering = ["next_try_at", "pk"]
         constraints = [
             # One time is offered by one row at a time.
@@ -194,8 +224,18 @@ class WaitlistOffer(models.Model):
     `expires_at`. The patient books it through a link (OfferLink) or declines it; otherwise it
     lapses and the next patient in line is offered the time."""
 
-    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
-    freed_time = models.ForeignKey(FreedTime, on_delete=models.CASCADE, related_name="offers")
+    entry = models.ForeignKey(
+        WaitlistEntry,
+        on_delete=models.CASCADE,
+        related_name="offers",
+        verbose_name=gettext_lazy("entry"),
+    )
+    freed_time = models.ForeignKey(
+        FreedTime,
+        on_delete=models.CASCADE,
+        related_name="offers",
+        verbose_name=gettext_lazy("freed time"),
+    )
     # The hold keeping the time; gone once booked, released or cleaned away. No foreign key in
     # the database: bookings delete holds in one statement, without looking for offers (a
     # booking's hot path), so the id may name a hold that no longer exists.
@@ -206,18 +246,29 @@ class WaitlistOffer(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=gettext_lazy("hold"),
     )
-    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="+")
-    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
-    start = models.DateTimeField()
-    end = models.DateTimeField()
-    made_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    state = models.CharField(max_length=10, choices=OfferState.choices, default=OfferState.OPEN)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    doctor = models.ForeignKey(
+        Doctor, on_delete=models.CASCADE, related_name="+", verbose_name=gettext_lazy("doctor")
+    )
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, related_name="+", verbose_name=gettext_lazy("clinic")
+    )
+    start = models.DateTimeField(verbose_name=gettext_lazy("start"))
+    end = models.DateTimeField(verbose_name=gettext_lazy("end"))
+    made_at = models.DateTimeField(verbose_name=gettext_lazy("made at"))
+    expires_at = models.DateTimeField(verbose_name=gettext_lazy("expires at"))
+    state = models.CharField(
+        max_length=10,
+        choices=OfferState.choices,
+        default=OfferState.OPEN,
+        verbose_name=gettext_lazy("state"),
+    )
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("closed at"))
 
     class Meta:
         verbose_name = gettext_lazy("waitlist offer")
+        verbose_name_plural = gettext_lazy("waitlist offers")
         ordering = ["made_at", "pk"]
         constraints = [
             # Never two open offers of one time, whatever two workers do at once.

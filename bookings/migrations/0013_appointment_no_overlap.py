@@ -2,7 +2,6 @@
 btree_gist extension (for the doctor's "=" in a GiST index) and the exclusion constraint. Both do
 nothing on other databases (bookings.constraints)."""
 
-from django.contrib.postgres.operations import BtreeGistExtension
 from django.db import migrations, models
 
 import bookings.constraints
@@ -15,7 +14,7 @@ class Migration(migrations.Migration):
 
     operations = [
         # A no-op off PostgreSQL, and where the extension is already there.
-        BtreeGistExtension(),
+        bookings.constraints.PostgreSQLBtreeGistExtension(),
         migrations.AddConstraint(
             model_name="appointment",
             constraint=bookings.constraints.PostgreSQLExclusionConstraint(
