@@ -16,4 +16,6 @@ def portal(request):
         "currency": settings.CURRENCY,
         "roles": roles_of(user),
         "booking_flow_pages": BOOKING_FLOW_PAGES,
+        # Each language named in itself, whatever the page's language (the switcher's options).
+        "offered_languages": settings.LANGUAGES,
     }
