@@ -77,7 +77,14 @@ def test_patient_books_an_appointment_with_the_keyboard_alone(live_server, fresh
 
     open_page(browser, live_server.url + reverse("home"))
     skip_to_main_content(browser)
-    # Back from the main content into the navigation: Sign up, then Log in.
+    # Back from the main content into the header: the language switcher's button and choice,
+    # then the navigation's Sign up and Log in.
+    press_shift_tab(browser)
+    switch = focused_element(browser)
+    assert switch.text == "Change language"
+    assert_focus_is_visible(browser, switch)
+    press_shift_tab(browser)
+    assert focused_element(browser).get_attribute("id") == "language-select"
     press_shift_tab(browser)
     assert focused_element(browser).text == "Sign up"
     press_shift_tab(browser)
