@@ -226,12 +226,16 @@ def production_settings(**variables):
         if key not in ("DATABASE_REPLICA_URL", "DJANGO_SETTINGS_MODULE")
     }
     environment.update(
-        SECRET_KEY="only-for-this-test",
-        DEBUG="False",
-        DATABASE_URL="postgres://clinic@primary.internal:5432/clinic",
-        DJANGO_SETTINGS_MODULE="clinic.settings",
-        **variables,
+        {
+            "SECRET_KEY": "only-for-this-test",
+            "DEBUG": "False",
+            "DATABASE_URL": "postgres://clinic@primary.internal:5432/clinic",
+            "DJANGO_SETTINGS_MODULE": "clinic.settings",
+            **variables,
+        }
     )
+    # A variable given as None is left unset, whatever this process's environment says.
+    environment = {key: value for key, value in environment.items() if value is not None}
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", SHOW_DATABASES],
         cwd=settings.BASE_DIR,
