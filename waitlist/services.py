@@ -12,6 +12,7 @@ records the offer, whose unique "one open offer per time" is the last line of de
 
 import datetime as dt
 import logging
+import zoneinfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -22,6 +23,7 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 from bookings import services as booking_services
 from bookings.models import Appointment, HoldPurpose, SlotHold, Status
 from bookings.rules import booking_rules
+from doctors.models import Clinic
 from waitlist import signals
 from waitlist.models import (
     EntryState,
@@ -58,6 +60,29 @@ class OfferGone(WaitlistError):
         super().__init__(message, code=code)
 
 
+# The days an entry counts ------------------------------------------------------------------------
+
+
+def _todays_by_zone(now):
+    """Today's date in each clinic's time zone (the organisation's zone when there is no clinic)."""
+    names = set(Clinic.objects.values_list("timezone", flat=True)) or {settings.TIME_ZONE}
+    return {name: now.astimezone(zoneinfo.ZoneInfo(name)).date() for name in names}
+
+
+def days_open_to_join(*, clinic=None, now=None):
+    """The first and last day an entry may name, as the booking window counts them at `clinic`
+    (its own zone), or, for any clinic, from the earliest "today" of any clinic to the latest
+    window's end: a patient of the clinic furthest west may still ask for their today, which is
+    already yesterday further east. The same days bookings.slot_pages.window opens there."""
+    now = now or timezone.now()
+    window = dt.timedelta(days=booking_rules().window_days)
+    if clinic is not None:
+        today = now.astimezone(clinic.zone).date()
+        return today, today + window
+    todays = _todays_by_zone(now).values()
+    return min(todays), max(todays) + window
+
+
 # Joining and leaving ------------------------------------------------------------------------------
 
 
@@ -71,8 +96,7 @@ def join_waitlist(
         raise WaitlistError(
             gettext("Choose a doctor or a department."), code="doctor_or_department"
         )
-    today = timezone.localdate(now)
-    last_day = today + dt.timedelta(days=booking_rules().window_days)
+    today, last_day = days_open_to_join(clinic=clinic, now=now)
     if earliest < today:
         raise WaitlistError(gettext("The first day cannot be in the past."), code="in_the_past")
     if latest < earliest:
@@ -182,11 +206,18 @@ def withdraw_entry(*, entry, by, now=None):
 
 
 def lapse_past_entries(now=None):
-    """Entries whose last day has passed leave the list; returns how many."""
+    """Entries whose last day has passed leave the list; returns how many. The day passes at
+    midnight in the entry's clinic's zone, the zone its freed times are matched in; an entry for
+    any clinic stays until its last day has passed at every clinic."""
     now = now or timezone.now()
-    today = timezone.localdate(now)
-    return WaitlistEntry.objects.filter(state=EntryState.WAITING, latest__lt=today).update(
-        state=EntryState.LAPSED, state_changed_at=now
+    todays = _todays_by_zone(now)
+    passed = Q(clinic__isnull=True, latest__lt=min(todays.values()))
+    for name, today in todays.items():
+        passed |= Q(clinic__timezone=name, latest__lt=today)
+    return (
+        WaitlistEntry.objects.filter(state=EntryState.WAITING)
+        .filter(passed)
+        .update(state=EntryState.LAPSED, state_changed_at=now)
     )
 
 

@@ -71,7 +71,7 @@ def mine(request, patient):
 
 def _initial_choice(request):
     """The doctor or department the booking page sent the patient from (?doctor= / ?department=)."""
-    initial = {"earliest": timezone.localdate()}
+    initial = {"earliest": services.days_open_to_join()[0]}
     for name, model in (("doctor", Doctor), ("department", Department)):
         value = request.GET.get(name, "")
         if value.isdigit():
