@@ -53,7 +53,7 @@ def appointments_for(user, *, staff=False, doctor=False, patient=False):
     (their own schedule, while they are active, as the schedule pages require), as a patient
     (their own bookings)."""
     appointments = Appointment.objects.select_related(
-        "patient", "doctor__department", "clinic", "rescheduled_to"
+        "patient", "doctor__department", "clinic", "rescheduled_to", "visit_type"
     )
     roles = roles_of(user)
     if staff and is_staff(user):
@@ -97,6 +97,13 @@ class PriceSerializer(serializers.Serializer):
     due = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
+class VisitTypeRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    minutes = serializers.IntegerField(help_text="How long the visit lasts.")
+    mode = serializers.ChoiceField(choices=VisitType.Mode.choices)
+
+
 def _utc(**kwargs):
     return serializers.DateTimeField(read_only=True, default_timezone=dt.UTC, **kwargs)
 
@@ -115,6 +122,11 @@ class AppointmentSerializer(serializers.ModelSerializer):
     rescheduled_to = serializers.SerializerMethodField(
         help_text="The appointment that replaced this one, if it was moved."
     )
+    visit_type = VisitTypeRefSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The type of visit booked; null for the doctor's plain slot.",
+    )
     created_at = _utc()
     checked_in_at = _utc(allow_null=True)
     completed_at = _utc(allow_null=True)
@@ -132,6 +144,7 @@ class AppointmentSerializer(serializers.ModelSerializer):
             "start",
             "end",
             "appointment_type",
+            "visit_type",
             "payment_mode",
             "reason",
             "created_at",
@@ -280,6 +293,7 @@ APPOINTMENT_EXAMPLE = {
         "time_zone": "Asia/Kolkata",
     },
     "appointment_type": "consultation",
+    "visit_type": {"id": 4, "name": "Consultation", "minutes": 15, "mode": "in_person"},
     "payment_mode": "at_clinic",
     "reason": "Ear ache",
     "created_at": "2026-12-01T04:12:09Z",

@@ -44,8 +44,9 @@ the request, well-formed, breaks a rule whatever the state of the data (CONFLICT
         registration_expired, wrong_clinic, in_the_past, outside_window, short_notice,
         not_a_slot, cap_reached, past_cutoff, already_started, same_time, not_today,
         too_early, invalid_interval, visit_type_not_offered (a visit type the doctor does
-        not offer, or no longer), visit_type_not_online (patients: a type booked by the desk),
-        billing_refused (a billing rule without a code of its own), invalid_amount,
+        not offer, or no longer), visit_type_not_online (patients: a type booked by the desk,
+        or a change of type of a visit of such a type), billing_refused (a billing rule
+        without a code of its own), invalid_amount,
         invalid_mode, too_long, overpayment, not_allowed, reason_required, not_a_payment,
         over_refund, login_owns_details
 """

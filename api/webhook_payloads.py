@@ -17,7 +17,7 @@ def appointment_as_json(appointment):
     payments are events of their own)."""
     # Loaded as api.appointments.appointments_for loads it for the front desk.
     record = Appointment.objects.select_related(
-        "patient", "doctor__department", "clinic", "rescheduled_to"
+        "patient", "doctor__department", "clinic", "rescheduled_to", "visit_type"
     ).get(pk=appointment.pk)
     return AppointmentSerializer(record).data
 

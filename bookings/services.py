@@ -122,6 +122,22 @@ def _check_visit_type(visit_type, *, doctor, patient, by):
         )
 
 
+def _check_patient_may_change_type(appointment, *, patient, by):
+    """A visit of a type booked through the clinic only (not bookable online) keeps its type
+    when the patient moves it: the desk chose it, and the patient may not turn it into another
+    type, nor into the doctor's plain slot."""
+    current = appointment.visit_type
+    if current is not None and not current.bookable_online and acting_as_patient(patient, by):
+        raise NotAllowed(
+            gettext(
+                "This %(visit_type)s was arranged by the clinic, so its type cannot be changed "
+                "online. Please call the front desk, or move it keeping its type."
+            )
+            % {"visit_type": current.name.lower()},
+            code="visit_type_not_online",
+        )
+
+
 def _check_type_offered(visit_type, *, doctor):
     """NotAllowed unless `visit_type` is active and offered by `doctor` (theirs or their
     department's): what a hold checks too, whoever asks for it."""
@@ -438,7 +454,7 @@ def reschedule_appointment(
         # inserts need a key-share lock on it.
         old = (
             Appointment.objects.select_for_update(of=("self",))
-            .select_related("clinic")
+            .select_related("clinic", "visit_type")
             .get(pk=appointment.pk)
         )
         if old.status != Status.BOOKED:
@@ -459,7 +475,8 @@ def reschedule_appointment(
         _check_doctor_takes_bookings(doctor, old.clinic, start)
         if visit_type is KEEP_VISIT_TYPE:
             visit_type = old.visit_type
-        elif visit_type is not None and visit_type.pk != old.visit_type_id:
+        elif (visit_type.pk if visit_type else None) != old.visit_type_id:
+            _check_patient_may_change_type(old, patient=patient, by=by)
             _check_visit_type(visit_type, doctor=doctor, patient=patient, by=by)
         _check_hold_fits(hold, doctor=doctor, clinic=old.clinic, start=start, patient=patient)
         slot = requested_slot(

@@ -255,6 +255,61 @@ def test_a_patient_cannot_move_into_a_desk_only_type(world, priced, booked):
     assert Appointment.objects.count() == 1
 
 
+@pytest.fixture
+def desk_booked_procedure(world):
+    """A visit of a type the desk books only, booked by the desk for the world's patient."""
+    desk_only = VisitTypeFactory(
+        name="Procedure", department=world.doctor.department, bookable_online=False, minutes=30
+    )
+    response = world.client("desk").post(
+        BOOK,
+        {
+            "slot": world.slot(VISIT_DAY, 10),
+            "visit_type": desk_only.pk,
+            "patient": world.patient.pk,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return Appointment.objects.get(pk=response.json()["id"])
+
+
+@pytest.mark.parametrize("new_type", ["plain", "online"])
+def test_a_patient_cannot_change_the_type_of_a_visit_the_desk_arranged(
+    world, priced, desk_booked_procedure, new_type
+):
+    chosen = None if new_type == "plain" else priced.pk
+
+    response = world.client("patient").post(
+        move_url(desk_booked_procedure),
+        {"slot": world.slot(VISIT_DAY, 11), "visit_type": chosen},
+        format="json",
+    )
+
+    error = assert_error(response, 422, "visit_type_not_online")
+    assert "arranged by the clinic" in error["message"]
+    desk_booked_procedure.refresh_from_db()
+    assert desk_booked_procedure.status == "booked"
+    assert Appointment.objects.count() == 1
+
+
+def test_the_patient_may_move_it_keeping_its_type_and_the_desk_may_change_it(
+    world, desk_booked_procedure
+):
+    kept = world.client("patient").post(
+        move_url(desk_booked_procedure), {"slot": world.slot(VISIT_DAY, 11)}, format="json"
+    )
+    assert kept.status_code == 201, kept.content
+    moved = Appointment.objects.get(pk=kept.json()["id"])
+    assert moved.visit_type == desk_booked_procedure.visit_type
+
+    changed = world.client("desk").post(
+        move_url(moved), {"slot": world.slot(VISIT_DAY, 12), "visit_type": None}, format="json"
+    )
+    assert changed.status_code == 201, changed.content
+    assert Appointment.objects.get(pk=changed.json()["id"]).visit_type is None
+
+
 @pytest.mark.parametrize("visit_type", [999999, "other_doctors", "abc", 0, -3, 2**31, True])
 def test_a_move_with_a_bad_type_changes_nothing(world, priced, booked, visit_type):
     if visit_type == "other_doctors":
