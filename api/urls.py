@@ -13,6 +13,7 @@ from api import (
     signup,
     slots,
     views,
+    visit_types,
 )
 from api.auth import TokenView
 
@@ -31,6 +32,11 @@ urlpatterns = [
     ),
     path("doctors/", clinic_structure.Doctors.as_view(), name="doctors"),
     path("doctors/<int:pk>/", clinic_structure.DoctorDetail.as_view(), name="doctor"),
+    path(
+        "doctors/<int:pk>/visit-types/",
+        visit_types.DoctorVisitTypes.as_view(),
+        name="doctor_visit_types",
+    ),
     path(
         "doctors/<int:pk>/deactivate/",
         clinic_structure.DoctorDeactivate.as_view(),

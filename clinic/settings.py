@@ -528,6 +528,8 @@ SPECTACULAR_SETTINGS = {
         "AppointmentStatusEnum": "bookings.models.Status",
         "ChargeStatusEnum": "billing.selectors.ChargeStatus",
         "LedgerEntryStatusEnum": "billing.selectors.EntryStatus",
+        # A visit type's mode (in person, video) beside the payments' "mode".
+        "VisitModeEnum": "doctors.models.VisitType.Mode",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

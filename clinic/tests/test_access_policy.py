@@ -902,6 +902,11 @@ API = {
         patch=api_admin_only("200/400/400"),
         args=lambda w: {"pk": w.doctor.pk},
     ),
+    # Public, as the doctor's page; who asks decides which types are listed (api tests).
+    "api:doctor_visit_types": [
+        api_rule(API_NO_METHOD, get=API_PUBLIC, args=lambda w: {"pk": w.doctor.pk}),
+        api_rule(API_NO_METHOD, get=API_NOT_FOUND, args=lambda w: {"pk": 2**31 - 1}),
+    ],
     "api:doctor_deactivate": api_rule(
         api_admin_only(405), post=api_admin_only(200), args=lambda w: {"pk": w.doctor.pk}
     ),
