@@ -204,11 +204,14 @@ def _claim_next(now):
         Notification.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(state=State.PENDING, send_after__lte=now)
         .select_related(
-            "appointment__patient",
+            # The logins too: a notice is written in its recipient's language, which may be
+            # their login's (recipient_language), with no query of its own per notice.
+            "appointment__patient__user",
             "appointment__doctor__department",
+            "appointment__doctor__user",
             "appointment__clinic",
             "appointment__rescheduled_from",
-            "offer__entry__patient",
+            "offer__entry__patient__user",
             "offer__doctor__department",
             "offer__clinic",
         )

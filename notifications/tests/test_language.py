@@ -161,3 +161,31 @@ def test_the_help_text_is_in_the_clinics_language_even_to_a_hindi_patients_numbe
     # The same answer as to a stranger: its language does not tell that the number is known.
     assert answer == answer_reply(from_number="+919999999999", text="hello")
     assert answer.startswith("Sunrise Health: to cancel your appointment, reply CANCEL")
+
+
+def test_finding_each_recipient_s_language_costs_the_worker_no_query_of_its_own(lakeview):
+    """The language may be the recipient's login's: the worker's claim reads the logins with the
+    notice (delivery._claim_next), so no notice reads a login on its own."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.tests.factories import UserFactory
+    from doctors.tests.factories import DoctorFactory
+
+    for _ in range(3):
+        login = UserFactory(language="hi")
+        patient = PatientFactory(user=login, language="")
+        doctor = DoctorFactory(with_account=True)
+        doctor.user.language = "hi"
+        doctor.user.save()
+        appointment = AppointmentFactory(patient=patient, doctor=doctor, clinic=lakeview)
+        NotificationFactory(appointment=appointment)
+        NotificationFactory(appointment=appointment, audience=Notification.Audience.DOCTOR)
+
+    with CaptureQueriesContext(connection) as captured:
+        assert delivery.send_due(now=timezone.now())["sent"] == 6
+
+    login_reads = [
+        query["sql"] for query in captured if query["sql"].startswith('SELECT "accounts_user"')
+    ]
+    assert login_reads == []
