@@ -13,8 +13,11 @@ run: install translations .env migrate seed
 # Tests run with DEBUG off, like production; the key below exists only for the test run.
 test: export SECRET_KEY ?= insecure-key-for-the-test-suite-only
 test: export DEBUG = False
+# In parallel: a process per core (pytest-xdist), each with its own test database; the tests on
+# the shared test Redis share one process. `make test PYTEST_PROCESSES=` runs in one process.
+PYTEST_PROCESSES ?= --numprocesses=auto --dist=loadgroup
 test: install translations
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_PROCESSES) $(PYTEST_ARGS)
 
 # The suite with coverage of the portal's own code (.coveragerc); fails under 95%. CI runs this.
 coverage:

@@ -17,10 +17,13 @@ CHROMIUM = "/usr/bin/chromium"
 
 def pytest_sessionstart(session):
     """The suite reads the compiled catalogues: build any .mo older than its .po (as `make` does),
-    so that a run of pytest alone never tests yesterday's translations."""
+    so that a run of pytest alone never tests yesterday's translations. In a parallel run only
+    the controlling process builds them, before it starts the workers, so that no worker reads a
+    catalogue another is writing."""
     from clinic.translations import compile_catalogues
 
-    compile_catalogues()
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        compile_catalogues()
 
 
 @pytest.fixture(autouse=True)
@@ -75,6 +78,11 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError(
             "Transactional tests must also set serialized_rollback=True: " + ", ".join(careless)
         )
+    # Tests on the test Redis (clinic.tests.concurrency.redis_only) empty its databases at will:
+    # in a parallel run (make test) they all go to one worker, one after another.
+    for item in items:
+        if getattr(getattr(item, "module", None), "redis_only", None) is not None:
+            item.add_marker(pytest.mark.xdist_group("redis"))
 
 
 @pytest.fixture(autouse=True)
