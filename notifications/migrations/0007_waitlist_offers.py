@@ -4,6 +4,13 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def forget_offer_notices(apps, schema_editor):
+    """Going back to 0006, whose notices all name an appointment: waitlist offers' notices (which
+    name none) cannot be kept, and would stop the appointment from becoming required again."""
+    Notification = apps.get_model("notifications", "Notification")
+    Notification.objects.filter(appointment__isnull=True).delete()
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("bookings", "0010_appointment_links"),
@@ -34,6 +41,8 @@ class Migration(migrations.Migration):
                 to="bookings.appointment",
             ),
         ),
+        # Forwards nothing; backwards (it runs before the appointment is made required again).
+        migrations.RunPython(migrations.RunPython.noop, forget_offer_notices, elidable=True),
         migrations.AlterField(
             model_name="notification",
             name="kind",
