@@ -611,6 +611,27 @@ def _check_room_under_the_cap(slot, *, patient, doctor, start, now):
         )
 
 
+def _held_again(held, *, purpose, until):
+    """The patient's live hold of this very time, asked for again. Asked again for the same
+    purpose it stays as it is (the booking page seen again keeps its expiry), and so does a
+    waitlist offer's hold, which lasts as long as its offer. Asked for another purpose, it lasts
+    at least as long as that asks, and a waitlist offer takes it over: the patient may have been
+    looking at the freed time on the booking pages when it was offered to them, and that page's
+    short hold, which looking at another time lets go, must not be what keeps the offer's time."""
+    if held.purpose in (purpose, HoldPurpose.WAITLIST_OFFER):
+        return held
+    changed = []
+    if until > held.expires_at:
+        held.expires_at = until
+        changed.append("expires_at")
+    if purpose == HoldPurpose.WAITLIST_OFFER:
+        held.purpose = purpose
+        changed.append("purpose")
+    if changed:
+        held.save(update_fields=changed)
+    return held
+
+
 def _hold(*, doctor, clinic, start, by, patient, purpose, now, minutes, visit_type=None):
     """Holds the time (as long as a visit of `visit_type`, when given); `patient` and `doctor`
     are locked already (_lock_for_hold) by the caller's transaction."""
@@ -634,6 +655,7 @@ def _hold(*, doctor, clinic, start, by, patient, purpose, now, minutes, visit_ty
     end = _secure_slot(slot, clinic=clinic, now=now)
     # The doctor's dead holds go first: the unique (doctor, start) index counts them too.
     SlotHold.objects.filter(doctor=doctor).expired(now).delete()
+    duration = dt.timedelta(minutes=minutes) if minutes is not None else slot_hold_duration()
     if slot.own_hold:
         # The patient holds this time already (asked again, or by another way in): that hold.
         own = SlotHold.objects.filter(doctor=doctor, patient=patient).overlapping(start, end)
@@ -641,9 +663,8 @@ def _hold(*, doctor, clinic, start, by, patient, purpose, now, minutes, visit_ty
             held for held in own.live(now) if (held.clinic_id, held.start) == (clinic.pk, start)
         ]
         if same:
-            return same[0]
+            return _held_again(same[0], purpose=HoldPurpose(purpose), until=now + duration)
         own.delete()  # overlapping the time from another start: the new hold replaces it
-    duration = dt.timedelta(minutes=minutes) if minutes is not None else slot_hold_duration()
     try:
         return SlotHold.objects.create(
             doctor=doctor,

@@ -131,6 +131,56 @@ def test_the_first_patient_to_join_is_offered_the_time_and_it_is_held_for_them(f
     assert freed.state == FreedTimeState.OFFERED
 
 
+def test_an_offer_takes_over_the_patient_s_own_booking_page_hold_of_the_time(freed, doctor, clinic):
+    """The patient was looking at the freed time on the booking page when it was offered: the
+    offer keeps that hold for its whole 30 minutes, and looking at another time afterwards (which
+    lets the page's hold go) does not take the offer's time away."""
+    waiting = entry(doctor)
+    looking = hold_for_booking_page(
+        doctor=doctor,
+        clinic=clinic,
+        start=TUESDAY_9,
+        by=waiting.patient.user,
+        patient=waiting.patient,
+        now=NOW - dt.timedelta(minutes=1),
+    )
+
+    offer_freed_times(NOW)
+
+    offer = the_offer()
+    assert offer.hold.pk == looking.pk
+    assert offer.hold.purpose == HoldPurpose.WAITLIST_OFFER
+    assert offer.hold.expires_at == offer.expires_at == NOW + dt.timedelta(minutes=30)
+    hold_for_booking_page(
+        doctor=doctor,
+        clinic=clinic,
+        start=TUESDAY_9 + dt.timedelta(minutes=30),
+        by=waiting.patient.user,
+        patient=waiting.patient,
+        now=NOW + dt.timedelta(minutes=2),
+    )
+    assert SlotHold.objects.filter(pk=offer.hold.pk, start=TUESDAY_9).exists()
+
+
+def test_seeing_the_booking_page_again_keeps_the_offer_s_hold_as_it_is(freed, doctor, clinic):
+    waiting = entry(doctor)
+    offer_freed_times(NOW)
+    offer = the_offer()
+
+    again = hold_for_booking_page(
+        doctor=doctor,
+        clinic=clinic,
+        start=TUESDAY_9,
+        by=waiting.patient.user,
+        patient=waiting.patient,
+        now=NOW + dt.timedelta(minutes=25),
+    )
+
+    assert again.pk == offer.hold.pk
+    again.refresh_from_db()
+    assert (again.purpose, again.expires_at) == (HoldPurpose.WAITLIST_OFFER, offer.expires_at)
+
+
 def test_the_offer_is_announced_once_by_each_channel_of_the_patient(freed, doctor):
     waiting = entry(doctor)
     offer_freed_times(NOW)
