@@ -9,7 +9,10 @@ is asked to call the clinic).
 A wrong, expired or used link, or one whose appointment is cancelled, moved or started, gets one
 page: the same status, the same words, nothing about any patient or appointment. Such answers
 are counted per client address like the portal's other forms without a login; past
-THROTTLE_FORMS_PER_IP of them, every link answers "too many tries" (429) for a while.
+THROTTLE_FORMS_PER_IP of them, links that do not work answer "too many tries" (429) for a while.
+A working link still works from that address: tokens cannot be guessed, so refusing them would
+protect nothing, and many patients share an address (a mobile carrier's, the clinic's Wi-Fi),
+where one person's bad tries must not stop everyone else's confirmations.
 
 What a working page shows: the doctor, the date and time, and the clinic, which its patient
 needs to recognise the appointment and which the message itself already says. Not the
@@ -115,13 +118,10 @@ def open_link(request, token):
 
 
 def _open(request, token):
-    refused = _too_many(request)
-    if refused:
-        return refused
     now = timezone.now()
     link = links.find(token, now=now)
     if link is None:
-        return _not_working(request)
+        return _too_many(request) or _not_working(request)
     if link.action == LinkAction.RESCHEDULE:
         return _reschedule(request, link)
     if request.method == "GET":
@@ -129,7 +129,7 @@ def _open(request, token):
     try:
         links.act(link, now=now)
     except links.LinkUsed:
-        return _not_working(request)
+        return _too_many(request) or _not_working(request)
     except services.BookingError as error:
         return _page(request, link, now=now, refusal=str(error), status=409)
     return render(
