@@ -2,7 +2,7 @@
 gunicorn workers (bench/README.md, "The load run over HTTP").
 
     python -m bench.http_load [--workers 1 2 4] [--requests 400] [--floor-requests 800]
-                              [--warmup 20] [--clients-per-worker 2]
+                              [--warmup 20] [--clients-per-worker 2] [--floor read|write]
 
 For each worker count it starts gunicorn on loopback as production does (sync workers, the same
 options as deploy/start-web.sh, a metrics directory of its own) with the bench server's settings
@@ -10,7 +10,8 @@ options as deploy/start-web.sh, a metrics directory of its own) with the bench s
 closed-loop load generator (bench/loadgen.py) of twice as many clients as workers:
 
 - the floor: GET of the floor page by logged-in patients (every middleware, the session and the
-  user read, a two-byte answer);
+  user read, a two-byte answer); with --floor write, a POST of the write floor instead, which
+  also passes the CSRF check and commits one small change (the session's counter);
 - bookings: POST of the confirm form as bench/http_bookings.py posts it, each request a different
   free slot of the busiest doctor for patients still under the cap. Every answer must be the
   redirect to the booked page; anything else is counted, reported and fails the run.
@@ -79,6 +80,12 @@ def main(argv=None):
     parser.add_argument("--floor-requests", type=int, default=800, help="floor GETs per count")
     parser.add_argument("--warmup", type=int, default=20, help="of each kind, per worker count")
     parser.add_argument("--clients-per-worker", type=int, default=2)
+    parser.add_argument(
+        "--floor",
+        choices=["read", "write"],
+        default="read",
+        help="the floor page: a logged-in GET (read) or a POST committing one small change (write)",
+    )
     args = parser.parse_args(argv)
     if args.requests < 1 or args.floor_requests < 1:
         sys.exit("Ask for at least one request of each kind.")
@@ -112,7 +119,9 @@ def main(argv=None):
     confirm_url = reverse(
         "bookings:confirm", kwargs={"doctor_id": target.doctor.pk, "clinic_id": target.clinic.pk}
     )
-    floor_url = "/" + load_urls.FLOOR_ROUTE
+    floor_url = "/" + (
+        load_urls.WRITE_FLOOR_ROUTE if args.floor == "write" else load_urls.FLOOR_ROUTE
+    )
     jobs = list(zip((slot.start for slot in slots), bookers, strict=True))
 
     def cookie_of(patient):
@@ -204,9 +213,22 @@ def measure_workers(
         wait_for(port, server)
 
         def get_floor(patient):
-            status, headers, body = http_request(
-                port, "GET", floor_url, headers={"Cookie": cookie_of(patient)}
-            )
+            if args.floor == "write":
+                status, headers, body = http_request(
+                    port,
+                    "POST",
+                    floor_url,
+                    urlencode({"csrfmiddlewaretoken": csrf}),
+                    {
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "Cookie": cookie_of(patient),
+                        "Referer": f"http://127.0.0.1:{port}{floor_url}",
+                    },
+                )
+            else:
+                status, headers, body = http_request(
+                    port, "GET", floor_url, headers={"Cookie": cookie_of(patient)}
+                )
             problem = answer_problem(status, headers, 200, None)
             return problem or (None if body == b"ok" else "200 without the floor's body")
 
@@ -295,8 +317,9 @@ def with_cpu(run, server_pid):
 
 def report(args, rows, target):
     print(
-        f"Load run over HTTP: {args.requests} booking POSTs and {args.floor_requests} floor GETs "
-        f"per worker count after {args.warmup} warm-up ones of each; gunicorn sync workers, "
+        f"Load run over HTTP: {args.requests} booking POSTs and {args.floor_requests} floor "
+        f"{'POSTs (write floor)' if args.floor == 'write' else 'GETs'} per worker count after "
+        f"{args.warmup} warm-up ones of each; gunicorn sync workers, "
         f"{args.clients_per_worker} clients per worker (closed loop), CONN_MAX_AGE "
         f"{settings.DATABASES['default']['CONN_MAX_AGE']}, sessions "
         f"{settings.SESSION_ENGINE.rsplit('.', 1)[-1]}; {os.cpu_count()} CPUs."

@@ -16,7 +16,7 @@ from django.test import override_settings
 from django.urls import NoReverseMatch, reverse
 
 from bench import cpu
-from bench.load_urls import FLOOR_ROUTE
+from bench.load_urls import FLOOR_ROUTE, WRITE_FLOOR_KEY, WRITE_FLOOR_ROUTE
 from bench.loadgen import (
     Row,
     Summary,
@@ -29,6 +29,7 @@ from bench.loadgen import (
 )
 
 FLOOR_URL = "/" + FLOOR_ROUTE
+WRITE_FLOOR_URL = "/" + WRITE_FLOOR_ROUTE
 
 
 class CountingServer(ThreadingHTTPServer):
@@ -230,3 +231,33 @@ def test_floor_page_sends_an_anonymous_request_to_the_login(client):
 
     assert response.status_code == 302
     assert response.headers["Location"].startswith(reverse("accounts:login"))
+
+
+def test_write_floor_page_is_not_among_the_portals_urls(client):
+    with pytest.raises(NoReverseMatch):
+        reverse("bench-write-floor")
+    assert client.post(WRITE_FLOOR_URL).status_code in (403, 404)
+
+
+@override_settings(ROOT_URLCONF="bench.load_urls")
+def test_write_floor_commits_one_change_to_the_session_per_post(client, patient_user):
+    from django.contrib.sessions.models import Session
+
+    client.force_login(patient_user)
+    for expected in (1, 2):
+        response = client.post(WRITE_FLOOR_URL)
+        assert (response.status_code, response.content) == (200, b"ok")
+        stored = Session.objects.get(session_key=client.session.session_key).get_decoded()
+        assert stored[WRITE_FLOOR_KEY] == expected
+    assert client.get(WRITE_FLOOR_URL).status_code == 405
+
+
+@override_settings(ROOT_URLCONF="bench.load_urls")
+def test_write_floor_checks_csrf_and_the_login(patient_user):
+    from django.test import Client
+
+    anonymous = Client(enforce_csrf_checks=True)
+    assert anonymous.post(WRITE_FLOOR_URL).status_code == 403  # no CSRF token
+    checked = Client(enforce_csrf_checks=True)
+    checked.force_login(patient_user)
+    assert checked.post(WRITE_FLOOR_URL).status_code == 403
