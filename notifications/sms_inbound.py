@@ -1,5 +1,6 @@
 """What the SMS provider tells the portal: how far each text got (delivery reports), and what
-patients answer (a reply of CANCEL cancels the appointment the latest text was about).
+patients answer (a reply of CANCEL cancels, and one of CONFIRM confirms, the appointment the
+latest text was about).
 
 The views (notifications.sms_views) have checked that the provider sent the request; these
 functions trust its contents and reveal nothing to a sender that the sender does not know.
@@ -14,7 +15,7 @@ from django.utils.translation import gettext
 
 from accounts import languages
 from bookings.models import Appointment, ContactChannel, Status
-from bookings.services import NotAllowed, cancel_appointment
+from bookings.services import NotAllowed, cancel_appointment, confirm_attendance
 from notifications.models import Notification
 
 ProviderStatus = Notification.ProviderStatus
@@ -90,15 +91,25 @@ def _unanswered_try_was_taken(notice):
 
 # Replies --------------------------------------------------------------------------------------
 
-# What cancels, once spaces, case and a final full stop or exclamation mark are set aside.
+# What cancels, and what confirms, once spaces, case and a final full stop or exclamation mark are
+# set aside. Not YES: Twilio takes it as a request to receive texts again.
 CANCEL_WORDS = {"cancel", "रद्द"}
+CONFIRM_WORDS = {"confirm", "पुष्टि"}
 # The texts a reply may be answering: the patient's own copies that name a time to keep.
 ANSWERABLE_KINDS = (Notification.Kind.CONFIRMATION, Notification.Kind.REMINDER)
 
 
-def is_cancel(text):
+def _word(text):
     word = "".join(unicodedata.normalize("NFC", text or "").split()).casefold()
-    return word.rstrip(".!।") in CANCEL_WORDS
+    return word.rstrip(".!।")
+
+
+def is_cancel(text):
+    return _word(text) in CANCEL_WORDS
+
+
+def is_confirm(text):
+    return _word(text) in CONFIRM_WORDS
 
 
 def help_text():
@@ -106,24 +117,28 @@ def help_text():
     # patient, so that its language does not tell whether the number is known.
     with translation.override(languages.default()):
         return gettext(
-            "%(clinic)s: to cancel your appointment, reply CANCEL to the message about it. For "
-            "anything else, please call the clinic."
+            "%(clinic)s: to say you will come to your appointment, reply CONFIRM to the message "
+            "about it; to cancel it, reply CANCEL. For anything else, please call the clinic."
         ) % {"clinic": settings.CLINIC_NAME}
 
 
 def answer_reply(*, from_number, text, now=None):
     """Acts on a patient's reply and returns the text to answer it with.
 
-    CANCEL (or रद्द) cancels the appointment a confirmation or reminder texted to that number was
-    about, as the patient's own cancellation without a login (the booking rules decide, the
-    patient's cut-off included), when exactly one such appointment is still booked and to come.
-    With several (two patients sharing a phone, or one patient with two visits) a reply cannot
-    say which it means, so nothing is cancelled and the answer points to the cancel link in each
-    message. Anything else, and a number the portal never texted, gets the same help text: it
-    tells nobody whether the number is known.
+    CANCEL (or रद्द) cancels, and CONFIRM (or पुष्टि) records that the patient will come to, the
+    appointment a confirmation or reminder texted to that number was about, as the patient's own
+    action without a login (the booking rules decide, the patient's cut-off included), when
+    exactly one such appointment is still booked and to come. With several (two patients sharing
+    a phone, or one patient with two visits) a reply cannot say which it means, so nothing is
+    done and the answer points to the links in each message. Anything else, and a number the
+    portal never texted, gets the same help text: it tells nobody whether the number is known.
     """
     now = now or timezone.now()
-    if not is_cancel(text):
+    if is_cancel(text):
+        act = _cancel_by_reply
+    elif is_confirm(text):
+        act = _confirm_by_reply
+    else:
         return help_text()
     texted = Notification.objects.filter(
         channel=Notification.Channel.SMS,
@@ -148,7 +163,34 @@ def answer_reply(*, from_number, text, now=None):
     )
     # The number has had our texts: the answer is in the language they were written in.
     with translation.override(languages.of_patient(latest.appointment.patient)):
-        return _cancel_by_reply(latest, upcoming, now=now)
+        return act(latest, upcoming, now=now)
+
+
+def _when(appointment):
+    with timezone.override(appointment.clinic.timezone):
+        start = timezone.localtime(appointment.start)
+        return formats.date_format(start, "D j M") + " " + formats.time_format(start, "H:i")
+
+
+def _confirm_by_reply(latest, upcoming, *, now):
+    clinic_name = settings.CLINIC_NAME
+    if len(upcoming) > 1:
+        return gettext(
+            "%(clinic)s: you have more than one appointment. To confirm one, use the link in the "
+            "message about it, or call the clinic."
+        ) % {"clinic": clinic_name}
+    appointment = upcoming[0] if upcoming else latest.appointment
+    try:
+        confirm_attendance(appointment=appointment, via=ContactChannel.SMS, now=now)
+    except NotAllowed:
+        return gettext(
+            "%(clinic)s: this appointment is no longer booked or has started. For anything "
+            "else, please call the clinic."
+        ) % {"clinic": clinic_name}
+    return gettext("%(clinic)s: thank you, we will expect you on %(when)s.") % {
+        "clinic": clinic_name,
+        "when": _when(appointment),
+    }
 
 
 def _cancel_by_reply(latest, upcoming, *, now):
@@ -172,10 +214,7 @@ def _cancel_by_reply(latest, upcoming, *, now):
             "%(clinic)s: this appointment can no longer be cancelled by text. Please call the "
             "clinic."
         ) % {"clinic": clinic_name}
-    with timezone.override(clinic.timezone):
-        start = timezone.localtime(appointment.start)
-        when = formats.date_format(start, "D j M") + " " + formats.time_format(start, "H:i")
     return gettext("%(clinic)s: your appointment on %(when)s is cancelled.") % {
         "clinic": clinic_name,
-        "when": when,
+        "when": _when(appointment),
     }

@@ -149,6 +149,26 @@ def test_a_reply_cancelling_by_text_is_answered_in_the_patients_language(lakevie
     )
 
 
+def test_a_reply_confirming_by_text_is_answered_in_the_patients_language(lakeview):
+    notification = confirmation("hi", lakeview, channel=SMS)
+    notification.state = Notification.State.SENT
+    notification.sent_at = timezone.now()
+    notification.save()
+
+    answer = answer_reply(from_number=notification.address, text="पुष्टि")
+
+    appointment = notification.appointment
+    appointment.refresh_from_db()
+    assert appointment.attendance_confirmed_at is not None
+    with translation.override("hi"), timezone.override(appointment.clinic.timezone):
+        start = timezone.localtime(appointment.start)
+        when = formats.date_format(start, "D j M") + " " + formats.time_format(start, "H:i")
+    assert answer == in_hindi(
+        "%(clinic)s: thank you, we will expect you on %(when)s.", clinic="Sunrise Health", when=when
+    )
+    assert answer != "Sunrise Health: thank you, we will expect you on " + when + "."
+
+
 def test_the_help_text_is_in_the_clinics_language_even_to_a_hindi_patients_number(lakeview):
     notification = confirmation("hi", lakeview, channel=SMS)
     notification.state = Notification.State.SENT
@@ -160,7 +180,9 @@ def test_the_help_text_is_in_the_clinics_language_even_to_a_hindi_patients_numbe
 
     # The same answer as to a stranger: its language does not tell that the number is known.
     assert answer == answer_reply(from_number="+919999999999", text="hello")
-    assert answer.startswith("Sunrise Health: to cancel your appointment, reply CANCEL")
+    assert answer.startswith(
+        "Sunrise Health: to say you will come to your appointment, reply CONFIRM"
+    )
 
 
 def test_finding_each_recipient_s_language_costs_the_worker_no_query_of_its_own(lakeview):

@@ -15,7 +15,7 @@ from bookings.tests.factories import AppointmentFactory
 from notifications import delivery
 from notifications.checks import sms_provider_has_its_settings
 from notifications.models import Notification
-from notifications.sms_inbound import help_text, is_cancel, record_status
+from notifications.sms_inbound import help_text, is_cancel, is_confirm, record_status
 from notifications.sms_providers import twilio_signature
 from notifications.tests.factories import NotificationFactory
 from notifications.tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
@@ -441,6 +441,79 @@ def test_what_counts_as_cancel():
     assert is_cancel("CANCEL") and is_cancel("\tCancel!\n") and is_cancel("रद्द")
     assert not is_cancel("cancel it") and not is_cancel("") and not is_cancel(None)
     assert not is_cancel("stop")
+
+
+@pytest.mark.parametrize("text", ["CONFIRM", " confirm ", "Confirm!", "पुष्टि", "पुष्टि।"])
+def test_a_reply_of_confirm_records_that_the_patient_will_come(client, booked, text):
+    answer = answer_of(reply(client, text))
+
+    booked.refresh_from_db()
+    assert booked.status == AppointmentStatus.BOOKED
+    assert booked.attendance_confirmed_at is not None
+    assert (booked.attendance_confirmed_via, booked.attendance_confirmed_by) == (
+        ContactChannel.SMS,
+        None,
+    )
+    local = timezone.localtime(booked.start, booked.clinic.zone)
+    if text.strip().isascii():
+        assert answer == (
+            f"Lakeview &amp; Co: thank you, we will expect you on {local:%a} {local.day} "
+            f"{local:%b %H:%M}."
+        )
+    assert booked.patient.full_name not in answer and booked.doctor.full_name not in answer
+
+
+def test_confirming_twice_keeps_the_first_confirmation(client, booked):
+    reply(client, "CONFIRM")
+    booked.refresh_from_db()
+    first = booked.attendance_confirmed_at
+
+    reply(client, "CONFIRM")
+
+    booked.refresh_from_db()
+    assert booked.attendance_confirmed_at == first
+
+
+def test_with_two_texted_appointments_to_come_a_confirm_confirms_neither(client, booked):
+    sibling = AppointmentFactory(patient__phone=PHONE)
+    sent_text(
+        appointment=sibling,
+        kind=Notification.Kind.REMINDER,
+        lead_minutes=24 * 60,
+        sent_at=timezone.now() - dt.timedelta(minutes=5),
+        sid="SM" + "3" * 32,
+    )
+
+    answer = answer_of(reply(client, "CONFIRM"))
+
+    booked.refresh_from_db()
+    sibling.refresh_from_db()
+    assert booked.attendance_confirmed_at is None and sibling.attendance_confirmed_at is None
+    assert "more than one appointment" in answer and "To confirm one" in answer
+
+
+def test_a_confirm_about_an_appointment_no_longer_booked_changes_nothing(client, booked):
+    booked.status = AppointmentStatus.CANCELLED
+    booked.save()
+
+    answer = answer_of(reply(client, "CONFIRM"))
+
+    booked.refresh_from_db()
+    assert booked.attendance_confirmed_at is None
+    assert "no longer booked or has started" in answer
+
+
+def test_a_confirm_from_a_number_never_texted_gets_the_help(client, booked):
+    answer = answer_of(reply(client, "CONFIRM", number="+919800000001"))
+    assert answer.replace("&amp;", "&") == help_text()
+    booked.refresh_from_db()
+    assert booked.attendance_confirmed_at is None
+
+
+def test_what_counts_as_confirm():
+    assert is_confirm("CONFIRM") and is_confirm(" Confirm.\n") and is_confirm("पुष्टि")
+    assert not is_confirm("yes") and not is_confirm("confirmed") and not is_confirm(None)
+    assert not is_cancel("confirm") and not is_confirm("cancel")
 
 
 # The admin ----------------------------------------------------------------------------------
