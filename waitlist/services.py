@@ -23,6 +23,7 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 from bookings import services as booking_services
 from bookings.models import Appointment, HoldPurpose, SlotHold, Status
 from bookings.rules import booking_rules
+from bookings.scheduling import bookable_range
 from doctors.models import Clinic
 from waitlist import signals
 from waitlist.models import (
@@ -75,12 +76,11 @@ def days_open_to_join(*, clinic=None, now=None):
     window's end: a patient of the clinic furthest west may still ask for their today, which is
     already yesterday further east. The same days bookings.slot_pages.window opens there."""
     now = now or timezone.now()
-    window = dt.timedelta(days=booking_rules().window_days)
+    rules = booking_rules()
     if clinic is not None:
-        today = now.astimezone(clinic.zone).date()
-        return today, today + window
-    todays = _todays_by_zone(now).values()
-    return min(todays), max(todays) + window
+        return bookable_range(now, clinic.zone, rules)
+    ranges = [bookable_range(now, zoneinfo.ZoneInfo(name), rules) for name in _todays_by_zone(now)]
+    return min(first for first, _ in ranges), max(last for _, last in ranges)
 
 
 # Joining and leaving ------------------------------------------------------------------------------
