@@ -163,7 +163,25 @@ def answer_reply(*, from_number, text, now=None):
     )
     # The number has had our texts: the answer is in the language they were written in.
     with translation.override(languages.of_patient(latest.appointment.patient)):
-        return act(latest, upcoming, now=now)
+        if len(upcoming) > 1:
+            return _which_one(act)
+        # The one still to come, or else the latest text's (which the service then refuses).
+        return act(upcoming[0] if upcoming else latest.appointment, now=now)
+
+
+def _which_one(act):
+    """The answer when more than one texted appointment is still to come."""
+    if act is _confirm_by_reply:
+        message = gettext(
+            "%(clinic)s: you have more than one appointment. To confirm one, use the link in the "
+            "message about it, or call the clinic."
+        )
+    else:
+        message = gettext(
+            "%(clinic)s: you have more than one appointment. To cancel one, use the cancel link "
+            "in the message about it, or call the clinic."
+        )
+    return message % {"clinic": settings.CLINIC_NAME}
 
 
 def _when(appointment):
@@ -172,14 +190,8 @@ def _when(appointment):
         return formats.date_format(start, "D j M") + " " + formats.time_format(start, "H:i")
 
 
-def _confirm_by_reply(latest, upcoming, *, now):
+def _confirm_by_reply(appointment, *, now):
     clinic_name = settings.CLINIC_NAME
-    if len(upcoming) > 1:
-        return gettext(
-            "%(clinic)s: you have more than one appointment. To confirm one, use the link in the "
-            "message about it, or call the clinic."
-        ) % {"clinic": clinic_name}
-    appointment = upcoming[0] if upcoming else latest.appointment
     try:
         confirm_attendance(appointment=appointment, via=ContactChannel.SMS, now=now)
     except NotAllowed:
@@ -193,14 +205,8 @@ def _confirm_by_reply(latest, upcoming, *, now):
     }
 
 
-def _cancel_by_reply(latest, upcoming, *, now):
+def _cancel_by_reply(appointment, *, now):
     clinic_name = settings.CLINIC_NAME
-    if len(upcoming) > 1:
-        return gettext(
-            "%(clinic)s: you have more than one appointment. To cancel one, use the cancel link "
-            "in the message about it, or call the clinic."
-        ) % {"clinic": clinic_name}
-    appointment = upcoming[0] if upcoming else latest.appointment
     clinic = appointment.clinic
     try:
         cancel_appointment(appointment=appointment, by=None, via=ContactChannel.SMS, now=now)
